@@ -1,0 +1,21 @@
+# Herald's entry points. Each installs what it needs first (see scripts/bootstrap.sh).
+.PHONY: run test dev lint
+
+## Build and run Herald (server + worker) on the embedded SQLite default. Ctrl-C stops it.
+run:
+	@scripts/run.sh
+
+## Run every test: Rust on SQLite and PostgreSQL, the wasm build, the browser tests.
+test:
+	@scripts/test.sh
+
+## cargo-leptos watch loop for the server and UI (run the worker alongside with `cargo run -p worker`).
+dev:
+	@scripts/bootstrap.sh build
+	cargo leptos watch
+
+## Formatting and clippy only.
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings

@@ -1,0 +1,52 @@
+//! The frame around every page: brand, navigation (a drawer on phones), content.
+
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_location};
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let (menu_open, set_menu_open) = signal(false);
+    // Effects run only in the browser, after hydration: mark the page live (styles and tests use it).
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "");
+        }
+    });
+    // Following a link closes the drawer on phones.
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        set_menu_open.set(false);
+    });
+
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"H"</span>
+                <span class="brand-name">"Herald"</span>
+            </a>
+            <button
+                class="menu-toggle"
+                type="button"
+                aria-controls="primary-nav"
+                aria-expanded=move || menu_open.get().to_string()
+                aria-label=move || if menu_open.get() { "Close menu" } else { "Open menu" }
+                on:click=move |_| set_menu_open.update(|open| *open = !*open)
+            >
+                <span class="menu-icon" aria-hidden="true"></span>
+            </button>
+        </header>
+        <div class="frame">
+            <nav id="primary-nav" class="sidebar" class:open=menu_open aria-label="Primary">
+                <ul>
+                    <li><A href="/" exact=true>"Dashboard"</A></li>
+                    <li><A href="/system">"System"</A></li>
+                </ul>
+            </nav>
+            <main id="main" class="content" tabindex="-1">
+                {children()}
+            </main>
+        </div>
+    }
+}

@@ -1,0 +1,3 @@
+//! Server functions: the browser's only way into the server's data.
+
+pub mod system;

@@ -1,0 +1,80 @@
+//! What is running: version, commit, database and uptime, refreshed on demand.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    functions::system::system_status,
+    models::{ComponentHealth, HealthReport},
+};
+
+#[component]
+pub fn System() -> impl IntoView {
+    let (checks, set_checks) = signal(0u32);
+    let status = Resource::new(move || checks.get(), |_| system_status());
+
+    view! {
+        <Title text="System" />
+        <section class="page">
+            <header class="page-header">
+                <h1>"System"</h1>
+                <p class="lede">"The Herald server you are talking to."</p>
+            </header>
+            <div class="card">
+                <Transition fallback=|| view! { <p class="muted">"Checking…"</p> }>
+                    {move || status.get().map(|result| match result {
+                        Ok(report) => view! { <HealthTable report /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{format!("Could not reach the server: {e}")}</p> }.into_any(),
+                    })}
+                </Transition>
+                <button class="button" type="button" on:click=move |_| set_checks.update(|n| *n += 1)>
+                    "Check again"
+                </button>
+                <p class="muted" data-testid="check-count">{move || format!("Checks this visit: {}", checks.get() + 1)}</p>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn HealthTable(report: HealthReport) -> impl IntoView {
+    let (db_label, db_class) = match report.database {
+        ComponentHealth::Ok => ("OK", "badge badge-ok"),
+        ComponentHealth::Unavailable => ("Unavailable", "badge badge-bad"),
+    };
+    view! {
+        <dl class="facts">
+            <dt>"Database"</dt>
+            <dd><span class=db_class data-testid="database-status">{db_label}</span>" "{report.database_backend}</dd>
+            <dt>"Version"</dt>
+            <dd data-testid="version">{report.version}</dd>
+            <dt>"Commit"</dt>
+            <dd><code>{report.commit}</code></dd>
+            <dt>"Up for"</dt>
+            <dd>{format_uptime(report.uptime_secs)}</dd>
+        </dl>
+    }
+}
+
+fn format_uptime(secs: u64) -> String {
+    let (days, hours, minutes) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_uptime;
+
+    #[test]
+    fn uptime_reads_naturally() {
+        assert_eq!(format_uptime(42), "42 s");
+        assert_eq!(format_uptime(60 * 5 + 7), "5 min");
+        assert_eq!(format_uptime(3_600 * 2 + 60 * 3), "2 h 3 min");
+        assert_eq!(format_uptime(86_400 * 3 + 3_600 * 4 + 59), "3 d 4 h");
+    }
+}

@@ -1,0 +1,23 @@
+//! What every request handler, SSR render and server function can reach. leptos_axum provides
+//! it as context to SSR and server functions (`expect_context::<AppState>()`).
+
+use std::{sync::Arc, time::Instant};
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sea_orm::DatabaseConnection;
+use service::config::Config;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub started_at: Instant,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,72 @@
+import { expect, test, type Page } from "@playwright/test";
+
+// Collects console errors and uncaught exceptions; a hydration mismatch shows up here.
+function watchConsole(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(msg.text());
+  });
+  page.on("pageerror", (err) => errors.push(err.message));
+  return errors;
+}
+
+async function hydrated(page: Page) {
+  // The layout marks <body> once the wasm bundle has taken over the server-rendered DOM.
+  await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
+}
+
+test("the dashboard renders on the server and hydrates without console errors", async ({ page }) => {
+  const errors = watchConsole(page);
+  const response = await page.goto("/");
+  expect(response?.status()).toBe(200);
+  await expect(page).toHaveTitle("Dashboard · Herald");
+  await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  await hydrated(page);
+
+  // The menu button only responds once the wasm has hydrated the page.
+  const toggle = page.getByRole("button", { name: "Open menu" });
+  await expect(toggle).toHaveAttribute("aria-expanded", "false");
+  await toggle.click();
+  await expect(page.getByRole("button", { name: "Close menu" })).toHaveAttribute("aria-expanded", "true");
+  await expect(page.locator("#primary-nav")).toHaveClass(/open/);
+
+  expect(errors).toEqual([]);
+});
+
+test("client-side navigation reaches the System page, whose server function answers", async ({ page }) => {
+  const errors = watchConsole(page);
+  await page.goto("/");
+  await hydrated(page);
+  let fullLoads = 0;
+  page.on("load", () => fullLoads++);
+
+  await page.getByRole("link", { name: "System" }).click();
+  await expect(page).toHaveURL(/\/system$/);
+  await expect(page.getByRole("heading", { level: 1, name: "System" })).toBeVisible();
+  await expect(page.getByTestId("database-status")).toHaveText("OK");
+  await expect(page.getByTestId("version")).toHaveText(/^\d+\.\d+\.\d+/);
+  expect(fullLoads).toBe(0);
+
+  await page.getByRole("button", { name: "Check again" }).click();
+  await expect(page.getByTestId("check-count")).toHaveText("Checks this visit: 2");
+  await expect(page.getByTestId("database-status")).toHaveText("OK");
+  expect(errors).toEqual([]);
+});
+
+test("an unknown address gets a 404 page inside the layout", async ({ page }) => {
+  const response = await page.goto("/no-such-page");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Back to the dashboard" })).toBeVisible();
+});
+
+test("the health endpoint reports the database", async ({ request }) => {
+  const response = await request.get("/api/health");
+  expect(response.status()).toBe(200);
+  const body = await response.json();
+  expect(body.status).toBe("ok");
+  expect(body.database).toBe("ok");
+  expect(body.database_backend).toBe("sqlite");
+  expect(typeof body.uptime_secs).toBe("number");
+  expect(body.commit).toMatch(/\S+/);
+});

@@ -1,0 +1,34 @@
+//! SeaORM entities for Herald's tables, one module per table (fang's `fang_tasks` belongs to
+//! fang and has none). The schema itself lives in the `migration` crate.
+
+pub mod audit_log;
+pub mod auth_sessions;
+pub mod commands;
+pub mod events;
+pub mod login_tokens;
+pub mod media_files;
+pub mod operators;
+pub mod reminder_messages;
+pub mod reminder_run_targets;
+pub mod reminder_runs;
+pub mod reminder_targets;
+pub mod reminders;
+pub mod whatsapp_accounts;
+pub mod whatsapp_groups;
+
+pub mod prelude {
+    pub use super::audit_log::Entity as AuditLog;
+    pub use super::auth_sessions::Entity as AuthSessions;
+    pub use super::commands::Entity as Commands;
+    pub use super::events::Entity as Events;
+    pub use super::login_tokens::Entity as LoginTokens;
+    pub use super::media_files::Entity as MediaFiles;
+    pub use super::operators::Entity as Operators;
+    pub use super::reminder_messages::Entity as ReminderMessages;
+    pub use super::reminder_run_targets::Entity as ReminderRunTargets;
+    pub use super::reminder_runs::Entity as ReminderRuns;
+    pub use super::reminder_targets::Entity as ReminderTargets;
+    pub use super::reminders::Entity as Reminders;
+    pub use super::whatsapp_accounts::Entity as WhatsappAccounts;
+    pub use super::whatsapp_groups::Entity as WhatsappGroups;
+}

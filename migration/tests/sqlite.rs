@@ -1,0 +1,462 @@
+//! The migration and the entities agree: every table is written and read back through its
+//! entity on a fresh SQLite database.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use domain::status::{
+    AccountStatus, CommandStatus, MessageKind, Provider, ReminderStatus, RunStatus, TargetStatus,
+};
+use entity::prelude::*;
+use entity::{
+    audit_log, auth_sessions, commands, events, login_tokens, media_files, operators,
+    reminder_messages, reminder_run_targets, reminder_runs, reminder_targets, reminders,
+    whatsapp_accounts, whatsapp_groups,
+};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::prelude::Uuid;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, Database, DatabaseConnection,
+    DbBackend, EntityTrait, IntoActiveModel, SqlErr, Statement,
+};
+use serde_json::json;
+
+/// PostgreSQL keeps microseconds; test with what both backends can store.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Inserts `$model` (its `id` is ignored) and checks that both the returned row and a fresh
+/// SELECT equal it. Evaluates to the stored model.
+macro_rules! round_trip {
+    ($db:expr, $module:ident, $model:expr) => {{
+        let mut expected: $module::Model = $model;
+        let mut active = expected.clone().into_active_model().reset_all();
+        active.id = NotSet;
+        let inserted = active.insert($db).await.unwrap();
+        expected.id = inserted.id;
+        assert_eq!(inserted, expected);
+        let reloaded = $module::Entity::find_by_id(inserted.id)
+            .one($db)
+            .await
+            .unwrap();
+        assert_eq!(reloaded.as_ref(), Some(&expected));
+        expected
+    }};
+}
+
+async fn table_names(db: &DatabaseConnection) -> Vec<String> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "name").unwrap())
+        .collect()
+}
+
+async fn table_sql(db: &DatabaseConnection, table: &str) -> String {
+    db.query_one_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1",
+        [table.into()],
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get("", "sql")
+    .unwrap()
+}
+
+#[tokio::test]
+async fn migrate_round_trip_and_roll_back() {
+    let db = Database::connect("sqlite::memory:").await.unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    // Applied migrations are recorded, so a second run is a no-op.
+    Migrator::up(&db, None).await.unwrap();
+
+    // An auto-increment BIGINT key must become SQLite's rowid alias.
+    let events_sql = table_sql(&db, "events").await;
+    assert!(
+        events_sql.contains(r#""id" integer NOT NULL PRIMARY KEY AUTOINCREMENT"#),
+        "{events_sql}"
+    );
+
+    let t = now();
+
+    let operator = round_trip!(
+        &db,
+        operators,
+        operators::Model {
+            id: 0,
+            telegram_user_id: Some(1_234_567_890_123),
+            display_name: "Ana".into(),
+            timezone: "Europe/Lisbon".into(),
+            disabled_at: None,
+            created_at: t,
+            updated_at: t,
+        }
+    );
+    // The embedded-mode operator: several NULL telegram ids must not collide.
+    for name in ["Local", "Local 2"] {
+        round_trip!(
+            &db,
+            operators,
+            operators::Model {
+                id: 0,
+                telegram_user_id: None,
+                display_name: name.into(),
+                timezone: "UTC".into(),
+                disabled_at: Some(t),
+                created_at: t,
+                updated_at: t,
+            }
+        );
+    }
+
+    let account = round_trip!(
+        &db,
+        whatsapp_accounts,
+        whatsapp_accounts::Model {
+            id: 0,
+            operator_id: operator.id,
+            label: "Main phone".into(),
+            provider: Provider::Sim,
+            status: AccountStatus::LoggedOut,
+            status_reason: Some("unlinked from the phone".into()),
+            session_generation: 3,
+            phone_number: Some("+351900000000".into()),
+            last_connected_at: Some(t - Duration::hours(1)),
+            last_seen_at: Some(t),
+            last_qr_png: Some(vec![0x89, b'P', b'N', b'G', 0, 0xff]),
+            last_qr_at: Some(t),
+            created_at: t,
+            updated_at: t,
+        }
+    );
+
+    // Column defaults match the entities' first states.
+    db.execute_unprepared(&format!(
+        "INSERT INTO whatsapp_accounts (operator_id, label, provider, created_at, updated_at) \
+         VALUES ({}, 'defaults', 'web', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+        operator.id
+    ))
+    .await
+    .unwrap();
+    let defaults = WhatsappAccounts::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.label == "defaults")
+        .unwrap();
+    assert_eq!(defaults.status, AccountStatus::Unpaired);
+    assert_eq!(defaults.session_generation, 0);
+
+    let group = round_trip!(
+        &db,
+        whatsapp_groups,
+        whatsapp_groups::Model {
+            id: 0,
+            account_id: account.id,
+            jid: "120363000000000000@g.us".into(),
+            name: "Família 👪".into(),
+            participant_count: 12,
+            archived_at: None,
+            last_synced_at: t,
+            created_at: t,
+            updated_at: t,
+        }
+    );
+
+    let media = round_trip!(
+        &db,
+        media_files,
+        media_files::Model {
+            id: 0,
+            operator_id: operator.id,
+            sha256: "ab".repeat(32),
+            kind: MessageKind::Image,
+            mime_type: "image/png".into(),
+            original_name: "poster.png".into(),
+            storage_path: "media/ab/abab.png".into(),
+            size_bytes: 5_000_000_000,
+            created_at: t,
+        }
+    );
+
+    let reminder = round_trip!(
+        &db,
+        reminders,
+        reminders::Model {
+            id: 0,
+            operator_id: operator.id,
+            account_id: account.id,
+            name: "Weekly meeting".into(),
+            timezone: "Europe/Lisbon".into(),
+            status: ReminderStatus::Active,
+            dtstart: t,
+            rrule: Some("FREQ=WEEKLY;BYDAY=MO".into()),
+            send_window_end_hour: Some(21),
+            next_fire_at: Some(t + Duration::days(7)),
+            last_fired_at: None,
+            created_at: t,
+            updated_at: t,
+        }
+    );
+
+    round_trip!(
+        &db,
+        reminder_targets,
+        reminder_targets::Model {
+            id: 0,
+            reminder_id: reminder.id,
+            group_id: group.id,
+            position: 0,
+        }
+    );
+    round_trip!(
+        &db,
+        reminder_messages,
+        reminder_messages::Model {
+            id: 0,
+            reminder_id: reminder.id,
+            position: 0,
+            kind: MessageKind::Image,
+            body: Some("See you at 10".into()),
+            media_file_id: Some(media.id),
+        }
+    );
+
+    // RESTRICT: a file in use cannot be deleted.
+    let err = MediaFiles::delete_by_id(media.id)
+        .exec(&db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))),
+        "{err:?}"
+    );
+
+    let run = round_trip!(
+        &db,
+        reminder_runs,
+        reminder_runs::Model {
+            id: 0,
+            reminder_id: Some(reminder.id),
+            reminder_name: reminder.name.clone(),
+            account_id: Some(account.id),
+            occurrence_at: t,
+            status: RunStatus::Partial,
+            reason: Some("1 of 2 groups failed".into()),
+            started_at: Some(t),
+            finished_at: Some(t + Duration::seconds(3)),
+            created_at: t,
+        }
+    );
+
+    let run_target = round_trip!(
+        &db,
+        reminder_run_targets,
+        reminder_run_targets::Model {
+            id: 0,
+            run_id: run.id,
+            group_id: Some(group.id),
+            group_jid: group.jid.clone(),
+            group_name: group.name.clone(),
+            status: TargetStatus::Unknown,
+            reason: None,
+            wa_message_id: Some("3EB0C767D26A1D7A4B2E".into()),
+            latency_ms: Some(850),
+            attempts: 2,
+            next_attempt_at: None,
+            sent_at: Some(t),
+            created_at: t,
+            updated_at: t,
+        }
+    );
+
+    round_trip!(
+        &db,
+        audit_log,
+        audit_log::Model {
+            id: 0,
+            at: t,
+            operator_id: Some(operator.id),
+            actor: "operator".into(),
+            action: "reminder.create".into(),
+            target_type: Some("reminder".into()),
+            target_id: Some(reminder.id.to_string()),
+            detail: Some(json!({ "name": "Weekly meeting", "groups": [group.id], "ok": true })),
+            client_ip: Some("192.0.2.1".into()),
+        }
+    );
+    round_trip!(
+        &db,
+        login_tokens,
+        login_tokens::Model {
+            id: 0,
+            operator_id: operator.id,
+            token_hash: "0f".repeat(32),
+            expires_at: t + Duration::minutes(15),
+            used_at: None,
+            created_at: t,
+        }
+    );
+    round_trip!(
+        &db,
+        commands,
+        commands::Model {
+            id: 0,
+            kind: "account.delete".into(),
+            account_id: Some(9_999),
+            payload: json!({ "account_id": 9_999, "wipe": true }),
+            status: CommandStatus::Pending,
+            error: None,
+            claimed_by: None,
+            claimed_at: None,
+            finished_at: None,
+            created_at: t,
+        }
+    );
+    let first_event = round_trip!(
+        &db,
+        events,
+        events::Model {
+            id: 0,
+            kind: "account.status".into(),
+            operator_id: Some(operator.id),
+            account_id: Some(account.id),
+            payload: json!({ "status": AccountStatus::Connected }),
+            created_at: t,
+        }
+    );
+
+    // auth_sessions has a text primary key, so it is inserted as is.
+    let session = auth_sessions::Model {
+        id: "vO3zJ8k1mQ".into(),
+        operator_id: Some(operator.id),
+        data: vec![0, 1, 2, 0xfe, 0xff],
+        expires_at: t + Duration::days(30),
+        created_at: t,
+        last_seen_at: t,
+        user_agent: Some("Mozilla/5.0".into()),
+    };
+    let inserted = session
+        .clone()
+        .into_active_model()
+        .reset_all()
+        .insert(&db)
+        .await
+        .unwrap();
+    assert_eq!(inserted, session);
+    assert_eq!(
+        AuthSessions::find_by_id(session.id.clone())
+            .one(&db)
+            .await
+            .unwrap(),
+        Some(session)
+    );
+
+    // The same occurrence cannot be recorded twice.
+    let mut duplicate = run.clone().into_active_model().reset_all();
+    duplicate.id = NotSet;
+    let err = duplicate.insert(&db).await.unwrap_err();
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(ref m)) if m.contains("occurrence_at")),
+        "{err:?}"
+    );
+
+    // History outlives the reminder.
+    Reminders::delete_by_id(reminder.id).exec(&db).await.unwrap();
+    let orphan = ReminderRuns::find_by_id(run.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        orphan,
+        reminder_runs::Model {
+            reminder_id: None,
+            ..run.clone()
+        }
+    );
+    assert!(ReminderMessages::find().all(&db).await.unwrap().is_empty());
+    assert!(ReminderTargets::find().all(&db).await.unwrap().is_empty());
+    // ...and the group.
+    WhatsappGroups::delete_by_id(group.id).exec(&db).await.unwrap();
+    let orphan_target = ReminderRunTargets::find_by_id(run_target.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(orphan_target.group_id, None);
+    assert_eq!(orphan_target.group_jid, run_target.group_jid);
+
+    // Event ids only grow, even after the newest row is deleted.
+    Events::delete_by_id(first_event.id).exec(&db).await.unwrap();
+    let second_event = round_trip!(
+        &db,
+        events,
+        events::Model {
+            id: 0,
+            ..first_event.clone()
+        }
+    );
+    assert!(second_event.id > first_event.id);
+
+    // fang_tasks accepts fang's own insert (queries_sqlite/insert_task.sql, same binds).
+    let task_id = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            r#"INSERT INTO "fang_tasks" ("id", "metadata", "task_type", "scheduled_at") VALUES ($1, $2, $3, $4) RETURNING *"#,
+            [
+                task_id.into(),
+                json!({ "type": "FireReminder", "reminder_id": 1 }).into(),
+                "reminders".into(),
+                t.into(),
+            ],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<Uuid>("", "id").unwrap(), task_id);
+    assert_eq!(
+        row.try_get::<serde_json::Value>("", "metadata").unwrap(),
+        json!({ "type": "FireReminder", "reminder_id": 1 })
+    );
+    assert_eq!(row.try_get::<String>("", "state").unwrap(), "new");
+    assert_eq!(row.try_get::<i32>("", "retries").unwrap(), 0);
+    assert_eq!(row.try_get::<DateTime<Utc>>("", "scheduled_at").unwrap(), t);
+    let created_at: DateTime<Utc> = row.try_get("", "created_at").unwrap();
+    assert!((Utc::now() - created_at).num_seconds().abs() < 60);
+
+    // Down to nothing (only the migration bookkeeping table stays), then up again.
+    Migrator::down(&db, None).await.unwrap();
+    assert_eq!(table_names(&db).await, ["seaql_migrations"]);
+    Migrator::up(&db, None).await.unwrap();
+    let mut expected = vec![
+        "audit_log",
+        "auth_sessions",
+        "commands",
+        "events",
+        "fang_tasks",
+        "login_tokens",
+        "media_files",
+        "operators",
+        "reminder_messages",
+        "reminder_run_targets",
+        "reminder_runs",
+        "reminder_targets",
+        "reminders",
+        "seaql_migrations",
+        "whatsapp_accounts",
+        "whatsapp_groups",
+    ];
+    expected.sort_unstable();
+    assert_eq!(table_names(&db).await, expected);
+    assert!(Operators::find().all(&db).await.unwrap().is_empty());
+}

@@ -1,0 +1,29 @@
+# Helpers shared by Herald's scripts (sourced, not run).
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL SECONDS: polls until URL answers 2xx, or fails after SECONDS.
+wait_http() {
+  local url=$1 deadline=$((SECONDS + $2))
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    if ((SECONDS > deadline)); then echo "timed out waiting for $url" >&2; return 1; fi
+    sleep 0.2
+  done
+}
+
+# The built binaries and site, as cargo-leptos lays them out.
+target_dir() { echo "${CARGO_TARGET_DIR:-$PWD/target}"; }
+
+# build_all: the server and wasm site (cargo-leptos), then the worker.
+build_all() {
+  step "building the server and the wasm site (cargo leptos build)"
+  cargo leptos build
+  step "building the worker"
+  cargo build -p worker --bin herald-worker
+}

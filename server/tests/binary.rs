@@ -1,0 +1,47 @@
+//! The `herald-server` binary as an operator runs it: configuration errors and signals.
+
+use std::{process::Command, time::Duration};
+
+use service::testing::{self, TestDb};
+
+fn server_command(cwd: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald-server"));
+    // Nothing from the developer's environment or .env may leak in.
+    command.env_clear().current_dir(cwd);
+    command
+}
+
+#[test]
+fn bad_settings_are_all_listed_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = server_command(dir.path())
+        .env("DATABASE_URL", "nope://x")
+        .env("LOG_FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL") && stderr.contains("nope://x"), "{stderr}");
+    assert!(stderr.contains("LOG_FORMAT") && stderr.contains("xml"), "{stderr}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing may be written");
+}
+
+#[tokio::test]
+async fn stops_cleanly_on_sigterm_and_sigint() {
+    for signal in ["TERM", "INT"] {
+        let db = TestDb::new().await;
+        let dir = tempfile::tempdir().unwrap();
+        let port = testing::free_port();
+        let mut child = server_command(dir.path())
+            .env("DATABASE_URL", db.url.expose())
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap();
+        let health = format!("http://127.0.0.1:{port}/api/health");
+        assert!(testing::wait_until_up(&health, Duration::from_secs(30)).await, "server came up");
+        testing::send_signal(&child, signal);
+        let status = testing::wait_exit(&mut child, Duration::from_secs(15)).await;
+        assert!(status.is_some_and(|s| s.success()), "SIG{signal}: exited with {status:?}");
+    }
+}

@@ -1,0 +1,425 @@
+//! Herald's configuration: one typed struct for both binaries, read from the environment plus an
+//! optional `.env` file, validated before anything starts. Every problem is collected, so an
+//! operator fixes a broken deployment in one go instead of one restart per typo.
+
+use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf};
+
+use domain::status::Provider;
+use url::Url;
+
+/// Everything Herald reads from its environment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    /// Where the SQLite database (by default), media and other state live.
+    pub data_dir: PathBuf,
+    /// The address operators reach the dashboard at; login links and Origin checks derive from it.
+    pub public_url: PublicUrl,
+    /// Where the web server listens (`LEPTOS_SITE_ADDR`, the name cargo-leptos also uses).
+    pub server_addr: SocketAddr,
+    /// The built site (wasm, css, assets) the server serves (`LEPTOS_SITE_ROOT`).
+    pub site_root: PathBuf,
+    /// The worker's health listener; internal, so it binds to loopback by default.
+    pub worker_health_addr: SocketAddr,
+    pub log: LogConfig,
+    /// Which WhatsApp implementation new accounts use.
+    pub wa_provider: Provider,
+    /// Present only when a bot token is configured.
+    pub telegram: Option<TelegramConfig>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// An `EnvFilter` directive string (`RUST_LOG`), already checked to parse.
+    pub filter: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct TelegramConfig {
+    pub bot_token: Secret,
+    pub api_url: Url,
+}
+
+/// A value that must never reach a log line or an error message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Which database engine a URL selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL Herald can use: `sqlite://path`, `sqlite::memory:` or `postgres://…`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    url: String,
+    backend: Backend,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let expected = "expected sqlite://<path>, sqlite::memory: or postgres://user@host/db";
+        let backend = if raw.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(format!("{expected}, got {raw:?}"));
+        };
+        let url = Self {
+            url: raw.to_owned(),
+            backend,
+        };
+        match backend {
+            Backend::Sqlite if !url.is_sqlite_memory() && url.sqlite_path().is_none() => {
+                Err(format!("{expected}, got a sqlite URL without a path"))
+            }
+            Backend::Postgres => match Url::parse(raw) {
+                Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
+                // Never echo a PostgreSQL URL back: it may carry a password.
+                _ => Err(format!("{expected}, got a postgres URL without a valid host")),
+            },
+            Backend::Sqlite => Ok(url),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL as given, password included: for connecting, never for logging.
+    pub fn expose(&self) -> &str {
+        &self.url
+    }
+
+    /// The SQLite file this URL names, if it names one.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        if self.backend != Backend::Sqlite || self.is_sqlite_memory() {
+            return None;
+        }
+        let rest = self.url.trim_start_matches("sqlite:");
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty()).then(|| PathBuf::from(path))
+    }
+
+    fn is_sqlite_memory(&self) -> bool {
+        let rest = self.url.trim_start_matches("sqlite:");
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        rest.starts_with(":memory:") || self.url.contains("mode=memory")
+    }
+}
+
+/// Shows the URL with any password masked, so it is safe to log.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Url::parse(&self.url) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                f.write_str(url.as_str())
+            }
+            _ => f.write_str(&self.url),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// The dashboard's public base URL: http(s), with a host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicUrl(Url);
+
+impl PublicUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = Url::parse(raw).map_err(|e| format!("expected an http(s) URL, got {raw:?} ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(format!("expected an http(s) URL with a host, got {raw:?}"));
+        }
+        Ok(Self(url))
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.scheme() == "https"
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+}
+
+/// Every problem found in the environment, one per variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/herald.db";
+const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn";
+
+impl Config {
+    /// Reads the process environment, falling back to `./.env` for variables it does not set.
+    pub fn load() -> Result<Self, ConfigError> {
+        let dotenv = match dotenvy::from_path_iter(".env") {
+            Ok(iter) => iter.collect::<Result<HashMap<_, _>, _>>().map_err(|e| ConfigError {
+                problems: vec![format!(".env: cannot be read: {e}")],
+            })?,
+            Err(e) if e.not_found() => HashMap::new(),
+            Err(e) => {
+                return Err(ConfigError {
+                    problems: vec![format!(".env: cannot be read: {e}")],
+                });
+            }
+        };
+        Self::from_lookup(|key| match std::env::var(key) {
+            Ok(value) => Some(Ok(value)),
+            Err(std::env::VarError::NotPresent) => dotenv.get(key).cloned().map(Ok),
+            Err(std::env::VarError::NotUnicode(_)) => Some(Err(())),
+        })
+    }
+
+    /// Builds the configuration from a lookup: `None` for unset, `Some(Err(()))` for a value that
+    /// is not valid UTF-8. Empty values count as unset, as shells and compose files produce them.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<Result<String, ()>>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let mut get = |key: &str| match lookup(key) {
+            Some(Ok(v)) if !v.trim().is_empty() => Some(v.trim().to_owned()),
+            Some(Ok(_)) | None => None,
+            Some(Err(())) => {
+                problems.push(format!("{key}: is not valid UTF-8"));
+                None
+            }
+        };
+        let database_url = get("DATABASE_URL");
+        let data_dir = get("DATA_DIR");
+        let public_url = get("PUBLIC_URL");
+        let server_addr = get("LEPTOS_SITE_ADDR");
+        let site_root = get("LEPTOS_SITE_ROOT");
+        let worker_health_addr = get("WORKER_HEALTH_ADDR");
+        let log_format = get("LOG_FORMAT");
+        let log_filter = get("RUST_LOG");
+        let wa_provider = get("WA_PROVIDER");
+        let bot_token = get("TELEGRAM_BOT_TOKEN");
+        let telegram_api_url = get("TELEGRAM_API_URL");
+
+        let mut check = |key: &str, result: Result<_, String>| {
+            result.map_err(|e| problems.push(format!("{key}: {e}"))).ok()
+        };
+        let database_url = check(
+            "DATABASE_URL",
+            DatabaseUrl::parse(database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL)),
+        );
+        let public_url = check(
+            "PUBLIC_URL",
+            PublicUrl::parse(public_url.as_deref().unwrap_or("http://localhost:3000")),
+        );
+        let server_addr = check("LEPTOS_SITE_ADDR", parse_addr(server_addr, "127.0.0.1:3000"));
+        let worker_health_addr = check("WORKER_HEALTH_ADDR", parse_addr(worker_health_addr, "127.0.0.1:8081"));
+        let log_format = check(
+            "LOG_FORMAT",
+            match log_format.as_deref() {
+                None | Some("pretty") => Ok(LogFormat::Pretty),
+                Some("json") => Ok(LogFormat::Json),
+                Some(other) => Err(format!("expected pretty or json, got {other:?}")),
+            },
+        );
+        let log_filter = log_filter.unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
+        let log_filter = check(
+            "RUST_LOG",
+            tracing_subscriber::EnvFilter::try_new(&log_filter)
+                .map(|_| log_filter.clone())
+                .map_err(|e| format!("expected tracing filter directives such as info,herald=debug, got {log_filter:?} ({e})")),
+        );
+        let wa_provider = check(
+            "WA_PROVIDER",
+            match wa_provider.as_deref() {
+                None => Ok(Provider::Web),
+                Some(raw) => raw
+                    .parse::<Provider>()
+                    .map_err(|_| format!("expected web or sim, got {raw:?}")),
+            },
+        );
+        let telegram_api_url = check(
+            "TELEGRAM_API_URL",
+            Url::parse(telegram_api_url.as_deref().unwrap_or("https://api.telegram.org"))
+                .map_err(|e| format!("expected a URL, got {telegram_api_url:?} ({e})")),
+        );
+        let telegram = match bot_token {
+            // Bot tokens look like `123456:ABC-…`; the value itself is never echoed.
+            Some(token) if !looks_like_bot_token(&token) => {
+                problems.push("TELEGRAM_BOT_TOKEN: expected <bot id>:<secret> as issued by @BotFather".to_owned());
+                None
+            }
+            Some(token) => telegram_api_url.map(|api_url| TelegramConfig {
+                bot_token: Secret::new(token),
+                api_url,
+            }),
+            None => None,
+        };
+
+        match (database_url, public_url, server_addr, worker_health_addr, log_format, log_filter, wa_provider) {
+            (
+                Some(database_url),
+                Some(public_url),
+                Some(server_addr),
+                Some(worker_health_addr),
+                Some(format),
+                Some(filter),
+                Some(wa_provider),
+            ) if problems.is_empty() => Ok(Config {
+                database_url,
+                data_dir: PathBuf::from(data_dir.unwrap_or_else(|| "./data".to_owned())),
+                public_url,
+                server_addr,
+                site_root: PathBuf::from(site_root.unwrap_or_else(|| "target/site".to_owned())),
+                worker_health_addr,
+                log: LogConfig { format, filter },
+                wa_provider,
+                telegram,
+            }),
+            _ => Err(ConfigError { problems }),
+        }
+    }
+}
+
+fn parse_addr(value: Option<String>, default: &str) -> Result<SocketAddr, String> {
+    let raw = value.as_deref().unwrap_or(default);
+    raw.parse()
+        .map_err(|_| format!("expected an IP address and port such as {default}, got {raw:?}"))
+}
+
+fn looks_like_bot_token(token: &str) -> bool {
+    token
+        .split_once(':')
+        .is_some_and(|(id, secret)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && secret.len() >= 20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|key| vars.get(key).cloned().map(Ok))
+    }
+
+    #[test]
+    fn nothing_set_gives_the_embedded_defaults() {
+        let config = load(&[]).expect("defaults are valid");
+        assert_eq!(config.database_url.backend(), Backend::Sqlite);
+        assert_eq!(config.database_url.sqlite_path(), Some(PathBuf::from("data/herald.db")));
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert_eq!(config.public_url.url().as_str(), "http://localhost:3000/");
+        assert_eq!(config.server_addr, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(config.worker_health_addr, "127.0.0.1:8081".parse().unwrap());
+        assert_eq!(config.log.format, LogFormat::Pretty);
+        assert_eq!(config.wa_provider, Provider::Web);
+        assert!(config.telegram.is_none());
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = load(&[
+            ("DATABASE_URL", "nope://x"),
+            ("LOG_FORMAT", "xml"),
+            ("WORKER_HEALTH_ADDR", "localhost"),
+            ("WA_PROVIDER", "carrier-pigeon"),
+        ])
+        .unwrap_err();
+        let keys: Vec<&str> = err.problems.iter().map(|p| p.split(':').next().unwrap()).collect();
+        assert_eq!(keys, ["DATABASE_URL", "WORKER_HEALTH_ADDR", "LOG_FORMAT", "WA_PROVIDER"]);
+        let text = err.to_string();
+        assert!(text.contains("nope://x") && text.contains("\"xml\"") && text.contains("carrier-pigeon"), "{text}");
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let config = load(&[("DATABASE_URL", ""), ("LOG_FORMAT", "  ")]).unwrap();
+        assert_eq!(config.database_url.expose(), DEFAULT_DATABASE_URL);
+        assert_eq!(config.log.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn non_utf8_values_are_named() {
+        let err = Config::from_lookup(|key| (key == "DATA_DIR").then_some(Err(()))).unwrap_err();
+        assert_eq!(err.problems, ["DATA_DIR: is not valid UTF-8"]);
+    }
+
+    #[test]
+    fn database_urls() {
+        let pg = DatabaseUrl::parse("postgres://herald:s3cret@db:5432/herald").unwrap();
+        assert_eq!(pg.backend(), Backend::Postgres);
+        assert_eq!(pg.sqlite_path(), None);
+        assert_eq!(pg.to_string(), "postgres://herald:***@db:5432/herald");
+        assert!(!format!("{pg:?}").contains("s3cret"));
+
+        let file = DatabaseUrl::parse("sqlite:///var/lib/herald/h.db?mode=rwc").unwrap();
+        assert_eq!(file.sqlite_path(), Some(PathBuf::from("/var/lib/herald/h.db")));
+        let memory = DatabaseUrl::parse("sqlite::memory:").unwrap();
+        assert_eq!(memory.sqlite_path(), None);
+
+        for bad in ["nope://x", "mysql://h/db", "sqlite://", "postgres://", "herald.db"] {
+            assert!(DatabaseUrl::parse(bad).is_err(), "{bad} must be refused");
+        }
+        let err = DatabaseUrl::parse("postgresql://user:pw@/db").unwrap_err();
+        assert!(!err.contains("pw"), "a refused URL must not echo its password: {err}");
+    }
+
+    #[test]
+    fn public_url_must_be_http_or_https() {
+        assert!(PublicUrl::parse("https://herald.example.com").unwrap().is_https());
+        assert!(!PublicUrl::parse("http://localhost:3000").unwrap().is_https());
+        assert!(PublicUrl::parse("ftp://x").is_err());
+        assert!(PublicUrl::parse("localhost:3000").is_err());
+    }
+
+    #[test]
+    fn telegram_token_is_validated_and_never_echoed() {
+        let secret = "123456:not-a-real-token-but-long-enough";
+        let config = load(&[("TELEGRAM_BOT_TOKEN", secret)]).unwrap();
+        let telegram = config.telegram.as_ref().expect("a token turns telegram on");
+        assert_eq!(telegram.bot_token.expose(), secret);
+        assert_eq!(telegram.api_url.as_str(), "https://api.telegram.org/");
+        assert!(!format!("{config:?}").contains("not-a-real-token"));
+
+        let err = load(&[("TELEGRAM_BOT_TOKEN", "oops-leaked-value")]).unwrap_err();
+        assert!(!err.to_string().contains("oops-leaked-value"));
+    }
+
+    #[test]
+    fn bad_log_filter_is_refused() {
+        let err = load(&[("RUST_LOG", "info,=[")]).unwrap_err();
+        assert!(err.problems[0].starts_with("RUST_LOG:"), "{:?}", err.problems);
+    }
+}

@@ -1,0 +1,124 @@
+//! Opening Herald's database and bringing its schema up to date.
+//!
+//! Both binaries migrate at start, and `make run` starts them together, so migrations run under a
+//! cross-process lock: an advisory lock on PostgreSQL, a lock file beside the SQLite database.
+
+use std::{fs, path::Path, time::Duration};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+use crate::config::{Backend, DatabaseUrl};
+
+/// An arbitrary constant naming Herald's migration lock among PostgreSQL advisory locks.
+const PG_MIGRATION_LOCK: i64 = 0x4845_5241_4c44; // "HERALD"
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir { path: String, source: std::io::Error },
+    #[error("cannot take the migration lock: {0}")]
+    Lock(String),
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: DbErr },
+    #[error("migrating the database failed: {0}")]
+    Migrate(DbErr),
+}
+
+/// Connects with settings that suit each engine. SQLite gets WAL (readers never block the
+/// writer), a busy timeout (server and worker share the file) and enforced foreign keys.
+pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DatabaseError> {
+    if let Some(path) = url.sqlite_path()
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        fs::create_dir_all(dir).map_err(|source| DatabaseError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let mut options = ConnectOptions::new(url.expose());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10));
+    if url.backend() == Backend::Sqlite {
+        options
+            .max_connections(if url.sqlite_path().is_some() { 8 } else { 1 })
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+    } else {
+        options.max_connections(16);
+    }
+    Database::connect(options)
+        .await
+        .map_err(|source| DatabaseError::Connect {
+            url: url.to_string(),
+            source,
+        })
+}
+
+/// Applies every pending migration; a no-op when the schema is current.
+pub async fn migrate(db: &DatabaseConnection, url: &DatabaseUrl) -> Result<(), DatabaseError> {
+    match url.backend() {
+        Backend::Postgres => {
+            use sea_orm::sqlx::Executor;
+            // Session-level advisory locks belong to one connection: hold one apart from the
+            // pool the migrations run on, and release it on that same connection.
+            let lock_err = |e: sea_orm::sqlx::Error| DatabaseError::Lock(format!("PostgreSQL advisory lock: {e}"));
+            let mut conn = db.get_postgres_connection_pool().acquire().await.map_err(lock_err)?;
+            conn.execute(format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})").as_str())
+                .await
+                .map_err(lock_err)?;
+            let result = Migrator::up(db, None).await;
+            if let Err(e) = conn
+                .execute(format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})").as_str())
+                .await
+            {
+                // Closing the connection releases the lock anyway.
+                tracing::warn!(error = %e, "releasing the migration lock failed");
+            }
+            result.map_err(DatabaseError::Migrate)
+        }
+        Backend::Sqlite => {
+            let _guard = match url.sqlite_path() {
+                Some(path) => Some(lock_file(&path)?),
+                None => None,
+            };
+            Migrator::up(db, None).await.map_err(DatabaseError::Migrate)
+        }
+    }
+}
+
+/// Connects, then migrates: what both binaries do at start.
+pub async fn connect_and_migrate(url: &DatabaseUrl) -> Result<DatabaseConnection, DatabaseError> {
+    let db = connect(url).await?;
+    migrate(&db, url).await?;
+    Ok(db)
+}
+
+/// Is the database answering?
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+    db.ping().await
+}
+
+/// An exclusive lock on `<db>.migrate.lock`, released when the file is dropped. Blocking is
+/// fine here: it happens once at start, before the runtime has other work.
+fn lock_file(db_path: &Path) -> Result<fs::File, DatabaseError> {
+    let mut name = db_path.as_os_str().to_owned();
+    name.push(".migrate.lock");
+    let path = Path::new(&name);
+    let err = |e: std::io::Error| DatabaseError::Lock(format!("{}: {e}", path.display()));
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(err)?;
+    file.lock().map_err(err)?;
+    Ok(file)
+}

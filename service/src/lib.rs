@@ -1,0 +1,10 @@
+//! What the server and the worker share: configuration, logging, the database and, as Herald
+//! grows, the queries and mutations both sides run (never written twice).
+
+pub mod build_info;
+pub mod config;
+pub mod database;
+pub mod shutdown;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;

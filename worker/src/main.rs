@@ -1,0 +1,36 @@
+use std::process::ExitCode;
+
+use service::{config::Config, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("herald-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config.log);
+    let worker = match worker::Worker::start(config).await {
+        Ok(worker) => worker,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "herald-worker cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    match worker.health_addr() {
+        Ok(addr) => tracing::info!(%addr, "herald-worker running; health at /health"),
+        Err(e) => tracing::warn!(error = %e, "health listener on an unknown address"),
+    }
+    match worker.run_until_stopped(shutdown::signal()).await {
+        Ok(()) => {
+            tracing::info!("herald-worker stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "herald-worker failed");
+            ExitCode::FAILURE
+        }
+    }
+}
