@@ -32,7 +32,7 @@ pub enum Relation {
         belongs_to = "super::media_files::Entity",
         from = "Column::MediaFileId",
         to = "super::media_files::Column::Id",
-        on_delete = "Restrict"
+        on_delete = "NoAction"
     )]
     MediaFiles,
 }

@@ -3,7 +3,7 @@
 use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
 
-use ForeignKeyAction::{Cascade, Restrict, SetNull};
+use ForeignKeyAction::{Cascade, NoAction, SetNull};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -125,8 +125,11 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(text_null("body"))
             .col(big_integer_null("media_file_id"))
             .foreign_key(&mut fk("reminder_messages", "reminder_id", "reminders", Cascade))
-            // A file still used by a reminder must not vanish under it.
-            .foreign_key(&mut fk("reminder_messages", "media_file_id", "media_files", Restrict))
+            // A file still used by a reminder must not vanish under it. NO ACTION rather than
+            // RESTRICT: both refuse the delete, but SQLite reports a RESTRICT violation as
+            // SQLITE_CONSTRAINT_TRIGGER (1811), which `DbErr::sql_err()` does not recognise as a
+            // foreign key violation; NO ACTION gives 787 / 23503 on both backends.
+            .foreign_key(&mut fk("reminder_messages", "media_file_id", "media_files", NoAction))
             .take(),
         // History: snapshots names so it outlives the reminder, account and groups.
         create("reminder_runs")

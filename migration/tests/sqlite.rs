@@ -230,7 +230,7 @@ async fn migrate_round_trip_and_roll_back() {
         }
     );
 
-    // RESTRICT: a file in use cannot be deleted.
+    // A file in use cannot be deleted, and the error is recognisable.
     let err = MediaFiles::delete_by_id(media.id)
         .exec(&db)
         .await

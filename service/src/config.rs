@@ -233,20 +233,20 @@ impl Config {
         let bot_token = get("TELEGRAM_BOT_TOKEN");
         let telegram_api_url = get("TELEGRAM_API_URL");
 
-        let mut check = |key: &str, result: Result<_, String>| {
-            result.map_err(|e| problems.push(format!("{key}: {e}"))).ok()
-        };
         let database_url = check(
+            &mut problems,
             "DATABASE_URL",
             DatabaseUrl::parse(database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL)),
         );
         let public_url = check(
+            &mut problems,
             "PUBLIC_URL",
             PublicUrl::parse(public_url.as_deref().unwrap_or("http://localhost:3000")),
         );
-        let server_addr = check("LEPTOS_SITE_ADDR", parse_addr(server_addr, "127.0.0.1:3000"));
-        let worker_health_addr = check("WORKER_HEALTH_ADDR", parse_addr(worker_health_addr, "127.0.0.1:8081"));
+        let server_addr = check(&mut problems, "LEPTOS_SITE_ADDR", parse_addr(server_addr, "127.0.0.1:3000"));
+        let worker_health_addr = check(&mut problems, "WORKER_HEALTH_ADDR", parse_addr(worker_health_addr, "127.0.0.1:8081"));
         let log_format = check(
+            &mut problems,
             "LOG_FORMAT",
             match log_format.as_deref() {
                 None | Some("pretty") => Ok(LogFormat::Pretty),
@@ -256,12 +256,14 @@ impl Config {
         );
         let log_filter = log_filter.unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
         let log_filter = check(
+            &mut problems,
             "RUST_LOG",
             tracing_subscriber::EnvFilter::try_new(&log_filter)
                 .map(|_| log_filter.clone())
                 .map_err(|e| format!("expected tracing filter directives such as info,herald=debug, got {log_filter:?} ({e})")),
         );
         let wa_provider = check(
+            &mut problems,
             "WA_PROVIDER",
             match wa_provider.as_deref() {
                 None => Ok(Provider::Web),
@@ -271,6 +273,7 @@ impl Config {
             },
         );
         let telegram_api_url = check(
+            &mut problems,
             "TELEGRAM_API_URL",
             Url::parse(telegram_api_url.as_deref().unwrap_or("https://api.telegram.org"))
                 .map_err(|e| format!("expected a URL, got {telegram_api_url:?} ({e})")),
@@ -311,6 +314,11 @@ impl Config {
             _ => Err(ConfigError { problems }),
         }
     }
+}
+
+/// Keeps a valid value, or records why it is not.
+fn check<T>(problems: &mut Vec<String>, key: &str, result: Result<T, String>) -> Option<T> {
+    result.map_err(|e| problems.push(format!("{key}: {e}"))).ok()
 }
 
 fn parse_addr(value: Option<String>, default: &str) -> Result<SocketAddr, String> {

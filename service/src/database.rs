@@ -66,17 +66,20 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DatabaseEr
 pub async fn migrate(db: &DatabaseConnection, url: &DatabaseUrl) -> Result<(), DatabaseError> {
     match url.backend() {
         Backend::Postgres => {
-            use sea_orm::sqlx::Executor;
+            use sea_orm::sqlx;
             // Session-level advisory locks belong to one connection: hold one apart from the
             // pool the migrations run on, and release it on that same connection.
-            let lock_err = |e: sea_orm::sqlx::Error| DatabaseError::Lock(format!("PostgreSQL advisory lock: {e}"));
+            let lock_err = |e: sqlx::Error| DatabaseError::Lock(format!("PostgreSQL advisory lock: {e}"));
             let mut conn = db.get_postgres_connection_pool().acquire().await.map_err(lock_err)?;
-            conn.execute(format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})").as_str())
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(PG_MIGRATION_LOCK)
+                .execute(&mut *conn)
                 .await
                 .map_err(lock_err)?;
             let result = Migrator::up(db, None).await;
-            if let Err(e) = conn
-                .execute(format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})").as_str())
+            if let Err(e) = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(PG_MIGRATION_LOCK)
+                .execute(&mut *conn)
                 .await
             {
                 // Closing the connection releases the lock anyway.

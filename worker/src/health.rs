@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Instant};
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
 use domain::status::AccountStatus;
 use entity::whatsapp_accounts;
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QuerySelect, sea_query::Expr};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QuerySelect};
 use serde::{Deserialize, Serialize};
 use service::{build_info, config::Config, database};
 
@@ -61,7 +61,7 @@ async fn sessions_by_status(db: &DatabaseConnection) -> Result<BTreeMap<String, 
     let rows: Vec<(AccountStatus, i64)> = whatsapp_accounts::Entity::find()
         .select_only()
         .column(whatsapp_accounts::Column::Status)
-        .column_as(Expr::col(whatsapp_accounts::Column::Id).count(), "count")
+        .column_as(whatsapp_accounts::Column::Id.count(), "count")
         .group_by(whatsapp_accounts::Column::Status)
         .into_tuple()
         .all(db)

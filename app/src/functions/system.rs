@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::models::HealthReport;
 
 /// The System page's view of the server: the same report `/api/health` serves.
-#[server]
+#[server(endpoint = "system_status")]
 pub async fn system_status() -> Result<HealthReport, ServerFnError> {
     let state = expect_context::<crate::state::AppState>();
     Ok(ssr::health_report(&state).await)
