@@ -80,12 +80,9 @@ macro_rules! string_enum {
 string_enum! {
     /// Connection state of a WhatsApp account (one paired phone session).
     pub enum AccountStatus {
-        /// Never paired, or the pairing was discarded.
         Unpaired = "unpaired",
-        /// A QR code or pairing code is waiting to be scanned.
         Pending = "pending",
         Connected = "connected",
-        /// Paired but offline; the worker will reconnect.
         Disconnected = "disconnected",
         /// The phone unlinked the session; a new pairing is needed.
         LoggedOut = "logged_out",
@@ -96,9 +93,7 @@ string_enum! {
 string_enum! {
     /// Which WhatsApp provider an account runs on.
     pub enum Provider {
-        /// The multi-device web protocol.
         Web = "web",
-        /// In-process simulator for demos and tests; sends nothing.
         Sim = "sim",
     }
 }
@@ -108,9 +103,7 @@ string_enum! {
     pub enum ReminderStatus {
         Active = "active",
         Paused = "paused",
-        /// The recurrence has no further occurrences.
         Ended = "ended",
-        /// Stopped by an error that needs the operator's attention.
         Failed = "failed",
     }
 }
@@ -124,9 +117,7 @@ string_enum! {
         /// Some groups received the message, some did not.
         Partial = "partial",
         Failed = "failed",
-        /// The occurrence was deliberately not sent (e.g. outside the send window).
         Skipped = "skipped",
-        /// Held because the reminder or its account is paused.
         Paused = "paused",
         Cancelled = "cancelled",
     }
@@ -136,12 +127,11 @@ string_enum! {
     /// Delivery state of one run to one group.
     pub enum TargetStatus {
         Pending = "pending",
-        /// Handed to WhatsApp, no acknowledgement yet.
         Sending = "sending",
         Sent = "sent",
         Failed = "failed",
         Skipped = "skipped",
-        /// The send was interrupted and it cannot be known whether it reached WhatsApp.
+        /// Delivery can be neither confirmed nor ruled out.
         Unknown = "unknown",
     }
 }

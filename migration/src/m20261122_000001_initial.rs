@@ -24,7 +24,10 @@ impl MigrationTrait for Migration {
         run_all(manager, fang_down(manager.get_database_backend())?).await?;
         // Children before parents; indexes go with their tables.
         for table in tables().iter().rev() {
-            let name = table.get_table_name().expect("every table is named").clone();
+            let name = table
+                .get_table_name()
+                .expect("every table is named")
+                .clone();
             manager
                 .drop_table(Table::drop().table(name).if_exists().take())
                 .await?;
@@ -33,8 +36,7 @@ impl MigrationTrait for Migration {
     }
 }
 
-/// Herald's tables, parents before children. Foreign keys live inside CREATE TABLE because
-/// SQLite cannot add them later.
+/// Herald's tables, parents before children.
 fn tables() -> Vec<TableCreateStatement> {
     vec![
         create("operators")
@@ -46,7 +48,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(ts_null("disabled_at"))
             .col(ts("created_at"))
             .col(ts("updated_at"))
-            .take(),
+            .finish(),
         create("whatsapp_accounts")
             .col(big_pk_auto("id"))
             .col(big_integer("operator_id"))
@@ -62,8 +64,8 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(ts_null("last_qr_at"))
             .col(ts("created_at"))
             .col(ts("updated_at"))
-            .foreign_key(&mut fk("whatsapp_accounts", "operator_id", "operators", Cascade))
-            .take(),
+            .fk("operator_id", "operators", Cascade)
+            .finish(),
         create("whatsapp_groups")
             .col(big_pk_auto("id"))
             .col(big_integer("account_id"))
@@ -74,8 +76,8 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(ts("last_synced_at"))
             .col(ts("created_at"))
             .col(ts("updated_at"))
-            .foreign_key(&mut fk("whatsapp_groups", "account_id", "whatsapp_accounts", Cascade))
-            .take(),
+            .fk("account_id", "whatsapp_accounts", Cascade)
+            .finish(),
         create("media_files")
             .col(big_pk_auto("id"))
             .col(big_integer("operator_id"))
@@ -87,8 +89,8 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(string_len("storage_path", 512))
             .col(big_integer("size_bytes"))
             .col(ts("created_at"))
-            .foreign_key(&mut fk("media_files", "operator_id", "operators", Cascade))
-            .take(),
+            .fk("operator_id", "operators", Cascade)
+            .finish(),
         create("reminders")
             .col(big_pk_auto("id"))
             .col(big_integer("operator_id"))
@@ -105,17 +107,17 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(ts_null("last_fired_at"))
             .col(ts("created_at"))
             .col(ts("updated_at"))
-            .foreign_key(&mut fk("reminders", "operator_id", "operators", Cascade))
-            .foreign_key(&mut fk("reminders", "account_id", "whatsapp_accounts", Cascade))
-            .take(),
+            .fk("operator_id", "operators", Cascade)
+            .fk("account_id", "whatsapp_accounts", Cascade)
+            .finish(),
         create("reminder_targets")
             .col(big_pk_auto("id"))
             .col(big_integer("reminder_id"))
             .col(big_integer("group_id"))
             .col(integer("position"))
-            .foreign_key(&mut fk("reminder_targets", "reminder_id", "reminders", Cascade))
-            .foreign_key(&mut fk("reminder_targets", "group_id", "whatsapp_groups", Cascade))
-            .take(),
+            .fk("reminder_id", "reminders", Cascade)
+            .fk("group_id", "whatsapp_groups", Cascade)
+            .finish(),
         create("reminder_messages")
             .col(big_pk_auto("id"))
             .col(big_integer("reminder_id"))
@@ -124,13 +126,13 @@ fn tables() -> Vec<TableCreateStatement> {
             // The text, or the caption of a media part.
             .col(text_null("body"))
             .col(big_integer_null("media_file_id"))
-            .foreign_key(&mut fk("reminder_messages", "reminder_id", "reminders", Cascade))
+            .fk("reminder_id", "reminders", Cascade)
             // A file still used by a reminder must not vanish under it. NO ACTION rather than
             // RESTRICT: both refuse the delete, but SQLite reports a RESTRICT violation as
             // SQLITE_CONSTRAINT_TRIGGER (1811), which `DbErr::sql_err()` does not recognise as a
             // foreign key violation; NO ACTION gives 787 / 23503 on both backends.
-            .foreign_key(&mut fk("reminder_messages", "media_file_id", "media_files", NoAction))
-            .take(),
+            .fk("media_file_id", "media_files", NoAction)
+            .finish(),
         // History: snapshots names so it outlives the reminder, account and groups.
         create("reminder_runs")
             .col(big_pk_auto("id"))
@@ -143,9 +145,9 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(ts_null("started_at"))
             .col(ts_null("finished_at"))
             .col(ts("created_at"))
-            .foreign_key(&mut fk("reminder_runs", "reminder_id", "reminders", SetNull))
-            .foreign_key(&mut fk("reminder_runs", "account_id", "whatsapp_accounts", SetNull))
-            .take(),
+            .fk("reminder_id", "reminders", SetNull)
+            .fk("account_id", "whatsapp_accounts", SetNull)
+            .finish(),
         create("reminder_run_targets")
             .col(big_pk_auto("id"))
             .col(big_integer("run_id"))
@@ -161,9 +163,9 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(ts_null("sent_at"))
             .col(ts("created_at"))
             .col(ts("updated_at"))
-            .foreign_key(&mut fk("reminder_run_targets", "run_id", "reminder_runs", Cascade))
-            .foreign_key(&mut fk("reminder_run_targets", "group_id", "whatsapp_groups", SetNull))
-            .take(),
+            .fk("run_id", "reminder_runs", Cascade)
+            .fk("group_id", "whatsapp_groups", SetNull)
+            .finish(),
         // Append-only, hence no updated_at.
         create("audit_log")
             .col(big_pk_auto("id"))
@@ -175,8 +177,8 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(string_len_null("target_id", 64))
             .col(json_binary_null("detail"))
             .col(string_len_null("client_ip", 64))
-            .foreign_key(&mut fk("audit_log", "operator_id", "operators", SetNull))
-            .take(),
+            .fk("operator_id", "operators", SetNull)
+            .finish(),
         // Keyed by the tower-sessions id; operator_id is NULL before login.
         create("auth_sessions")
             .col(string_len("id", 128).primary_key())
@@ -186,8 +188,8 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(ts("created_at"))
             .col(ts("last_seen_at"))
             .col(string_len_null("user_agent", 512))
-            .foreign_key(&mut fk("auth_sessions", "operator_id", "operators", Cascade))
-            .take(),
+            .fk("operator_id", "operators", Cascade)
+            .finish(),
         create("login_tokens")
             .col(big_pk_auto("id"))
             .col(big_integer("operator_id"))
@@ -196,8 +198,8 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(ts("expires_at"))
             .col(ts_null("used_at"))
             .col(ts("created_at"))
-            .foreign_key(&mut fk("login_tokens", "operator_id", "operators", Cascade))
-            .take(),
+            .fk("operator_id", "operators", Cascade)
+            .finish(),
         // Server→worker outbox. No foreign key: an account.delete command outlives its row.
         create("commands")
             .col(big_pk_auto("id"))
@@ -210,10 +212,11 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(ts_null("claimed_at"))
             .col(ts_null("finished_at"))
             .col(ts("created_at"))
-            .take(),
-        // Worker→server outbox; `id` is the SSE event id, so it must only grow (AUTOINCREMENT on
-        // SQLite never reuses ids; an identity column on PostgreSQL never goes back). No foreign
-        // keys: events outlive the rows they mention.
+            .finish(),
+        // Worker→server outbox; `id` is the SSE event id, so it must only grow: AUTOINCREMENT on
+        // SQLite never reuses ids, an identity column on PostgreSQL never goes back (but takes
+        // ids at INSERT, so concurrent writers may commit them out of order). No foreign keys:
+        // events outlive the rows they mention.
         create("events")
             .col(big_pk_auto("id"))
             .col(string_len("kind", 32))
@@ -221,19 +224,27 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(big_integer_null("account_id"))
             .col(json_binary("payload"))
             .col(ts("created_at"))
-            .take(),
+            .finish(),
     ]
 }
 
 fn indexes() -> Vec<IndexCreateStatement> {
     vec![
-        unique("ux_operators_telegram_user_id", "operators", &["telegram_user_id"]),
+        unique(
+            "ux_operators_telegram_user_id",
+            "operators",
+            &["telegram_user_id"],
+        ),
         unique(
             "ux_whatsapp_accounts_label",
             "whatsapp_accounts",
             &["operator_id", "label"],
         ),
-        index("ix_whatsapp_accounts_status", "whatsapp_accounts", &["status"]),
+        index(
+            "ix_whatsapp_accounts_status",
+            "whatsapp_accounts",
+            &["status"],
+        ),
         unique(
             "ux_whatsapp_groups_jid",
             "whatsapp_groups",
@@ -261,10 +272,18 @@ fn indexes() -> Vec<IndexCreateStatement> {
             "reminder_runs",
             &["reminder_id", "occurrence_at"],
         ),
-        index("ix_reminder_runs_created_at", "reminder_runs", &["created_at"]),
+        index(
+            "ix_reminder_runs_created_at",
+            "reminder_runs",
+            &["created_at"],
+        ),
         // Foreign keys are not indexed implicitly on PostgreSQL; these two keep deleting an
         // account or group from scanning the whole history.
-        index("ix_reminder_runs_account_id", "reminder_runs", &["account_id"]),
+        index(
+            "ix_reminder_runs_account_id",
+            "reminder_runs",
+            &["account_id"],
+        ),
         index(
             "ix_reminder_run_targets_group_id",
             "reminder_run_targets",
@@ -281,16 +300,60 @@ fn indexes() -> Vec<IndexCreateStatement> {
             &["status", "next_attempt_at"],
         ),
         index("ix_audit_log_at", "audit_log", &["at"]),
-        index("ix_auth_sessions_expires_at", "auth_sessions", &["expires_at"]),
-        index("ix_auth_sessions_operator_id", "auth_sessions", &["operator_id"]),
-        unique("ux_login_tokens_token_hash", "login_tokens", &["token_hash"]),
+        index(
+            "ix_auth_sessions_expires_at",
+            "auth_sessions",
+            &["expires_at"],
+        ),
+        index(
+            "ix_auth_sessions_operator_id",
+            "auth_sessions",
+            &["operator_id"],
+        ),
+        unique(
+            "ux_login_tokens_token_hash",
+            "login_tokens",
+            &["token_hash"],
+        ),
         index("ix_commands_queue", "commands", &["status", "id"]),
         index("ix_events_created_at", "events", &["created_at"]),
     ]
 }
 
-fn create(table: &'static str) -> TableCreateStatement {
-    Table::create().table(table).if_not_exists().take()
+/// A CREATE TABLE IF NOT EXISTS that knows its own name, so foreign keys can be named after it.
+struct NewTable {
+    name: &'static str,
+    statement: TableCreateStatement,
+}
+
+fn create(name: &'static str) -> NewTable {
+    NewTable {
+        name,
+        statement: Table::create().table(name).if_not_exists().take(),
+    }
+}
+
+impl NewTable {
+    fn col(mut self, column: impl IntoColumnDef) -> Self {
+        self.statement.col(column);
+        self
+    }
+
+    /// A foreign key to `parent.id`, inside CREATE TABLE because SQLite cannot add it later.
+    fn fk(mut self, col: &'static str, parent: &'static str, on_delete: ForeignKeyAction) -> Self {
+        self.statement.foreign_key(
+            ForeignKey::create()
+                .name(format!("fk_{}_{col}", self.name))
+                .from(self.name, col)
+                .to(parent, "id")
+                .on_delete(on_delete),
+        );
+        self
+    }
+
+    fn finish(self) -> TableCreateStatement {
+        self.statement
+    }
 }
 
 fn ts(col: &'static str) -> ColumnDef {
@@ -304,20 +367,6 @@ fn ts_null(col: &'static str) -> ColumnDef {
 /// Status and kind columns hold the `domain::status` strings.
 fn status(col: &'static str) -> ColumnDef {
     string_len(col, 16)
-}
-
-fn fk(
-    table: &'static str,
-    col: &'static str,
-    parent: &'static str,
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{col}"))
-        .from(table, col)
-        .to(parent, "id")
-        .on_delete(on_delete)
-        .take()
 }
 
 fn index(name: &str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -342,8 +391,8 @@ async fn run_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(),
 }
 
 // fang's own DDL (fang 0.11.0 `*_migrations/.../create_fang_tasks/up.sql`), column for column:
-// fang decodes rows with sqlx `Row::get`, which panics on a type mismatch. Only `IF NOT EXISTS`
-// was added.
+// fang decodes rows with sqlx `Row::get`, which panics on a type mismatch. The only changes are
+// `IF NOT EXISTS` (a DO block for the enum type) and, on PostgreSQL, no default for `id`.
 
 /// fang generates every task id itself (`Uuid::new_v4()` bound in `insert_task` and
 /// `insert_task_uniq`), so the PostgreSQL id needs no default. That drops fang's

@@ -89,7 +89,12 @@ pub async fn migrate(db: &DatabaseConnection, url: &DatabaseUrl) -> Result<(), D
         }
         Backend::Sqlite => {
             let _guard = match url.sqlite_path() {
-                Some(path) => Some(lock_file(&path)?),
+                // Waiting for the lock blocks a thread; keep it off the async workers.
+                Some(path) => Some(
+                    tokio::task::spawn_blocking(move || lock_file(&path))
+                        .await
+                        .map_err(|e| DatabaseError::Lock(e.to_string()))??,
+                ),
                 None => None,
             };
             Migrator::up(db, None).await.map_err(DatabaseError::Migrate)
@@ -109,8 +114,7 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await
 }
 
-/// An exclusive lock on `<db>.migrate.lock`, released when the file is dropped. Blocking is
-/// fine here: it happens once at start, before the runtime has other work.
+/// An exclusive lock on `<db>.migrate.lock`, released when the file is dropped.
 fn lock_file(db_path: &Path) -> Result<fs::File, DatabaseError> {
     let mut name = db_path.as_os_str().to_owned();
     name.push(".migrate.lock");

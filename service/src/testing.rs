@@ -37,7 +37,7 @@ impl TestDb {
     pub async fn empty() -> Self {
         match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             Some(server) => Self::postgres(server).await,
-            None => Self::sqlite().await,
+            None => Self::empty_sqlite().await,
         }
     }
 
@@ -45,7 +45,14 @@ impl TestDb {
         self.url.backend()
     }
 
-    async fn sqlite() -> Self {
+    /// A fresh SQLite database whatever `TEST_DATABASE_URL` says, for behaviour only SQLite has.
+    pub async fn sqlite() -> Self {
+        let db = Self::empty_sqlite().await;
+        database::migrate(&db.db, &db.url).await.expect("migrations apply");
+        db
+    }
+
+    async fn empty_sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = DatabaseUrl::parse(&format!("sqlite://{}/herald.db", dir.path().display())).expect("sqlite url");
         let db = database::connect(&url).await.expect("sqlite connects");

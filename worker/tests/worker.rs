@@ -7,10 +7,7 @@ use domain::status::{AccountStatus, Provider};
 use entity::{operators, whatsapp_accounts};
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::Value;
-use service::{
-    config::Backend,
-    testing::{self, TestDb},
-};
+use service::testing::{self, TestDb};
 use tokio::sync::oneshot;
 
 async fn start_worker(db: &TestDb) -> (String, oneshot::Sender<()>) {
@@ -82,11 +79,8 @@ async fn health_reports_the_database_and_sessions_by_status() {
 
 #[tokio::test]
 async fn only_one_worker_runs_on_a_sqlite_database() {
-    let db = TestDb::new().await;
-    if db.backend() != Backend::Sqlite {
-        // PostgreSQL deployments may run several workers; nothing to refuse there.
-        return;
-    }
+    // PostgreSQL deployments coordinate several workers through the database instead.
+    let db = TestDb::sqlite().await;
     let (_base, _stop) = start_worker(&db).await;
     let config = testing::config(&[
         ("DATABASE_URL", db.url.expose()),
