@@ -20,10 +20,14 @@ wait_http() {
 # The built binaries and site, as cargo-leptos lays them out.
 target_dir() { echo "${CARGO_TARGET_DIR:-$PWD/target}"; }
 
-# build_all: the server and wasm site (cargo-leptos), then the worker.
-build_all() {
-  step "building the server and the wasm site (cargo leptos build)"
-  cargo leptos build
-  step "building the worker"
-  cargo build -p worker --bin herald-worker
+# build_site: the wasm bundle, stylesheet and assets under target/site (cargo-leptos).
+build_site() {
+  step "building the wasm site (cargo leptos build --frontend-only)"
+  cargo leptos build --frontend-only
+}
+
+# build_bins: herald-server and herald-worker in one cargo resolution, so they share artifacts.
+build_bins() {
+  step "building herald-server and herald-worker"
+  cargo build --bins
 }

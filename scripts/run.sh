@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 scripts/bootstrap.sh build
-build_all
+build_site
+build_bins
 
 bin=$(target_dir)/debug
 export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}

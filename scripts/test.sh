@@ -38,8 +38,9 @@ else
   stop_temp_postgres
 fi
 
-step "wasm build"
-build_all
+# The Rust tests built herald-server and herald-worker (their integration tests run them);
+# the browser tests use those binaries with the wasm site built here.
+build_site
 
 step "browser tests (headless Chromium)"
 stack_dir=$(mktemp -d /tmp/herald-e2e.XXXXXX)

@@ -8,11 +8,8 @@ use chrono::{DateTime, Utc};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, prelude::Uuid};
 use serde_json::json;
-use service::{
-    config::Backend,
-    database,
-    testing::TestDb,
-};
+use service::{config::Backend, database};
+use testkit::TestDb;
 
 const TABLES: [&str; 15] = [
     "audit_log",
@@ -101,8 +98,15 @@ async fn auto_increment_keys_are_native() {
     match test.backend() {
         // SQLite's rowid alias: cheap, monotonic ids (events rely on that for SSE resume).
         Backend::Sqlite => {
-            let sql = strings(&test.db, "SELECT sql FROM sqlite_master WHERE name = 'events'").await;
-            assert!(sql[0].contains(r#""id" integer NOT NULL PRIMARY KEY AUTOINCREMENT"#), "{sql:?}");
+            let sql = strings(
+                &test.db,
+                "SELECT sql FROM sqlite_master WHERE name = 'events'",
+            )
+            .await;
+            assert!(
+                sql[0].contains(r#""id" integer NOT NULL PRIMARY KEY AUTOINCREMENT"#),
+                "{sql:?}"
+            );
         }
         Backend::Postgres => {
             let identity = strings(
@@ -136,13 +140,21 @@ async fn fang_tasks_accepts_fangs_own_insert() {
         .query_one_raw(Statement::from_sql_and_values(
             test.db.get_database_backend(),
             sql,
-            [task_id.into(), metadata.clone().into(), "reminders".into(), t.into()],
+            [
+                task_id.into(),
+                metadata.clone().into(),
+                "reminders".into(),
+                t.into(),
+            ],
         ))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(row.try_get::<Uuid>("", "id").unwrap(), task_id);
-    assert_eq!(row.try_get::<serde_json::Value>("", "metadata").unwrap(), metadata);
+    assert_eq!(
+        row.try_get::<serde_json::Value>("", "metadata").unwrap(),
+        metadata
+    );
     assert_eq!(row.try_get::<String>("", "state").unwrap(), "new");
     assert_eq!(row.try_get::<i32>("", "retries").unwrap(), 0);
     assert_eq!(row.try_get::<DateTime<Utc>>("", "scheduled_at").unwrap(), t);
@@ -155,7 +167,10 @@ async fn rolls_back_to_nothing_and_reapplies() {
     assert!(tables(&test.db).await.is_empty());
     if test.backend() == Backend::Postgres {
         let fang_enum = "SELECT typname::text FROM pg_type WHERE typname = 'fang_task_state'";
-        assert!(strings(&test.db, fang_enum).await.is_empty(), "fang's enum type is dropped too");
+        assert!(
+            strings(&test.db, fang_enum).await.is_empty(),
+            "fang's enum type is dropped too"
+        );
     }
     Migrator::up(&test.db, None).await.unwrap();
     assert_eq!(tables(&test.db).await, TABLES);

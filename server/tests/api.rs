@@ -3,10 +3,8 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use service::{
-    config::Backend,
-    testing::{self, TestDb},
-};
+use service::config::Backend;
+use testkit::TestDb;
 use tokio::sync::oneshot;
 
 struct TestServer {
@@ -18,12 +16,14 @@ struct TestServer {
 
 async fn spawn_server() -> TestServer {
     let db = TestDb::new().await;
-    let config = testing::config(&[
+    let config = testkit::config(&[
         ("DATABASE_URL", db.url.expose()),
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
         ("RUST_LOG", "warn"),
     ]);
-    let app = server::Application::build(config).await.expect("server builds");
+    let app = server::Application::build(config)
+        .await
+        .expect("server builds");
     let base = format!("http://{}", app.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
@@ -40,7 +40,9 @@ async fn spawn_server() -> TestServer {
 #[tokio::test]
 async fn health_reports_database_version_and_commit() {
     let server = spawn_server().await;
-    let response = reqwest::get(format!("{}/api/health", server.base)).await.unwrap();
+    let response = reqwest::get(format!("{}/api/health", server.base))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
@@ -60,19 +62,30 @@ async fn dashboard_is_rendered_on_the_server_with_hydration_scripts() {
     let server = spawn_server().await;
     let response = reqwest::get(format!("{}/", server.base)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(content_type.starts_with("text/html"), "{content_type}");
     let html = response.text().await.unwrap();
     assert!(html.contains("<h1>Dashboard</h1>"), "{html}");
     assert!(html.contains("Dashboard · Herald"), "{html}");
-    assert!(html.contains("/pkg/herald.js"), "the page must load the wasm bundle: {html}");
-    assert!(html.contains(r#"href="/system""#), "navigation is rendered: {html}");
+    assert!(
+        html.contains("/pkg/herald.js"),
+        "the page must load the wasm bundle: {html}"
+    );
+    assert!(
+        html.contains(r#"href="/system""#),
+        "navigation is rendered: {html}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_pages_are_404_inside_the_layout() {
     let server = spawn_server().await;
-    let response = reqwest::get(format!("{}/no-such-page", server.base)).await.unwrap();
+    let response = reqwest::get(format!("{}/no-such-page", server.base))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(response.text().await.unwrap().contains("Page not found"));
 }

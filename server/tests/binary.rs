@@ -2,7 +2,7 @@
 
 use std::{process::Command, time::Duration};
 
-use service::testing::{self, TestDb};
+use testkit::TestDb;
 
 fn server_command(cwd: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_herald-server"));
@@ -21,9 +21,19 @@ fn bad_settings_are_all_listed_and_nothing_is_written() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("DATABASE_URL") && stderr.contains("nope://x"), "{stderr}");
-    assert!(stderr.contains("LOG_FORMAT") && stderr.contains("xml"), "{stderr}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing may be written");
+    assert!(
+        stderr.contains("DATABASE_URL") && stderr.contains("nope://x"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("LOG_FORMAT") && stderr.contains("xml"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing may be written"
+    );
 }
 
 #[tokio::test]
@@ -31,7 +41,7 @@ async fn stops_cleanly_on_sigterm_and_sigint() {
     for signal in ["TERM", "INT"] {
         let db = TestDb::new().await;
         let dir = tempfile::tempdir().unwrap();
-        let port = testing::free_port();
+        let port = testkit::free_port();
         let mut child = server_command(dir.path())
             .env("DATABASE_URL", db.url.expose())
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
@@ -39,9 +49,15 @@ async fn stops_cleanly_on_sigterm_and_sigint() {
             .spawn()
             .unwrap();
         let health = format!("http://127.0.0.1:{port}/api/health");
-        assert!(testing::wait_until_up(&health, Duration::from_secs(30)).await, "server came up");
-        testing::send_signal(&child, signal);
-        let status = testing::wait_exit(&mut child, Duration::from_secs(15)).await;
-        assert!(status.is_some_and(|s| s.success()), "SIG{signal}: exited with {status:?}");
+        assert!(
+            testkit::wait_until_up(&health, Duration::from_secs(30)).await,
+            "server came up"
+        );
+        testkit::send_signal(&child, signal);
+        let status = testkit::wait_exit(&mut child, Duration::from_secs(15)).await;
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "SIG{signal}: exited with {status:?}"
+        );
     }
 }

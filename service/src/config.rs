@@ -104,7 +104,9 @@ impl DatabaseUrl {
             Backend::Postgres => match Url::parse(raw) {
                 Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
                 // Never echo a PostgreSQL URL back: it may carry a password.
-                _ => Err(format!("{expected}, got a postgres URL without a valid host")),
+                _ => Err(format!(
+                    "{expected}, got a postgres URL without a valid host"
+                )),
             },
             Backend::Sqlite => Ok(url),
         }
@@ -162,7 +164,8 @@ pub struct PublicUrl(Url);
 
 impl PublicUrl {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let url = Url::parse(raw).map_err(|e| format!("expected an http(s) URL, got {raw:?} ({e})"))?;
+        let url =
+            Url::parse(raw).map_err(|e| format!("expected an http(s) URL, got {raw:?} ({e})"))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(format!("expected an http(s) URL with a host, got {raw:?}"));
         }
@@ -192,9 +195,11 @@ impl Config {
     /// Reads the process environment, falling back to `./.env` for variables it does not set.
     pub fn load() -> Result<Self, ConfigError> {
         let dotenv = match dotenvy::from_path_iter(".env") {
-            Ok(iter) => iter.collect::<Result<HashMap<_, _>, _>>().map_err(|e| ConfigError {
-                problems: vec![format!(".env: cannot be read: {e}")],
-            })?,
+            Ok(iter) => iter
+                .collect::<Result<HashMap<_, _>, _>>()
+                .map_err(|e| ConfigError {
+                    problems: vec![format!(".env: cannot be read: {e}")],
+                })?,
             Err(e) if e.not_found() => HashMap::new(),
             Err(e) => {
                 return Err(ConfigError {
@@ -211,7 +216,9 @@ impl Config {
 
     /// Builds the configuration from a lookup: `None` for unset, `Some(Err(()))` for a value that
     /// is not valid UTF-8. Empty values count as unset, as shells and compose files produce them.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<Result<String, ()>>) -> Result<Self, ConfigError> {
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<Result<String, ()>>,
+    ) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
         let mut get = |key: &str| match lookup(key) {
             Some(Ok(v)) if !v.trim().is_empty() => Some(v.trim().to_owned()),
@@ -243,8 +250,16 @@ impl Config {
             "PUBLIC_URL",
             PublicUrl::parse(public_url.as_deref().unwrap_or("http://localhost:3000")),
         );
-        let server_addr = check(&mut problems, "LEPTOS_SITE_ADDR", parse_addr(server_addr, "127.0.0.1:3000"));
-        let worker_health_addr = check(&mut problems, "WORKER_HEALTH_ADDR", parse_addr(worker_health_addr, "127.0.0.1:8081"));
+        let server_addr = check(
+            &mut problems,
+            "LEPTOS_SITE_ADDR",
+            parse_addr(server_addr, "127.0.0.1:3000"),
+        );
+        let worker_health_addr = check(
+            &mut problems,
+            "WORKER_HEALTH_ADDR",
+            parse_addr(worker_health_addr, "127.0.0.1:8081"),
+        );
         let log_format = check(
             &mut problems,
             "LOG_FORMAT",
@@ -275,13 +290,20 @@ impl Config {
         let telegram_api_url = check(
             &mut problems,
             "TELEGRAM_API_URL",
-            Url::parse(telegram_api_url.as_deref().unwrap_or("https://api.telegram.org"))
-                .map_err(|e| format!("expected a URL, got {telegram_api_url:?} ({e})")),
+            Url::parse(
+                telegram_api_url
+                    .as_deref()
+                    .unwrap_or("https://api.telegram.org"),
+            )
+            .map_err(|e| format!("expected a URL, got {telegram_api_url:?} ({e})")),
         );
         let telegram = match bot_token {
             // Bot tokens look like `123456:ABC-…`; the value itself is never echoed.
             Some(token) if !looks_like_bot_token(&token) => {
-                problems.push("TELEGRAM_BOT_TOKEN: expected <bot id>:<secret> as issued by @BotFather".to_owned());
+                problems.push(
+                    "TELEGRAM_BOT_TOKEN: expected <bot id>:<secret> as issued by @BotFather"
+                        .to_owned(),
+                );
                 None
             }
             Some(token) => telegram_api_url.map(|api_url| TelegramConfig {
@@ -291,7 +313,15 @@ impl Config {
             None => None,
         };
 
-        match (database_url, public_url, server_addr, worker_health_addr, log_format, log_filter, wa_provider) {
+        match (
+            database_url,
+            public_url,
+            server_addr,
+            worker_health_addr,
+            log_format,
+            log_filter,
+            wa_provider,
+        ) {
             (
                 Some(database_url),
                 Some(public_url),
@@ -318,7 +348,9 @@ impl Config {
 
 /// Keeps a valid value, or records why it is not.
 fn check<T>(problems: &mut Vec<String>, key: &str, result: Result<T, String>) -> Option<T> {
-    result.map_err(|e| problems.push(format!("{key}: {e}"))).ok()
+    result
+        .map_err(|e| problems.push(format!("{key}: {e}")))
+        .ok()
 }
 
 fn parse_addr(value: Option<String>, default: &str) -> Result<SocketAddr, String> {
@@ -328,9 +360,9 @@ fn parse_addr(value: Option<String>, default: &str) -> Result<SocketAddr, String
 }
 
 fn looks_like_bot_token(token: &str) -> bool {
-    token
-        .split_once(':')
-        .is_some_and(|(id, secret)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && secret.len() >= 20)
+    token.split_once(':').is_some_and(|(id, secret)| {
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && secret.len() >= 20
+    })
 }
 
 #[cfg(test)]
@@ -338,7 +370,10 @@ mod tests {
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|key| vars.get(key).cloned().map(Ok))
     }
 
@@ -346,7 +381,10 @@ mod tests {
     fn nothing_set_gives_the_embedded_defaults() {
         let config = load(&[]).expect("defaults are valid");
         assert_eq!(config.database_url.backend(), Backend::Sqlite);
-        assert_eq!(config.database_url.sqlite_path(), Some(PathBuf::from("data/herald.db")));
+        assert_eq!(
+            config.database_url.sqlite_path(),
+            Some(PathBuf::from("data/herald.db"))
+        );
         assert_eq!(config.data_dir, PathBuf::from("./data"));
         assert_eq!(config.public_url.url().as_str(), "http://localhost:3000/");
         assert_eq!(config.server_addr, "127.0.0.1:3000".parse().unwrap());
@@ -365,10 +403,27 @@ mod tests {
             ("WA_PROVIDER", "carrier-pigeon"),
         ])
         .unwrap_err();
-        let keys: Vec<&str> = err.problems.iter().map(|p| p.split(':').next().unwrap()).collect();
-        assert_eq!(keys, ["DATABASE_URL", "WORKER_HEALTH_ADDR", "LOG_FORMAT", "WA_PROVIDER"]);
+        let keys: Vec<&str> = err
+            .problems
+            .iter()
+            .map(|p| p.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "DATABASE_URL",
+                "WORKER_HEALTH_ADDR",
+                "LOG_FORMAT",
+                "WA_PROVIDER"
+            ]
+        );
         let text = err.to_string();
-        assert!(text.contains("nope://x") && text.contains("\"xml\"") && text.contains("carrier-pigeon"), "{text}");
+        assert!(
+            text.contains("nope://x")
+                && text.contains("\"xml\"")
+                && text.contains("carrier-pigeon"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -393,21 +448,41 @@ mod tests {
         assert!(!format!("{pg:?}").contains("s3cret"));
 
         let file = DatabaseUrl::parse("sqlite:///var/lib/herald/h.db?mode=rwc").unwrap();
-        assert_eq!(file.sqlite_path(), Some(PathBuf::from("/var/lib/herald/h.db")));
+        assert_eq!(
+            file.sqlite_path(),
+            Some(PathBuf::from("/var/lib/herald/h.db"))
+        );
         let memory = DatabaseUrl::parse("sqlite::memory:").unwrap();
         assert_eq!(memory.sqlite_path(), None);
 
-        for bad in ["nope://x", "mysql://h/db", "sqlite://", "postgres://", "herald.db"] {
+        for bad in [
+            "nope://x",
+            "mysql://h/db",
+            "sqlite://",
+            "postgres://",
+            "herald.db",
+        ] {
             assert!(DatabaseUrl::parse(bad).is_err(), "{bad} must be refused");
         }
         let err = DatabaseUrl::parse("postgresql://user:pw@/db").unwrap_err();
-        assert!(!err.contains("pw"), "a refused URL must not echo its password: {err}");
+        assert!(
+            !err.contains("pw"),
+            "a refused URL must not echo its password: {err}"
+        );
     }
 
     #[test]
     fn public_url_must_be_http_or_https() {
-        assert!(PublicUrl::parse("https://herald.example.com").unwrap().is_https());
-        assert!(!PublicUrl::parse("http://localhost:3000").unwrap().is_https());
+        assert!(
+            PublicUrl::parse("https://herald.example.com")
+                .unwrap()
+                .is_https()
+        );
+        assert!(
+            !PublicUrl::parse("http://localhost:3000")
+                .unwrap()
+                .is_https()
+        );
         assert!(PublicUrl::parse("ftp://x").is_err());
         assert!(PublicUrl::parse("localhost:3000").is_err());
     }
@@ -428,6 +503,10 @@ mod tests {
     #[test]
     fn bad_log_filter_is_refused() {
         let err = load(&[("RUST_LOG", "info,=[")]).unwrap_err();
-        assert!(err.problems[0].starts_with("RUST_LOG:"), "{:?}", err.problems);
+        assert!(
+            err.problems[0].starts_with("RUST_LOG:"),
+            "{:?}",
+            err.problems
+        );
     }
 }

@@ -16,7 +16,10 @@ const PG_MIGRATION_LOCK: i64 = 0x4845_5241_4c44; // "HERALD"
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
     #[error("cannot create the database directory {path}: {source}")]
-    CreateDir { path: String, source: std::io::Error },
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot take the migration lock: {0}")]
     Lock(String),
     #[error("cannot connect to {url}: {source}")]
@@ -69,8 +72,13 @@ pub async fn migrate(db: &DatabaseConnection, url: &DatabaseUrl) -> Result<(), D
             use sea_orm::sqlx;
             // Session-level advisory locks belong to one connection: hold one apart from the
             // pool the migrations run on, and release it on that same connection.
-            let lock_err = |e: sqlx::Error| DatabaseError::Lock(format!("PostgreSQL advisory lock: {e}"));
-            let mut conn = db.get_postgres_connection_pool().acquire().await.map_err(lock_err)?;
+            let lock_err =
+                |e: sqlx::Error| DatabaseError::Lock(format!("PostgreSQL advisory lock: {e}"));
+            let mut conn = db
+                .get_postgres_connection_pool()
+                .acquire()
+                .await
+                .map_err(lock_err)?;
             sqlx::query("SELECT pg_advisory_lock($1)")
                 .bind(PG_MIGRATION_LOCK)
                 .execute(&mut *conn)

@@ -6,5 +6,3 @@ pub mod config;
 pub mod database;
 pub mod shutdown;
 pub mod telemetry;
-#[cfg(feature = "testing")]
-pub mod testing;

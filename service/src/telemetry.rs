@@ -14,7 +14,12 @@ pub fn init(config: &LogConfig) {
     let result = match config.format {
         LogFormat::Pretty => registry.with(fmt::layer().with_target(true)).try_init(),
         LogFormat::Json => registry
-            .with(fmt::layer().json().flatten_event(true).with_current_span(true))
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true),
+            )
             .try_init(),
     };
     if let Err(e) = result {

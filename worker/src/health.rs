@@ -31,7 +31,9 @@ pub struct WorkerHealth {
 }
 
 pub fn router(state: HealthState) -> Router {
-    Router::new().route("/health", get(health)).with_state(state)
+    Router::new()
+        .route("/health", get(health))
+        .with_state(state)
 }
 
 async fn health(State(state): State<HealthState>) -> impl IntoResponse {
@@ -43,11 +45,20 @@ async fn health(State(state): State<HealthState>) -> impl IntoResponse {
         Ok(sessions) => (StatusCode::OK, "ok", sessions),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "unavailable", BTreeMap::new())
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                BTreeMap::new(),
+            )
         }
     };
     let body = WorkerHealth {
-        status: if code == StatusCode::OK { "ok" } else { "degraded" }.to_owned(),
+        status: if code == StatusCode::OK {
+            "ok"
+        } else {
+            "degraded"
+        }
+        .to_owned(),
         database: database.to_owned(),
         sessions,
         uptime_secs: state.started_at.elapsed().as_secs(),
@@ -66,9 +77,15 @@ async fn sessions_by_status(db: &DatabaseConnection) -> Result<BTreeMap<String, 
         .into_tuple()
         .all(db)
         .await?;
-    let mut counts: BTreeMap<String, u64> = AccountStatus::ALL.iter().map(|s| (s.as_str().to_owned(), 0)).collect();
+    let mut counts: BTreeMap<String, u64> = AccountStatus::ALL
+        .iter()
+        .map(|s| (s.as_str().to_owned(), 0))
+        .collect();
     for (status, count) in rows {
-        counts.insert(status.as_str().to_owned(), u64::try_from(count).unwrap_or(0));
+        counts.insert(
+            status.as_str().to_owned(),
+            u64::try_from(count).unwrap_or(0),
+        );
     }
     Ok(counts)
 }

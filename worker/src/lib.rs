@@ -31,7 +31,12 @@ impl Worker {
             .context("starting the job queue")?;
         let health_listener = TcpListener::bind(config.worker_health_addr)
             .await
-            .with_context(|| format!("binding the health listener on {}", config.worker_health_addr))?;
+            .with_context(|| {
+                format!(
+                    "binding the health listener on {}",
+                    config.worker_health_addr
+                )
+            })?;
         Ok(Self {
             health_listener,
             health: health::HealthState {
@@ -48,7 +53,10 @@ impl Worker {
     }
 
     /// Runs until `shutdown` resolves.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         axum::serve(self.health_listener, health::router(self.health))
             .with_graceful_shutdown(shutdown)
             .await

@@ -35,6 +35,8 @@ pub fn acquire(url: &DatabaseUrl) -> anyhow::Result<InstanceGuard> {
             "another herald-worker already runs on this SQLite database ({}); only one may",
             path.display()
         ),
-        Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
     }
 }

@@ -7,11 +7,11 @@ use domain::status::{AccountStatus, Provider};
 use entity::{operators, whatsapp_accounts};
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::Value;
-use service::testing::{self, TestDb};
+use testkit::TestDb;
 use tokio::sync::oneshot;
 
 async fn start_worker(db: &TestDb) -> (String, oneshot::Sender<()>) {
-    let config = testing::config(&[
+    let config = testkit::config(&[
         ("DATABASE_URL", db.url.expose()),
         ("WORKER_HEALTH_ADDR", "127.0.0.1:0"),
         ("RUST_LOG", "warn"),
@@ -47,11 +47,20 @@ async fn health_reports_the_database_and_sessions_by_status() {
     let db = TestDb::new().await;
     let (base, _stop) = start_worker(&db).await;
 
-    let body: Value = reqwest::get(format!("{base}/health")).await.unwrap().json().await.unwrap();
+    let body: Value = reqwest::get(format!("{base}/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
     for status in AccountStatus::ALL {
-        assert_eq!(body["sessions"][status.as_str()], 0, "{status} listed with zero: {body}");
+        assert_eq!(
+            body["sessions"][status.as_str()],
+            0,
+            "{status} listed with zero: {body}"
+        );
     }
 
     let now = Utc::now();
@@ -82,11 +91,14 @@ async fn only_one_worker_runs_on_a_sqlite_database() {
     // PostgreSQL deployments coordinate several workers through the database instead.
     let db = TestDb::sqlite().await;
     let (_base, _stop) = start_worker(&db).await;
-    let config = testing::config(&[
+    let config = testkit::config(&[
         ("DATABASE_URL", db.url.expose()),
         ("WORKER_HEALTH_ADDR", "127.0.0.1:0"),
     ]);
-    let err = worker::Worker::start(config).await.err().expect("a second worker is refused");
+    let err = worker::Worker::start(config)
+        .await
+        .err()
+        .expect("a second worker is refused");
     assert!(err.to_string().contains("another herald-worker"), "{err:#}");
 }
 
@@ -95,7 +107,7 @@ async fn the_binary_stops_cleanly_on_sigterm_and_sigint() {
     for signal in ["TERM", "INT"] {
         let db = TestDb::new().await;
         let dir = tempfile::tempdir().unwrap();
-        let port = testing::free_port();
+        let port = testkit::free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_herald-worker"))
             .env_clear()
             .current_dir(dir.path())
@@ -105,10 +117,16 @@ async fn the_binary_stops_cleanly_on_sigterm_and_sigint() {
             .spawn()
             .unwrap();
         let health = format!("http://127.0.0.1:{port}/health");
-        assert!(testing::wait_until_up(&health, Duration::from_secs(30)).await, "worker came up");
-        testing::send_signal(&child, signal);
-        let status = testing::wait_exit(&mut child, Duration::from_secs(15)).await;
-        assert!(status.is_some_and(|s| s.success()), "SIG{signal}: exited with {status:?}");
+        assert!(
+            testkit::wait_until_up(&health, Duration::from_secs(30)).await,
+            "worker came up"
+        );
+        testkit::send_signal(&child, signal);
+        let status = testkit::wait_exit(&mut child, Duration::from_secs(15)).await;
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "SIG{signal}: exited with {status:?}"
+        );
     }
 }
 
@@ -124,6 +142,13 @@ fn bad_settings_are_refused_before_anything_starts() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("DATABASE_URL") && stderr.contains("WORKER_HEALTH_ADDR"), "{stderr}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing may be written");
+    assert!(
+        stderr.contains("DATABASE_URL") && stderr.contains("WORKER_HEALTH_ADDR"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing may be written"
+    );
 }

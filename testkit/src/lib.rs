@@ -1,4 +1,5 @@
-//! Test support shared by every crate's tests: a fresh, migrated database per test.
+//! Test support shared by every crate's tests: a fresh, migrated database per test, and helpers
+//! for running the real binaries.
 //!
 //! By default each test gets its own SQLite file. With `TEST_DATABASE_URL` naming a PostgreSQL
 //! server, each test gets its own database on it, dropped afterwards — so one suite runs against
@@ -12,7 +13,7 @@ use std::{
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
-use crate::{
+use service::{
     config::{Backend, Config, DatabaseUrl},
     database,
 };
@@ -29,13 +30,18 @@ impl TestDb {
     /// A fresh database with Herald's schema applied.
     pub async fn new() -> Self {
         let db = Self::empty().await;
-        database::migrate(&db.db, &db.url).await.expect("migrations apply");
+        database::migrate(&db.db, &db.url)
+            .await
+            .expect("migrations apply");
         db
     }
 
     /// A fresh database with no schema at all.
     pub async fn empty() -> Self {
-        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
             Some(server) => Self::postgres(server).await,
             None => Self::empty_sqlite().await,
         }
@@ -48,13 +54,16 @@ impl TestDb {
     /// A fresh SQLite database whatever `TEST_DATABASE_URL` says, for behaviour only SQLite has.
     pub async fn sqlite() -> Self {
         let db = Self::empty_sqlite().await;
-        database::migrate(&db.db, &db.url).await.expect("migrations apply");
+        database::migrate(&db.db, &db.url)
+            .await
+            .expect("migrations apply");
         db
     }
 
     async fn empty_sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = DatabaseUrl::parse(&format!("sqlite://{}/herald.db", dir.path().display())).expect("sqlite url");
+        let url = DatabaseUrl::parse(&format!("sqlite://{}/herald.db", dir.path().display()))
+            .expect("sqlite url");
         let db = database::connect(&url).await.expect("sqlite connects");
         Self {
             db,
@@ -66,13 +75,18 @@ impl TestDb {
 
     async fn postgres(server: String) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
         let name = format!(
             "herald_test_{}_{}_{nanos}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let admin = Database::connect(&server).await.expect("TEST_DATABASE_URL connects");
+        let admin = Database::connect(&server)
+            .await
+            .expect("TEST_DATABASE_URL connects");
         admin
             .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
             .await
@@ -81,7 +95,9 @@ impl TestDb {
         let mut url = url::Url::parse(&server).expect("TEST_DATABASE_URL is a URL");
         url.set_path(&name);
         let url = DatabaseUrl::parse(url.as_str()).expect("postgres url");
-        let db = database::connect(&url).await.expect("test database connects");
+        let db = database::connect(&url)
+            .await
+            .expect("test database connects");
         Self {
             db,
             url,
@@ -98,7 +114,10 @@ impl Drop for TestDb {
         };
         // Drop runs outside async context; a short-lived runtime on its own thread does the cleanup.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let admin = Database::connect(&server).await.ok()?;
                 admin
@@ -114,7 +133,10 @@ impl Drop for TestDb {
 
 /// A configuration from exactly these variables (nothing from the process environment).
 pub fn config(vars: &[(&str, &str)]) -> Config {
-    let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Config::from_lookup(|key| vars.get(key).cloned().map(Ok)).expect("test configuration is valid")
 }
 
@@ -144,7 +166,10 @@ pub fn send_signal(child: &std::process::Child, signal: &str) {
 }
 
 /// Waits up to `timeout` for a child to exit; kills it and returns `None` if it does not.
-pub async fn wait_exit(child: &mut std::process::Child, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
+pub async fn wait_exit(
+    child: &mut std::process::Child,
+    timeout: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
     let deadline = std::time::Instant::now() + timeout;
     while std::time::Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
