@@ -1,7 +1,7 @@
 //! The frame around every page: brand, navigation (a drawer on phones), content.
 
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_location};
+use leptos_router::components::A;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
@@ -11,12 +11,6 @@ pub fn Layout(children: Children) -> impl IntoView {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "");
         }
-    });
-    // Following a link closes the drawer on phones.
-    let location = use_location();
-    Effect::new(move |_| {
-        location.pathname.track();
-        set_menu_open.set(false);
     });
 
     view! {
@@ -38,7 +32,14 @@ pub fn Layout(children: Children) -> impl IntoView {
             </button>
         </header>
         <div class="frame">
-            <nav id="primary-nav" class="sidebar" class:open=menu_open aria-label="Primary">
+            // Following a link (even to the page already shown) closes the drawer on phones.
+            <nav
+                id="primary-nav"
+                class="sidebar"
+                class:open=menu_open
+                aria-label="Primary"
+                on:click=move |_| set_menu_open.set(false)
+            >
                 <ul>
                     <li><A href="/" exact=true>"Dashboard"</A></li>
                     <li><A href="/system">"System"</A></li>

@@ -1,0 +1,11 @@
+import { chromium } from "@playwright/test";
+const b = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox","--disable-gpu","--disable-background-networking"] });
+const p = await b.newPage();
+p.on("console", m => console.log("console:", m.type(), m.text().slice(0, 300)));
+p.on("pageerror", e => console.log("pageerror:", e.message));
+await p.goto("http://127.0.0.1:3999/");
+await p.waitForTimeout(1500);
+await p.getByRole("link", { name: "System" }).click();
+await p.waitForTimeout(1500);
+console.log("url:", p.url());
+await b.close();
