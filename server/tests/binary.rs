@@ -61,3 +61,51 @@ async fn stops_cleanly_on_sigterm_and_sigint() {
         );
     }
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_and_never_carry_secrets() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = testkit::free_port();
+    let token = "123456:AAH-never-print-this-secret-value";
+    let mut child = server_command(dir.path())
+        .env("DATABASE_URL", db.url.expose())
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "debug")
+        .env("TELEGRAM_BOT_TOKEN", token)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let health = format!("http://127.0.0.1:{port}/api/health");
+    assert!(
+        testkit::wait_until_up(&health, Duration::from_secs(30)).await,
+        "server came up"
+    );
+    testkit::send_signal(&child, "TERM");
+    assert!(
+        testkit::wait_exit(&mut child, Duration::from_secs(15))
+            .await
+            .is_some()
+    );
+
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.contains("herald-server listening")),
+        "{out}"
+    );
+    for line in &lines {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            event["level"].is_string() && event["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(
+        !out.contains("never-print-this"),
+        "the bot token leaked into the log"
+    );
+}

@@ -42,10 +42,16 @@ fn HealthTable(report: HealthReport) -> impl IntoView {
         ComponentHealth::Ok => ("OK", "badge badge-ok"),
         ComponentHealth::Unavailable => ("Unavailable", "badge badge-bad"),
     };
+    let engine = match report.database_backend.as_str() {
+        "postgres" => "PostgreSQL",
+        "sqlite" => "SQLite",
+        other => other,
+    }
+    .to_owned();
     view! {
         <dl class="facts">
             <dt>"Database"</dt>
-            <dd><span class=db_class data-testid="database-status">{db_label}</span>" "{report.database_backend}</dd>
+            <dd><span class=db_class data-testid="database-status">{db_label}</span>" "{engine}</dd>
             <dt>"Version"</dt>
             <dd data-testid="version">{report.version}</dd>
             <dt>"Commit"</dt>
