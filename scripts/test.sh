@@ -50,6 +50,8 @@ export DATABASE_URL="sqlite://$stack_dir/herald.db" DATA_DIR="$stack_dir" LEPTOS
   LEPTOS_SITE_ADDR="127.0.0.1:$port" WORKER_HEALTH_ADDR="127.0.0.1:$health_port" \
   PUBLIC_URL="http://127.0.0.1:$port" RUST_LOG=warn
 bin=$(target_dir)/debug
+# The browser tests sign in with links from this binary's login-link command.
+export HERALD_SERVER_BIN="$bin/herald-server"
 "$bin/herald-worker" & pids+=($!)
 "$bin/herald-server" & pids+=($!)
 wait_http "http://127.0.0.1:$port/api/health" 60

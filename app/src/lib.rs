@@ -11,13 +11,19 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
     path,
 };
 
 use crate::{
-    components::layout::Layout,
-    routes::{dashboard::Dashboard, not_found::NotFound, system::System},
+    components::layout::{AppLayout, Frame},
+    routes::{
+        dashboard::Dashboard,
+        login::{LoginPage, RedeemPage},
+        not_found::NotFound,
+        settings::Settings,
+        system::System,
+    },
 };
 
 /// The document around every page, rendered on the server only.
@@ -48,12 +54,15 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="herald" href="/pkg/herald.css" />
         <Title formatter=|page: String| if page.is_empty() { "Herald".to_owned() } else { format!("{page} · Herald") } />
         <Router>
-            <Layout>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/") view=Dashboard />
-                    <Route path=path!("/system") view=System />
-                </Routes>
-            </Layout>
+            <Routes fallback=|| view! { <Frame><NotFound /></Frame> }>
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/login/:token") view=RedeemPage />
+                <ParentRoute path=path!("") view=AppLayout>
+                    <Route path=path!("") view=Dashboard />
+                    <Route path=path!("system") view=System />
+                    <Route path=path!("settings") view=Settings />
+                </ParentRoute>
+            </Routes>
         </Router>
     }
 }

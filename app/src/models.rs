@@ -28,3 +28,22 @@ pub enum ComponentHealth {
     Ok,
     Unavailable,
 }
+
+/// One of the operator's signed-in devices, for the Settings page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// A short description of the browser and system, from its user agent.
+    pub device: String,
+    /// UTC, `YYYY-MM-DD HH:MM`.
+    pub created_at: String,
+    pub last_seen_at: String,
+    /// The session this page was loaded with.
+    pub current: bool,
+}
+
+/// The signed-in operator, as the Settings page shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorView {
+    pub display_name: String,
+    pub timezone: String,
+}

@@ -21,3 +21,13 @@ impl FromRef<AppState> for LeptosOptions {
         state.leptos_options.clone()
     }
 }
+
+/// The signed-in operator, put into each request's extensions by the server's guard. Server
+/// functions read it with `leptos_axum::extract::<axum::Extension<CurrentOperator>>()`.
+#[derive(Clone, Debug)]
+pub struct CurrentOperator {
+    pub id: i64,
+    pub display_name: String,
+    /// The tower-sessions id of the request's session, to tell it apart in the session list.
+    pub session_id: Option<String>,
+}

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
+import { signIn } from "./login";
 
 // Collects console errors and uncaught exceptions; a hydration mismatch shows up here.
 function watchConsole(page: Page): string[] {
@@ -20,6 +21,7 @@ test.describe("on a phone", () => {
 
   test("the dashboard renders on the server and hydrates without console errors", async ({ page }) => {
     const errors = watchConsole(page);
+    await signIn(page);
     const response = await page.goto("/");
     expect(response?.status()).toBe(200);
     await expect(page).toHaveTitle("Dashboard · Herald");
@@ -45,7 +47,7 @@ test.describe("on a phone", () => {
 
 test("on a desktop the navigation is always shown and the menu button is not", async ({ page }) => {
   await page.setViewportSize({ width: 1440, height: 900 });
-  await page.goto("/");
+  await signIn(page);
   await hydrated(page);
   await expect(page.getByRole("navigation", { name: "Primary" })).toBeVisible();
   await expect(page.getByRole("button", { name: "Open menu" })).toBeHidden();
@@ -53,7 +55,7 @@ test("on a desktop the navigation is always shown and the menu button is not", a
 
 test("client-side navigation reaches the System page, whose server function answers", async ({ page }) => {
   const errors = watchConsole(page);
-  await page.goto("/");
+  await signIn(page);
   await hydrated(page);
   let fullLoads = 0;
   page.on("load", () => fullLoads++);
@@ -72,6 +74,7 @@ test("client-side navigation reaches the System page, whose server function answ
 });
 
 test("an unknown address gets a 404 page inside the layout", async ({ page }) => {
+  await signIn(page);
   const response = await page.goto("/no-such-page");
   expect(response?.status()).toBe(404);
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();

@@ -65,7 +65,13 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
     database::migrate(&test.db, &test.url).await.unwrap();
     assert_eq!(tables(&test.db).await, TABLES);
     let versions = applied(&test.db).await;
-    assert_eq!(versions, ["m20261122_000001_initial"]);
+    assert_eq!(
+        versions,
+        [
+            "m20261122_000001_initial",
+            "m20261122_000002_one_local_operator"
+        ]
+    );
 
     database::migrate(&test.db, &test.url).await.unwrap();
     assert_eq!(tables(&test.db).await, TABLES);
@@ -83,7 +89,7 @@ async fn server_and_worker_starting_together_both_migrate_safely() {
     a.expect("first starter migrates");
     b.expect("second starter migrates");
     assert_eq!(tables(&test.db).await, TABLES);
-    assert_eq!(applied(&test.db).await, ["m20261122_000001_initial"]);
+    assert_eq!(applied(&test.db).await.len(), 2);
 }
 
 #[tokio::test]

@@ -1,16 +1,30 @@
 //! Herald's web server as a library, so tests start the real thing on a free port
 //! (`Application::build` with `LEPTOS_SITE_ADDR=127.0.0.1:0`).
 
+pub mod auth;
+pub mod cli;
+
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
 use app::{App, shell, state::AppState};
-use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{Method, StatusCode},
+    middleware::from_fn_with_state,
+    response::IntoResponse,
+    routing::{MethodRouter, get, post},
+};
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use service::{config::Config, database};
+use service::{config::Config, database, operators, sessions::DbSessionStore};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+/// Sessions slide: each visit extends them by this much.
+const SESSION_IDLE_LIFETIME: time::Duration = time::Duration::days(30);
 
 pub struct Application {
     listener: TcpListener,
@@ -23,6 +37,12 @@ impl Application {
         let db = database::connect_and_migrate(&config.database_url)
             .await
             .context("preparing the database")?;
+        let report =
+            operators::sync_whitelist(&db, &config.allowed_user_ids, config.default_timezone)
+                .await
+                .context("syncing the operator whitelist")?;
+        tracing::info!(?report, "operators synced with the whitelist");
+        spawn_session_sweeper(DbSessionStore::new(db.clone()));
         let listener = TcpListener::bind(config.server_addr)
             .await
             .with_context(|| format!("binding {}", config.server_addr))?;
@@ -53,25 +73,79 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        // Client addresses feed the login rate limit and the audit log.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
     }
 }
 
-/// Every route the server answers: JSON endpoints first, then the Leptos pages and server
-/// functions, then static files from the site root.
+/// Every route the server answers: JSON and form endpoints first, then the Leptos pages and
+/// server functions, then static files from the site root. Requests pass, outermost first: the
+/// trace span, the Origin check, the session, the operator guard.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    Router::new()
-        .route("/api/health", get(health))
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("herald_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.public_url.is_https())
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE_LIFETIME));
+    let mut router = Router::new();
+    for (_, path, route) in endpoints() {
+        router = router.route(path, route);
+    }
+    router
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), auth::require_operator))
+        .layer(auth::failed_logins())
+        .layer(sessions)
+        .layer(from_fn_with_state(
+            state.clone(),
+            auth::origin::check_origin,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The routes the server adds beside Leptos's pages and server functions. The router is built
+/// from this table, so [`endpoint_list`] (which the access tests walk) cannot miss one.
+fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/api/health", get(health)),
+        (Method::POST, "/auth/login", post(auth::login)),
+        (Method::POST, "/auth/logout", post(auth::logout)),
+    ]
+}
+
+/// Method and path of every route in [`endpoints`].
+pub fn endpoint_list() -> Vec<(Method, &'static str)> {
+    endpoints()
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect()
+}
+
+/// Deletes expired sessions hourly, so the table holds only live ones.
+fn spawn_session_sweeper(store: DbSessionStore) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            match store.delete_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
+                Err(e) => tracing::warn!(error = %e, "deleting expired sessions failed"),
+            }
+        }
+    });
 }
 
 /// For load balancers and the operator: 200 when the database answers, 503 when it does not.

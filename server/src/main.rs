@@ -2,8 +2,11 @@ use std::process::ExitCode;
 
 use service::{config::Config, shutdown, telemetry};
 
+const USAGE: &str = "usage: herald-server [login-link [--telegram-id <id>]]";
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let config = match Config::load() {
         Ok(config) => config,
         Err(e) => {
@@ -11,6 +14,25 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match args.split_first() {
+        None => serve(config).await,
+        Some((command, rest)) if command == "login-link" => {
+            match server::cli::login_link(&config, rest).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("herald-server login-link: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(_) => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
     telemetry::init(&config.log);
     let public_url = config.public_url.url().clone();
     let app = match server::Application::build(config).await {

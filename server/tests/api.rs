@@ -1,53 +1,26 @@
 //! The real server on a free port, over real HTTP, on the test database engine
 //! (SQLite by default, PostgreSQL with TEST_DATABASE_URL).
 
+mod common;
+
+use common::{TestServer, client};
 use reqwest::StatusCode;
 use serde_json::Value;
 use service::config::Backend;
-use testkit::TestDb;
-use tokio::sync::oneshot;
-
-struct TestServer {
-    base: String,
-    backend: Backend,
-    _db: TestDb,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn spawn_server() -> TestServer {
-    let db = TestDb::new().await;
-    let config = testkit::config(&[
-        ("DATABASE_URL", db.url.expose()),
-        ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
-        ("RUST_LOG", "warn"),
-    ]);
-    let app = server::Application::build(config)
-        .await
-        .expect("server builds");
-    let base = format!("http://{}", app.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
-    TestServer {
-        base,
-        backend: db.backend(),
-        _db: db,
-        _stop: stop,
-    }
-}
 
 #[tokio::test]
 async fn health_reports_database_version_and_commit() {
-    let server = spawn_server().await;
-    let response = reqwest::get(format!("{}/api/health", server.base))
+    let server = TestServer::start().await;
+    let response = client()
+        .get(server.url("/api/health"))
+        .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
-    let backend = match server.backend {
+    let backend = match server.db.backend() {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
@@ -59,8 +32,9 @@ async fn health_reports_database_version_and_commit() {
 
 #[tokio::test]
 async fn dashboard_is_rendered_on_the_server_with_hydration_scripts() {
-    let server = spawn_server().await;
-    let response = reqwest::get(format!("{}/", server.base)).await.unwrap();
+    let server = TestServer::start().await;
+    let operator = server.signed_in(None).await;
+    let response = operator.get(server.url("/")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -82,20 +56,29 @@ async fn dashboard_is_rendered_on_the_server_with_hydration_scripts() {
 
 #[tokio::test]
 async fn unknown_pages_are_404_inside_the_layout() {
-    let server = spawn_server().await;
-    let response = reqwest::get(format!("{}/no-such-page", server.base))
+    let server = TestServer::start().await;
+    let operator = server.signed_in(None).await;
+    let response = operator
+        .get(server.url("/no-such-page"))
+        .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert!(response.text().await.unwrap().contains("Page not found"));
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Page not found") && html.contains(r#"href="/settings""#),
+        "{html}"
+    );
 }
 
 #[tokio::test]
 async fn the_system_server_function_answers() {
-    let server = spawn_server().await;
-    // Server functions are POSTed, form-encoded, under /api/ by default.
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/system_status", server.base))
+    let server = TestServer::start().await;
+    let operator = server.signed_in(None).await;
+    // Server functions are POSTed, form-encoded, under /api/.
+    let response = operator
+        .post(server.url("/api/system_status"))
+        .header("origin", server.origin())
         .header("content-type", "application/x-www-form-urlencoded")
         .body("")
         .send()

@@ -1,7 +1,11 @@
-//! The `herald-server` binary as an operator runs it: configuration errors and signals.
+//! The `herald-server` binary as an operator runs it: configuration errors, signals, logs and
+//! the `login-link` command.
+
+mod common;
 
 use std::{process::Command, time::Duration};
 
+use common::{TestServer, client};
 use testkit::TestDb;
 
 fn server_command(cwd: &std::path::Path) -> Command {
@@ -108,4 +112,71 @@ async fn json_logs_are_one_object_per_line_and_never_carry_secrets() {
         !out.contains("never-print-this"),
         "the bot token leaked into the log"
     );
+}
+
+#[tokio::test]
+async fn login_link_prints_a_link_the_running_server_accepts() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = server_command(dir.path())
+        .env("DATABASE_URL", server.db.url.expose())
+        .env("PUBLIC_URL", &server.base)
+        .arg("login-link")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let link = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(
+        link.starts_with(&format!("{}/login/", server.base)),
+        "{link}"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("single use"));
+
+    // The link's page is public; its token starts a session.
+    let page = client().get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains(r#"action="/auth/login""#)
+    );
+    let token = link.rsplit('/').next().unwrap();
+    let response = server.redeem(&client(), token).await;
+    assert_eq!(response.headers()["location"], "/");
+}
+
+#[tokio::test]
+async fn login_link_asks_which_operator_when_several_are_whitelisted() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        server_command(dir.path())
+            .env("DATABASE_URL", db.url.expose())
+            .env("TELEGRAM_ALLOWED_USER_IDS", "111,222")
+            .arg("login-link")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let output = run(&[]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--telegram-id") && stderr.contains("111, 222"),
+        "{stderr}"
+    );
+
+    let output = run(&["--telegram-id", "222"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = run(&["--telegram-id", "333"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not on the whitelist"));
 }

@@ -4,7 +4,7 @@
 
 use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf};
 
-use domain::status::Provider;
+use domain::{status::Provider, timezone::TimeZone};
 use url::Url;
 
 /// Everything Herald reads from its environment.
@@ -26,6 +26,33 @@ pub struct Config {
     pub wa_provider: Provider,
     /// Present only when a bot token is configured.
     pub telegram: Option<TelegramConfig>,
+    /// Who may use Herald. Empty means embedded mode: one local operator, no Telegram login.
+    pub allowed_user_ids: Vec<TelegramUserId>,
+    /// The time zone new operators start with.
+    pub default_timezone: TimeZone,
+}
+
+/// A Telegram user id, as the whitelist lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TelegramUserId(pub i64);
+
+impl TelegramUserId {
+    fn parse_list(raw: &str) -> Result<Vec<Self>, String> {
+        let mut ids = Vec::new();
+        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.parse::<i64>() {
+                Ok(id) if id > 0 => ids.push(TelegramUserId(id)),
+                _ => {
+                    return Err(format!(
+                        "expected comma-separated Telegram user ids such as 12345,67890, got {part:?}"
+                    ));
+                }
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -239,6 +266,8 @@ impl Config {
         let wa_provider = get("WA_PROVIDER");
         let bot_token = get("TELEGRAM_BOT_TOKEN");
         let telegram_api_url = get("TELEGRAM_API_URL");
+        let allowed_user_ids = get("TELEGRAM_ALLOWED_USER_IDS");
+        let default_timezone = get("DEFAULT_TIMEZONE");
 
         let database_url = check(
             &mut problems,
@@ -297,6 +326,20 @@ impl Config {
             )
             .map_err(|e| format!("expected a URL, got {telegram_api_url:?} ({e})")),
         );
+        let allowed_user_ids = check(
+            &mut problems,
+            "TELEGRAM_ALLOWED_USER_IDS",
+            TelegramUserId::parse_list(allowed_user_ids.as_deref().unwrap_or_default()),
+        );
+        let default_timezone = check(
+            &mut problems,
+            "DEFAULT_TIMEZONE",
+            default_timezone
+                .as_deref()
+                .unwrap_or("UTC")
+                .parse::<TimeZone>()
+                .map_err(|e| e.to_string()),
+        );
         let telegram = match bot_token {
             // Bot tokens look like `123456:ABC-…`; the value itself is never echoed.
             Some(token) if !looks_like_bot_token(&token) => {
@@ -313,7 +356,18 @@ impl Config {
             None => None,
         };
 
-        match (
+        // Each check that yielded `None` recorded a problem, so with none recorded all are `Some`.
+        let (
+            Some(database_url),
+            Some(public_url),
+            Some(server_addr),
+            Some(worker_health_addr),
+            Some(format),
+            Some(filter),
+            Some(wa_provider),
+            Some(allowed_user_ids),
+            Some(default_timezone),
+        ) = (
             database_url,
             public_url,
             server_addr,
@@ -321,28 +375,28 @@ impl Config {
             log_format,
             log_filter,
             wa_provider,
-        ) {
-            (
-                Some(database_url),
-                Some(public_url),
-                Some(server_addr),
-                Some(worker_health_addr),
-                Some(format),
-                Some(filter),
-                Some(wa_provider),
-            ) if problems.is_empty() => Ok(Config {
-                database_url,
-                data_dir: PathBuf::from(data_dir.unwrap_or_else(|| "./data".to_owned())),
-                public_url,
-                server_addr,
-                site_root: PathBuf::from(site_root.unwrap_or_else(|| "target/site".to_owned())),
-                worker_health_addr,
-                log: LogConfig { format, filter },
-                wa_provider,
-                telegram,
-            }),
-            _ => Err(ConfigError { problems }),
+            allowed_user_ids,
+            default_timezone,
+        )
+        else {
+            return Err(ConfigError { problems });
+        };
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
         }
+        Ok(Config {
+            database_url,
+            data_dir: PathBuf::from(data_dir.unwrap_or_else(|| "./data".to_owned())),
+            public_url,
+            server_addr,
+            site_root: PathBuf::from(site_root.unwrap_or_else(|| "target/site".to_owned())),
+            worker_health_addr,
+            log: LogConfig { format, filter },
+            wa_provider,
+            telegram,
+            allowed_user_ids,
+            default_timezone,
+        })
     }
 }
 
@@ -498,6 +552,37 @@ mod tests {
 
         let err = load(&[("TELEGRAM_BOT_TOKEN", "oops-leaked-value")]).unwrap_err();
         assert!(!err.to_string().contains("oops-leaked-value"));
+    }
+
+    #[test]
+    fn whitelist_and_default_timezone() {
+        let config = load(&[
+            ("TELEGRAM_ALLOWED_USER_IDS", " 42, 7,42 ,"),
+            ("DEFAULT_TIMEZONE", "Asia/Kuala_Lumpur"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.allowed_user_ids,
+            [TelegramUserId(7), TelegramUserId(42)]
+        );
+        assert_eq!(config.default_timezone.name(), "Asia/Kuala_Lumpur");
+        assert!(load(&[]).unwrap().allowed_user_ids.is_empty());
+        assert_eq!(load(&[]).unwrap().default_timezone, TimeZone::UTC);
+
+        let err = load(&[
+            ("TELEGRAM_ALLOWED_USER_IDS", "42,@bob"),
+            ("DEFAULT_TIMEZONE", "Mars/Base"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{:?}", err.problems);
+        assert!(
+            err.problems[0].starts_with("TELEGRAM_ALLOWED_USER_IDS:")
+                && err.problems[0].contains("@bob")
+        );
+        assert!(
+            err.problems[1].starts_with("DEFAULT_TIMEZONE:")
+                && err.problems[1].contains("Mars/Base")
+        );
     }
 
     #[test]

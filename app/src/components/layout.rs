@@ -1,10 +1,16 @@
-//! The frame around every page: brand, navigation (a drawer on phones), content.
+//! The frame around every signed-in page: brand, navigation (a drawer on phones), content.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::components::{A, Outlet};
+
+/// The frame with the current route's page inside.
+#[component]
+pub fn AppLayout() -> impl IntoView {
+    view! { <Frame><Outlet /></Frame> }
+}
 
 #[component]
-pub fn Layout(children: Children) -> impl IntoView {
+pub fn Frame(children: Children) -> impl IntoView {
     let (menu_open, set_menu_open) = signal(false);
     // Effects run only in the browser, after hydration: mark the page live (styles and tests use it).
     Effect::new(|_| {
@@ -43,6 +49,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <ul>
                     <li><A href="/" exact=true>"Dashboard"</A></li>
                     <li><A href="/system">"System"</A></li>
+                    <li><A href="/settings">"Settings"</A></li>
                 </ul>
             </nav>
             <main id="main" class="content" tabindex="-1">

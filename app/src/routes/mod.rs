@@ -1,3 +1,5 @@
 pub mod dashboard;
+pub mod login;
 pub mod not_found;
+pub mod settings;
 pub mod system;

@@ -58,22 +58,27 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             updated_at: t,
         }
     );
-    // The embedded-mode operator: several NULL telegram ids must not collide.
-    for name in ["Local", "Local 2"] {
-        round_trip!(
-            db,
-            operators,
-            operators::Model {
-                id: 0,
-                telegram_user_id: None,
-                display_name: name.into(),
-                timezone: "UTC".into(),
-                disabled_at: Some(t),
-                created_at: t,
-                updated_at: t,
-            }
-        );
-    }
+    // The embedded-mode operator: exactly one may exist.
+    let local = operators::Model {
+        id: 0,
+        telegram_user_id: None,
+        display_name: "Local".into(),
+        timezone: "UTC".into(),
+        disabled_at: Some(t),
+        created_at: t,
+        updated_at: t,
+    };
+    round_trip!(db, operators, local.clone());
+    let mut second = local.into_active_model().reset_all();
+    second.id = NotSet;
+    let err = second
+        .insert(db)
+        .await
+        .expect_err("a second local operator is refused");
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "{err:?}"
+    );
 
     let account = round_trip!(
         db,

@@ -1,0 +1,124 @@
+//! The signed-in operator's own account: who they are and where they are signed in.
+
+use leptos::prelude::*;
+
+use crate::models::{OperatorView, SessionView};
+
+#[server(endpoint = "whoami")]
+pub async fn whoami() -> Result<OperatorView, ServerFnError> {
+    let (state, me) = ssr::context().await?;
+    let operator = service::operators::find_active(&state.db, me.id)
+        .await
+        .map_err(ssr::internal)?
+        .ok_or_else(|| ServerFnError::new("signed out"))?;
+    Ok(OperatorView {
+        display_name: operator.display_name,
+        timezone: operator.timezone,
+    })
+}
+
+#[server(endpoint = "my_sessions")]
+pub async fn my_sessions() -> Result<Vec<SessionView>, ServerFnError> {
+    let (state, me) = ssr::context().await?;
+    let rows = service::sessions::for_operator(&state.db, me.id)
+        .await
+        .map_err(ssr::internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| SessionView {
+            device: ssr::device_label(row.user_agent.as_deref()),
+            created_at: row.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            last_seen_at: row.last_seen_at.format("%Y-%m-%d %H:%M").to_string(),
+            current: me.session_id.as_deref() == Some(row.id.as_str()),
+        })
+        .collect())
+}
+
+/// Signs the operator out on every device but this one; returns how many sessions ended.
+#[server(endpoint = "end_other_sessions")]
+pub async fn end_other_sessions() -> Result<u64, ServerFnError> {
+    let (state, me) = ssr::context().await?;
+    let keep = me.session_id.clone().unwrap_or_default();
+    let ended = service::sessions::end_others(&state.db, me.id, &keep)
+        .await
+        .map_err(ssr::internal)?;
+    let entry =
+        service::audit::Entry::new(service::audit::Actor::Operator, "sessions.ended_others")
+            .operator(me.id)
+            .detail(serde_json::json!({ "ended": ended }));
+    service::audit::record(&state.db, entry)
+        .await
+        .map_err(ssr::internal)?;
+    Ok(ended)
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use axum::Extension;
+    use leptos::prelude::*;
+
+    use crate::state::{AppState, CurrentOperator};
+
+    /// The app state and the operator the server's guard resolved for this request.
+    pub async fn context() -> Result<(AppState, CurrentOperator), ServerFnError> {
+        let state = expect_context::<AppState>();
+        let Extension(me) = leptos_axum::extract::<Extension<CurrentOperator>>()
+            .await
+            .map_err(|_| ServerFnError::new("sign in required"))?;
+        Ok((state, me))
+    }
+
+    /// Logs the cause; the browser only learns that something went wrong.
+    pub fn internal(e: impl std::fmt::Display) -> ServerFnError {
+        tracing::error!(error = %e, "server function failed");
+        ServerFnError::new("something went wrong on the server")
+    }
+
+    /// "Firefox on Android", from a user agent string.
+    pub fn device_label(user_agent: Option<&str>) -> String {
+        let ua = user_agent.unwrap_or_default();
+        let browser = [
+            ("Edg/", "Edge"),
+            ("Firefox/", "Firefox"),
+            ("Chrome/", "Chrome"),
+            ("Safari/", "Safari"),
+        ]
+        .iter()
+        .find(|(needle, _)| ua.contains(needle))
+        .map(|(_, name)| *name);
+        let system = [
+            ("iPhone", "iPhone"),
+            ("iPad", "iPad"),
+            ("Android", "Android"),
+            ("Mac OS X", "macOS"),
+            ("Windows", "Windows"),
+            ("Linux", "Linux"),
+        ]
+        .iter()
+        .find(|(needle, _)| ua.contains(needle))
+        .map(|(_, name)| *name);
+        match (browser, system) {
+            (Some(b), Some(s)) => format!("{b} on {s}"),
+            (Some(one), None) | (None, Some(one)) => one.to_owned(),
+            (None, None) if ua.is_empty() => "Unknown device".to_owned(),
+            (None, None) => ua.chars().take(60).collect(),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::device_label;
+
+        #[test]
+        fn devices_read_naturally() {
+            let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+            assert_eq!(device_label(Some(iphone)), "Safari on iPhone");
+            let chrome_linux = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
+            assert_eq!(device_label(Some(chrome_linux)), "Chrome on Linux");
+            let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0";
+            assert_eq!(device_label(Some(edge)), "Edge on Windows");
+            assert_eq!(device_label(None), "Unknown device");
+            assert_eq!(device_label(Some("curl/8.0")), "curl/8.0");
+        }
+    }
+}

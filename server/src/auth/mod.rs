@@ -1,0 +1,205 @@
+//! Who may see what. Every request passes the guard; only the paths in [`is_public`] are
+//! reachable without a signed-in operator. Login is by one-time link: the link's page posts its
+//! token to `/auth/login`, which starts a session.
+
+pub mod origin;
+mod rate_limit;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use app::state::{AppState, CurrentOperator};
+use axum::{
+    Extension, Form, Json,
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use serde_json::json;
+use service::{
+    audit::{self, Actor},
+    login_links::{self, RedeemError},
+    operators, sessions,
+};
+use tower_sessions::Session;
+
+pub use self::rate_limit::FailedLogins;
+
+/// Failed redemptions one client may make per window before it is refused.
+const MAX_FAILED_LOGINS: usize = 10;
+const FAILED_LOGIN_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// Files every page needs before anyone signs in.
+const PUBLIC_FILES: [&str; 3] = ["/favicon.svg", "/manifest.webmanifest", "/sw.js"];
+
+/// Reachable without a session: the login pages and their form, health, and static assets.
+/// Everything else — pages, server functions, API, media, QR images — needs an operator.
+pub fn is_public(method: &Method, path: &str) -> bool {
+    let read = matches!(*method, Method::GET | Method::HEAD);
+    (read && (path == "/login" || path.starts_with("/login/")))
+        || (*method == Method::POST && path == "/auth/login")
+        || (read && path == "/api/health")
+        || (read && (path.starts_with("/pkg/") || PUBLIC_FILES.contains(&path)))
+}
+
+/// Lets public paths through; otherwise resolves the session's operator (refusing disabled
+/// ones) and hands it to the handlers as a request extension.
+pub async fn require_operator(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if is_public(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
+    match current_operator(&state, &session).await {
+        Ok(Some(operator)) => {
+            request.extensions_mut().insert(operator);
+            next.run(request).await
+        }
+        Ok(None) => unauthenticated(&request),
+        Err(e) => {
+            tracing::error!(error = %e, "resolving the session's operator failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn current_operator(
+    state: &AppState,
+    session: &Session,
+) -> anyhow::Result<Option<CurrentOperator>> {
+    let Some(operator_id) = session.get::<i64>(sessions::OPERATOR_KEY).await? else {
+        return Ok(None);
+    };
+    match operators::find_active(&state.db, operator_id).await? {
+        Some(operator) => Ok(Some(CurrentOperator {
+            id: operator.id,
+            display_name: operator.display_name,
+            session_id: session.id().map(|id| id.to_string()),
+        })),
+        None => {
+            // Removed from the whitelist: this session ends now.
+            session.flush().await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Pages send the browser to the login page; API calls and server functions get a plain 401.
+fn unauthenticated(request: &Request) -> Response {
+    let path = request.uri().path();
+    if request.method() == Method::GET && !path.starts_with("/api/") {
+        Redirect::to("/login").into_response()
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "sign in required" })),
+        )
+            .into_response()
+    }
+}
+
+/// The limiter the login handler consults; installed once as a request extension.
+pub fn failed_logins() -> Extension<Arc<FailedLogins>> {
+    Extension(Arc::new(FailedLogins::new(
+        MAX_FAILED_LOGINS,
+        FAILED_LOGIN_WINDOW,
+    )))
+}
+
+/// What the link page's form posts.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    token: String,
+}
+
+/// `POST /auth/login`: spends a link's token and starts a session.
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(failed_logins): Extension<Arc<FailedLogins>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let db = &state.db;
+    let ip = peer.ip();
+    let now = std::time::Instant::now();
+    if !failed_logins.allows(ip, now) {
+        let entry = audit::Entry::new(Actor::Anonymous, "login.rate_limited").client_ip(Some(ip));
+        if let Err(e) = audit::record(db, entry).await {
+            tracing::error!(error = %e, "auditing a rate-limited login failed");
+        }
+        return Redirect::to("/login?link=too_many_attempts").into_response();
+    }
+    match login_links::redeem(db, &form.token).await {
+        Ok(operator) => {
+            let user_agent = headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            // A new id on login: a session id planted before login is worthless afterwards.
+            let started = async {
+                session.cycle_id().await?;
+                session.insert(sessions::OPERATOR_KEY, operator.id).await?;
+                session.insert(sessions::USER_AGENT_KEY, user_agent).await?;
+                anyhow::Ok(())
+            };
+            if let Err(e) = started.await {
+                tracing::error!(error = %e, "starting a session failed");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            let entry = audit::Entry::new(Actor::Operator, "login")
+                .operator(operator.id)
+                .client_ip(Some(ip));
+            if let Err(e) = audit::record(db, entry).await {
+                tracing::error!(error = %e, "auditing a login failed");
+            }
+            tracing::info!(operator = operator.id, "operator signed in");
+            Redirect::to("/").into_response()
+        }
+        Err(RedeemError::Refused(reason)) => {
+            failed_logins.record_failure(ip, now);
+            let entry = audit::Entry::new(Actor::Anonymous, "login.failed")
+                .detail(json!({ "reason": reason.as_str() }))
+                .client_ip(Some(ip));
+            if let Err(e) = audit::record(db, entry).await {
+                tracing::error!(error = %e, "auditing a failed login failed");
+            }
+            Redirect::to("/login?link=invalid").into_response()
+        }
+        Err(RedeemError::Db(e)) => {
+            tracing::error!(error = %e, "redeeming a login link failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// `POST /auth/logout`: ends this session.
+pub async fn logout(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+) -> Response {
+    let operator = session
+        .get::<i64>(sessions::OPERATOR_KEY)
+        .await
+        .ok()
+        .flatten();
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "ending a session failed");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    if let Some(operator) = operator {
+        let entry = audit::Entry::new(Actor::Operator, "logout")
+            .operator(operator)
+            .client_ip(Some(peer.ip()));
+        if let Err(e) = audit::record(&state.db, entry).await {
+            tracing::error!(error = %e, "auditing a logout failed");
+        }
+    }
+    Redirect::to("/login").into_response()
+}

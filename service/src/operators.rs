@@ -1,0 +1,163 @@
+//! Who may use Herald. The whitelist in the configuration is the truth; `operators` mirrors it
+//! so sessions, audit rows and (later) accounts can refer to an operator. This module is the
+//! only writer of `operators`.
+
+use chrono::Utc;
+use domain::timezone::TimeZone;
+use entity::operators;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::{
+    audit::{self, Actor},
+    config::TelegramUserId,
+    sessions,
+};
+
+/// The display name of embedded mode's single operator.
+pub const LOCAL_OPERATOR_NAME: &str = "Local operator";
+
+/// What a sync changed, for the start-up log.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub added: usize,
+    pub enabled: usize,
+    pub disabled: usize,
+}
+
+/// Makes `operators` match the whitelist: listed ids are active (created when new), everyone
+/// else is disabled and loses their sessions. An empty whitelist means embedded mode: only the
+/// local operator is active.
+pub async fn sync_whitelist(
+    db: &DatabaseConnection,
+    allowed: &[TelegramUserId],
+    default_timezone: TimeZone,
+) -> Result<SyncReport, DbErr> {
+    match sync_once(db, allowed, default_timezone).await {
+        // Another process (server and login-link command start together) created the same
+        // operator first; a second pass finds it.
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            sync_once(db, allowed, default_timezone).await
+        }
+        other => other,
+    }
+}
+
+async fn sync_once(
+    db: &DatabaseConnection,
+    allowed: &[TelegramUserId],
+    default_timezone: TimeZone,
+) -> Result<SyncReport, DbErr> {
+    let txn = db.begin().await?;
+    let mut report = SyncReport::default();
+    let now = Utc::now();
+    let wanted: Vec<Option<i64>> = if allowed.is_empty() {
+        vec![None]
+    } else {
+        allowed.iter().map(|id| Some(id.0)).collect()
+    };
+
+    for telegram_id in &wanted {
+        match find_by_telegram_id(&txn, *telegram_id).await? {
+            Some(op) if op.disabled_at.is_some() => {
+                let id = op.id;
+                let mut active: operators::ActiveModel = op.into();
+                active.disabled_at = Set(None);
+                active.updated_at = Set(now);
+                active.update(&txn).await?;
+                audit::record(
+                    &txn,
+                    audit::Entry::new(Actor::System, "operator.enabled").target("operator", id),
+                )
+                .await?;
+                report.enabled += 1;
+            }
+            Some(_) => {}
+            None => {
+                let display_name = match telegram_id {
+                    Some(id) => format!("Telegram user {id}"),
+                    None => LOCAL_OPERATOR_NAME.to_owned(),
+                };
+                let inserted = operators::ActiveModel {
+                    telegram_user_id: Set(*telegram_id),
+                    display_name: Set(display_name),
+                    timezone: Set(default_timezone.name().to_owned()),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+                audit::record(
+                    &txn,
+                    audit::Entry::new(Actor::System, "operator.added")
+                        .target("operator", inserted.id)
+                        .detail(json!({ "telegram_user_id": telegram_id })),
+                )
+                .await?;
+                report.added += 1;
+            }
+        }
+    }
+
+    let active = operators::Entity::find()
+        .filter(operators::Column::DisabledAt.is_null())
+        .all(&txn)
+        .await?;
+    for op in active
+        .into_iter()
+        .filter(|op| !wanted.contains(&op.telegram_user_id))
+    {
+        let id = op.id;
+        let mut model: operators::ActiveModel = op.into();
+        model.disabled_at = Set(Some(now));
+        model.updated_at = Set(now);
+        model.update(&txn).await?;
+        // A removed operator is signed out everywhere at once.
+        sessions::end_all(&txn, id).await?;
+        audit::record(
+            &txn,
+            audit::Entry::new(Actor::System, "operator.disabled").target("operator", id),
+        )
+        .await?;
+        report.disabled += 1;
+    }
+
+    txn.commit().await?;
+    Ok(report)
+}
+
+/// Active operators, oldest first.
+pub async fn active(db: &impl ConnectionTrait) -> Result<Vec<operators::Model>, DbErr> {
+    operators::Entity::find()
+        .filter(operators::Column::DisabledAt.is_null())
+        .order_by_asc(operators::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The operator with this id, if it exists and is not disabled.
+pub async fn find_active(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<operators::Model>, DbErr> {
+    operators::Entity::find_by_id(id)
+        .filter(operators::Column::DisabledAt.is_null())
+        .one(db)
+        .await
+}
+
+async fn find_by_telegram_id(
+    db: &impl ConnectionTrait,
+    telegram_id: Option<i64>,
+) -> Result<Option<operators::Model>, DbErr> {
+    let column = operators::Column::TelegramUserId;
+    let filter = match telegram_id {
+        Some(id) => column.eq(id),
+        None => column.is_null(),
+    };
+    operators::Entity::find().filter(filter).one(db).await
+}
