@@ -25,8 +25,8 @@ pub fn LoginPage() -> impl IntoView {
                 {move || notice().map(|text| view! { <p class="notice notice-bad" role="alert">{text}</p> })}
                 <p>"Herald signs you in with a one-time link, valid for 10 minutes."</p>
                 <ul class="steps">
-                    <li>"Send " <code>"/login"</code> " to your Herald bot on Telegram and open the link it replies with."</li>
-                    <li>"Or, on the server, run " <code>"herald-server login-link"</code> " (" <code>"make login-link"</code> " in a checkout)."</li>
+                    <li>"If your Herald has a Telegram bot, send it " <code>"/login"</code> " and open the link it replies with."</li>
+                    <li>"On the server, run " <code>"herald-server login-link"</code> " (" <code>"make login-link"</code> " in a checkout) and open the link it prints."</li>
                 </ul>
             </section>
         </main>
