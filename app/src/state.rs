@@ -28,6 +28,6 @@ impl FromRef<AppState> for LeptosOptions {
 pub struct CurrentOperator {
     pub id: i64,
     pub display_name: String,
-    /// The tower-sessions id of the request's session, to tell it apart in the session list.
-    pub session_id: Option<String>,
+    /// The `auth_sessions` key of the request's session, to tell it apart in the session list.
+    pub session_key: Option<String>,
 }

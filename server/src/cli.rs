@@ -1,5 +1,6 @@
 //! `herald-server login-link`: the way in when no Telegram bot is configured (and what
-//! `make run` prints at start). Works whether or not the server is running.
+//! `make run` prints at start). It reads the operators the server synced from its whitelist and
+//! never changes them: its own environment may not be the server's.
 
 use anyhow::{Context, bail};
 use service::{audit::Actor, config::Config, database, login_links, operators};
@@ -17,11 +18,11 @@ pub async fn login_link(config: &Config, args: &[String]) -> anyhow::Result<()> 
     let db = database::connect_and_migrate(&config.database_url)
         .await
         .context("preparing the database")?;
-    operators::sync_whitelist(&db, &config.allowed_user_ids, config.default_timezone)
-        .await
-        .context("syncing the operator whitelist")?;
     let active = operators::active(&db).await?;
     let operator = match (wanted, active.as_slice()) {
+        (_, []) => bail!(
+            "no operator yet: start herald-server once, it creates them from TELEGRAM_ALLOWED_USER_IDS"
+        ),
         (None, [only]) => only,
         (None, _) => bail!(
             "several operators are whitelisted; choose one with --telegram-id ({})",
@@ -34,7 +35,9 @@ pub async fn login_link(config: &Config, args: &[String]) -> anyhow::Result<()> 
         ),
         (Some(id), _) => match active.iter().find(|o| o.telegram_user_id == Some(id)) {
             Some(operator) => operator,
-            None => bail!("Telegram user {id} is not on the whitelist (TELEGRAM_ALLOWED_USER_IDS)"),
+            None => {
+                bail!("Telegram user {id} is not an active operator (TELEGRAM_ALLOWED_USER_IDS)")
+            }
         },
     };
     let link = login_links::issue(&db, operator.id, &config.public_url, Actor::Cli).await?;

@@ -32,8 +32,20 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database, applies migrations and binds the listener.
+    /// Binds `LEPTOS_SITE_ADDR`, then builds as [`Application::build_with_listener`].
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.server_addr)
+            .await
+            .with_context(|| format!("binding {}", config.server_addr))?;
+        Self::build_with_listener(config, listener).await
+    }
+
+    /// Connects to the database, applies migrations and syncs the whitelist; serves on
+    /// `listener` (tests bind port 0 first, so the address is known before the config is).
+    pub async fn build_with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         let db = database::connect_and_migrate(&config.database_url)
             .await
             .context("preparing the database")?;
@@ -43,9 +55,6 @@ impl Application {
                 .context("syncing the operator whitelist")?;
         tracing::info!(?report, "operators synced with the whitelist");
         spawn_session_sweeper(DbSessionStore::new(db.clone()));
-        let listener = TcpListener::bind(config.server_addr)
-            .await
-            .with_context(|| format!("binding {}", config.server_addr))?;
         let leptos_options = LeptosOptions::builder()
             .output_name("herald")
             .site_root(config.site_root.to_string_lossy().as_ref())
@@ -111,8 +120,19 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::origin::check_origin,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span each request is traced in: method and path, with a login link's token redacted and
+/// the query string left out.
+fn request_span(request: &axum::extract::Request) -> tracing::Span {
+    let path = request.uri().path();
+    let path = match path.strip_prefix(service::login_links::LINK_PATH) {
+        Some(_) => "/login/[redacted]",
+        None => path,
+    };
+    tracing::debug_span!("request", method = %request.method(), path)
 }
 
 /// The routes the server adds beside Leptos's pages and server functions. The router is built

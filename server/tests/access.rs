@@ -6,9 +6,15 @@ mod common;
 use common::{TestServer, client};
 use entity::{audit_log, auth_sessions, login_tokens, operators as operator_rows};
 use reqwest::{Method, StatusCode};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, sea_query::Expr,
+};
 use serde_json::Value;
 use service::{config::TelegramUserId, operators};
+use tower_sessions::{
+    SessionStore,
+    session::{Id, Record},
+};
 
 /// Every route the server registers: its own endpoints, Leptos's pages, server functions.
 fn every_route() -> Vec<(Method, String)> {
@@ -225,11 +231,13 @@ async fn repeated_bad_redemptions_are_rate_limited_even_with_a_good_link() {
         assert_eq!(response.headers()["location"], "/login?link=invalid");
     }
     let good = server.link_token(None).await;
-    let response = server.redeem(&guesser, &good).await;
-    assert_eq!(
-        response.headers()["location"],
-        "/login?link=too_many_attempts"
-    );
+    for _ in 0..2 {
+        let response = server.redeem(&guesser, &good).await;
+        assert_eq!(
+            response.headers()["location"],
+            "/login?link=too_many_attempts"
+        );
+    }
     assert_eq!(
         guesser.get(server.url("/")).send().await.unwrap().status(),
         StatusCode::SEE_OTHER
@@ -241,12 +249,12 @@ async fn repeated_bad_redemptions_are_rate_limited_even_with_a_good_link() {
         .await
         .unwrap();
     assert!(row.is_some(), "a refused attempt does not spend the link");
-    assert!(
-        audit_actions(&server)
-            .await
-            .iter()
-            .any(|(a, _)| a == "login.rate_limited")
-    );
+    let lockouts = audit_actions(&server)
+        .await
+        .into_iter()
+        .filter(|(a, _)| a == "login.rate_limited")
+        .count();
+    assert_eq!(lockouts, 1, "one audit row per lockout, not per attempt");
 }
 
 fn session_cookie(response: &reqwest::Response) -> String {
@@ -273,9 +281,23 @@ async fn the_session_cookie_is_http_only_lax_and_secure_behind_https() {
         "plain http cannot carry Secure cookies: {cookie}"
     );
     assert!(
-        cookie.contains("Max-Age=") || cookie.contains("Expires="),
-        "30-day sliding expiry: {cookie}"
+        cookie.contains("Max-Age=2592000"),
+        "30 days from the last visit: {cookie}"
     );
+
+    // The database keys the session by a hash of the cookie's id, never the id itself.
+    let cookie_id = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("herald_session=");
+    let rows = auth_sessions::Entity::find()
+        .all(&server.db.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_ne!(rows[0].id, cookie_id);
+    assert_eq!(rows[0].id.len(), 64);
 
     let server = TestServer::start_with(&[("PUBLIC_URL", "https://herald.example.com")]).await;
     let token = server.link_token(None).await;
@@ -284,6 +306,108 @@ async fn the_session_cookie_is_http_only_lax_and_secure_behind_https() {
         cookie.contains("Secure") && cookie.contains("HttpOnly"),
         "{cookie}"
     );
+}
+
+#[tokio::test]
+async fn a_visit_slides_the_expiry_of_a_session_last_written_over_an_hour_ago() {
+    let server = TestServer::start().await;
+    let operator = server.signed_in(None).await;
+    // Age the session: written two hours ago, one day left.
+    let row = auth_sessions::Entity::find()
+        .one(&server.db.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut data: serde_json::Map<String, Value> = serde_json::from_slice(&row.data).unwrap();
+    let two_hours_ago = chrono::Utc::now().timestamp() - 7200;
+    data.insert("touched_at".into(), two_hours_ago.into());
+    let mut aged: auth_sessions::ActiveModel = row.into();
+    aged.data = Set(serde_json::to_vec(&data).unwrap());
+    aged.expires_at = Set(chrono::Utc::now() + chrono::Duration::days(1));
+    aged.update(&server.db.db).await.unwrap();
+
+    let visit = operator.get(server.url("/settings")).send().await.unwrap();
+    assert_eq!(visit.status(), StatusCode::OK);
+    assert!(
+        session_cookie(&visit).contains("Max-Age=2592000"),
+        "the cookie is re-issued"
+    );
+    let row = auth_sessions::Entity::find()
+        .one(&server.db.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        row.expires_at > chrono::Utc::now() + chrono::Duration::days(29),
+        "{:?}",
+        row.expires_at
+    );
+    assert!(row.last_seen_at.timestamp() > two_hours_ago + 3600);
+
+    // Within the hour, visits do not write at all.
+    let again = operator.get(server.url("/settings")).send().await.unwrap();
+    assert!(again.headers().get("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn an_ended_session_is_not_brought_back_by_a_late_save() {
+    let server = TestServer::start().await;
+    let store = service::sessions::DbSessionStore::new(server.db.db.clone());
+    let mut record = Record {
+        id: Id::default(),
+        data: Default::default(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::days(30),
+    };
+    store.create(&mut record).await.unwrap();
+    store.delete(&record.id).await.unwrap();
+    // A request that loaded the session before it ended finishes and saves.
+    store.save(&record).await.unwrap();
+    assert!(store.load(&record.id).await.unwrap().is_none());
+    assert!(
+        auth_sessions::Entity::find()
+            .all(&server.db.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn paths_with_dot_segments_are_refused_before_anything_renders() {
+    let server = TestServer::start().await;
+    let paths = [
+        "/login/..",
+        "/login/../settings",
+        "/login/%2e%2e/settings",
+        "/login/.%2E/system",
+        "/pkg/../system",
+        "/login/..\\settings",
+    ];
+    for path in paths {
+        let (status, body) = raw_get(&server, path).await;
+        let private = body.contains("Signed-in devices")
+            || body.contains("<h1>Dashboard</h1>")
+            || body.contains("Check again");
+        assert!(!private, "{path} rendered a private page");
+        assert_eq!(status, 400, "{path}");
+    }
+}
+
+/// A GET sent byte for byte: HTTP clients normalise `..` away before sending.
+async fn raw_get(server: &TestServer, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
 }
 
 #[tokio::test]

@@ -3,9 +3,10 @@
 
 mod common;
 
-use std::{process::Command, time::Duration};
+use std::process::Command;
 
 use common::{TestServer, client};
+use service::{config::TelegramUserId, operators};
 use testkit::TestDb;
 
 fn server_command(cwd: &std::path::Path) -> Command {
@@ -26,7 +27,7 @@ fn bad_settings_are_all_listed_and_nothing_is_written() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("DATABASE_URL") && stderr.contains("nope://x"),
+        stderr.contains("DATABASE_URL") && stderr.contains("\"nope\" URL"),
         "{stderr}"
     );
     assert!(
@@ -53,16 +54,8 @@ async fn stops_cleanly_on_sigterm_and_sigint() {
             .spawn()
             .unwrap();
         let health = format!("http://127.0.0.1:{port}/api/health");
-        assert!(
-            testkit::wait_until_up(&health, Duration::from_secs(30)).await,
-            "server came up"
-        );
-        testkit::send_signal(&child, signal);
-        let status = testkit::wait_exit(&mut child, Duration::from_secs(15)).await;
-        assert!(
-            status.is_some_and(|s| s.success()),
-            "SIG{signal}: exited with {status:?}"
-        );
+        testkit::expect_up(&health, "server").await;
+        testkit::expect_clean_stop(&mut child, signal).await;
     }
 }
 
@@ -82,16 +75,8 @@ async fn json_logs_are_one_object_per_line_and_never_carry_secrets() {
         .spawn()
         .unwrap();
     let health = format!("http://127.0.0.1:{port}/api/health");
-    assert!(
-        testkit::wait_until_up(&health, Duration::from_secs(30)).await,
-        "server came up"
-    );
-    testkit::send_signal(&child, "TERM");
-    assert!(
-        testkit::wait_exit(&mut child, Duration::from_secs(15))
-            .await
-            .is_some()
-    );
+    testkit::expect_up(&health, "server").await;
+    testkit::expect_clean_stop(&mut child, "TERM").await;
 
     let mut out = String::new();
     std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
@@ -154,6 +139,21 @@ async fn login_link_prints_a_link_the_running_server_accepts() {
 async fn login_link_asks_which_operator_when_several_are_whitelisted() {
     let db = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
+    let run_before_any_server = server_command(dir.path())
+        .env("DATABASE_URL", db.url.expose())
+        .arg("login-link")
+        .output()
+        .unwrap();
+    assert_eq!(run_before_any_server.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&run_before_any_server.stderr).contains("start herald-server once")
+    );
+
+    // What the server does at start; the command only reads the result.
+    let whitelist = [TelegramUserId(111), TelegramUserId(222)];
+    operators::sync_whitelist(&db.db, &whitelist, domain::timezone::TimeZone::UTC)
+        .await
+        .unwrap();
     let run = |args: &[&str]| {
         server_command(dir.path())
             .env("DATABASE_URL", db.url.expose())
@@ -178,5 +178,22 @@ async fn login_link_asks_which_operator_when_several_are_whitelisted() {
         String::from_utf8_lossy(&output.stderr)
     );
     let output = run(&["--telegram-id", "333"]);
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not on the whitelist"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not an active operator"));
+
+    // Its own environment never changes who may sign in: here it has no whitelist at all.
+    let output = server_command(dir.path())
+        .env("DATABASE_URL", db.url.expose())
+        .args(["login-link", "--telegram-id", "111"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        operators::active(&db.db).await.unwrap().len(),
+        2,
+        "nobody was disabled or added"
+    );
 }

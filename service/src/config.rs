@@ -118,7 +118,11 @@ impl DatabaseUrl {
         } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             Backend::Postgres
         } else {
-            return Err(format!("{expected}, got {raw:?}"));
+            // Only the scheme: a mistyped URL may still carry a password.
+            return Err(match raw.split_once("://") {
+                Some((scheme, _)) => format!("{expected}, got a {scheme:?} URL"),
+                None => format!("{expected}, got something that is not a URL"),
+            });
         };
         let url = Self {
             url: raw.to_owned(),
@@ -166,16 +170,31 @@ impl DatabaseUrl {
     }
 }
 
-/// Shows the URL with any password masked, so it is safe to log.
+/// Shows the URL with any password masked (in the user info or a `password=` parameter), so it
+/// is safe to log.
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match Url::parse(&self.url) {
-            Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("***"));
-                f.write_str(url.as_str())
-            }
-            _ => f.write_str(&self.url),
+        let Ok(mut url) = Url::parse(&self.url) else {
+            return f.write_str(&self.url);
+        };
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
         }
+        if url.query_pairs().any(|(k, _)| k.contains("password")) {
+            let masked: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k.contains("password") {
+                        "***".into()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(masked);
+        }
+        f.write_str(url.as_str())
     }
 }
 
@@ -225,12 +244,12 @@ impl Config {
             Ok(iter) => iter
                 .collect::<Result<HashMap<_, _>, _>>()
                 .map_err(|e| ConfigError {
-                    problems: vec![format!(".env: cannot be read: {e}")],
+                    problems: vec![dotenv_problem(&e)],
                 })?,
             Err(e) if e.not_found() => HashMap::new(),
             Err(e) => {
                 return Err(ConfigError {
-                    problems: vec![format!(".env: cannot be read: {e}")],
+                    problems: vec![dotenv_problem(&e)],
                 });
             }
         };
@@ -400,6 +419,16 @@ impl Config {
     }
 }
 
+/// Describes a `.env` problem without quoting the file: its lines hold secrets.
+fn dotenv_problem(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(_, index) => {
+            format!(".env: cannot be parsed (near character {index}); expected NAME=value lines")
+        }
+        other => format!(".env: cannot be read: {other}"),
+    }
+}
+
 /// Keeps a valid value, or records why it is not.
 fn check<T>(problems: &mut Vec<String>, key: &str, result: Result<T, String>) -> Option<T> {
     result
@@ -473,7 +502,7 @@ mod tests {
         );
         let text = err.to_string();
         assert!(
-            text.contains("nope://x")
+            text.contains("\"nope\" URL")
                 && text.contains("\"xml\"")
                 && text.contains("carrier-pigeon"),
             "{text}"
@@ -499,6 +528,16 @@ mod tests {
         assert_eq!(pg.backend(), Backend::Postgres);
         assert_eq!(pg.sqlite_path(), None);
         assert_eq!(pg.to_string(), "postgres://herald:***@db:5432/herald");
+        let in_query = DatabaseUrl::parse("postgres://db/herald?user=h&password=s3cret").unwrap();
+        assert_eq!(
+            in_query.to_string(),
+            "postgres://db/herald?user=h&password=***"
+        );
+        let typo = DatabaseUrl::parse("postgress://u:s3cret@db/herald").unwrap_err();
+        assert!(
+            typo.contains("\"postgress\"") && !typo.contains("s3cret"),
+            "{typo}"
+        );
         assert!(!format!("{pg:?}").contains("s3cret"));
 
         let file = DatabaseUrl::parse("sqlite:///var/lib/herald/h.db?mode=rwc").unwrap();

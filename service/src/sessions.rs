@@ -1,13 +1,14 @@
 //! Dashboard sessions, stored in `auth_sessions` so they survive restarts and an operator can
 //! see and end them. Implements tower-sessions' `SessionStore`; this module is the only writer
-//! of `auth_sessions`.
+//! of `auth_sessions`. Rows are keyed by the SHA-256 of the cookie's session id, so a copy of
+//! the database holds no usable session.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use entity::auth_sessions;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, SqlErr, sea_query::OnConflict,
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set, SqlErr,
 };
 use tower_sessions::{
     SessionStore,
@@ -19,6 +20,18 @@ use tower_sessions::{
 /// columns so the Settings page and the whitelist sync can query them.
 pub const OPERATOR_KEY: &str = "operator_id";
 pub const USER_AGENT_KEY: &str = "user_agent";
+/// Unix seconds of the last write; rewriting it is what slides the expiry (tower-sessions saves,
+/// and re-issues the cookie, only when a session changes).
+pub const TOUCHED_KEY: &str = "touched_at";
+
+/// The `auth_sessions.id` of a session: hex SHA-256 of its cookie id.
+pub fn row_key(id: &Id) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(id.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -60,7 +73,7 @@ fn row(
     now: DateTime<Utc>,
 ) -> Result<auth_sessions::ActiveModel, session_store::Error> {
     Ok(auth_sessions::ActiveModel {
-        id: Set(record.id.to_string()),
+        id: Set(row_key(&record.id)),
         operator_id: Set(record.data.get(OPERATOR_KEY).and_then(|v| v.as_i64())),
         data: Set(serde_json::to_vec(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?),
@@ -93,19 +106,15 @@ impl SessionStore for DbSessionStore {
         }
     }
 
+    /// Updates only: a session ended meanwhile (logout, "sign out everywhere else", removal from
+    /// the whitelist) must not be brought back by a request that was already in flight.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        auth_sessions::Entity::insert(row(record, Utc::now())?)
-            .on_conflict(
-                OnConflict::column(auth_sessions::Column::Id)
-                    .update_columns([
-                        auth_sessions::Column::OperatorId,
-                        auth_sessions::Column::Data,
-                        auth_sessions::Column::ExpiresAt,
-                        auth_sessions::Column::LastSeenAt,
-                        auth_sessions::Column::UserAgent,
-                    ])
-                    .to_owned(),
-            )
+        let mut changes = row(record, Utc::now())?;
+        changes.id = NotSet;
+        changes.created_at = NotSet;
+        auth_sessions::Entity::update_many()
+            .set(changes)
+            .filter(auth_sessions::Column::Id.eq(row_key(&record.id)))
             .exec(&self.db)
             .await
             .map(|_| ())
@@ -113,7 +122,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let Some(found) = auth_sessions::Entity::find_by_id(id.to_string())
+        let Some(found) = auth_sessions::Entity::find_by_id(row_key(id))
             .filter(auth_sessions::Column::ExpiresAt.gt(Utc::now()))
             .one(&self.db)
             .await
@@ -131,7 +140,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        auth_sessions::Entity::delete_by_id(id.to_string())
+        auth_sessions::Entity::delete_by_id(row_key(id))
             .exec(&self.db)
             .await
             .map(|_| ())
@@ -152,7 +161,8 @@ pub async fn for_operator(
         .await
 }
 
-/// Ends every session of the operator except `keep`; returns how many ended.
+/// Ends every session of the operator except the one whose [`row_key`] is `keep`; returns how
+/// many ended.
 pub async fn end_others(
     db: &impl ConnectionTrait,
     operator_id: i64,

@@ -155,6 +155,24 @@ pub async fn wait_until_up(url: &str, timeout: std::time::Duration) -> bool {
     false
 }
 
+/// Panics unless `url` answers 200 within 30 seconds; `what` names the process for the message.
+pub async fn expect_up(url: &str, what: &str) {
+    assert!(
+        wait_until_up(url, std::time::Duration::from_secs(30)).await,
+        "{what} did not come up at {url}"
+    );
+}
+
+/// Sends `signal` and panics unless the child then exits successfully within 15 seconds.
+pub async fn expect_clean_stop(child: &mut std::process::Child, signal: &str) {
+    send_signal(child, signal);
+    let status = wait_exit(child, std::time::Duration::from_secs(15)).await;
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "after SIG{signal}: exited with {status:?}"
+    );
+}
+
 /// Sends `signal` (e.g. "TERM", "INT") to a child process.
 pub fn send_signal(child: &std::process::Child, signal: &str) {
     let status = std::process::Command::new("kill")

@@ -1,6 +1,6 @@
 //! The worker in-process and as a binary, on the test database engine.
 
-use std::{process::Command, time::Duration};
+use std::process::Command;
 
 use chrono::Utc;
 use domain::status::{AccountStatus, Provider};
@@ -117,16 +117,8 @@ async fn the_binary_stops_cleanly_on_sigterm_and_sigint() {
             .spawn()
             .unwrap();
         let health = format!("http://127.0.0.1:{port}/health");
-        assert!(
-            testkit::wait_until_up(&health, Duration::from_secs(30)).await,
-            "worker came up"
-        );
-        testkit::send_signal(&child, signal);
-        let status = testkit::wait_exit(&mut child, Duration::from_secs(15)).await;
-        assert!(
-            status.is_some_and(|s| s.success()),
-            "SIG{signal}: exited with {status:?}"
-        );
+        testkit::expect_up(&health, "worker").await;
+        testkit::expect_clean_stop(&mut child, signal).await;
     }
 }
 

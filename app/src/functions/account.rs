@@ -6,10 +6,10 @@ use crate::models::{OperatorView, SessionView};
 
 #[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<OperatorView, ServerFnError> {
-    let (state, me) = ssr::context().await?;
+    let (state, me) = super::caller::context().await?;
     let operator = service::operators::find_active(&state.db, me.id)
         .await
-        .map_err(ssr::internal)?
+        .map_err(super::caller::internal)?
         .ok_or_else(|| ServerFnError::new("signed out"))?;
     Ok(OperatorView {
         display_name: operator.display_name,
@@ -19,17 +19,17 @@ pub async fn whoami() -> Result<OperatorView, ServerFnError> {
 
 #[server(endpoint = "my_sessions")]
 pub async fn my_sessions() -> Result<Vec<SessionView>, ServerFnError> {
-    let (state, me) = ssr::context().await?;
+    let (state, me) = super::caller::context().await?;
     let rows = service::sessions::for_operator(&state.db, me.id)
         .await
-        .map_err(ssr::internal)?;
+        .map_err(super::caller::internal)?;
     Ok(rows
         .into_iter()
         .map(|row| SessionView {
             device: ssr::device_label(row.user_agent.as_deref()),
             created_at: row.created_at.format("%Y-%m-%d %H:%M").to_string(),
             last_seen_at: row.last_seen_at.format("%Y-%m-%d %H:%M").to_string(),
-            current: me.session_id.as_deref() == Some(row.id.as_str()),
+            current: me.session_key.as_deref() == Some(row.id.as_str()),
         })
         .collect())
 }
@@ -37,43 +37,23 @@ pub async fn my_sessions() -> Result<Vec<SessionView>, ServerFnError> {
 /// Signs the operator out on every device but this one; returns how many sessions ended.
 #[server(endpoint = "end_other_sessions")]
 pub async fn end_other_sessions() -> Result<u64, ServerFnError> {
-    let (state, me) = ssr::context().await?;
-    let keep = me.session_id.clone().unwrap_or_default();
+    let (state, me) = super::caller::context().await?;
+    let keep = me.session_key.clone().unwrap_or_default();
     let ended = service::sessions::end_others(&state.db, me.id, &keep)
         .await
-        .map_err(ssr::internal)?;
+        .map_err(super::caller::internal)?;
     let entry =
         service::audit::Entry::new(service::audit::Actor::Operator, "sessions.ended_others")
             .operator(me.id)
             .detail(serde_json::json!({ "ended": ended }));
     service::audit::record(&state.db, entry)
         .await
-        .map_err(ssr::internal)?;
+        .map_err(super::caller::internal)?;
     Ok(ended)
 }
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
-    use axum::Extension;
-    use leptos::prelude::*;
-
-    use crate::state::{AppState, CurrentOperator};
-
-    /// The app state and the operator the server's guard resolved for this request.
-    pub async fn context() -> Result<(AppState, CurrentOperator), ServerFnError> {
-        let state = expect_context::<AppState>();
-        let Extension(me) = leptos_axum::extract::<Extension<CurrentOperator>>()
-            .await
-            .map_err(|_| ServerFnError::new("sign in required"))?;
-        Ok((state, me))
-    }
-
-    /// Logs the cause; the browser only learns that something went wrong.
-    pub fn internal(e: impl std::fmt::Display) -> ServerFnError {
-        tracing::error!(error = %e, "server function failed");
-        ServerFnError::new("something went wrong on the server")
-    }
-
     /// "Firefox on Android", from a user agent string.
     pub fn device_label(user_agent: Option<&str>) -> String {
         let ua = user_agent.unwrap_or_default();

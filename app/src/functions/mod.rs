@@ -1,4 +1,8 @@
-//! Server functions: the browser's only way into the server's data.
+//! Server functions: the browser's only way into the server's data. Each starts with
+//! [`caller::context`], so none runs without a signed-in operator, even when a page renders on
+//! the server.
 
 pub mod account;
+#[cfg(feature = "ssr")]
+pub(crate) mod caller;
 pub mod system;

@@ -5,7 +5,7 @@ use crate::models::HealthReport;
 /// The System page's view of the server: the same report `/api/health` serves.
 #[server(endpoint = "system_status")]
 pub async fn system_status() -> Result<HealthReport, ServerFnError> {
-    let state = expect_context::<crate::state::AppState>();
+    let (state, _) = super::caller::context().await?;
     Ok(ssr::health_report(&state).await)
 }
 

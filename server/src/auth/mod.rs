@@ -24,7 +24,7 @@ use service::{
 };
 use tower_sessions::Session;
 
-pub use self::rate_limit::FailedLogins;
+pub use self::rate_limit::{FailedLogins, Verdict};
 
 /// Failed redemptions one client may make per window before it is refused.
 const MAX_FAILED_LOGINS: usize = 10;
@@ -43,14 +43,21 @@ pub fn is_public(method: &Method, path: &str) -> bool {
         || (read && (path.starts_with("/pkg/") || PUBLIC_FILES.contains(&path)))
 }
 
-/// Lets public paths through; otherwise resolves the session's operator (refusing disabled
-/// ones) and hands it to the handlers as a request extension.
+/// How often a visit rewrites its session, sliding the 30-day expiry forward.
+const TOUCH_INTERVAL_SECS: i64 = 3600;
+
+/// Refuses paths with dot segments or backslashes (see [`is_plain_path`]), lets public paths
+/// through, and otherwise resolves the session's operator (refusing disabled ones) and hands it
+/// to the handlers as a request extension.
 pub async fn require_operator(
     State(state): State<AppState>,
     session: Session,
     mut request: Request,
     next: Next,
 ) -> Response {
+    if !is_plain_path(request.uri().path()) {
+        return (StatusCode::BAD_REQUEST, "malformed path").into_response();
+    }
     if is_public(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
@@ -67,6 +74,16 @@ pub async fn require_operator(
     }
 }
 
+/// No `.` or `..` segment, percent-encoded or not, and no backslash. The page renderer resolves
+/// dot segments, so `/login/../settings` would otherwise pass as public yet render Settings.
+pub fn is_plain_path(path: &str) -> bool {
+    !path.contains('\\')
+        && path.split('/').all(|segment| {
+            let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+            decoded != "." && decoded != ".."
+        })
+}
+
 async fn current_operator(
     state: &AppState,
     session: &Session,
@@ -75,11 +92,21 @@ async fn current_operator(
         return Ok(None);
     };
     match operators::find_active(&state.db, operator_id).await? {
-        Some(operator) => Ok(Some(CurrentOperator {
-            id: operator.id,
-            display_name: operator.display_name,
-            session_id: session.id().map(|id| id.to_string()),
-        })),
+        Some(operator) => {
+            let now = chrono::Utc::now().timestamp();
+            let touched = session
+                .get::<i64>(sessions::TOUCHED_KEY)
+                .await?
+                .unwrap_or(0);
+            if now - touched >= TOUCH_INTERVAL_SECS {
+                session.insert(sessions::TOUCHED_KEY, now).await?;
+            }
+            Ok(Some(CurrentOperator {
+                id: operator.id,
+                display_name: operator.display_name,
+                session_key: session.id().as_ref().map(sessions::row_key),
+            }))
+        }
         None => {
             // Removed from the whitelist: this session ends now.
             session.flush().await?;
@@ -128,10 +155,13 @@ pub async fn login(
     let db = &state.db;
     let ip = peer.ip();
     let now = std::time::Instant::now();
-    if !failed_logins.allows(ip, now) {
-        let entry = audit::Entry::new(Actor::Anonymous, "login.rate_limited").client_ip(Some(ip));
-        if let Err(e) = audit::record(db, entry).await {
-            tracing::error!(error = %e, "auditing a rate-limited login failed");
+    if let Verdict::Refused { first } = failed_logins.check(ip, now) {
+        if first {
+            let entry =
+                audit::Entry::new(Actor::Anonymous, "login.rate_limited").client_ip(Some(ip));
+            if let Err(e) = audit::record(db, entry).await {
+                tracing::error!(error = %e, "auditing a rate-limited login failed");
+            }
         }
         return Redirect::to("/login?link=too_many_attempts").into_response();
     }
@@ -146,6 +176,9 @@ pub async fn login(
                 session.cycle_id().await?;
                 session.insert(sessions::OPERATOR_KEY, operator.id).await?;
                 session.insert(sessions::USER_AGENT_KEY, user_agent).await?;
+                session
+                    .insert(sessions::TOUCHED_KEY, chrono::Utc::now().timestamp())
+                    .await?;
                 anyhow::Ok(())
             };
             if let Err(e) = started.await {

@@ -24,8 +24,8 @@ impl TestServer {
     /// `vars` are added to (and override) the test defaults.
     pub async fn start_with(vars: &[(&str, &str)]) -> Self {
         let db = TestDb::new().await;
-        let port = testkit::free_port();
-        let addr = format!("127.0.0.1:{port}");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
         let public = format!("http://{addr}");
         let mut all = vec![
             ("DATABASE_URL", db.url.expose()),
@@ -37,7 +37,7 @@ impl TestServer {
         all.extend_from_slice(vars);
         let config = testkit::config(&all);
         let public_url = config.public_url.clone();
-        let app = server::Application::build(config)
+        let app = server::Application::build_with_listener(config, listener)
             .await
             .expect("server builds");
         let (stop, stopped) = oneshot::channel::<()>();
