@@ -19,10 +19,6 @@ impl TimeZone {
     pub fn name(self) -> &'static str {
         self.0.name()
     }
-
-    pub fn tz(self) -> chrono_tz::Tz {
-        self.0
-    }
 }
 
 impl FromStr for TimeZone {

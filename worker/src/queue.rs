@@ -6,7 +6,7 @@ use service::config::{Backend, DatabaseUrl};
 
 /// Connects the queue and starts its worker pool. fang claims a task with two statements and no
 /// transaction, so on SQLite (no row locks) a single worker is the only safe choice.
-pub async fn start(url: &DatabaseUrl) -> anyhow::Result<AsyncQueue> {
+pub async fn start(url: &DatabaseUrl) -> anyhow::Result<()> {
     let (pool_size, workers) = match url.backend() {
         Backend::Sqlite => (1u32, 1u32),
         Backend::Postgres => (4, 2),
@@ -22,5 +22,5 @@ pub async fn start(url: &DatabaseUrl) -> anyhow::Result<AsyncQueue> {
         .build();
     pool.start().await;
     tracing::info!(workers, "job queue started");
-    Ok(queue)
+    Ok(())
 }
