@@ -24,7 +24,8 @@ use service::{
 };
 use tower_sessions::Session;
 
-pub use self::rate_limit::{FailedLogins, Verdict};
+pub use self::rate_limit::FailedLogins;
+use self::rate_limit::Verdict;
 
 /// Failed redemptions one client may make per window before it is refused.
 const MAX_FAILED_LOGINS: usize = 10;
