@@ -10,7 +10,7 @@ pub struct Model {
     pub id: i64,
     pub at: DateTimeUtc,
     pub operator_id: Option<i64>,
-    /// "operator", "telegram", "system" or "cli".
+    /// Who acted: "operator", "system", "cli" or "anonymous" (see `service::audit::Actor`).
     pub actor: String,
     pub action: String,
     pub target_type: Option<String>,

@@ -11,8 +11,6 @@ use serde_json::Value;
 pub enum Actor {
     /// A signed-in operator in the dashboard.
     Operator,
-    /// Someone talking to the Telegram bot.
-    Telegram,
     /// Herald itself (start-up, background jobs).
     System,
     /// The command line on the host.
@@ -25,7 +23,6 @@ impl Actor {
     fn as_str(self) -> &'static str {
         match self {
             Actor::Operator => "operator",
-            Actor::Telegram => "telegram",
             Actor::System => "system",
             Actor::Cli => "cli",
             Actor::Anonymous => "anonymous",
@@ -33,7 +30,7 @@ impl Actor {
     }
 }
 
-/// One audit row. Build with [`Entry::new`] and the `with_*` setters.
+/// One audit row. Build with [`Entry::new`] and the setters below.
 #[derive(Clone, Debug)]
 pub struct Entry {
     actor: Actor,
@@ -71,8 +68,8 @@ impl Entry {
         self
     }
 
-    pub fn client_ip(mut self, ip: Option<impl ToString>) -> Self {
-        self.client_ip = ip.map(|ip| ip.to_string());
+    pub fn client_ip(mut self, ip: impl ToString) -> Self {
+        self.client_ip = Some(ip.to_string());
         self
     }
 }

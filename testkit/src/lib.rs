@@ -141,7 +141,7 @@ pub fn config(vars: &[(&str, &str)]) -> Config {
 }
 
 /// Polls `url` until it answers 200, for up to `timeout`.
-pub async fn wait_until_up(url: &str, timeout: std::time::Duration) -> bool {
+async fn wait_until_up(url: &str, timeout: std::time::Duration) -> bool {
     let client = reqwest::Client::new();
     let deadline = std::time::Instant::now() + timeout;
     while std::time::Instant::now() < deadline {
@@ -174,7 +174,7 @@ pub async fn expect_clean_stop(child: &mut std::process::Child, signal: &str) {
 }
 
 /// Sends `signal` (e.g. "TERM", "INT") to a child process.
-pub fn send_signal(child: &std::process::Child, signal: &str) {
+fn send_signal(child: &std::process::Child, signal: &str) {
     let status = std::process::Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(child.id().to_string())
@@ -184,7 +184,7 @@ pub fn send_signal(child: &std::process::Child, signal: &str) {
 }
 
 /// Waits up to `timeout` for a child to exit; kills it and returns `None` if it does not.
-pub async fn wait_exit(
+async fn wait_exit(
     child: &mut std::process::Child,
     timeout: std::time::Duration,
 ) -> Option<std::process::ExitStatus> {

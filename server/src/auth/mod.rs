@@ -158,8 +158,7 @@ pub async fn login(
     let now = std::time::Instant::now();
     if let Verdict::Refused { first } = failed_logins.check(ip, now) {
         if first {
-            let entry =
-                audit::Entry::new(Actor::Anonymous, "login.rate_limited").client_ip(Some(ip));
+            let entry = audit::Entry::new(Actor::Anonymous, "login.rate_limited").client_ip(ip);
             if let Err(e) = audit::record(db, entry).await {
                 tracing::error!(error = %e, "auditing a rate-limited login failed");
             }
@@ -188,7 +187,7 @@ pub async fn login(
             }
             let entry = audit::Entry::new(Actor::Operator, "login")
                 .operator(operator.id)
-                .client_ip(Some(ip));
+                .client_ip(ip);
             if let Err(e) = audit::record(db, entry).await {
                 tracing::error!(error = %e, "auditing a login failed");
             }
@@ -199,7 +198,7 @@ pub async fn login(
             failed_logins.record_failure(ip, now);
             let entry = audit::Entry::new(Actor::Anonymous, "login.failed")
                 .detail(json!({ "reason": reason.as_str() }))
-                .client_ip(Some(ip));
+                .client_ip(ip);
             if let Err(e) = audit::record(db, entry).await {
                 tracing::error!(error = %e, "auditing a failed login failed");
             }
@@ -230,7 +229,7 @@ pub async fn logout(
     if let Some(operator) = operator {
         let entry = audit::Entry::new(Actor::Operator, "logout")
             .operator(operator)
-            .client_ip(Some(peer.ip()));
+            .client_ip(peer.ip());
         if let Err(e) = audit::record(&state.db, entry).await {
             tracing::error!(error = %e, "auditing a logout failed");
         }
