@@ -13,6 +13,8 @@ pub mod reminder_run_targets;
 pub mod reminder_runs;
 pub mod reminder_targets;
 pub mod reminders;
+pub mod sim_messages;
+pub mod wa_devices;
 pub mod whatsapp_accounts;
 pub mod whatsapp_groups;
 
@@ -29,6 +31,8 @@ pub mod prelude {
     pub use super::reminder_runs::Entity as ReminderRuns;
     pub use super::reminder_targets::Entity as ReminderTargets;
     pub use super::reminders::Entity as Reminders;
+    pub use super::sim_messages::Entity as SimMessages;
+    pub use super::wa_devices::Entity as WaDevices;
     pub use super::whatsapp_accounts::Entity as WhatsappAccounts;
     pub use super::whatsapp_groups::Entity as WhatsappGroups;
 }

@@ -23,6 +23,9 @@ pub struct Model {
     #[sea_orm(column_type = "Blob")]
     pub last_qr_png: Option<Vec<u8>>,
     pub last_qr_at: Option<DateTimeUtc>,
+    /// The text the current QR encodes, for drawing it in a terminal.
+    #[sea_orm(column_type = "Text")]
+    pub last_qr_code: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use service::{config::Backend, database};
 use testkit::TestDb;
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 17] = [
     "audit_log",
     "auth_sessions",
     "commands",
@@ -25,6 +25,8 @@ const TABLES: [&str; 15] = [
     "reminder_runs",
     "reminder_targets",
     "reminders",
+    "sim_messages",
+    "wa_devices",
     "whatsapp_accounts",
     "whatsapp_groups",
 ];
@@ -69,7 +71,8 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
         versions,
         [
             "m20261122_000001_initial",
-            "m20261122_000002_one_local_operator"
+            "m20261122_000002_one_local_operator",
+            "m20261122_000003_sessions",
         ]
     );
 
@@ -89,7 +92,7 @@ async fn server_and_worker_starting_together_both_migrate_safely() {
     a.expect("first starter migrates");
     b.expect("second starter migrates");
     assert_eq!(tables(&test.db).await, TABLES);
-    assert_eq!(applied(&test.db).await.len(), 2);
+    assert_eq!(applied(&test.db).await.len(), 3);
 }
 
 #[tokio::test]

@@ -30,6 +30,33 @@ pub struct Config {
     pub allowed_user_ids: Vec<TelegramUserId>,
     /// The time zone new operators start with.
     pub default_timezone: TimeZone,
+    /// How simulated accounts behave (used only by accounts on the `sim` provider).
+    pub sim: SimConfig,
+}
+
+/// The WhatsApp simulator's knobs (`SIM_*`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Multiplies every simulated delay (QR lifetimes, connect and send latency); tests use
+    /// small values such as 0.01 so a whole pairing takes well under a second.
+    pub time_scale: f64,
+    /// Scan the first QR code by itself after this long (real seconds), for demos.
+    pub auto_scan_secs: Option<u32>,
+    /// How many groups each simulated phone is in (1–1000).
+    pub group_count: u32,
+    /// How long a simulated send takes before the time scale, in milliseconds.
+    pub send_latency_ms: u32,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            time_scale: 1.0,
+            auto_scan_secs: None,
+            group_count: 12,
+            send_latency_ms: 400,
+        }
+    }
 }
 
 /// A Telegram user id, as the whitelist lists them.
@@ -287,6 +314,10 @@ impl Config {
         let telegram_api_url = get("TELEGRAM_API_URL");
         let allowed_user_ids = get("TELEGRAM_ALLOWED_USER_IDS");
         let default_timezone = get("DEFAULT_TIMEZONE");
+        let sim_time_scale = get("SIM_TIME_SCALE");
+        let sim_auto_scan = get("SIM_AUTO_SCAN_SECS");
+        let sim_groups = get("SIM_GROUP_COUNT");
+        let sim_latency = get("SIM_SEND_LATENCY_MS");
 
         let database_url = check(
             &mut problems,
@@ -359,6 +390,51 @@ impl Config {
                 .parse::<TimeZone>()
                 .map_err(|e| e.to_string()),
         );
+        let defaults = SimConfig::default();
+        let sim = SimConfig {
+            time_scale: check(
+                &mut problems,
+                "SIM_TIME_SCALE",
+                match sim_time_scale.as_deref().map(str::parse::<f64>) {
+                    None => Ok(defaults.time_scale),
+                    Some(Ok(v)) if v > 0.0 && v <= 100.0 => Ok(v),
+                    _ => Err(format!(
+                        "expected a number above 0 and at most 100, such as 0.05, got {:?}",
+                        sim_time_scale.as_deref().unwrap_or_default()
+                    )),
+                },
+            )
+            .unwrap_or(defaults.time_scale),
+            auto_scan_secs: check(
+                &mut problems,
+                "SIM_AUTO_SCAN_SECS",
+                sim_auto_scan
+                    .as_deref()
+                    .map(|raw| parse_in_range(raw, 1, 3600, "seconds"))
+                    .transpose(),
+            )
+            .flatten(),
+            group_count: check(
+                &mut problems,
+                "SIM_GROUP_COUNT",
+                sim_groups
+                    .as_deref()
+                    .map_or(Ok(defaults.group_count), |raw| {
+                        parse_in_range(raw, 1, 1000, "groups")
+                    }),
+            )
+            .unwrap_or(defaults.group_count),
+            send_latency_ms: check(
+                &mut problems,
+                "SIM_SEND_LATENCY_MS",
+                sim_latency
+                    .as_deref()
+                    .map_or(Ok(defaults.send_latency_ms), |raw| {
+                        parse_in_range(raw, 0, 60_000, "milliseconds")
+                    }),
+            )
+            .unwrap_or(defaults.send_latency_ms),
+        };
         let telegram = match bot_token {
             // Bot tokens look like `123456:ABC-…`; the value itself is never echoed.
             Some(token) if !looks_like_bot_token(&token) => {
@@ -415,7 +491,16 @@ impl Config {
             telegram,
             allowed_user_ids,
             default_timezone,
+            sim,
         })
+    }
+}
+
+/// A whole number from `min` to `max` inclusive.
+fn parse_in_range(raw: &str, min: u32, max: u32, unit: &str) -> Result<u32, String> {
+    match raw.parse::<u32>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(v),
+        _ => Err(format!("expected {min} to {max} {unit}, got {raw:?}")),
     }
 }
 

@@ -1,8 +1,10 @@
 //! What the server and the worker share: configuration, logging, the database and, as Herald
 //! grows, the queries and mutations both sides run (never written twice).
 
+pub mod accounts;
 pub mod audit;
 pub mod build_info;
+pub mod bus;
 pub mod config;
 pub mod database;
 pub mod login_links;

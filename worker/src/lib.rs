@@ -4,6 +4,8 @@
 //! and the Telegram bot join it as they are built.
 
 pub mod health;
+pub mod keys;
+pub mod provider;
 mod queue;
 mod single_instance;
 

@@ -9,7 +9,7 @@ use entity::prelude::*;
 use entity::{
     audit_log, auth_sessions, commands, events, login_tokens, media_files, operators,
     reminder_messages, reminder_run_targets, reminder_runs, reminder_targets, reminders,
-    whatsapp_accounts, whatsapp_groups,
+    sim_messages, wa_devices, whatsapp_accounts, whatsapp_groups,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -96,6 +96,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             last_seen_at: Some(t),
             last_qr_png: Some(vec![0x89, b'P', b'N', b'G', 0, 0xff]),
             last_qr_at: Some(t),
+            last_qr_code: Some("2@abc,def,ghi".into()),
             created_at: t,
             updated_at: t,
         }
@@ -364,6 +365,34 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
         .unwrap();
     assert_eq!(orphan_target.group_id, None);
     assert_eq!(orphan_target.group_jid, run_target.group_jid);
+
+    round_trip!(
+        db,
+        sim_messages,
+        sim_messages::Model {
+            id: 0,
+            account_id: account.id,
+            group_jid: "120363000000000001@g.us".into(),
+            kind: MessageKind::Text,
+            body: "Class at 6 ✓".into(),
+            wa_message_id: "SIM0001".into(),
+            sent_at: t,
+        }
+    );
+    // Keyed by account id (no auto-increment), so written by hand.
+    let device = wa_devices::Model {
+        account_id: account.id,
+        provider: Provider::Sim,
+        data: vec![0, 1, 2, 0xff],
+        created_at: t,
+        updated_at: t,
+    };
+    let inserted = device.clone().into_active_model().insert(db).await.unwrap();
+    assert_eq!(inserted, device);
+    assert_eq!(
+        WaDevices::find_by_id(account.id).one(db).await.unwrap(),
+        Some(device)
+    );
 
     // Event ids only grow, even after the newest row is deleted.
     Events::delete_by_id(first_event.id).exec(db).await.unwrap();

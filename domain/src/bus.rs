@@ -1,0 +1,208 @@
+//! The messages the server and the worker exchange through the database (DESIGN §3): commands
+//! flow server → worker, events worker → server → browser. Both sides and the browser decode
+//! the same types, so a kind is spelled exactly once: in its `serde(rename)`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Work the server asks the worker to do. Stored as `kind` + JSON `payload`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload")]
+pub enum Command {
+    /// Start a fresh pairing: new session generation, fresh key store, QR codes.
+    #[serde(rename = "account.pair")]
+    Pair { account_id: i64 },
+    /// Log the linked device out on WhatsApp's side, wipe its keys, keep the row.
+    #[serde(rename = "account.unpair")]
+    Unpair { account_id: i64 },
+    /// The row is already gone: log out and wipe the keys it left behind.
+    #[serde(rename = "account.delete")]
+    Delete { account_id: i64 },
+    #[serde(rename = "groups.sync")]
+    SyncGroups { account_id: i64 },
+    /// Send `text` to one group now; the result comes back as [`Event::SendTestDone`].
+    #[serde(rename = "send_test")]
+    SendTest {
+        account_id: i64,
+        group_id: i64,
+        request_id: String,
+        text: String,
+    },
+    /// Simulated accounts only: the phone scans the current QR. `phone` (digits) overrides the
+    /// simulator's deterministic number, so two accounts can scan with the same phone.
+    #[serde(rename = "sim.scan")]
+    SimScan {
+        account_id: i64,
+        phone: Option<String>,
+    },
+}
+
+impl Command {
+    pub fn account_id(&self) -> i64 {
+        match self {
+            Self::Pair { account_id }
+            | Self::Unpair { account_id }
+            | Self::Delete { account_id }
+            | Self::SyncGroups { account_id }
+            | Self::SendTest { account_id, .. }
+            | Self::SimScan { account_id, .. } => *account_id,
+        }
+    }
+}
+
+/// Something the worker reports. The server fans events out over SSE, with the row id as the
+/// SSE id; the operator's browser, the terminal pairing command and the Telegram bot read them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload")]
+pub enum Event {
+    /// A pairing started; its first QR code is on the way.
+    #[serde(rename = "session.pending")]
+    Pending { account_id: i64, generation: i64 },
+    /// A new QR code is stored on the account row (PNG and text); it expires at `expires_at`.
+    #[serde(rename = "session.qr")]
+    Qr {
+        account_id: i64,
+        generation: i64,
+        /// 1 for the first code of a pairing, then 2, 3, …
+        seq: u32,
+        expires_at: DateTime<Utc>,
+    },
+    /// The phone scanned the code; the link is being completed.
+    #[serde(rename = "session.paired")]
+    Paired { account_id: i64, generation: i64 },
+    #[serde(rename = "session.connected")]
+    Connected {
+        account_id: i64,
+        /// Digits, without the plus.
+        phone: String,
+    },
+    /// No code was scanned in time; the account is unpaired again.
+    #[serde(rename = "session.timeout")]
+    Timeout { account_id: i64 },
+    /// The scanning phone is already linked to another account of Herald's; this one was reset.
+    #[serde(rename = "session.duplicate")]
+    Duplicate {
+        account_id: i64,
+        phone: String,
+        existing_account_id: i64,
+        existing_label: String,
+    },
+    /// Pairing or connecting failed for a reason other than the ones above.
+    #[serde(rename = "session.error")]
+    Error { account_id: i64, message: String },
+    /// An established connection dropped; the worker is reconnecting.
+    #[serde(rename = "session.disconnected")]
+    Disconnected { account_id: i64, reason: String },
+    #[serde(rename = "session.logged_out")]
+    LoggedOut { account_id: i64, reason: String },
+    #[serde(rename = "session.banned")]
+    Banned {
+        account_id: i64,
+        reason: String,
+        until: Option<DateTime<Utc>>,
+    },
+    #[serde(rename = "session.unpaired")]
+    Unpaired { account_id: i64 },
+    /// The account has been disconnected for longer than the alert threshold.
+    #[serde(rename = "alert.account_down")]
+    AccountDown {
+        account_id: i64,
+        label: String,
+        since: DateTime<Utc>,
+    },
+    #[serde(rename = "groups.synced")]
+    GroupsSynced {
+        account_id: i64,
+        total: u32,
+        added: u32,
+        archived: u32,
+    },
+    #[serde(rename = "send_test.done")]
+    SendTestDone {
+        account_id: i64,
+        request_id: String,
+        /// `None` when sent; otherwise what went wrong, in words.
+        error: Option<String>,
+    },
+}
+
+impl Event {
+    pub fn account_id(&self) -> i64 {
+        match self {
+            Self::Pending { account_id, .. }
+            | Self::Qr { account_id, .. }
+            | Self::Paired { account_id, .. }
+            | Self::Connected { account_id, .. }
+            | Self::Timeout { account_id }
+            | Self::Duplicate { account_id, .. }
+            | Self::Error { account_id, .. }
+            | Self::Disconnected { account_id, .. }
+            | Self::LoggedOut { account_id, .. }
+            | Self::Banned { account_id, .. }
+            | Self::Unpaired { account_id }
+            | Self::AccountDown { account_id, .. }
+            | Self::GroupsSynced { account_id, .. }
+            | Self::SendTestDone { account_id, .. } => *account_id,
+        }
+    }
+}
+
+/// Splits a tagged value into its stored `kind` column and `payload` JSON, and back.
+pub mod stored {
+    use serde::{Serialize, de::DeserializeOwned};
+    use serde_json::{Value, json};
+
+    pub fn split<T: Serialize>(value: &T) -> (String, Value) {
+        match serde_json::to_value(value) {
+            Ok(Value::Object(mut map)) => {
+                let kind = match map.remove("kind") {
+                    Some(Value::String(kind)) => kind,
+                    _ => unreachable!("bus messages are tagged with a string kind"),
+                };
+                (kind, map.remove("payload").unwrap_or(Value::Null))
+            }
+            _ => unreachable!("bus messages serialize to JSON objects"),
+        }
+    }
+
+    pub fn join<T: DeserializeOwned>(kind: &str, payload: Value) -> serde_json::Result<T> {
+        serde_json::from_value(json!({ "kind": kind, "payload": payload }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_stored_apart_from_payloads() {
+        let command = Command::SimScan {
+            account_id: 7,
+            phone: Some("15550100001".into()),
+        };
+        let (kind, payload) = stored::split(&command);
+        assert_eq!(kind, "sim.scan");
+        assert_eq!(payload["account_id"], 7);
+        assert_eq!(stored::join::<Command>(&kind, payload).unwrap(), command);
+
+        let event = Event::Timeout { account_id: 3 };
+        let (kind, payload) = stored::split(&event);
+        assert_eq!(kind, "session.timeout");
+        assert_eq!(stored::join::<Event>(&kind, payload).unwrap(), event);
+        assert!(stored::join::<Event>("session.nope", serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn every_message_names_its_account() {
+        assert_eq!(Command::Delete { account_id: 9 }.account_id(), 9);
+        assert_eq!(
+            Event::SendTestDone {
+                account_id: 4,
+                request_id: "r".into(),
+                error: None
+            }
+            .account_id(),
+            4
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! Where a pairing stands, as the operator sees it. The dashboard's QR modal, the terminal
+//! pairing command and the Telegram bot all fold the same events through [`Phase::apply`], so
+//! they agree on what "timed out" or "already linked" means.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::bus::Event;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    /// Nothing under way.
+    Idle,
+    /// Pairing requested; waiting for the first QR code.
+    Waiting,
+    /// A code is showing until `expires_at`.
+    Qr { seq: u32, expires_at: DateTime<Utc> },
+    /// Scanned; WhatsApp is completing the link.
+    Linking,
+    Connected { phone: String },
+    TimedOut,
+    /// The phone is already linked to another account, named here.
+    Duplicate { existing_label: String },
+    Failed { message: String },
+}
+
+impl Phase {
+    /// The phase after `event`, which must concern the account this phase belongs to.
+    pub fn apply(self, event: &Event) -> Phase {
+        match event {
+            Event::Pending { .. } => Phase::Waiting,
+            Event::Qr {
+                seq, expires_at, ..
+            } => Phase::Qr {
+                seq: *seq,
+                expires_at: *expires_at,
+            },
+            Event::Paired { .. } => Phase::Linking,
+            Event::Connected { phone, .. } => Phase::Connected {
+                phone: phone.clone(),
+            },
+            Event::Timeout { .. } => Phase::TimedOut,
+            Event::Duplicate { existing_label, .. } => Phase::Duplicate {
+                existing_label: existing_label.clone(),
+            },
+            Event::Error { message, .. } => Phase::Failed {
+                message: message.clone(),
+            },
+            Event::LoggedOut { reason, .. } | Event::Banned { reason, .. } => Phase::Failed {
+                message: reason.clone(),
+            },
+            Event::Unpaired { .. } => Phase::Idle,
+            Event::Disconnected { .. }
+            | Event::AccountDown { .. }
+            | Event::GroupsSynced { .. }
+            | Event::SendTestDone { .. } => self,
+        }
+    }
+
+    /// Whether the pairing has ended, one way or the other.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Phase::Idle
+                | Phase::Connected { .. }
+                | Phase::TimedOut
+                | Phase::Duplicate { .. }
+                | Phase::Failed { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pairing_walks_through_its_phases() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let events = [
+            Event::Pending {
+                account_id: 1,
+                generation: 2,
+            },
+            Event::Qr {
+                account_id: 1,
+                generation: 2,
+                seq: 1,
+                expires_at: at,
+            },
+            Event::Paired {
+                account_id: 1,
+                generation: 2,
+            },
+            Event::GroupsSynced {
+                account_id: 1,
+                total: 3,
+                added: 3,
+                archived: 0,
+            },
+            Event::Connected {
+                account_id: 1,
+                phone: "15550100001".into(),
+            },
+        ];
+        let mut phase = Phase::Idle;
+        let mut seen = Vec::new();
+        for event in &events {
+            phase = phase.apply(event);
+            seen.push(phase.clone());
+        }
+        assert_eq!(seen[0], Phase::Waiting);
+        assert_eq!(seen[1], Phase::Qr { seq: 1, expires_at: at });
+        assert_eq!(seen[2], Phase::Linking);
+        assert_eq!(seen[3], Phase::Linking, "unrelated events keep the phase");
+        assert!(phase.is_final());
+        assert!(!Phase::Linking.is_final());
+    }
+
+    #[test]
+    fn failures_carry_their_words() {
+        let phase = Phase::Waiting.apply(&Event::Duplicate {
+            account_id: 2,
+            phone: "1555".into(),
+            existing_account_id: 1,
+            existing_label: "Bakery".into(),
+        });
+        assert_eq!(
+            phase,
+            Phase::Duplicate {
+                existing_label: "Bakery".into()
+            }
+        );
+        assert!(phase.is_final());
+    }
+}

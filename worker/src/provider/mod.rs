@@ -1,0 +1,133 @@
+//! The WhatsApp seam (DESIGN §7): what the session manager needs from a WhatsApp implementation,
+//! and nothing more. The manager cannot tell the providers apart; each maps its own library's
+//! events onto [`SessionEvent`] and tags them with the session's generation.
+
+// pub mod sim;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use crate::keys::KeyStore;
+
+/// One run of one account's session. Every start gets a new generation, so anything a stopped
+/// session still reports is recognisably stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SessionKey {
+    pub account_id: i64,
+    pub generation: i64,
+}
+
+/// Why a session is being started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartMode {
+    /// A fresh pairing: the key store is empty; show QR codes until one is scanned.
+    Pair,
+    /// Connect with the credentials in the key store.
+    Resume,
+}
+
+/// What a session reports, in whatsapp-rust's terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// A QR code to show; the next one replaces it after `valid_for`.
+    Qr { code: String, valid_for: Duration },
+    /// Every code expired unscanned.
+    QrExhausted,
+    /// The phone scanned a code. WhatsApp now restarts the stream (515) — silently, without a
+    /// `Disconnected` — and the session reconnects with its new credentials.
+    PairSuccess { phone: String },
+    /// Logged in; `phone` is the account's number (digits).
+    Connected { phone: String },
+    /// An unexpected drop. Providers do not reconnect by themselves: the manager decides.
+    Disconnected { reason: String },
+    /// WhatsApp ended the link (401, 516, device removed on the phone).
+    LoggedOut { reason: String },
+    /// 402 / 403: temporarily banned or locked.
+    Banned {
+        reason: String,
+        until: Option<DateTime<Utc>>,
+    },
+    /// Connecting failed in a way retrying will not fix (client outdated, bad credentials).
+    Failed { reason: String },
+}
+
+/// A session event with the session it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderEvent {
+    pub key: SessionKey,
+    pub event: SessionEvent,
+}
+
+pub type EventSender = mpsc::UnboundedSender<ProviderEvent>;
+
+/// A WhatsApp group the account participates in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupInfo {
+    /// Opaque, as the library gives it (`…@g.us`); never built by hand.
+    pub jid: String,
+    pub name: String,
+    pub participants: u32,
+}
+
+/// What to send. Media parts join this with the delivery pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutgoingMessage {
+    Text(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentMessage {
+    pub wa_message_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("the account is not connected")]
+    NotConnected,
+    /// Worth retrying later.
+    #[error("{0}")]
+    Transient(String),
+    #[error("WhatsApp is rate-limiting this account")]
+    RateLimited,
+    /// Retrying will not help (not a participant, group gone, banned).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderError(pub String);
+
+/// A WhatsApp implementation.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// Starts a session; its events go to `events`, tagged with `key`. Returns once the session
+    /// is under way, not once it is connected.
+    async fn start(
+        &self,
+        key: SessionKey,
+        mode: StartMode,
+        keys: KeyStore,
+        events: EventSender,
+    ) -> Result<Box<dyn Session>, ProviderError>;
+}
+
+/// One running session.
+#[async_trait]
+pub trait Session: Send + Sync {
+    async fn send(&self, group_jid: &str, message: &OutgoingMessage) -> Result<SentMessage, SendError>;
+
+    /// Every group the account participates in, in one call.
+    async fn groups(&self) -> Result<Vec<GroupInfo>, ProviderError>;
+
+    /// Removes the linked device on WhatsApp's side. Does not wipe the key store (the manager
+    /// does, after this returns) and stops the session.
+    async fn logout(&self) -> Result<(), ProviderError>;
+
+    /// Stops the session without logging out. Reports nothing afterwards that the manager
+    /// should act on (anything late carries this session's, by then stale, generation).
+    async fn stop(&self);
+}
