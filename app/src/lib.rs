@@ -18,6 +18,7 @@ use leptos_router::{
 use crate::{
     components::layout::{AppLayout, Frame},
     routes::{
+        accounts::{AccountDetailPage, AccountsPage},
         dashboard::Dashboard,
         login::{LoginPage, RedeemPage},
         not_found::NotFound,
@@ -59,6 +60,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login/:token") view=RedeemPage />
                 <ParentRoute path=path!("") view=AppLayout>
                     <Route path=path!("") view=Dashboard />
+                    <Route path=path!("accounts") view=AccountsPage />
+                    <Route path=path!("accounts/:id") view=AccountDetailPage />
                     <Route path=path!("system") view=System />
                     <Route path=path!("settings") view=Settings />
                 </ParentRoute>

@@ -47,3 +47,58 @@ pub struct OperatorView {
     pub display_name: String,
     pub timezone: String,
 }
+
+/// One of the operator's WhatsApp accounts, as the Accounts pages show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub id: i64,
+    pub label: String,
+    /// `web` (real WhatsApp) or `sim` (the built-in simulator).
+    pub provider: domain::status::Provider,
+    pub status: domain::status::AccountStatus,
+    /// Why the account is in its status, in the worker's words (e.g. why it was logged out).
+    pub status_reason: Option<String>,
+    /// `+15550100001`, once a phone is linked.
+    pub phone: Option<String>,
+    /// UTC, `YYYY-MM-DD HH:MM`.
+    pub last_seen_at: Option<String>,
+    pub last_connected_at: Option<String>,
+    pub created_at: String,
+}
+
+/// A WhatsApp group one account belongs to (or belonged to, when archived).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupView {
+    pub id: i64,
+    pub name: String,
+    pub participants: u32,
+    /// The account left the group, or it disappeared; kept for reminders' history.
+    pub archived: bool,
+    /// UTC, `YYYY-MM-DD HH:MM`.
+    pub last_synced_at: String,
+}
+
+/// What deleting an account takes with it, for the confirmation dialog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteImpactView {
+    pub groups: u64,
+    pub reminders: u64,
+}
+
+/// Where the account's pairing stands, and the event id to follow the live stream from: the
+/// phase already accounts for every event up to `event_id`, the stream replays anything newer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairingView {
+    pub phase: domain::pairing::Phase,
+    pub event_id: i64,
+}
+
+/// Everything the account page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDetail {
+    pub account: AccountView,
+    /// Current groups first, by name; archived ones after.
+    pub groups: Vec<GroupView>,
+    pub impact: DeleteImpactView,
+    pub pairing: PairingView,
+}

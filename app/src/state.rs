@@ -6,7 +6,8 @@ use std::{sync::Arc, time::Instant};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
-use service::config::Config;
+use service::{bus::wake::Waker, config::Config};
+use tokio::sync::watch;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,6 +15,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub started_at: Instant,
+    /// Wakes event-stream readers when the worker publishes.
+    pub event_waker: Waker,
+    /// Becomes `true` when the server begins shutting down.
+    pub stopping: watch::Receiver<bool>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod cli;
+mod live;
+mod qr_image;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
@@ -18,8 +20,9 @@ use axum::{
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use service::bus::wake::{Topic, Waker};
 use service::{config::Config, database, operators, sessions::DbSessionStore};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
@@ -29,6 +32,8 @@ const SESSION_IDLE_LIFETIME: time::Duration = time::Duration::days(30);
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// Tells long-lived responses (event streams) to end, so graceful shutdown can finish.
+    stopping: watch::Sender<bool>,
 }
 
 impl Application {
@@ -61,15 +66,22 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(listener.local_addr()?)
             .build();
+        let event_waker = Waker::start(&db, Topic::Events)
+            .await
+            .context("listening for events")?;
+        let (stopping, stopping_rx) = watch::channel(false);
         let state = AppState {
             leptos_options,
             db,
             config: Arc::new(config),
             started_at: Instant::now(),
+            event_waker,
+            stopping: stopping_rx,
         };
         Ok(Self {
             listener,
             router: router(state),
+            stopping,
         })
     }
 
@@ -86,8 +98,12 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        let stopping = self.stopping;
         axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stopping.send(true);
+            })
             .await
     }
 }
@@ -142,6 +158,12 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/api/health", get(health)),
         (Method::POST, "/auth/login", post(auth::login)),
         (Method::POST, "/auth/logout", post(auth::logout)),
+        (Method::GET, "/api/events", get(live::stream_events)),
+        (
+            Method::GET,
+            "/api/accounts/{id}/qr.png",
+            get(qr_image::qr_png),
+        ),
     ]
 }
 

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use service::{config::Config, shutdown, telemetry};
 
-const USAGE: &str = "usage: herald-server [login-link [--telegram-id <id>]]";
+const USAGE: &str = "usage: herald-server [login-link [--telegram-id <id>] | pair <label> [--telegram-id <id>] [--timeout <seconds>]]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -21,6 +21,15 @@ async fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("herald-server login-link: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some((command, rest)) if command == "pair" => {
+            match server::cli::pair(&config, rest).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("herald-server pair: {e:#}");
                     ExitCode::FAILURE
                 }
             }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod database;
 pub mod login_links;
 pub mod operators;
+pub mod qr;
 pub mod sessions;
 pub mod shutdown;
 pub mod telemetry;

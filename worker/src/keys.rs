@@ -4,9 +4,7 @@
 use chrono::Utc;
 use domain::status::Provider;
 use entity::wa_devices;
-use sea_orm::{
-    DatabaseConnection, DbErr, EntityTrait, Set, sea_query::OnConflict,
-};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, Set, sea_query::OnConflict};
 
 /// One account's slice of the key store.
 #[derive(Clone)]
@@ -61,6 +59,14 @@ impl KeyStore {
     pub async fn exists(&self) -> Result<bool, DbErr> {
         Ok(self.load().await?.is_some())
     }
+
+    /// Which provider wrote the stored credentials (they outlive a deleted account's row).
+    pub async fn provider(&self) -> Result<Option<Provider>, DbErr> {
+        Ok(wa_devices::Entity::find_by_id(self.account_id)
+            .one(&self.db)
+            .await?
+            .map(|row| row.provider))
+    }
 }
 
 /// Accounts that have credentials stored (for resuming at start).
@@ -72,4 +78,3 @@ pub async fn accounts_with_credentials(db: &DatabaseConnection) -> Result<Vec<i6
         .map(|row| row.account_id)
         .collect())
 }
-

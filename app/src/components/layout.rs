@@ -48,6 +48,7 @@ pub fn Frame(children: Children) -> impl IntoView {
             >
                 <ul>
                     <li><A href="/" exact=true>"Dashboard"</A></li>
+                    <li><A href="/accounts">"Accounts"</A></li>
                     <li><A href="/system">"System"</A></li>
                     <li><A href="/settings">"Settings"</A></li>
                 </ul>

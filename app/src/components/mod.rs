@@ -1,1 +1,6 @@
+pub mod dialog;
+pub mod feedback;
 pub mod layout;
+pub mod live;
+pub mod qr_modal;
+pub mod status_badge;

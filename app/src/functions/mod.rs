@@ -3,6 +3,7 @@
 //! the server.
 
 pub mod account;
+pub mod accounts;
 #[cfg(feature = "ssr")]
 pub(crate) mod caller;
 pub mod system;

@@ -2,7 +2,7 @@
 //! and nothing more. The manager cannot tell the providers apart; each maps its own library's
 //! events onto [`SessionEvent`] and tags them with the session's generation.
 
-// pub mod sim;
+pub mod sim;
 
 use std::time::Duration;
 
@@ -118,7 +118,11 @@ pub trait Provider: Send + Sync + 'static {
 /// One running session.
 #[async_trait]
 pub trait Session: Send + Sync {
-    async fn send(&self, group_jid: &str, message: &OutgoingMessage) -> Result<SentMessage, SendError>;
+    async fn send(
+        &self,
+        group_jid: &str,
+        message: &OutgoingMessage,
+    ) -> Result<SentMessage, SendError>;
 
     /// Every group the account participates in, in one call.
     async fn groups(&self) -> Result<Vec<GroupInfo>, ProviderError>;

@@ -1,0 +1,314 @@
+//! The operator's WhatsApp accounts: list, add, pair, unpair, sync, send a test, delete. Each
+//! function touches only the caller's own accounts; an id that is missing or belongs to someone
+//! else answers "No such account." either way, so ids reveal nothing about other operators.
+//! Changes that need the worker queue a command; its outcome arrives on the live event stream.
+
+use leptos::prelude::*;
+
+use crate::models::{AccountDetail, AccountView};
+
+/// The longest test message, in characters (WhatsApp's own limit is far higher; this keeps
+/// a test a test).
+pub const TEST_TEXT_MAX_CHARS: usize = 4096;
+
+#[server(endpoint = "list_accounts")]
+pub async fn list_accounts() -> Result<Vec<AccountView>, ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    let rows = service::accounts::list(&state.db, me.id)
+        .await
+        .map_err(super::caller::internal)?;
+    Ok(rows.into_iter().map(|row| ssr::account_view!(row)).collect())
+}
+
+/// Adds an unpaired account on the server's configured provider.
+#[server(endpoint = "add_account")]
+pub async fn add_account(label: String) -> Result<AccountView, ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    let label = domain::account::AccountLabel::parse(&label)
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let added = service::accounts::add(
+        &state.db,
+        service::audit::Actor::Operator,
+        me.id,
+        &label,
+        state.config.wa_provider,
+    )
+    .await;
+    match added {
+        Ok(row) => Ok(ssr::account_view!(row)),
+        Err(service::accounts::AddError::Taken(name)) => Err(ServerFnError::new(format!(
+            "You already have an account called “{name}”."
+        ))),
+        Err(service::accounts::AddError::Db(e)) => Err(super::caller::internal(e)),
+    }
+}
+
+#[server(endpoint = "account_detail")]
+pub async fn account_detail(id: i64) -> Result<AccountDetail, ServerFnError> {
+    use domain::pairing::Phase;
+    use service::bus::events;
+
+    use crate::models::{DeleteImpactView, PairingView};
+
+    let (state, me) = super::caller::context().await?;
+    let db = &state.db;
+    // The cursor is read before anything else: every event up to it is reflected below, and
+    // the page's live stream starts after it, so nothing falls between the two.
+    let cursor = events::latest_id(db)
+        .await
+        .map_err(super::caller::internal)?;
+    let account = ssr::own_account(&state, &me, id).await?;
+    let groups = service::accounts::groups(db, id)
+        .await
+        .map_err(super::caller::internal)?;
+    let impact = service::accounts::delete_impact(db, id)
+        .await
+        .map_err(super::caller::internal)?;
+    // An event newer than the cursor arrives over the stream, so it is left out here.
+    let phase = match events::latest_session_event(db, id)
+        .await
+        .map_err(super::caller::internal)?
+    {
+        Some(stored) if stored.id <= cursor => Phase::Idle.apply(&stored.event),
+        _ => Phase::Idle,
+    };
+    Ok(AccountDetail {
+        account,
+        groups: groups
+            .into_iter()
+            .map(|row| ssr::group_view!(row))
+            .collect(),
+        impact: DeleteImpactView {
+            groups: impact.groups,
+            reminders: impact.reminders,
+        },
+        pairing: PairingView {
+            phase,
+            event_id: cursor,
+        },
+    })
+}
+
+/// Starts a fresh pairing (or a re-pairing of a linked account): QR codes follow as events.
+#[server(endpoint = "pair_account")]
+pub async fn pair_account(id: i64) -> Result<(), ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    ssr::request(&state, &me, domain::bus::Command::Pair { account_id: id }).await
+}
+
+/// Logs the linked device out on WhatsApp's side; the account, its groups and reminders stay.
+#[server(endpoint = "unpair_account")]
+pub async fn unpair_account(id: i64) -> Result<(), ServerFnError> {
+    use domain::status::AccountStatus;
+
+    let (state, me) = super::caller::context().await?;
+    let account = ssr::own_account(&state, &me, id).await?;
+    if account.status == AccountStatus::Unpaired {
+        return Err(ServerFnError::new(
+            "This account is not linked to a phone, so there is nothing to unpair.",
+        ));
+    }
+    ssr::request(&state, &me, domain::bus::Command::Unpair { account_id: id }).await
+}
+
+/// Asks the worker to fetch the account's groups from the phone now.
+#[server(endpoint = "sync_groups")]
+pub async fn sync_groups(id: i64) -> Result<(), ServerFnError> {
+    use domain::status::AccountStatus;
+
+    let (state, me) = super::caller::context().await?;
+    let account = ssr::own_account(&state, &me, id).await?;
+    if account.status != AccountStatus::Connected {
+        return Err(ServerFnError::new(
+            "Groups can only be synced while the account is connected.",
+        ));
+    }
+    ssr::request(
+        &state,
+        &me,
+        domain::bus::Command::SyncGroups { account_id: id },
+    )
+    .await
+}
+
+/// Deletes the account with its groups and reminders (run history stays); the worker logs the
+/// linked device out.
+#[server(endpoint = "delete_account")]
+pub async fn delete_account(id: i64) -> Result<(), ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    let deleted =
+        service::accounts::delete(&state.db, service::audit::Actor::Operator, me.id, id)
+            .await
+            .map_err(super::caller::internal)?;
+    if deleted {
+        Ok(())
+    } else {
+        Err(ssr::no_such_account())
+    }
+}
+
+/// Simulated accounts only: the "phone" scans the QR code showing now. `phone` (any common
+/// spelling of an international number) overrides the simulator's own number.
+#[server(endpoint = "simulate_scan")]
+pub async fn simulate_scan(id: i64, phone: Option<String>) -> Result<(), ServerFnError> {
+    use domain::{account::PhoneNumber, status::Provider};
+
+    let (state, me) = super::caller::context().await?;
+    let account = ssr::own_account(&state, &me, id).await?;
+    if account.provider != Provider::Sim {
+        return Err(ServerFnError::new(
+            "Only simulated accounts can simulate a scan; scan the code with a real phone instead.",
+        ));
+    }
+    let phone = match phone.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(
+            PhoneNumber::parse(raw)
+                .map_err(|e| ServerFnError::new(e.to_string()))?
+                .digits()
+                .to_owned(),
+        ),
+    };
+    ssr::request(
+        &state,
+        &me,
+        domain::bus::Command::SimScan {
+            account_id: id,
+            phone,
+        },
+    )
+    .await
+}
+
+/// Sends `text` to one of the account's current groups now. Returns the request id that the
+/// `send_test.done` event carries back with the outcome.
+#[server(endpoint = "send_test")]
+pub async fn send_test(
+    account_id: i64,
+    group_id: i64,
+    text: String,
+) -> Result<String, ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    ssr::own_account(&state, &me, account_id).await?;
+    let group = service::accounts::group(&state.db, account_id, group_id)
+        .await
+        .map_err(super::caller::internal)?
+        .ok_or_else(|| ServerFnError::new("No such group on this account."))?;
+    if group.archived_at.is_some() {
+        return Err(ServerFnError::new(format!(
+            "“{}” is archived: the account is no longer in that group.",
+            group.name
+        )));
+    }
+    if text.trim().is_empty() {
+        return Err(ServerFnError::new("Write the message to send."));
+    }
+    let chars = text.chars().count();
+    if chars > TEST_TEXT_MAX_CHARS {
+        return Err(ServerFnError::new(format!(
+            "Keep the message to {TEST_TEXT_MAX_CHARS} characters (this one has {chars})."
+        )));
+    }
+    let request_id = uuid::Uuid::new_v4().to_string();
+    ssr::request(
+        &state,
+        &me,
+        domain::bus::Command::SendTest {
+            account_id,
+            group_id,
+            request_id: request_id.clone(),
+            text,
+        },
+    )
+    .await?;
+    Ok(request_id)
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use leptos::prelude::ServerFnError;
+    use sea_orm::prelude::DateTimeUtc;
+
+    use crate::{
+        models::AccountView,
+        state::{AppState, CurrentOperator},
+    };
+
+    /// The one answer for a missing account and for someone else's.
+    pub fn no_such_account() -> ServerFnError {
+        ServerFnError::new("No such account.")
+    }
+
+    /// UTC to the minute, as every page shows times.
+    pub fn minute(at: &DateTimeUtc) -> String {
+        at.format("%Y-%m-%d %H:%M").to_string()
+    }
+
+    // `app` does not depend on `entity`, so the row types cannot be named here; macros read
+    // their fields wherever the service hands a row over.
+
+    /// An [`AccountView`] from a `whatsapp_accounts` row.
+    macro_rules! account_view {
+        ($row:expr) => {{
+            let row = $row;
+            $crate::models::AccountView {
+                id: row.id,
+                label: row.label,
+                provider: row.provider,
+                status: row.status,
+                status_reason: row.status_reason,
+                phone: row.phone_number.map(|digits| format!("+{digits}")),
+                last_seen_at: row.last_seen_at.as_ref().map($crate::functions::accounts::ssr::minute),
+                last_connected_at: row.last_connected_at.as_ref().map($crate::functions::accounts::ssr::minute),
+                created_at: $crate::functions::accounts::ssr::minute(&row.created_at),
+            }
+        }};
+    }
+    pub(crate) use account_view;
+
+    /// A [`crate::models::GroupView`] from a `whatsapp_groups` row.
+    macro_rules! group_view {
+        ($row:expr) => {{
+            let row = $row;
+            $crate::models::GroupView {
+                id: row.id,
+                name: row.name,
+                participants: u32::try_from(row.participant_count).unwrap_or_default(),
+                archived: row.archived_at.is_some(),
+                last_synced_at: $crate::functions::accounts::ssr::minute(&row.last_synced_at),
+            }
+        }};
+    }
+    pub(crate) use group_view;
+
+    /// One of the caller's accounts; "No such account." for anyone else's.
+    pub async fn own_account(
+        state: &AppState,
+        me: &CurrentOperator,
+        id: i64,
+    ) -> Result<AccountView, ServerFnError> {
+        let row = service::accounts::find(&state.db, me.id, id)
+            .await
+            .map_err(super::super::caller::internal)?
+            .ok_or_else(no_such_account)?;
+        Ok(account_view!(row))
+    }
+
+    /// Queues `command` for one of the caller's accounts.
+    pub async fn request(
+        state: &AppState,
+        me: &CurrentOperator,
+        command: domain::bus::Command,
+    ) -> Result<(), ServerFnError> {
+        service::accounts::request(
+            &state.db,
+            service::audit::Actor::Operator,
+            me.id,
+            &command,
+        )
+        .await
+        .map_err(super::super::caller::internal)?
+        .map(|_| ())
+        .ok_or_else(no_such_account)
+    }
+}

@@ -1,0 +1,98 @@
+//! `GET /api/events`: the operator's events as Server-Sent Events. Each message's `id:` is the
+//! event row's id, so a browser that reconnects with `Last-Event-ID` (or a page that starts at
+//! `?after=N`) receives exactly the events it has not seen, once each, in order.
+
+use std::{convert::Infallible, time::Duration};
+
+use app::state::{AppState, CurrentOperator};
+use axum::{
+    Extension,
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{
+        IntoResponse, Response,
+        sse::{Event as SseEvent, KeepAlive, Sse},
+    },
+};
+use futures_util::stream;
+use serde::Deserialize;
+use service::bus::events;
+use tokio::sync::mpsc;
+
+/// Events read per query; a reader far behind catches up in pages of this size.
+const PAGE: u64 = 200;
+
+#[derive(Deserialize)]
+pub struct Start {
+    after: Option<i64>,
+}
+
+pub async fn stream_events(
+    State(state): State<AppState>,
+    Extension(me): Extension<CurrentOperator>,
+    Query(start): Query<Start>,
+    headers: HeaderMap,
+) -> Response {
+    // The browser's own resume point wins over the page's starting point.
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let cursor = match resume.or(start.after) {
+        Some(id) => id.max(0),
+        None => match events::latest_id(&state.db).await {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::error!(error = %e, "event stream: reading the cursor failed");
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        },
+    };
+    let (tx, rx) = mpsc::channel::<SseEvent>(PAGE as usize);
+    tokio::spawn(tail(state, me.id, cursor, tx));
+    let messages = stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|event| (Ok::<_, Infallible>(event), rx))
+    });
+    Sse::new(messages)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+/// Forwards the operator's events after `cursor` until the client goes away or the server stops.
+async fn tail(state: AppState, operator_id: i64, mut cursor: i64, tx: mpsc::Sender<SseEvent>) {
+    let mut waker = state.event_waker.clone();
+    let mut stopping = state.stopping.clone();
+    loop {
+        if *stopping.borrow() {
+            return;
+        }
+        let batch = match events::after(&state.db, operator_id, cursor, PAGE).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(error = %e, "event stream: reading events failed");
+                Vec::new()
+            }
+        };
+        let full = batch.len() as u64 == PAGE;
+        for stored in batch {
+            cursor = stored.id;
+            let Ok(data) = serde_json::to_string(&stored.event) else {
+                continue;
+            };
+            let message = SseEvent::default().id(stored.id.to_string()).data(data);
+            if tx.send(message).await.is_err() {
+                return; // the client went away
+            }
+        }
+        if full {
+            continue;
+        }
+        tokio::select! {
+            _ = waker.wait() => {}
+            _ = stopping.changed() => return,
+            _ = tx.closed() => return,
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! The simulated WhatsApp provider (`WA_PROVIDER=sim`), for development, demos and tests.
+//!
+//! Seen through the seam it behaves like whatsapp-rust (`../shared/notes/crates.md` §1.2): QR
+//! codes rotate (60 s, then 20 s each, six in all) until one is scanned or they run out; a scan
+//! stores the credentials, reports `PairSuccess`, then reconnects silently (WhatsApp's 515
+//! "restart required": no `Disconnected`) and reports `Connected`. Every delay is multiplied by
+//! [`SimConfig::time_scale`].
+//!
+//! Nothing real is behind it: "scanning" is [`SimProvider::scan`] (or `SIM_AUTO_SCAN_SECS`),
+//! misbehaviour is [`SimProvider::inject`], and every "sent" message lands in `sim_messages`.
+//! [`control_router`] exposes the same over HTTP for the development UI and end-to-end tests.
+//!
+//! A simulated phone number is `1555` followed by seven digits derived from the account id
+//! (`1555` + `100000 + account_id mod 9900000`, zero-padded): account 1 is `15550100001`.
+
+mod control;
+mod groups;
+mod session;
+#[cfg(test)]
+mod tests;
+
+use std::{
+    collections::{HashMap, hash_map::RandomState},
+    hash::{BuildHasher, Hasher},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use domain::status::MessageKind;
+use entity::sim_messages;
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
+use serde::{Deserialize, Serialize};
+use service::config::SimConfig;
+
+use self::session::{Phase, SessionState, SimSession};
+use super::{EventSender, Provider, ProviderError, SendError, Session, SessionKey, StartMode};
+use crate::keys::KeyStore;
+
+pub use self::control::control_router;
+
+/// The simulated WhatsApp. One per worker; sessions are keyed by account id.
+pub struct SimProvider {
+    sim: Arc<Sim>,
+}
+
+/// Something to make a simulated account do, as the control interface receives it
+/// (`{"fault": "fail_sends", "count": 3}`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "fault", rename_all = "snake_case")]
+pub enum Fault {
+    /// The next `count` sends fail with a transient error.
+    FailSends { count: u32 },
+    /// The next `count` sends are rate-limited.
+    RateLimit { count: u32 },
+    /// The connection drops (`Disconnected`).
+    Disconnect,
+    /// The phone removes the linked device (`LoggedOut`, 401).
+    LogOut,
+    /// WhatsApp bans the account for `secs` seconds (`Banned`, 402).
+    TempBan { secs: u32 },
+    /// The account is now in this many groups (the rest vanish).
+    SetGroupCount { count: u32 },
+}
+
+/// What the manager did to a simulated account, in order (see [`SimProvider::ops`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum SimOp {
+    /// A session started; `mode` is `"pair"` or `"resume"`.
+    Started { generation: i64, mode: &'static str },
+    /// A QR code was scanned with this phone.
+    Scanned { phone: String },
+    /// `logout()` ran; whether the key store still held credentials then.
+    LoggedOut { had_credentials: bool },
+    /// `stop()` ran (recorded once per session), or a new start replaced a still-live session.
+    Stopped { generation: i64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    #[error("account {0} has no session showing QR codes")]
+    NotPairing(i64),
+    #[error("account {0} has no live session")]
+    NoLiveSession(i64),
+    /// The request itself is wrong (a malformed phone number, too many groups).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// State shared by the provider, its sessions and their tasks.
+struct Sim {
+    db: DatabaseConnection,
+    config: SimConfig,
+    accounts: Mutex<HashMap<i64, Account>>,
+}
+
+/// Everything the simulator knows about one account, across its sessions.
+#[derive(Default)]
+struct Account {
+    ops: Vec<SimOp>,
+    /// The latest session started for the account (possibly stopped since).
+    session: Option<Arc<SessionState>>,
+    /// Kept per account, not per session, so they survive reconnects and apply to whatever
+    /// session sends next.
+    faults: PendingFaults,
+}
+
+#[derive(Default)]
+struct PendingFaults {
+    fail_sends: u32,
+    rate_limits: u32,
+    group_count: Option<u32>,
+}
+
+/// What a simulated device stores in the key store.
+#[derive(Deserialize, Serialize)]
+struct Credentials {
+    phone: String,
+}
+
+impl SimProvider {
+    pub fn new(db: DatabaseConnection, config: SimConfig) -> Arc<SimProvider> {
+        Arc::new(SimProvider {
+            sim: Arc::new(Sim {
+                db,
+                config,
+                accounts: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Scans the code the account's session is showing, with the account's default phone
+    /// number unless `phone` (digits) is given.
+    pub fn scan(&self, account_id: i64, phone: Option<String>) -> Result<(), SimError> {
+        let phone = match phone {
+            Some(phone) => validate_phone(phone)?,
+            None => default_phone(account_id),
+        };
+        let mut accounts = self.sim.lock();
+        let account = accounts.entry(account_id).or_default();
+        match &account.session {
+            Some(session) if session.try_scan(&phone) => {
+                account.ops.push(SimOp::Scanned { phone });
+                Ok(())
+            }
+            _ => Err(SimError::NotPairing(account_id)),
+        }
+    }
+
+    /// Makes the account misbehave. Send and group faults are remembered for an account with
+    /// no live session; connection faults need one.
+    pub fn inject(&self, account_id: i64, fault: Fault) -> Result<(), SimError> {
+        let mut accounts = self.sim.lock();
+        let account = accounts.entry(account_id).or_default();
+        let event = match fault {
+            Fault::FailSends { count } => {
+                account.faults.fail_sends = count;
+                return Ok(());
+            }
+            Fault::RateLimit { count } => {
+                account.faults.rate_limits = count;
+                return Ok(());
+            }
+            Fault::SetGroupCount { count } => {
+                account.faults.group_count = Some(groups::validate_count(count)?);
+                return Ok(());
+            }
+            Fault::Disconnect => super::SessionEvent::Disconnected {
+                reason: "simulated connection drop".to_owned(),
+            },
+            Fault::LogOut => super::SessionEvent::LoggedOut {
+                reason: "401: the device was removed from the phone".to_owned(),
+            },
+            Fault::TempBan { secs } => super::SessionEvent::Banned {
+                reason: "402: temporarily banned by WhatsApp".to_owned(),
+                until: Utc::now().checked_add_signed(chrono::Duration::seconds(secs.into())),
+            },
+        };
+        match &account.session {
+            Some(session) if session.end_with(event) => Ok(()),
+            _ => Err(SimError::NoLiveSession(account_id)),
+        }
+    }
+
+    /// What the manager did to the account, oldest first.
+    pub fn ops(&self, account_id: i64) -> Vec<SimOp> {
+        self.sim
+            .lock()
+            .get(&account_id)
+            .map(|account| account.ops.clone())
+            .unwrap_or_default()
+    }
+
+    /// The messages the account "sent", oldest first.
+    pub async fn sent(&self, account_id: i64) -> Result<Vec<sim_messages::Model>, DbErr> {
+        sim_messages::Entity::find()
+            .filter(sim_messages::Column::AccountId.eq(account_id))
+            .order_by_asc(sim_messages::Column::Id)
+            .all(&self.sim.db)
+            .await
+    }
+}
+
+#[async_trait]
+impl Provider for SimProvider {
+    async fn start(
+        &self,
+        key: SessionKey,
+        mode: StartMode,
+        keys: KeyStore,
+        events: EventSender,
+    ) -> Result<Box<dyn Session>, ProviderError> {
+        let phase = match mode {
+            StartMode::Pair => Phase::Starting,
+            StartMode::Resume => Phase::Connecting {
+                phone: stored_phone(&keys).await?,
+            },
+        };
+        let state = self.sim.register(key, mode, events, phase);
+        tokio::spawn(session::run(self.sim.clone(), state.clone(), keys.clone()));
+        Ok(Box::new(SimSession::new(self.sim.clone(), state, keys)))
+    }
+}
+
+impl Sim {
+    fn lock(&self) -> MutexGuard<'_, HashMap<i64, Account>> {
+        // The map stays consistent even if a holder panicked: every update is a single step.
+        self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn record(&self, account_id: i64, op: SimOp) {
+        self.lock().entry(account_id).or_default().ops.push(op);
+    }
+
+    /// Makes `key`'s session the account's current one. A still-live predecessor is stopped
+    /// first, as a new whatsapp-rust client would replace the old one's stream.
+    fn register(
+        &self,
+        key: SessionKey,
+        mode: StartMode,
+        events: EventSender,
+        phase: Phase,
+    ) -> Arc<SessionState> {
+        let state = Arc::new(SessionState::new(key, events, phase));
+        let mut accounts = self.lock();
+        let account = accounts.entry(key.account_id).or_default();
+        if let Some(old) = account.session.take().filter(|old| old.is_live()) {
+            tracing::info!(
+                account_id = key.account_id,
+                generation = old.key.generation,
+                "stopping the simulated session a new start replaces"
+            );
+            if let Some(was_open) = old.stop() {
+                account.ops.push(SimOp::Stopped {
+                    generation: old.key.generation,
+                });
+                if was_open {
+                    old.close_late(self.scaled(session::LATE_CLOSE));
+                }
+            }
+        }
+        let mode = match mode {
+            StartMode::Pair => "pair",
+            StartMode::Resume => "resume",
+        };
+        account.ops.push(SimOp::Started {
+            generation: key.generation,
+            mode,
+        });
+        account.session = Some(state.clone());
+        state
+    }
+
+    /// The automatic scan (`SIM_AUTO_SCAN_SECS`) of this very session.
+    fn auto_scan(&self, state: &SessionState) {
+        let account_id = state.key.account_id;
+        let phone = default_phone(account_id);
+        let mut accounts = self.lock();
+        if state.try_scan(&phone) {
+            tracing::info!(account_id, "auto-scanning the simulated QR code");
+            accounts
+                .entry(account_id)
+                .or_default()
+                .ops
+                .push(SimOp::Scanned { phone });
+        }
+    }
+
+    /// A simulated delay: `base` times the configured time scale.
+    fn scaled(&self, base: Duration) -> Duration {
+        let secs = base.as_secs_f64() * self.config.time_scale;
+        match Duration::try_from_secs_f64(secs) {
+            Ok(scaled) => scaled,
+            Err(_) if secs > 0.0 => Duration::MAX,
+            // A nonsensical (negative or NaN) scale: behave as if unscaled.
+            Err(_) => base,
+        }
+    }
+
+    fn group_count(&self, account_id: i64) -> u32 {
+        let configured = self
+            .lock()
+            .get(&account_id)
+            .and_then(|account| account.faults.group_count);
+        configured.unwrap_or(self.config.group_count.min(groups::MAX_GROUPS))
+    }
+
+    /// The injected send faults, in order, then whether the account is in the group at all.
+    fn check_send(&self, account_id: i64, phone: &str, group_jid: &str) -> Result<(), SendError> {
+        {
+            let mut accounts = self.lock();
+            let faults = &mut accounts.entry(account_id).or_default().faults;
+            if faults.fail_sends > 0 {
+                faults.fail_sends -= 1;
+                return Err(SendError::Transient("simulated send failure".to_owned()));
+            }
+            if faults.rate_limits > 0 {
+                faults.rate_limits -= 1;
+                return Err(SendError::RateLimited);
+            }
+        }
+        if groups::is_member(phone, self.group_count(account_id), group_jid) {
+            Ok(())
+        } else {
+            Err(SendError::Permanent(
+                "this account is not a participant of that group".to_owned(),
+            ))
+        }
+    }
+
+    /// Puts a "sent" message in the outbox and returns its message id.
+    async fn record_message(
+        &self,
+        account_id: i64,
+        group_jid: &str,
+        body: &str,
+    ) -> Result<String, DbErr> {
+        let wa_message_id = message_id();
+        sim_messages::Entity::insert(sim_messages::ActiveModel {
+            id: NotSet,
+            account_id: Set(account_id),
+            group_jid: Set(group_jid.to_owned()),
+            kind: Set(MessageKind::Text),
+            body: Set(body.to_owned()),
+            wa_message_id: Set(wa_message_id.clone()),
+            sent_at: Set(Utc::now()),
+        })
+        .exec(&self.db)
+        .await?;
+        Ok(wa_message_id)
+    }
+}
+
+/// The phone a resumed session reconnects as.
+async fn stored_phone(keys: &KeyStore) -> Result<String, ProviderError> {
+    let data = keys
+        .load()
+        .await
+        .map_err(|e| ProviderError(format!("could not read the key store: {e}")))?
+        .ok_or_else(|| ProviderError("no stored credentials to resume with".to_owned()))?;
+    serde_json::from_slice::<Credentials>(&data)
+        .map(|credentials| credentials.phone)
+        .map_err(|e| {
+            ProviderError(format!(
+                "the stored credentials are not the simulator's: {e}"
+            ))
+        })
+}
+
+fn credentials(phone: &str) -> Vec<u8> {
+    serde_json::json!({ "phone": phone })
+        .to_string()
+        .into_bytes()
+}
+
+/// The phone number that scans for an account unless told otherwise (see the module docs).
+pub fn default_phone(account_id: i64) -> String {
+    format!("1555{:07}", 100_000 + account_id.rem_euclid(9_900_000))
+}
+
+fn validate_phone(phone: String) -> Result<String, SimError> {
+    let phone = phone.trim().trim_start_matches('+').to_owned();
+    if (5..=15).contains(&phone.len()) && phone.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(phone)
+    } else {
+        Err(SimError::Invalid(format!(
+            "a phone number is 5 to 15 digits, got {phone:?}"
+        )))
+    }
+}
+
+/// Looks like a whatsapp QR payload: `2@<ref>,<noise key>,<identity key>,<adv secret>`.
+fn qr_code() -> String {
+    format!(
+        "2@{},{},{},{}",
+        base64(&random_bytes(48)),
+        base64(&random_bytes(32)),
+        base64(&random_bytes(32)),
+        base64(&random_bytes(32))
+    )
+}
+
+/// `SIM` and 16 uppercase hex digits, unique enough to tell messages apart.
+fn message_id() -> String {
+    random_bytes(8)
+        .iter()
+        .fold(String::from("SIM"), |mut id, byte| {
+            id.push_str(&format!("{byte:02X}"));
+            id
+        })
+}
+
+/// Unpredictable bytes. The simulator needs variety, not secrecy: std's randomly keyed hasher
+/// provides that without a fallible call (every `RandomState` gets fresh keys).
+fn random_bytes(len: usize) -> Vec<u8> {
+    let state = RandomState::new();
+    let mut bytes = Vec::with_capacity(len + 8);
+    let mut counter = 0u64;
+    while bytes.len() < len {
+        let mut hasher = state.build_hasher();
+        hasher.write_u64(counter);
+        bytes.extend_from_slice(&hasher.finish().to_le_bytes());
+        counter += 1;
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+/// Standard, padded base64.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

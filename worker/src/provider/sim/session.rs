@@ -1,0 +1,465 @@
+//! One simulated session: its state machine, the task that drives it through pairing or
+//! resuming, and its [`Session`] face.
+//!
+//! Every event is sent while holding the session's lock and only if the session has not
+//! ended, so nothing follows a stop, a fault or an exhaustion except what is meant to: the late
+//! "stream closed" after `stop()` and the `LoggedOut` after `logout()`, both for a generation
+//! the manager has already let go of.
+
+use std::{
+    pin::Pin,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use domain::status::Provider as ProviderKind;
+use tokio::{
+    sync::{Notify, watch},
+    time::{Sleep, sleep},
+};
+
+use super::{Sim, SimOp, credentials, groups, qr_code};
+use crate::{
+    keys::KeyStore,
+    provider::{
+        EventSender, GroupInfo, OutgoingMessage, ProviderError, ProviderEvent, SendError,
+        SentMessage, Session, SessionEvent, SessionKey,
+    },
+};
+
+/// QR codes per pairing attempt, as WhatsApp hands out refs.
+const QR_CODES: usize = 6;
+const FIRST_QR: Duration = Duration::from_secs(60);
+const NEXT_QR: Duration = Duration::from_secs(20);
+/// The silent 515 reconnect after a scan.
+const RESTART_DELAY: Duration = Duration::from_millis(1500);
+const CONNECT_DELAY: Duration = Duration::from_millis(500);
+/// How late a stopped session's socket reports closing.
+pub(super) const LATE_CLOSE: Duration = Duration::from_millis(50);
+
+/// Where a session is.
+pub(super) enum Phase {
+    /// Pairing, before the first code is out.
+    Starting,
+    ShowingQr,
+    /// A code was scanned; the task has yet to pick the phone up.
+    Scanned {
+        phone: String,
+    },
+    /// Credentials in hand, connecting (a resume, or the reconnect after a scan).
+    Connecting {
+        phone: String,
+    },
+    Connected {
+        phone: String,
+    },
+    /// Stopped, logged out, dropped, banned or out of codes: reports nothing more.
+    Ended,
+}
+
+struct Status {
+    phase: Phase,
+    stop_called: bool,
+    logout_called: bool,
+}
+
+/// What a session's task, its `Session` handle and the provider share.
+pub(super) struct SessionState {
+    pub(super) key: SessionKey,
+    events: EventSender,
+    status: Mutex<Status>,
+    /// Wakes the pairing loop when a code is scanned.
+    scanned: Notify,
+    /// Set once the session ends; the task stops at once.
+    halt: watch::Sender<bool>,
+}
+
+impl SessionState {
+    pub(super) fn new(key: SessionKey, events: EventSender, phase: Phase) -> Self {
+        Self {
+            key,
+            events,
+            status: Mutex::new(Status {
+                phase,
+                stop_called: false,
+                logout_called: false,
+            }),
+            scanned: Notify::new(),
+            halt: watch::Sender::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Status> {
+        self.status.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends regardless of phase: only for the deliberate late events of an ended session.
+    fn send(&self, event: SessionEvent) {
+        // The manager may have dropped its receiver (shutting down); nothing to tell then.
+        let _ = self.events.send(ProviderEvent {
+            key: self.key,
+            event,
+        });
+    }
+
+    /// Ends the session: no more events, and the task stops.
+    fn end(&self, status: &mut Status) {
+        status.phase = Phase::Ended;
+        self.halt.send_replace(true);
+    }
+
+    pub(super) fn is_live(&self) -> bool {
+        let status = self.lock();
+        !status.stop_called && !matches!(status.phase, Phase::Ended)
+    }
+
+    /// Shows a code unless the session has moved on (scanned or ended).
+    fn show_qr(&self, code: String, valid_for: Duration) -> bool {
+        let mut status = self.lock();
+        if !matches!(status.phase, Phase::Starting | Phase::ShowingQr) {
+            return false;
+        }
+        status.phase = Phase::ShowingQr;
+        self.send(SessionEvent::Qr { code, valid_for });
+        true
+    }
+
+    /// Scans the code on show, if one is.
+    pub(super) fn try_scan(&self, phone: &str) -> bool {
+        let mut status = self.lock();
+        if !matches!(status.phase, Phase::ShowingQr) {
+            return false;
+        }
+        status.phase = Phase::Scanned {
+            phone: phone.to_owned(),
+        };
+        self.scanned.notify_one();
+        true
+    }
+
+    /// The phone that scanned, once: the session moves on to connecting.
+    fn take_scanned(&self) -> Option<String> {
+        let mut status = self.lock();
+        let Phase::Scanned { phone } = &status.phase else {
+            return None;
+        };
+        let phone = phone.clone();
+        status.phase = Phase::Connecting {
+            phone: phone.clone(),
+        };
+        Some(phone)
+    }
+
+    /// The last code expired: reports exhaustion, unless a scan got in first (then its phone).
+    fn exhaust(&self) -> Option<String> {
+        {
+            let mut status = self.lock();
+            if matches!(status.phase, Phase::ShowingQr) {
+                self.send(SessionEvent::QrExhausted);
+                self.end(&mut status);
+                return None;
+            }
+        }
+        self.take_scanned()
+    }
+
+    /// Reports `event` unless the session has ended.
+    fn emit_live(&self, event: SessionEvent) -> bool {
+        let status = self.lock();
+        if matches!(status.phase, Phase::Ended) {
+            return false;
+        }
+        self.send(event);
+        true
+    }
+
+    fn connect(&self) {
+        let mut status = self.lock();
+        let Phase::Connecting { phone } = &status.phase else {
+            return;
+        };
+        let phone = phone.clone();
+        tracing::info!(
+            account_id = self.key.account_id,
+            generation = self.key.generation,
+            "simulated WhatsApp session connected"
+        );
+        status.phase = Phase::Connected {
+            phone: phone.clone(),
+        };
+        self.send(SessionEvent::Connected { phone });
+    }
+
+    /// Ends a live session with `event` (a fault, a failure); false if it had already ended.
+    pub(super) fn end_with(&self, event: SessionEvent) -> bool {
+        let mut status = self.lock();
+        if status.stop_called || matches!(status.phase, Phase::Ended) {
+            return false;
+        }
+        tracing::info!(
+            account_id = self.key.account_id,
+            generation = self.key.generation,
+            ?event,
+            "simulated session ends"
+        );
+        self.send(event);
+        self.end(&mut status);
+        true
+    }
+
+    fn connected_phone(&self) -> Option<String> {
+        match &self.lock().phase {
+            Phase::Connected { phone } => Some(phone.clone()),
+            _ => None,
+        }
+    }
+
+    /// The first stop: ends the session and says whether its connection was still open.
+    /// `None` when stop already ran.
+    pub(super) fn stop(&self) -> Option<bool> {
+        let mut status = self.lock();
+        if status.stop_called {
+            return None;
+        }
+        status.stop_called = true;
+        let was_open = !matches!(status.phase, Phase::Ended);
+        self.end(&mut status);
+        Some(was_open)
+    }
+
+    /// Like a real socket, a stopped session reports its close a little late.
+    pub(super) fn close_late(self: &Arc<Self>, after: Duration) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            sleep(after).await;
+            state.send(SessionEvent::Disconnected {
+                reason: "stream closed".to_owned(),
+            });
+        });
+    }
+
+    /// The first logout ends the session; false when logout already ran.
+    fn begin_logout(&self) -> bool {
+        let mut status = self.lock();
+        if status.logout_called {
+            return false;
+        }
+        status.logout_called = true;
+        self.end(&mut status);
+        true
+    }
+
+    fn logout_called(&self) -> bool {
+        self.lock().logout_called
+    }
+
+    /// Resolves once the session has ended.
+    async fn halted(&self) {
+        let mut halt = self.halt.subscribe();
+        // An error means the sender is gone, which cannot outlive `self`; stop either way.
+        let _ = halt.wait_for(|halted| *halted).await;
+    }
+}
+
+/// The session's task: pairs or resumes, and ends as soon as the session does.
+pub(super) async fn run(sim: Arc<Sim>, state: Arc<SessionState>, keys: KeyStore) {
+    tokio::select! {
+        () = state.halted() => {}
+        () = drive(&sim, &state, &keys) => {}
+    }
+}
+
+async fn drive(sim: &Sim, state: &SessionState, keys: &KeyStore) {
+    let resuming = matches!(state.lock().phase, Phase::Connecting { .. });
+    if resuming {
+        sleep(sim.scaled(CONNECT_DELAY)).await;
+        state.connect();
+    } else if let Some(phone) = show_codes(sim, state).await {
+        complete_pairing(sim, state, keys, phone).await;
+    }
+}
+
+/// Rotates the codes until one is scanned (its phone) or the last expires (`None`).
+async fn show_codes(sim: &Sim, state: &SessionState) -> Option<String> {
+    let mut auto_scan = sim
+        .config
+        .auto_scan_secs
+        .map(|secs| Box::pin(sleep(Duration::from_secs(secs.into()))));
+    for index in 0..QR_CODES {
+        let valid_for = sim.scaled(if index == 0 { FIRST_QR } else { NEXT_QR });
+        if !state.show_qr(qr_code(), valid_for) {
+            // Scanned between two codes, or ended.
+            return state.take_scanned();
+        }
+        tracing::debug!(
+            account_id = state.key.account_id,
+            generation = state.key.generation,
+            code = index + 1,
+            of = QR_CODES,
+            ?valid_for,
+            "showing a simulated QR code"
+        );
+        if let Some(phone) = wait_for_scan(sim, state, valid_for, &mut auto_scan).await {
+            return Some(phone);
+        }
+    }
+    state.exhaust()
+}
+
+/// Waits out one code; the scanning phone if it is scanned meanwhile.
+async fn wait_for_scan(
+    sim: &Sim,
+    state: &SessionState,
+    valid_for: Duration,
+    auto_scan: &mut Option<Pin<Box<Sleep>>>,
+) -> Option<String> {
+    let expiry = sleep(valid_for);
+    tokio::pin!(expiry);
+    loop {
+        if let Some(phone) = state.take_scanned() {
+            return Some(phone);
+        }
+        tokio::select! {
+            () = &mut expiry => return state.take_scanned(),
+            () = state.scanned.notified() => {}
+            () = until_auto_scan(auto_scan) => {
+                *auto_scan = None;
+                sim.auto_scan(state);
+            }
+        }
+    }
+}
+
+async fn until_auto_scan(auto_scan: &mut Option<Pin<Box<Sleep>>>) {
+    match auto_scan {
+        Some(timer) => timer.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Stores the credentials, reports the pairing, then reconnects the way WhatsApp's 515
+/// "restart required" makes the real client do: silently.
+async fn complete_pairing(sim: &Sim, state: &SessionState, keys: &KeyStore, phone: String) {
+    tracing::info!(
+        account_id = state.key.account_id,
+        generation = state.key.generation,
+        "simulated QR code scanned"
+    );
+    if let Err(e) = keys.save(ProviderKind::Sim, credentials(&phone)).await {
+        state.end_with(SessionEvent::Failed {
+            reason: format!("could not store the new credentials: {e}"),
+        });
+        return;
+    }
+    if !state.emit_live(SessionEvent::PairSuccess { phone }) {
+        return;
+    }
+    sleep(sim.scaled(RESTART_DELAY)).await;
+    state.connect();
+}
+
+/// The manager's handle on a simulated session.
+pub(super) struct SimSession {
+    sim: Arc<Sim>,
+    state: Arc<SessionState>,
+    keys: KeyStore,
+}
+
+impl SimSession {
+    pub(super) fn new(sim: Arc<Sim>, state: Arc<SessionState>, keys: KeyStore) -> Self {
+        Self { sim, state, keys }
+    }
+}
+
+#[async_trait]
+impl Session for SimSession {
+    async fn send(
+        &self,
+        group_jid: &str,
+        message: &OutgoingMessage,
+    ) -> Result<SentMessage, SendError> {
+        if self.state.connected_phone().is_none() {
+            return Err(SendError::NotConnected);
+        }
+        sleep(self.sim.scaled(Duration::from_millis(
+            self.sim.config.send_latency_ms.into(),
+        )))
+        .await;
+        // The connection may have dropped while the message was on its way.
+        let phone = self
+            .state
+            .connected_phone()
+            .ok_or(SendError::NotConnected)?;
+        let account_id = self.state.key.account_id;
+        self.sim.check_send(account_id, &phone, group_jid)?;
+        let OutgoingMessage::Text(body) = message;
+        let wa_message_id = self
+            .sim
+            .record_message(account_id, group_jid, body)
+            .await
+            .map_err(|e| {
+                SendError::Transient(format!("could not record the simulated message: {e}"))
+            })?;
+        Ok(SentMessage { wa_message_id })
+    }
+
+    async fn groups(&self) -> Result<Vec<GroupInfo>, ProviderError> {
+        let phone = self
+            .state
+            .connected_phone()
+            .ok_or_else(|| ProviderError("the account is not connected".to_owned()))?;
+        let count = self.sim.group_count(self.state.key.account_id);
+        Ok(groups::group_set(&phone, count))
+    }
+
+    /// Succeeds whatever the connection's state: the simulated phone always hears about it.
+    async fn logout(&self) -> Result<(), ProviderError> {
+        if self.state.logout_called() {
+            return Ok(());
+        }
+        // Read before anything changes: the manager must log out before wiping the keys.
+        let had_credentials = self
+            .keys
+            .exists()
+            .await
+            .map_err(|e| ProviderError(format!("could not read the key store: {e}")))?;
+        if !self.state.begin_logout() {
+            return Ok(());
+        }
+        let key = self.state.key;
+        tracing::info!(
+            account_id = key.account_id,
+            generation = key.generation,
+            "simulated device logged out"
+        );
+        self.sim
+            .record(key.account_id, SimOp::LoggedOut { had_credentials });
+        // As whatsapp-rust's `client.logout()` does, for a generation now stale.
+        self.state.send(SessionEvent::LoggedOut {
+            reason: "logged out by Herald".to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn stop(&self) {
+        let Some(was_open) = self.state.stop() else {
+            return;
+        };
+        let key = self.state.key;
+        tracing::debug!(
+            account_id = key.account_id,
+            generation = key.generation,
+            "simulated session stopped"
+        );
+        self.sim.record(
+            key.account_id,
+            SimOp::Stopped {
+                generation: key.generation,
+            },
+        );
+        if was_open {
+            self.state.close_late(self.sim.scaled(LATE_CLOSE));
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The worker's writes to account rows. Each change and the event announcing it commit together,
+//! so a reader of the event stream never sees an event before the row it describes.
+
+use chrono::Utc;
+use domain::{bus::Event, status::AccountStatus};
+use entity::whatsapp_accounts as accounts;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, Set, TransactionTrait,
+};
+use service::bus::events;
+
+#[derive(Clone)]
+pub struct AccountRows {
+    db: DatabaseConnection,
+}
+
+impl AccountRows {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub async fn get(&self, account_id: i64) -> Result<Option<accounts::Model>, DbErr> {
+        accounts::Entity::find_by_id(account_id).one(&self.db).await
+    }
+
+    /// Applies `change` to the row and publishes `event` (if any) in one transaction. Returns the
+    /// updated row, or `None` when the account no longer exists (then nothing is published).
+    pub async fn update(
+        &self,
+        account_id: i64,
+        change: impl FnOnce(&mut accounts::ActiveModel),
+        event: Option<Event>,
+    ) -> Result<Option<accounts::Model>, DbErr> {
+        let txn = self.db.begin().await?;
+        let Some(row) = accounts::Entity::find_by_id(account_id).one(&txn).await? else {
+            return Ok(None);
+        };
+        let operator_id = row.operator_id;
+        let mut active = row.into_active_model();
+        change(&mut active);
+        active.updated_at = Set(Utc::now());
+        let row = active.update(&txn).await?;
+        if let Some(event) = event {
+            events::publish_in(&txn, Some(operator_id), &event).await?;
+        }
+        txn.commit().await?;
+        Ok(Some(row))
+    }
+
+    /// Starts a new session generation for the account and returns it (`None`: no such account).
+    pub async fn next_generation(&self, account_id: i64) -> Result<Option<i64>, DbErr> {
+        let Some(row) = self.get(account_id).await? else {
+            return Ok(None);
+        };
+        let generation = row.session_generation + 1;
+        self.update(account_id, |a| a.session_generation = Set(generation), None)
+            .await
+            .map(|row| row.map(|_| generation))
+    }
+
+    /// Another account that already holds `phone` as a live link, if any.
+    pub async fn holder_of_phone(
+        &self,
+        phone: &str,
+        except: i64,
+    ) -> Result<Option<accounts::Model>, DbErr> {
+        accounts::Entity::find()
+            .filter(accounts::Column::PhoneNumber.eq(phone))
+            .filter(accounts::Column::Id.ne(except))
+            .filter(
+                accounts::Column::Status
+                    .is_in([AccountStatus::Connected, AccountStatus::Disconnected]),
+            )
+            .one(&self.db)
+            .await
+    }
+
+    pub async fn with_status(&self, status: AccountStatus) -> Result<Vec<accounts::Model>, DbErr> {
+        accounts::Entity::find()
+            .filter(accounts::Column::Status.eq(status))
+            .all(&self.db)
+            .await
+    }
+
+    /// Marks connected accounts as seen now.
+    pub async fn touch_seen(&self, account_ids: &[i64]) -> Result<(), DbErr> {
+        if account_ids.is_empty() {
+            return Ok(());
+        }
+        accounts::Entity::update_many()
+            .col_expr(accounts::Column::LastSeenAt, Utc::now().into())
+            .filter(accounts::Column::Id.is_in(account_ids.iter().copied()))
+            .exec(&self.db)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Clears the pairing QR fields.
+pub fn clear_qr(a: &mut accounts::ActiveModel) {
+    a.last_qr_png = Set(None);
+    a.last_qr_code = Set(None);
+    a.last_qr_at = Set(None);
+}
+
+/// Back to `unpaired`: no phone, no QR, `reason` saying why (if anything went wrong).
+pub fn reset_unpaired(a: &mut accounts::ActiveModel, reason: Option<String>) {
+    a.status = Set(AccountStatus::Unpaired);
+    a.status_reason = Set(reason);
+    a.phone_number = Set(None);
+    clear_qr(a);
+}

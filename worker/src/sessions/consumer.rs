@@ -1,0 +1,45 @@
+//! Claims commands from the bus and hands them to the session manager, one at a time, in order.
+
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use service::bus::{self, commands, wake::Waker};
+
+use super::SessionsHandle;
+
+/// How often old events and finished commands are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs until the process stops. `claimer` names this worker in `commands.claimed_by`.
+pub async fn run(
+    db: DatabaseConnection,
+    sessions: SessionsHandle,
+    mut waker: Waker,
+    claimer: String,
+) {
+    let mut last_prune: Option<tokio::time::Instant> = None;
+    loop {
+        if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            last_prune = Some(tokio::time::Instant::now());
+            match bus::prune(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "pruned old events and commands"),
+                Err(e) => tracing::warn!(error = %e, "pruning the bus failed"),
+            }
+        }
+        match commands::claim_next(&db, &claimer).await {
+            Ok(Some(claimed)) => {
+                tracing::debug!(id = claimed.id, command = ?claimed.command, "running command");
+                let outcome = sessions.execute(claimed.command).await;
+                if let Err(e) = commands::finish(&db, claimed.id, outcome).await {
+                    tracing::error!(id = claimed.id, error = %e, "recording a command's outcome failed");
+                }
+            }
+            Ok(None) => waker.wait().await,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming a command failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,984 @@
+//! The session manager: the one owner of every account's WhatsApp session in this worker.
+//!
+//! Commands, provider events and timers all arrive on channels and are handled one at a time, so
+//! no two of them race over an account. Every session start gets a new generation, and an event
+//! whose generation is not the account's live one is dropped: that is what makes a late close
+//! from a replaced socket, or "Back then Pair again", harmless by construction (DESIGN §5).
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use domain::{
+    bus::{Command, Event},
+    status::{AccountStatus, Provider as ProviderKind},
+};
+use sea_orm::{DatabaseConnection, Set};
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::{Instant, timeout},
+};
+
+use super::{
+    accounts::{AccountRows, clear_qr, reset_unpaired},
+    groups,
+};
+use crate::{
+    keys::{self, KeyStore},
+    provider::{
+        OutgoingMessage, Provider, ProviderEvent, Session, SessionEvent, SessionKey, StartMode,
+        sim::SimProvider,
+    },
+};
+
+/// Timings of the session rules; the defaults are production's.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// First reconnect delay after a drop; doubles per failed attempt up to `reconnect_max`.
+    pub reconnect_base: Duration,
+    pub reconnect_max: Duration,
+    /// A connected account down this long raises an alert.
+    pub down_alert_after: Duration,
+    pub group_sync_every: Duration,
+    /// A pairing that has neither succeeded nor been reported exhausted by then is abandoned.
+    pub pair_window: Duration,
+    /// How long an unpair may wait to reconnect an offline account in order to unlink it.
+    pub logout_connect_timeout: Duration,
+    /// How often timers (alerts, periodic sync, last-seen) are checked.
+    pub tick: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            reconnect_base: Duration::from_secs(2),
+            reconnect_max: Duration::from_secs(300),
+            down_alert_after: Duration::from_secs(300),
+            group_sync_every: Duration::from_secs(3 * 3600),
+            pair_window: Duration::from_secs(300),
+            logout_connect_timeout: Duration::from_secs(20),
+            tick: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The WhatsApp implementations this worker can run.
+#[derive(Clone)]
+pub struct Providers {
+    pub sim: Arc<SimProvider>,
+    /// `None` until the whatsapp-rust provider is built into this binary.
+    pub web: Option<Arc<dyn Provider>>,
+}
+
+impl Providers {
+    fn get(&self, kind: ProviderKind) -> Result<Arc<dyn Provider>, String> {
+        match kind {
+            ProviderKind::Sim => Ok(self.sim.clone()),
+            ProviderKind::Web => self.web.clone().ok_or_else(|| {
+                "This build of Herald cannot connect to WhatsApp itself yet; \
+                 use simulated accounts (WA_PROVIDER=sim)."
+                    .to_owned()
+            }),
+        }
+    }
+}
+
+/// How the rest of the worker talks to the manager.
+#[derive(Clone)]
+pub struct SessionsHandle {
+    tx: mpsc::UnboundedSender<Input>,
+}
+
+impl SessionsHandle {
+    /// Runs `command` and reports how it went (`Err` holds the reason, for the command row).
+    pub async fn execute(&self, command: Command) -> Result<(), String> {
+        let (done, result) = oneshot::channel();
+        self.tx
+            .send(Input::Command { command, done })
+            .map_err(|_| "the session manager has stopped".to_owned())?;
+        result
+            .await
+            .map_err(|_| "the session manager has stopped".to_owned())?
+    }
+
+    /// Stops every session (without logging out or marking anything disconnected) and waits.
+    pub async fn shutdown(&self) {
+        let (done, stopped) = oneshot::channel();
+        if self.tx.send(Input::Shutdown(done)).is_ok() {
+            let _ = stopped.await;
+        }
+    }
+}
+
+enum Input {
+    Command {
+        command: Command,
+        done: oneshot::Sender<Result<(), String>>,
+    },
+    Reconnect {
+        account_id: i64,
+        attempt: u32,
+    },
+    PairDeadline(SessionKey),
+    Shutdown(oneshot::Sender<()>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Showing QR codes.
+    Pairing,
+    /// Scanned; waiting for the post-515 login.
+    Linking,
+    /// Connecting with stored credentials.
+    Resuming,
+    Connected,
+}
+
+struct Live {
+    generation: i64,
+    operator_id: i64,
+    label: String,
+    session: Arc<dyn Session>,
+    stage: Stage,
+    qr_seq: u32,
+    last_sync: Option<Instant>,
+}
+
+/// An account that was connected and dropped.
+struct Down {
+    since: DateTime<Utc>,
+    attempt: u32,
+    alerted: bool,
+}
+
+pub struct Manager {
+    db: DatabaseConnection,
+    rows: AccountRows,
+    providers: Providers,
+    settings: Settings,
+    live: HashMap<i64, Live>,
+    down: HashMap<i64, Down>,
+    inputs: mpsc::UnboundedSender<Input>,
+    events: mpsc::UnboundedSender<ProviderEvent>,
+}
+
+impl Manager {
+    /// Recovers what a previous run left (DESIGN §5, worker start), then runs until shut down.
+    pub async fn spawn(
+        db: DatabaseConnection,
+        providers: Providers,
+        settings: Settings,
+    ) -> anyhow::Result<(SessionsHandle, tokio::task::JoinHandle<()>)> {
+        let (inputs, input_rx) = mpsc::unbounded_channel();
+        let (events, event_rx) = mpsc::unbounded_channel();
+        let mut manager = Manager {
+            rows: AccountRows::new(db.clone()),
+            db,
+            providers,
+            settings,
+            live: HashMap::new(),
+            down: HashMap::new(),
+            inputs: inputs.clone(),
+            events,
+        };
+        manager.recover().await?;
+        let task = tokio::spawn(manager.run(input_rx, event_rx));
+        Ok((SessionsHandle { tx: inputs }, task))
+    }
+
+    async fn run(
+        mut self,
+        mut inputs: mpsc::UnboundedReceiver<Input>,
+        mut events: mpsc::UnboundedReceiver<ProviderEvent>,
+    ) {
+        let mut tick = tokio::time::interval(self.settings.tick);
+        let mut last_touch = Instant::now();
+        loop {
+            tokio::select! {
+                // Provider events first: a command then sees every state change reported before it.
+                biased;
+                Some(event) = events.recv() => {
+                    let account_id = event.key.account_id;
+                    if let Err(e) = self.on_event(event).await {
+                        tracing::error!(account_id, error = %e, "handling a session event failed");
+                    }
+                }
+                input = inputs.recv() => match input {
+                    Some(Input::Shutdown(done)) => {
+                        self.stop_all().await;
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(input) => self.on_input(input).await,
+                    None => return,
+                },
+                _ = tick.tick() => {
+                    self.on_tick(&mut last_touch).await;
+                }
+            }
+        }
+    }
+
+    /// Pending rows left by a crash become unpaired; accounts with credentials reconnect.
+    async fn recover(&mut self) -> anyhow::Result<()> {
+        for row in self.rows.with_status(AccountStatus::Pending).await? {
+            KeyStore::new(self.db.clone(), row.id).wipe().await?;
+            let message = "Pairing was interrupted by a restart; pair again.".to_owned();
+            self.rows
+                .update(
+                    row.id,
+                    {
+                        let message = message.clone();
+                        move |a| reset_unpaired(a, Some(message))
+                    },
+                    Some(Event::Error {
+                        account_id: row.id,
+                        message,
+                    }),
+                )
+                .await?;
+            tracing::info!(account_id = row.id, "interrupted pairing reset");
+        }
+        for account_id in keys::accounts_with_credentials(&self.db).await? {
+            let Some(row) = self.rows.get(account_id).await? else {
+                // Deleted while the worker was down: its delete command cleans up.
+                continue;
+            };
+            if matches!(
+                row.status,
+                AccountStatus::Connected | AccountStatus::Disconnected
+            ) {
+                tracing::info!(account_id, "resuming session");
+                self.resume(account_id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_input(&mut self, input: Input) {
+        match input {
+            Input::Command { command, done } => {
+                let result = self.on_command(command).await;
+                let _ = done.send(result);
+            }
+            Input::Reconnect {
+                account_id,
+                attempt,
+            } => {
+                let due = self
+                    .down
+                    .get(&account_id)
+                    .is_some_and(|d| d.attempt == attempt)
+                    && !self.live.contains_key(&account_id);
+                if due && let Err(e) = self.resume(account_id).await {
+                    tracing::error!(account_id, error = %e, "reconnecting failed");
+                }
+            }
+            Input::PairDeadline(key) => {
+                let pairing = self
+                    .live
+                    .get(&key.account_id)
+                    .is_some_and(|l| l.generation == key.generation && l.stage == Stage::Pairing);
+                if pairing && let Err(e) = self.pairing_timed_out(key.account_id).await {
+                    tracing::error!(account_id = key.account_id, error = %e, "ending a pairing failed");
+                }
+            }
+            Input::Shutdown(_) => unreachable!("handled by the loop"),
+        }
+    }
+
+    async fn on_command(&mut self, command: Command) -> Result<(), String> {
+        let account_id = command.account_id();
+        let outcome = match command {
+            Command::Pair { .. } => self.pair(account_id).await,
+            Command::Unpair { .. } => self.unpair(account_id).await,
+            Command::Delete { .. } => self.forget(account_id).await,
+            Command::SyncGroups { .. } => self.sync_groups(account_id).await,
+            Command::SendTest {
+                group_id,
+                request_id,
+                text,
+                ..
+            } => self.send_test(account_id, group_id, request_id, text).await,
+            Command::SimScan { phone, .. } => {
+                return self
+                    .providers
+                    .sim
+                    .scan(account_id, phone)
+                    .map_err(|e| e.to_string());
+            }
+        };
+        outcome.map_err(|e| {
+            tracing::error!(account_id, error = %e, "command failed");
+            e.to_string()
+        })
+    }
+
+    /// Pair / Re-pair: a fresh key store, a new generation, QR codes.
+    async fn pair(&mut self, account_id: i64) -> anyhow::Result<()> {
+        let Some(row) = self.rows.get(account_id).await? else {
+            return Ok(());
+        };
+        self.stop_live(account_id).await;
+        self.down.remove(&account_id);
+        let keys = KeyStore::new(self.db.clone(), account_id);
+        keys.wipe().await?;
+        let generation = row.session_generation + 1;
+        self.rows
+            .update(
+                account_id,
+                |a| {
+                    reset_unpaired(a, None);
+                    a.status = Set(AccountStatus::Pending);
+                    a.session_generation = Set(generation);
+                },
+                Some(Event::Pending {
+                    account_id,
+                    generation,
+                }),
+            )
+            .await?;
+        let key = SessionKey {
+            account_id,
+            generation,
+        };
+        let started = match self.providers.get(row.provider) {
+            Ok(provider) => provider
+                .start(key, StartMode::Pair, keys, self.events.clone())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(session) => {
+                self.live.insert(
+                    account_id,
+                    Live {
+                        generation,
+                        operator_id: row.operator_id,
+                        label: row.label,
+                        session: Arc::from(session),
+                        stage: Stage::Pairing,
+                        qr_seq: 0,
+                        last_sync: None,
+                    },
+                );
+                self.after(self.settings.pair_window, Input::PairDeadline(key));
+            }
+            Err(message) => {
+                tracing::warn!(account_id, %message, "pairing could not start");
+                self.rows
+                    .update(
+                        account_id,
+                        {
+                            let message = message.clone();
+                            move |a| reset_unpaired(a, Some(message))
+                        },
+                        Some(Event::Error {
+                            account_id,
+                            message,
+                        }),
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Unpair: unlink the device on WhatsApp's side, wipe the keys, keep the row. Never writes
+    /// `disconnected` and never schedules a reconnect.
+    async fn unpair(&mut self, account_id: i64) -> anyhow::Result<()> {
+        self.down.remove(&account_id);
+        let unlinked = self.log_out(account_id).await;
+        KeyStore::new(self.db.clone(), account_id).wipe().await?;
+        let reason = unlinked.err().map(|e| {
+            format!(
+                "Herald could not reach WhatsApp to unlink this device ({e}); \
+                 remove it on the phone under Linked devices."
+            )
+        });
+        self.rows
+            .update(
+                account_id,
+                |a| reset_unpaired(a, reason),
+                Some(Event::Unpaired { account_id }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// After a delete (the row is already gone): unlink the device, then wipe its keys.
+    async fn forget(&mut self, account_id: i64) -> anyhow::Result<()> {
+        self.down.remove(&account_id);
+        if let Err(e) = self.log_out(account_id).await {
+            tracing::warn!(account_id, error = %e, "could not unlink a deleted account's device");
+        }
+        KeyStore::new(self.db.clone(), account_id).wipe().await?;
+        Ok(())
+    }
+
+    /// Logs the account's device out on WhatsApp's side, before its keys are wiped: through the
+    /// live session, or by briefly connecting with the stored credentials.
+    async fn log_out(&mut self, account_id: i64) -> Result<(), String> {
+        let limit = self.settings.logout_connect_timeout;
+        if let Some(live) = self.live.remove(&account_id) {
+            return match timeout(limit, live.session.logout()).await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(_) => {
+                    live.session.stop().await;
+                    Err("WhatsApp did not answer".into())
+                }
+            };
+        }
+        let keys = KeyStore::new(self.db.clone(), account_id);
+        let Some(kind) = keys.provider().await.map_err(|e| e.to_string())? else {
+            return Ok(()); // never linked: nothing to unlink
+        };
+        let provider = self.providers.get(kind)?;
+        // A private channel: this session's events concern nobody else.
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let key = SessionKey {
+            account_id,
+            generation: 0,
+        };
+        let session = provider
+            .start(key, StartMode::Resume, keys, tx)
+            .await
+            .map_err(|e| e.to_string())?;
+        let connected = timeout(limit, async {
+            while let Some(event) = rx.recv().await {
+                match event.event {
+                    SessionEvent::Connected { .. } => return Ok(()),
+                    SessionEvent::LoggedOut { .. } => return Err("already logged out"),
+                    SessionEvent::Banned { .. } | SessionEvent::Failed { .. } => {
+                        return Err("WhatsApp refused the connection");
+                    }
+                    _ => {}
+                }
+            }
+            Err("the session ended")
+        })
+        .await;
+        let result = match connected {
+            Ok(Ok(())) => session.logout().await.map_err(|e| e.to_string()),
+            // The phone already dropped the device: nothing left to unlink.
+            Ok(Err("already logged out")) => Ok(()),
+            Ok(Err(e)) => Err(e.to_owned()),
+            Err(_) => Err("WhatsApp did not answer".to_owned()),
+        };
+        session.stop().await;
+        result
+    }
+
+    async fn sync_groups(&mut self, account_id: i64) -> anyhow::Result<()> {
+        let Some(live) = self
+            .live
+            .get_mut(&account_id)
+            .filter(|l| l.stage == Stage::Connected)
+        else {
+            anyhow::bail!("the account is not connected");
+        };
+        live.last_sync = Some(Instant::now());
+        let listed = live.session.groups().await?;
+        groups::store(&self.db, live.operator_id, account_id, listed).await?;
+        Ok(())
+    }
+
+    /// Sends in the background; the outcome arrives as `send_test.done`.
+    async fn send_test(
+        &mut self,
+        account_id: i64,
+        group_id: i64,
+        request_id: String,
+        text: String,
+    ) -> anyhow::Result<()> {
+        let Some(row) = self.rows.get(account_id).await? else {
+            return Ok(());
+        };
+        let group = service::accounts::group(&self.db, account_id, group_id).await?;
+        let session = self
+            .live
+            .get(&account_id)
+            .filter(|l| l.stage == Stage::Connected)
+            .map(|l| l.session.clone());
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            let error = match (group, session) {
+                (None, _) => Some("That group is no longer listed for this account.".to_owned()),
+                (_, None) => Some("The account is not connected.".to_owned()),
+                (Some(group), Some(session)) => session
+                    .send(&group.jid, &OutgoingMessage::Text(text))
+                    .await
+                    .err()
+                    .map(|e| e.to_string()),
+            };
+            let event = Event::SendTestDone {
+                account_id,
+                request_id,
+                error,
+            };
+            if let Err(e) = service::bus::events::publish(&db, Some(row.operator_id), &event).await
+            {
+                tracing::error!(account_id, error = %e, "recording a test send failed");
+            }
+        });
+        Ok(())
+    }
+
+    async fn on_event(
+        &mut self,
+        ProviderEvent { key, event }: ProviderEvent,
+    ) -> anyhow::Result<()> {
+        let account_id = key.account_id;
+        let Some(live) = self
+            .live
+            .get_mut(&account_id)
+            .filter(|l| l.generation == key.generation)
+        else {
+            tracing::debug!(
+                account_id,
+                generation = key.generation,
+                ?event,
+                "stale session event ignored"
+            );
+            return Ok(());
+        };
+        match event {
+            // A code or an expiry racing with a scan must not undo it: once scanned, only the
+            // login (or its failure) decides.
+            SessionEvent::Qr { .. } | SessionEvent::QrExhausted if live.stage != Stage::Pairing => {
+                tracing::debug!(account_id, "QR event after the scan ignored");
+            }
+            SessionEvent::Qr { code, valid_for } => {
+                live.qr_seq += 1;
+                let seq = live.qr_seq;
+                let png = service::qr::png(&code)?;
+                let expires_at = Utc::now() + valid_for;
+                self.rows
+                    .update(
+                        account_id,
+                        |a| {
+                            a.last_qr_png = Set(Some(png));
+                            a.last_qr_code = Set(Some(code));
+                            a.last_qr_at = Set(Some(Utc::now()));
+                        },
+                        Some(Event::Qr {
+                            account_id,
+                            generation: key.generation,
+                            seq,
+                            expires_at,
+                        }),
+                    )
+                    .await?;
+            }
+            SessionEvent::QrExhausted => self.pairing_timed_out(account_id).await?,
+            SessionEvent::PairSuccess { phone } => {
+                live.stage = Stage::Linking;
+                tracing::info!(account_id, "pairing scanned; waiting for the login");
+                self.rows
+                    .update(
+                        account_id,
+                        |a| {
+                            clear_qr(a);
+                            a.phone_number = Set(Some(phone));
+                        },
+                        Some(Event::Paired {
+                            account_id,
+                            generation: key.generation,
+                        }),
+                    )
+                    .await?;
+            }
+            SessionEvent::Connected { phone } => self.connected(account_id, phone).await?,
+            SessionEvent::Disconnected { reason } => self.dropped(account_id, reason).await?,
+            SessionEvent::LoggedOut { reason } => {
+                let stage = live.stage;
+                self.stop_live(account_id).await;
+                self.down.remove(&account_id);
+                KeyStore::new(self.db.clone(), account_id).wipe().await?;
+                if matches!(stage, Stage::Pairing | Stage::Linking) {
+                    self.pairing_failed(account_id, reason).await?;
+                } else {
+                    tracing::warn!(account_id, %reason, "account logged out");
+                    self.rows
+                        .update(
+                            account_id,
+                            {
+                                let reason = reason.clone();
+                                move |a| {
+                                    a.status = Set(AccountStatus::LoggedOut);
+                                    a.status_reason = Set(Some(reason));
+                                }
+                            },
+                            Some(Event::LoggedOut { account_id, reason }),
+                        )
+                        .await?;
+                }
+            }
+            SessionEvent::Banned { reason, until } => {
+                self.stop_live(account_id).await;
+                self.down.remove(&account_id);
+                tracing::error!(account_id, %reason, "account banned");
+                self.rows
+                    .update(
+                        account_id,
+                        {
+                            let reason = reason.clone();
+                            move |a| {
+                                a.status = Set(AccountStatus::Banned);
+                                a.status_reason = Set(Some(reason));
+                                clear_qr(a);
+                            }
+                        },
+                        Some(Event::Banned {
+                            account_id,
+                            reason,
+                            until,
+                        }),
+                    )
+                    .await?;
+            }
+            SessionEvent::Failed { reason } => {
+                let stage = live.stage;
+                self.stop_live(account_id).await;
+                self.down.remove(&account_id);
+                if matches!(stage, Stage::Pairing | Stage::Linking) {
+                    KeyStore::new(self.db.clone(), account_id).wipe().await?;
+                    self.pairing_failed(account_id, reason).await?;
+                } else {
+                    tracing::error!(account_id, %reason, "connecting failed; not retrying");
+                    self.rows
+                        .update(
+                            account_id,
+                            {
+                                let reason = reason.clone();
+                                move |a| {
+                                    a.status = Set(AccountStatus::Disconnected);
+                                    a.status_reason = Set(Some(reason));
+                                }
+                            },
+                            Some(Event::Error {
+                                account_id,
+                                message: reason,
+                            }),
+                        )
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn connected(&mut self, account_id: i64, phone: String) -> anyhow::Result<()> {
+        if let Some(holder) = self.rows.holder_of_phone(&phone, account_id).await? {
+            // The phone is someone else's link already: undo this one, keep theirs.
+            tracing::warn!(
+                account_id,
+                existing = holder.id,
+                "phone already linked to another account"
+            );
+            if let Err(e) = self.log_out(account_id).await {
+                tracing::warn!(account_id, error = %e, "could not unlink the duplicate device");
+            }
+            KeyStore::new(self.db.clone(), account_id).wipe().await?;
+            let reason = format!("This phone is already linked to “{}”.", holder.label);
+            self.rows
+                .update(
+                    account_id,
+                    |a| reset_unpaired(a, Some(reason)),
+                    Some(Event::Duplicate {
+                        account_id,
+                        phone,
+                        existing_account_id: holder.id,
+                        existing_label: holder.label,
+                    }),
+                )
+                .await?;
+            return Ok(());
+        }
+        let Some(live) = self.live.get_mut(&account_id) else {
+            return Ok(());
+        };
+        live.stage = Stage::Connected;
+        live.last_sync = Some(Instant::now());
+        let (operator_id, session) = (live.operator_id, live.session.clone());
+        if self.down.remove(&account_id).is_some() {
+            tracing::info!(account_id, "reconnected");
+        }
+        let now = Utc::now();
+        self.rows
+            .update(
+                account_id,
+                |a| {
+                    a.status = Set(AccountStatus::Connected);
+                    a.status_reason = Set(None);
+                    a.phone_number = Set(Some(phone.clone()));
+                    a.last_connected_at = Set(Some(now));
+                    a.last_seen_at = Set(Some(now));
+                    clear_qr(a);
+                },
+                Some(Event::Connected {
+                    account_id,
+                    phone: phone.clone(),
+                }),
+            )
+            .await?;
+        self.spawn_sync(operator_id, account_id, session);
+        Ok(())
+    }
+
+    /// An unexpected drop. During a first pairing it ends the pairing (no reconnect loop before
+    /// the account ever worked); otherwise the account reconnects with backoff.
+    async fn dropped(&mut self, account_id: i64, reason: String) -> anyhow::Result<()> {
+        let Some(stage) = self.live.get(&account_id).map(|l| l.stage) else {
+            return Ok(());
+        };
+        self.stop_live(account_id).await;
+        if matches!(stage, Stage::Pairing | Stage::Linking) {
+            KeyStore::new(self.db.clone(), account_id).wipe().await?;
+            return self.pairing_failed(account_id, reason).await;
+        }
+        self.retry_later(account_id, reason).await
+    }
+
+    /// Marks the account disconnected and schedules the next reconnect attempt.
+    async fn retry_later(&mut self, account_id: i64, reason: String) -> anyhow::Result<()> {
+        let down = self.down.entry(account_id).or_insert(Down {
+            since: Utc::now(),
+            attempt: 0,
+            alerted: false,
+        });
+        down.attempt += 1;
+        let attempt = down.attempt;
+        let delay = backoff(&self.settings, attempt);
+        tracing::warn!(account_id, %reason, attempt, retry_in_ms = delay.as_millis() as u64, "connection dropped");
+        self.rows
+            .update(
+                account_id,
+                {
+                    let reason = reason.clone();
+                    move |a| {
+                        a.status = Set(AccountStatus::Disconnected);
+                        a.status_reason = Set(Some(reason));
+                    }
+                },
+                Some(Event::Disconnected { account_id, reason }),
+            )
+            .await?;
+        self.after(
+            delay,
+            Input::Reconnect {
+                account_id,
+                attempt,
+            },
+        );
+        Ok(())
+    }
+
+    /// Connects with stored credentials under a new generation.
+    async fn resume(&mut self, account_id: i64) -> anyhow::Result<()> {
+        let Some(row) = self.rows.get(account_id).await? else {
+            self.down.remove(&account_id);
+            return Ok(());
+        };
+        let Some(generation) = self.rows.next_generation(account_id).await? else {
+            return Ok(());
+        };
+        let key = SessionKey {
+            account_id,
+            generation,
+        };
+        let keys = KeyStore::new(self.db.clone(), account_id);
+        let started = match self.providers.get(row.provider) {
+            Ok(provider) => provider
+                .start(key, StartMode::Resume, keys, self.events.clone())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(session) => {
+                self.live.insert(
+                    account_id,
+                    Live {
+                        generation,
+                        operator_id: row.operator_id,
+                        label: row.label,
+                        session: Arc::from(session),
+                        stage: Stage::Resuming,
+                        qr_seq: 0,
+                        last_sync: None,
+                    },
+                );
+            }
+            // Counts as a failed attempt: the same backoff applies.
+            Err(message) => self.retry_later(account_id, message).await?,
+        }
+        Ok(())
+    }
+
+    async fn pairing_timed_out(&mut self, account_id: i64) -> anyhow::Result<()> {
+        self.stop_live(account_id).await;
+        KeyStore::new(self.db.clone(), account_id).wipe().await?;
+        tracing::info!(account_id, "pairing timed out");
+        self.rows
+            .update(
+                account_id,
+                |a| reset_unpaired(a, Some("Pairing timed out: no QR code was scanned.".into())),
+                Some(Event::Timeout { account_id }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn pairing_failed(&mut self, account_id: i64, reason: String) -> anyhow::Result<()> {
+        let message = format!("Pairing failed: {reason}");
+        tracing::warn!(account_id, %message);
+        self.rows
+            .update(
+                account_id,
+                {
+                    let message = message.clone();
+                    move |a| reset_unpaired(a, Some(message))
+                },
+                Some(Event::Error {
+                    account_id,
+                    message,
+                }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn on_tick(&mut self, last_touch: &mut Instant) {
+        let now = Utc::now();
+        let alert_after = chrono::Duration::from_std(self.settings.down_alert_after)
+            .unwrap_or(chrono::Duration::MAX);
+        let overdue: Vec<(i64, DateTime<Utc>)> = self
+            .down
+            .iter()
+            .filter(|(_, d)| !d.alerted && now - d.since >= alert_after)
+            .map(|(&id, d)| (id, d.since))
+            .collect();
+        for (account_id, since) in overdue {
+            if let Err(e) = self.alert_down(account_id, since).await {
+                tracing::error!(account_id, error = %e, "raising a down alert failed");
+            }
+        }
+        let due: Vec<(i64, i64, Arc<dyn Session>)> = self
+            .live
+            .iter_mut()
+            .filter(|(_, l)| {
+                l.stage == Stage::Connected
+                    && l.last_sync
+                        .is_none_or(|t| t.elapsed() >= self.settings.group_sync_every)
+            })
+            .map(|(&id, l)| {
+                l.last_sync = Some(Instant::now());
+                (l.operator_id, id, l.session.clone())
+            })
+            .collect();
+        for (operator_id, account_id, session) in due {
+            self.spawn_sync(operator_id, account_id, session);
+        }
+        if last_touch.elapsed() >= Duration::from_secs(60) {
+            *last_touch = Instant::now();
+            let connected: Vec<i64> = self
+                .live
+                .iter()
+                .filter(|(_, l)| l.stage == Stage::Connected)
+                .map(|(&id, _)| id)
+                .collect();
+            if let Err(e) = self.rows.touch_seen(&connected).await {
+                tracing::warn!(error = %e, "recording last-seen times failed");
+            }
+        }
+    }
+
+    async fn alert_down(&mut self, account_id: i64, since: DateTime<Utc>) -> anyhow::Result<()> {
+        if let Some(down) = self.down.get_mut(&account_id) {
+            down.alerted = true;
+        }
+        let Some(row) = self.rows.get(account_id).await? else {
+            return Ok(());
+        };
+        tracing::error!(account_id, %since, "account down beyond the alert threshold");
+        service::bus::events::publish(
+            &self.db,
+            Some(row.operator_id),
+            &Event::AccountDown {
+                account_id,
+                label: row.label,
+                since,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    fn spawn_sync(&self, operator_id: i64, account_id: i64, session: Arc<dyn Session>) {
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            let result = match session.groups().await {
+                Ok(listed) => groups::store(&db, operator_id, account_id, listed)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = result {
+                tracing::warn!(account_id, error = %e, "group sync failed");
+            }
+        });
+    }
+
+    /// Stops the account's live session, if any. Intentional: nothing is written.
+    async fn stop_live(&mut self, account_id: i64) {
+        if let Some(live) = self.live.remove(&account_id) {
+            tracing::debug!(account_id, generation = live.generation, label = %live.label, "stopping session");
+            live.session.stop().await;
+        }
+    }
+
+    async fn stop_all(&mut self) {
+        for (_, live) in self.live.drain() {
+            live.session.stop().await;
+        }
+    }
+
+    /// Delivers `input` to the manager after `delay`.
+    fn after(&self, delay: Duration, input: Input) {
+        let inputs = self.inputs.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = inputs.send(input);
+        });
+    }
+}
+
+/// `reconnect_base × 2^(attempt-1)`, capped, with ±20 % jitter so many accounts dropped together
+/// do not reconnect in lockstep.
+fn backoff(settings: &Settings, attempt: u32) -> Duration {
+    let exp = settings
+        .reconnect_base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(settings.reconnect_max);
+    let jitter = f64::from(getrandom::u32().unwrap_or(0) % 401) / 1000.0 + 0.8;
+    exp.mul_f64(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_bounded_jitter() {
+        let settings = Settings::default();
+        for attempt in 1..=12 {
+            let exp = (2u64 << (attempt - 1)).min(300) as f64;
+            let d = backoff(&settings, attempt).as_secs_f64();
+            assert!(
+                d >= exp * 0.8 - 1e-9 && d <= exp * 1.2 + 1e-9,
+                "attempt {attempt}: {d}"
+            );
+        }
+    }
+}
