@@ -158,7 +158,9 @@ fn QrCode(
 fn Countdown(expires_ms: Signal<i64>) -> impl IntoView {
     let now = RwSignal::new(now_ms());
     Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || now.set(now_ms()), Duration::from_secs(1)) {
+        if let Ok(handle) =
+            set_interval_with_handle(move || now.set(now_ms()), Duration::from_secs(1))
+        {
             on_cleanup(move || handle.clear());
         }
     });
@@ -218,7 +220,13 @@ fn now_ms() -> f64 {
 fn file_safe(label: &str) -> String {
     label
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 

@@ -17,7 +17,10 @@ pub async fn list_accounts() -> Result<Vec<AccountView>, ServerFnError> {
     let rows = service::accounts::list(&state.db, me.id)
         .await
         .map_err(super::caller::internal)?;
-    Ok(rows.into_iter().map(|row| ssr::account_view!(row)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|row| ssr::account_view!(row))
+        .collect())
 }
 
 /// Adds an unpaired account on the server's configured provider.
@@ -43,7 +46,8 @@ pub async fn add_account(label: String) -> Result<AccountView, ServerFnError> {
     }
 }
 
-#[server(endpoint = "account_detail")]
+// `name`: the default struct name would be `AccountDetail`, the DTO's name.
+#[server(name = LoadAccountDetail, endpoint = "account_detail")]
 pub async fn account_detail(id: i64) -> Result<AccountDetail, ServerFnError> {
     use domain::pairing::Phase;
     use service::bus::events;
@@ -136,10 +140,9 @@ pub async fn sync_groups(id: i64) -> Result<(), ServerFnError> {
 #[server(endpoint = "delete_account")]
 pub async fn delete_account(id: i64) -> Result<(), ServerFnError> {
     let (state, me) = super::caller::context().await?;
-    let deleted =
-        service::accounts::delete(&state.db, service::audit::Actor::Operator, me.id, id)
-            .await
-            .map_err(super::caller::internal)?;
+    let deleted = service::accounts::delete(&state.db, service::audit::Actor::Operator, me.id, id)
+        .await
+        .map_err(super::caller::internal)?;
     if deleted {
         Ok(())
     } else {
@@ -258,8 +261,14 @@ pub(crate) mod ssr {
                 status: row.status,
                 status_reason: row.status_reason,
                 phone: row.phone_number.map(|digits| format!("+{digits}")),
-                last_seen_at: row.last_seen_at.as_ref().map($crate::functions::accounts::ssr::minute),
-                last_connected_at: row.last_connected_at.as_ref().map($crate::functions::accounts::ssr::minute),
+                last_seen_at: row
+                    .last_seen_at
+                    .as_ref()
+                    .map($crate::functions::accounts::ssr::minute),
+                last_connected_at: row
+                    .last_connected_at
+                    .as_ref()
+                    .map($crate::functions::accounts::ssr::minute),
                 created_at: $crate::functions::accounts::ssr::minute(&row.created_at),
             }
         }};
@@ -300,15 +309,10 @@ pub(crate) mod ssr {
         me: &CurrentOperator,
         command: domain::bus::Command,
     ) -> Result<(), ServerFnError> {
-        service::accounts::request(
-            &state.db,
-            service::audit::Actor::Operator,
-            me.id,
-            &command,
-        )
-        .await
-        .map_err(super::super::caller::internal)?
-        .map(|_| ())
-        .ok_or_else(no_such_account)
+        service::accounts::request(&state.db, service::audit::Actor::Operator, me.id, &command)
+            .await
+            .map_err(super::super::caller::internal)?
+            .map(|_| ())
+            .ok_or_else(no_such_account)
     }
 }

@@ -31,7 +31,12 @@ use crate::{
 #[component]
 pub fn AccountDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").and_then(|id| id.parse::<i64>().ok()));
+    let id = Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+    });
     // Loaded once per account; afterwards the page refreshes itself from live events.
     let initial = Resource::new(
         move || id.get(),
@@ -216,7 +221,9 @@ fn AccountHeader(detail: RwSignal<AccountDetail>, simulated: bool) -> impl IntoV
 #[component]
 fn AccountFacts(detail: RwSignal<AccountDetail>) -> impl IntoView {
     let account = Memo::new(move |_| detail.with(|d| d.account.clone()));
-    let utc = |at: Option<String>, never: &'static str| at.map_or_else(|| never.to_owned(), |at| format!("{at} UTC"));
+    let utc = |at: Option<String>, never: &'static str| {
+        at.map_or_else(|| never.to_owned(), |at| format!("{at} UTC"))
+    };
     view! {
         <dl class="facts">
             <dt>"Phone"</dt>
@@ -315,7 +322,9 @@ fn UnpairDialog(
         spawn_local(async move {
             match unpair_account(account_id).await {
                 Ok(()) => {
-                    notice.set(Notice::ok("Unpairing: Herald is logging out of WhatsApp on the phone…"));
+                    notice.set(Notice::ok(
+                        "Unpairing: Herald is logging out of WhatsApp on the phone…",
+                    ));
                     confirm.set(None);
                 }
                 Err(e) => error.set(Some(error_text(&e))),

@@ -180,7 +180,11 @@ pub fn SendTestCard(
 }
 
 #[component]
-fn SendTestForm(account_id: i64, current: Memo<Vec<(i64, String)>>, tracker: SendTracker) -> impl IntoView {
+fn SendTestForm(
+    account_id: i64,
+    current: Memo<Vec<(i64, String)>>,
+    tracker: SendTracker,
+) -> impl IntoView {
     let picked = RwSignal::new(None::<i64>);
     // The picked group while it is still listed, else the first one.
     let chosen = move || {

@@ -33,7 +33,7 @@ pub fn AccountsPage() -> impl IntoView {
                     {move || accounts.get().map(|result| match result {
                         Ok(list) if list.is_empty() => view! {
                             <div class="empty-state" data-testid="accounts-empty">
-                                <h2>"No accounts yet"</h2>
+                                <h3>"No accounts yet"</h3>
                                 <p>"Add one above with a name you will recognise, then open it and pair it with the phone by scanning a QR code."</p>
                             </div>
                         }
@@ -107,10 +107,13 @@ fn AddAccountForm(add: ServerAction<AddAccount>) -> impl IntoView {
 fn AccountRow(account: AccountView) -> impl IntoView {
     let href = format!("/accounts/{}", account.id);
     let simulated = account.provider == Provider::Sim;
-    let phone = account.phone.unwrap_or_else(|| "No phone linked".to_owned());
-    let seen = account
-        .last_seen_at
-        .map_or_else(|| "never seen".to_owned(), |at| format!("last seen {at} UTC"));
+    let phone = account
+        .phone
+        .unwrap_or_else(|| "No phone linked".to_owned());
+    let seen = account.last_seen_at.map_or_else(
+        || "never seen".to_owned(),
+        |at| format!("last seen {at} UTC"),
+    );
     view! {
         <li class="account-row" data-testid="account-row">
             <div class="account-row-head">

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use domain::status::MessageKind;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::{Fault, SimError, SimProvider};
+use super::{Fault, SimError, SimOp, SimProvider};
 
 /// The control routes, state applied, ready to merge into another router.
 pub fn control_router(sim: Arc<SimProvider>) -> Router {
@@ -43,111 +43,115 @@ struct MessageView {
     sent_at: DateTime<Utc>,
 }
 
+/// An error answer: a status and `{"error": message}`.
+struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(serde_json::json!({ "error": self.message }));
+        (self.status, body).into_response()
+    }
+}
+
+impl From<SimError> for ApiError {
+    fn from(e: SimError) -> Self {
+        let status = match e {
+            SimError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            SimError::NotPairing(_) | SimError::NoLiveSession(_) => StatusCode::CONFLICT,
+        };
+        Self::new(status, e.to_string())
+    }
+}
+
+type Answer<T> = Result<T, ApiError>;
+
 async fn scan(
     State(sim): State<Arc<SimProvider>>,
     path: Result<Path<i64>, PathRejection>,
     body: Bytes,
-) -> Response {
-    let account_id = match account_id(path) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+) -> Answer<StatusCode> {
+    let account_id = account_id(path)?;
     // No body at all means "scan with the account's default phone".
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         ScanRequest::default()
     } else {
-        match parse::<ScanRequest>(&body, "scan request") {
-            Ok(request) => request,
-            Err(response) => return response,
-        }
+        parse::<ScanRequest>(&body, "scan request")?
     };
-    done(sim.scan(account_id, request.phone))
+    sim.scan(account_id, request.phone)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn inject(
     State(sim): State<Arc<SimProvider>>,
     path: Result<Path<i64>, PathRejection>,
     body: Bytes,
-) -> Response {
-    let account_id = match account_id(path) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    match parse::<Fault>(&body, "fault") {
-        Ok(fault) => done(sim.inject(account_id, fault)),
-        Err(response) => response,
-    }
+) -> Answer<StatusCode> {
+    let account_id = account_id(path)?;
+    sim.inject(account_id, parse::<Fault>(&body, "fault")?)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn messages(
     State(sim): State<Arc<SimProvider>>,
     path: Result<Path<i64>, PathRejection>,
-) -> Response {
-    let account_id = match account_id(path) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    match sim.sent(account_id).await {
-        Ok(rows) => Json(
-            rows.into_iter()
-                .map(|row| MessageView {
-                    group_jid: row.group_jid,
-                    kind: row.kind,
-                    body: row.body,
-                    wa_message_id: row.wa_message_id,
-                    sent_at: row.sent_at,
-                })
-                .collect::<Vec<_>>(),
+) -> Answer<Json<Vec<MessageView>>> {
+    let account_id = account_id(path)?;
+    let rows = sim.sent(account_id).await.map_err(|e| {
+        tracing::warn!(account_id, error = %e, "listing simulated messages failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "could not read the simulated messages",
         )
-        .into_response(),
-        Err(e) => {
-            tracing::warn!(account_id, error = %e, "listing simulated messages failed");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "could not read the simulated messages",
-            )
-        }
-    }
+    })?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|row| MessageView {
+                group_jid: row.group_jid,
+                kind: row.kind,
+                body: row.body,
+                wa_message_id: row.wa_message_id,
+                sent_at: row.sent_at,
+            })
+            .collect(),
+    ))
 }
 
 async fn ops(
     State(sim): State<Arc<SimProvider>>,
     path: Result<Path<i64>, PathRejection>,
-) -> Response {
-    match account_id(path) {
-        Ok(account_id) => Json(sim.ops(account_id)).into_response(),
-        Err(response) => response,
-    }
+) -> Answer<Json<Vec<SimOp>>> {
+    Ok(Json(sim.ops(account_id(path)?)))
 }
 
-fn account_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, Response> {
+fn account_id(path: Result<Path<i64>, PathRejection>) -> Answer<i64> {
     path.map(|Path(id)| id).map_err(|rejection| {
-        error(
+        ApiError::new(
             StatusCode::BAD_REQUEST,
-            &format!("the account id must be a number: {rejection}"),
+            format!("the account id must be a number: {rejection}"),
         )
     })
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Response> {
+fn parse<T: DeserializeOwned>(body: &[u8], what: &str) -> Answer<T> {
     serde_json::from_slice(body).map_err(|e| {
+        // Well-formed JSON of the wrong shape is unprocessable; anything else is a bad request.
         let status = if e.is_data() {
             StatusCode::UNPROCESSABLE_ENTITY
         } else {
             StatusCode::BAD_REQUEST
         };
-        error(status, &format!("invalid {what}: {e}"))
+        ApiError::new(status, format!("invalid {what}: {e}"))
     })
-}
-
-fn done(result: Result<(), SimError>) -> Response {
-    match result {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e @ SimError::Invalid(_)) => error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
-        Err(e) => error(StatusCode::CONFLICT, &e.to_string()),
-    }
-}
-
-fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
 }

@@ -142,7 +142,9 @@ impl SimProvider {
             None => default_phone(account_id),
         };
         let mut accounts = self.sim.lock();
-        let account = accounts.entry(account_id).or_default();
+        let Some(account) = accounts.get_mut(&account_id) else {
+            return Err(SimError::NotPairing(account_id));
+        };
         match &account.session {
             Some(session) if session.try_scan(&phone) => {
                 account.ops.push(SimOp::Scanned { phone });

@@ -1,0 +1,155 @@
+import { expect, test, type Page } from "@playwright/test";
+import { signIn } from "./login";
+
+// The stack under test runs the simulated WhatsApp provider (WA_PROVIDER=sim) with a small
+// SIM_TIME_SCALE, so a pairing, a group sync and a test send each take moments.
+
+// Collects console errors and uncaught exceptions; a hydration mismatch shows up here.
+function watchConsole(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(msg.text());
+  });
+  page.on("pageerror", (err) => errors.push(err.message));
+  return errors;
+}
+
+async function hydrated(page: Page) {
+  await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
+}
+
+async function openAccounts(page: Page) {
+  await signIn(page);
+  await page.goto("/accounts");
+  await expect(page.getByRole("heading", { level: 1, name: "Accounts" })).toBeVisible();
+  await hydrated(page);
+}
+
+async function addAccount(page: Page, label: string) {
+  await page.getByTestId("add-account-label").fill(label);
+  await page.getByTestId("add-account-submit").click();
+}
+
+function accountRow(page: Page, label: string) {
+  return page.getByTestId("account-row").filter({ has: page.getByRole("link", { name: label, exact: true }) });
+}
+
+test.describe("on a phone", () => {
+  test.use({ viewport: { width: 390, height: 844 } });
+
+  test("add a simulated account, pair it by scanning its QR code, and send a test message", async ({ page }) => {
+    test.setTimeout(120_000);
+    const errors = watchConsole(page);
+    await openAccounts(page);
+
+    const label = `Bakery-${Date.now()}`;
+    await addAccount(page, label);
+    const row = accountRow(page, label);
+    await expect(row).toBeVisible({ timeout: 15000 });
+    await expect(row.getByTestId("account-status")).toHaveText("Not paired");
+    await expect(row.getByTestId("simulated-tag")).toHaveText("Simulated");
+
+    await row.getByRole("link", { name: label, exact: true }).click();
+    await expect(page).toHaveURL(/\/accounts\/\d+$/);
+    await expect(page.getByRole("heading", { level: 1, name: label })).toBeVisible();
+    await expect(page.getByTestId("simulated-tag")).toBeVisible();
+
+    // Pair: the dialog opens with focus inside, then shows a code that really loads.
+    await page.getByTestId("pair-button").click();
+    const modal = page.getByRole("dialog", { name: `Pair “${label}”` });
+    await expect(modal).toBeVisible();
+    await expect(modal).toHaveAttribute("aria-modal", "true");
+    await expect(modal).toBeFocused();
+    const qr = modal.getByTestId("qr-image");
+    await expect(qr).toBeVisible({ timeout: 15000 });
+    await expect(qr).toHaveAttribute("alt", "WhatsApp pairing QR code");
+    await expect
+      .poll(() => qr.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0)), { timeout: 15000 })
+      .toBeGreaterThan(0);
+    await expect(modal.getByTestId("qr-countdown")).toHaveText(/Expires in \d+ s|Expired/);
+    await expect(modal.getByTestId("qr-save")).toHaveAttribute("download", `herald-${label}-qr.png`);
+
+    await modal.getByTestId("simulate-scan").click();
+    await expect(modal.getByTestId("qr-phase")).toHaveText(/^Connected ✓ as \+\d+$/, { timeout: 15000 });
+    await modal.getByTestId("qr-modal-close").click();
+    await expect(modal).toBeHidden();
+    await expect(page.getByTestId("account-status")).toHaveText("Connected", { timeout: 15000 });
+    await expect(page.getByTestId("account-phone")).toHaveText(/^\+\d+$/);
+    await expect(page.getByTestId("pair-button")).toHaveText("Re-pair");
+
+    // The worker syncs the groups after connecting; the live stream refreshes the table.
+    const groups = page.getByTestId("groups-table");
+    await expect(groups.getByTestId("group-row").first()).toBeVisible({ timeout: 15000 });
+
+    const picker = page.getByTestId("send-test-group");
+    const firstGroup = await picker.locator("option").first().getAttribute("value");
+    await picker.selectOption(firstGroup!);
+    await expect(page.getByTestId("send-test-text")).toHaveValue("Test message from Herald");
+    await page.getByTestId("send-test-submit").click();
+    await expect(page.getByTestId("send-test-result")).toHaveText("sent ✓", { timeout: 15000 });
+
+    expect(errors).toEqual([]);
+  });
+
+  test("the add form explains a blank, a duplicate and a too-long name", async ({ page }) => {
+    const errors = watchConsole(page);
+    await openAccounts(page);
+    const error = page.getByTestId("add-account-error");
+
+    await addAccount(page, "   ");
+    await expect(error).toHaveText("give the account a name");
+    await expect(error).toHaveAttribute("role", "alert");
+
+    const label = `Yoga-${Date.now()}`;
+    await addAccount(page, label);
+    await expect(accountRow(page, label)).toBeVisible({ timeout: 15000 });
+    await expect(page.getByTestId("add-account-label")).toHaveValue("");
+
+    await addAccount(page, label);
+    await expect(error).toHaveText(`You already have an account called “${label}”.`);
+    await expect(accountRow(page, label)).toHaveCount(1);
+
+    await addAccount(page, "x".repeat(65));
+    await expect(error).toHaveText("use at most 64 characters (this one has 65)");
+
+    expect(errors).toEqual([]);
+  });
+
+  test("deleting an account names what goes and what stays, then returns to the list", async ({ page }) => {
+    const errors = watchConsole(page);
+    await openAccounts(page);
+    const label = `Florist-${Date.now()}`;
+    await addAccount(page, label);
+    await accountRow(page, label).getByRole("link", { name: label, exact: true }).click();
+    await expect(page.getByRole("heading", { level: 1, name: label })).toBeVisible();
+    await expect(page.getByTestId("unpair-button")).toBeHidden();
+    await expect(page.getByTestId("sync-groups")).toBeHidden();
+
+    await page.getByTestId("delete-button").click();
+    const dialog = page.getByRole("dialog", { name: `Delete “${label}”?` });
+    await expect(dialog).toBeVisible();
+    await expect(dialog.getByTestId("delete-impact")).toContainText("its list of 0 groups");
+    await expect(dialog.getByTestId("delete-impact")).toContainText("0 reminders");
+    await expect(dialog).toContainText("run history");
+
+    // Esc backs out without deleting.
+    await page.keyboard.press("Escape");
+    await expect(dialog).toBeHidden();
+    await expect(page.getByTestId("delete-button")).toBeFocused();
+
+    await page.getByTestId("delete-button").click();
+    await dialog.getByTestId("delete-confirm").click();
+    await expect(page).toHaveURL(/\/accounts$/);
+    await expect(page.getByRole("heading", { level: 1, name: "Accounts" })).toBeVisible();
+    await expect(accountRow(page, label)).toHaveCount(0);
+
+    expect(errors).toEqual([]);
+  });
+});
+
+test("another operator's or a missing account id says there is no such account", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/accounts/999999999");
+  await expect(page.getByRole("alert")).toHaveText("No such account.");
+  await expect(page.getByRole("link", { name: "Back to your accounts" })).toBeVisible();
+});
