@@ -23,7 +23,7 @@ scripts/bootstrap.sh test
 step "lints: rustfmt and clippy (server side and wasm side)"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
-cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
 step "Rust tests on SQLite"
 cargo test 2>&1 | tee -a "$log"
@@ -48,7 +48,8 @@ port=$(free_port)
 health_port=$(free_port)
 export DATABASE_URL="sqlite://$stack_dir/herald.db" DATA_DIR="$stack_dir" LEPTOS_SITE_ROOT=target/site \
   LEPTOS_SITE_ADDR="127.0.0.1:$port" WORKER_HEALTH_ADDR="127.0.0.1:$health_port" \
-  PUBLIC_URL="http://127.0.0.1:$port" RUST_LOG=warn
+  PUBLIC_URL="http://127.0.0.1:$port" RUST_LOG=warn \
+  WA_PROVIDER=sim SIM_TIME_SCALE=0.25
 bin=$(target_dir)/debug
 # The browser tests sign in with links from this binary's login-link command.
 export HERALD_SERVER_BIN="$bin/herald-server"

@@ -153,7 +153,14 @@ mod tests {
         let phone = PhoneNumber::parse(" +44 (7700) 900-123 ").unwrap();
         assert_eq!(phone.digits(), "447700900123");
         assert_eq!(phone.to_string(), "+447700900123");
-        for bad in ["", "+", "12345", "0447700900123", "44a7700900", "1234567890123456"] {
+        for bad in [
+            "",
+            "+",
+            "12345",
+            "0447700900123",
+            "44a7700900",
+            "1234567890123456",
+        ] {
             assert_eq!(PhoneNumber::parse(bad), Err(InvalidPhoneNumber), "{bad}");
         }
     }

@@ -15,14 +15,23 @@ pub enum Phase {
     /// Pairing requested; waiting for the first QR code.
     Waiting,
     /// A code is showing until `expires_at`.
-    Qr { seq: u32, expires_at: DateTime<Utc> },
+    Qr {
+        seq: u32,
+        expires_at: DateTime<Utc>,
+    },
     /// Scanned; WhatsApp is completing the link.
     Linking,
-    Connected { phone: String },
+    Connected {
+        phone: String,
+    },
     TimedOut,
     /// The phone is already linked to another account, named here.
-    Duplicate { existing_label: String },
-    Failed { message: String },
+    Duplicate {
+        existing_label: String,
+    },
+    Failed {
+        message: String,
+    },
 }
 
 impl Phase {
@@ -111,7 +120,13 @@ mod tests {
             seen.push(phase.clone());
         }
         assert_eq!(seen[0], Phase::Waiting);
-        assert_eq!(seen[1], Phase::Qr { seq: 1, expires_at: at });
+        assert_eq!(
+            seen[1],
+            Phase::Qr {
+                seq: 1,
+                expires_at: at
+            }
+        );
         assert_eq!(seen[2], Phase::Linking);
         assert_eq!(seen[3], Phase::Linking, "unrelated events keep the phase");
         assert!(phase.is_final());

@@ -138,7 +138,11 @@ async fn sse_resume_delivers_every_missed_event_exactly_once() {
     );
     assert_eq!(first.event, Event::Timeout { account_id: 1 });
     let live = publish(&server, me, 3).await;
-    assert_eq!(stream.next(SOON).await.unwrap().id, live, "live events arrive");
+    assert_eq!(
+        stream.next(SOON).await.unwrap().id,
+        live,
+        "live events arrive"
+    );
 
     // The connection drops; three events happen while the client is away.
     drop(stream);

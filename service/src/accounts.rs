@@ -66,7 +66,10 @@ pub async fn add(
 }
 
 /// The operator's accounts in the order they were added.
-pub async fn list(db: &DatabaseConnection, operator_id: i64) -> Result<Vec<accounts::Model>, DbErr> {
+pub async fn list(
+    db: &DatabaseConnection,
+    operator_id: i64,
+) -> Result<Vec<accounts::Model>, DbErr> {
     accounts::Entity::find()
         .filter(accounts::Column::OperatorId.eq(operator_id))
         .order_by_asc(accounts::Column::CreatedAt)
@@ -148,7 +151,10 @@ pub struct DeleteImpact {
     pub reminders: u64,
 }
 
-pub async fn delete_impact(db: &DatabaseConnection, account_id: i64) -> Result<DeleteImpact, DbErr> {
+pub async fn delete_impact(
+    db: &DatabaseConnection,
+    account_id: i64,
+) -> Result<DeleteImpact, DbErr> {
     Ok(DeleteImpact {
         groups: groups::Entity::find()
             .filter(groups::Column::AccountId.eq(account_id))
@@ -178,7 +184,9 @@ pub async fn delete(
     else {
         return Ok(false);
     };
-    accounts::Entity::delete_by_id(account_id).exec(&txn).await?;
+    accounts::Entity::delete_by_id(account_id)
+        .exec(&txn)
+        .await?;
     commands::enqueue(&txn, &Command::Delete { account_id }).await?;
     audit::record(
         &txn,

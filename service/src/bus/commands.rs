@@ -51,7 +51,10 @@ pub async fn claim_next(db: &DatabaseConnection, claimer: &str) -> Result<Option
         }
         for row in candidates {
             let won = commands::Entity::update_many()
-                .col_expr(commands::Column::Status, CommandStatus::Running.as_str().into())
+                .col_expr(
+                    commands::Column::Status,
+                    CommandStatus::Running.as_str().into(),
+                )
                 .col_expr(commands::Column::ClaimedBy, claimer.into())
                 .col_expr(commands::Column::ClaimedAt, Utc::now().into())
                 .filter(commands::Column::Id.eq(row.id))
@@ -64,7 +67,12 @@ pub async fn claim_next(db: &DatabaseConnection, claimer: &str) -> Result<Option
                 continue;
             }
             match stored::join::<Command>(&row.kind, row.payload) {
-                Ok(command) => return Ok(Some(Claimed { id: row.id, command })),
+                Ok(command) => {
+                    return Ok(Some(Claimed {
+                        id: row.id,
+                        command,
+                    }));
+                }
                 Err(e) => {
                     tracing::error!(id = row.id, kind = %row.kind, error = %e, "undecodable command");
                     finish(db, row.id, Err(format!("cannot decode {}: {e}", row.kind))).await?;
@@ -75,7 +83,11 @@ pub async fn claim_next(db: &DatabaseConnection, claimer: &str) -> Result<Option
 }
 
 /// Records how a claimed command ended.
-pub async fn finish(db: &DatabaseConnection, id: i64, outcome: Result<(), String>) -> Result<(), DbErr> {
+pub async fn finish(
+    db: &DatabaseConnection,
+    id: i64,
+    outcome: Result<(), String>,
+) -> Result<(), DbErr> {
     let (status, error) = match outcome {
         Ok(()) => (CommandStatus::Done, None),
         Err(e) => (CommandStatus::Error, Some(e)),
@@ -96,7 +108,10 @@ pub async fn finish(db: &DatabaseConnection, id: i64, outcome: Result<(), String
 /// back to pending, because every command is safe to run again.
 pub async fn release_abandoned(db: &DatabaseConnection) -> Result<u64, DbErr> {
     commands::Entity::update_many()
-        .col_expr(commands::Column::Status, CommandStatus::Pending.as_str().into())
+        .col_expr(
+            commands::Column::Status,
+            CommandStatus::Pending.as_str().into(),
+        )
         .col_expr(commands::Column::ClaimedBy, Option::<String>::None.into())
         .filter(commands::Column::Status.eq(CommandStatus::Running))
         .exec(db)
