@@ -28,7 +28,7 @@ pub async fn list_accounts() -> Result<Vec<AccountView>, ServerFnError> {
 pub async fn add_account(label: String) -> Result<AccountView, ServerFnError> {
     let (state, me) = super::caller::context().await?;
     let label = domain::account::AccountLabel::parse(&label)
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+        .map_err(|e| super::caller::refuse(e.to_string()))?;
     let added = service::accounts::add(
         &state.db,
         service::audit::Actor::Operator,
@@ -39,7 +39,7 @@ pub async fn add_account(label: String) -> Result<AccountView, ServerFnError> {
     .await;
     match added {
         Ok(row) => Ok(ssr::account_view!(row)),
-        Err(service::accounts::AddError::Taken(name)) => Err(ServerFnError::new(format!(
+        Err(service::accounts::AddError::Taken(name)) => Err(super::caller::refuse(format!(
             "You already have an account called “{name}”."
         ))),
         Err(service::accounts::AddError::Db(e)) => Err(super::caller::internal(e)),
@@ -108,7 +108,7 @@ pub async fn unpair_account(id: i64) -> Result<(), ServerFnError> {
     let (state, me) = super::caller::context().await?;
     let account = ssr::own_account(&state, &me, id).await?;
     if account.status == AccountStatus::Unpaired {
-        return Err(ServerFnError::new(
+        return Err(super::caller::refuse(
             "This account is not linked to a phone, so there is nothing to unpair.",
         ));
     }
@@ -123,7 +123,7 @@ pub async fn sync_groups(id: i64) -> Result<(), ServerFnError> {
     let (state, me) = super::caller::context().await?;
     let account = ssr::own_account(&state, &me, id).await?;
     if account.status != AccountStatus::Connected {
-        return Err(ServerFnError::new(
+        return Err(super::caller::refuse(
             "Groups can only be synced while the account is connected.",
         ));
     }
@@ -159,7 +159,7 @@ pub async fn simulate_scan(id: i64, phone: Option<String>) -> Result<(), ServerF
     let (state, me) = super::caller::context().await?;
     let account = ssr::own_account(&state, &me, id).await?;
     if account.provider != Provider::Sim {
-        return Err(ServerFnError::new(
+        return Err(super::caller::refuse(
             "Only simulated accounts can simulate a scan; scan the code with a real phone instead.",
         ));
     }
@@ -167,7 +167,7 @@ pub async fn simulate_scan(id: i64, phone: Option<String>) -> Result<(), ServerF
         None | Some("") => None,
         Some(raw) => Some(
             PhoneNumber::parse(raw)
-                .map_err(|e| ServerFnError::new(e.to_string()))?
+                .map_err(|e| super::caller::refuse(e.to_string()))?
                 .digits()
                 .to_owned(),
         ),
@@ -196,19 +196,19 @@ pub async fn send_test(
     let group = service::accounts::group(&state.db, account_id, group_id)
         .await
         .map_err(super::caller::internal)?
-        .ok_or_else(|| ServerFnError::new("No such group on this account."))?;
+        .ok_or_else(|| super::caller::refuse("No such group on this account."))?;
     if group.archived_at.is_some() {
-        return Err(ServerFnError::new(format!(
+        return Err(super::caller::refuse(format!(
             "“{}” is archived: the account is no longer in that group.",
             group.name
         )));
     }
     if text.trim().is_empty() {
-        return Err(ServerFnError::new("Write the message to send."));
+        return Err(super::caller::refuse("Write the message to send."));
     }
     let chars = text.chars().count();
     if chars > TEST_TEXT_MAX_CHARS {
-        return Err(ServerFnError::new(format!(
+        return Err(super::caller::refuse(format!(
             "Keep the message to {TEST_TEXT_MAX_CHARS} characters (this one has {chars})."
         )));
     }
@@ -239,7 +239,7 @@ pub(crate) mod ssr {
 
     /// The one answer for a missing account and for someone else's.
     pub fn no_such_account() -> ServerFnError {
-        ServerFnError::new("No such account.")
+        crate::functions::caller::refuse("No such account.")
     }
 
     /// UTC to the minute, as every page shows times.
