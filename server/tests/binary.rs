@@ -1,5 +1,5 @@
-//! The `herald-server` binary as an operator runs it: configuration errors, signals, logs and
-//! the `login-link` command.
+//! The `herald-server` binary as an operator runs it: configuration errors, signals, logs, and
+//! the `login-link` and `pair` commands.
 
 mod common;
 
@@ -196,4 +196,172 @@ async fn login_link_asks_which_operator_when_several_are_whitelisted() {
         2,
         "nobody was disabled or added"
     );
+}
+
+/// Plays the worker's part for `herald-server pair`: claims its pair command, then reports
+/// `steps` (a QR step also stores the code on the row, as the worker does).
+async fn act_as_worker(db: &TestDb, steps: Vec<domain::bus::Event>) -> i64 {
+    use domain::bus::{Command as BusCommand, Event};
+    use entity::whatsapp_accounts;
+    use sea_orm::{ActiveModelTrait, Set};
+    use service::bus::{commands, events};
+
+    let mut claimed = None;
+    for _ in 0..400 {
+        if let Some(c) = commands::claim_next(&db.db, "test-worker").await.unwrap() {
+            claimed = Some(c);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let BusCommand::Pair { account_id } = claimed.expect("the CLI asked for a pairing").command
+    else {
+        panic!("expected a pair command");
+    };
+    let operator_id = operators::active(&db.db).await.unwrap()[0].id;
+    for step in steps {
+        let step = match step {
+            Event::Pending { generation, .. } => Event::Pending {
+                account_id,
+                generation,
+            },
+            Event::Qr {
+                generation,
+                seq,
+                expires_at,
+                ..
+            } => {
+                whatsapp_accounts::ActiveModel {
+                    id: Set(account_id),
+                    last_qr_code: Set(Some(format!("2@code-number-{seq},key,key,secret"))),
+                    ..Default::default()
+                }
+                .update(&db.db)
+                .await
+                .unwrap();
+                Event::Qr {
+                    account_id,
+                    generation,
+                    seq,
+                    expires_at,
+                }
+            }
+            Event::Connected { phone, .. } => Event::Connected { account_id, phone },
+            Event::Timeout { .. } => Event::Timeout { account_id },
+            other => other,
+        };
+        events::publish(&db.db, Some(operator_id), &step)
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    account_id
+}
+
+fn pair_steps(last: domain::bus::Event) -> Vec<domain::bus::Event> {
+    use domain::bus::Event;
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(60);
+    vec![
+        Event::Pending {
+            account_id: 0,
+            generation: 1,
+        },
+        Event::Qr {
+            account_id: 0,
+            generation: 1,
+            seq: 1,
+            expires_at: soon,
+        },
+        Event::Qr {
+            account_id: 0,
+            generation: 1,
+            seq: 2,
+            expires_at: soon,
+        },
+        last,
+    ]
+}
+
+#[tokio::test]
+async fn pair_draws_each_code_in_the_terminal_and_exits_when_connected() {
+    let db = TestDb::new().await;
+    operators::sync_whitelist(&db.db, &[], domain::timezone::TimeZone::UTC)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let child = server_command(dir.path())
+        .env("DATABASE_URL", db.url.expose())
+        .env("WA_PROVIDER", "sim")
+        .args(["pair", "Front desk"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let steps = pair_steps(domain::bus::Event::Connected {
+        account_id: 0,
+        phone: "15550100001".into(),
+    });
+    let account_id = act_as_worker(&db, steps).await;
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("Added the account “Front desk”"),
+        "{stderr}"
+    );
+    // Two codes, each drawn in block characters, then the outcome.
+    assert!(
+        stdout.contains("Code 1,") && stdout.contains("Code 2,"),
+        "{stdout}"
+    );
+    assert!(stdout.matches('█').count() > 100, "{stdout}");
+    assert!(stdout.contains("connected as +15550100001"), "{stdout}");
+    let account = service::accounts::find(
+        &db.db,
+        operators::active(&db.db).await.unwrap()[0].id,
+        account_id,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(account.label, "Front desk");
+    assert_eq!(account.provider, domain::status::Provider::Sim);
+}
+
+#[tokio::test]
+async fn pair_exits_non_zero_when_the_codes_run_out() {
+    let db = TestDb::new().await;
+    operators::sync_whitelist(&db.db, &[], domain::timezone::TimeZone::UTC)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let child = server_command(dir.path())
+        .env("DATABASE_URL", db.url.expose())
+        .args(["pair", "Gym"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    act_as_worker(
+        &db,
+        pair_steps(domain::bus::Event::Timeout { account_id: 0 }),
+    )
+    .await;
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("timed out"), "{stderr}");
+
+    let bad = server_command(dir.path())
+        .env("DATABASE_URL", db.url.expose())
+        .args(["pair", "   "])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("give the account a name"));
 }

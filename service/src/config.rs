@@ -679,6 +679,50 @@ mod tests {
     }
 
     #[test]
+    fn simulator_settings_default_and_validate() {
+        assert_eq!(load(&[]).unwrap().sim, SimConfig::default());
+        let config = load(&[
+            ("SIM_TIME_SCALE", "0.05"),
+            ("SIM_AUTO_SCAN_SECS", "8"),
+            ("SIM_GROUP_COUNT", "300"),
+            ("SIM_SEND_LATENCY_MS", "0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.sim,
+            SimConfig {
+                time_scale: 0.05,
+                auto_scan_secs: Some(8),
+                group_count: 300,
+                send_latency_ms: 0,
+            }
+        );
+        let err = load(&[
+            ("SIM_TIME_SCALE", "0"),
+            ("SIM_AUTO_SCAN_SECS", "soon"),
+            ("SIM_GROUP_COUNT", "1001"),
+            ("SIM_SEND_LATENCY_MS", "-1"),
+        ])
+        .unwrap_err();
+        let keys: Vec<&str> = err
+            .problems
+            .iter()
+            .map(|p| p.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "SIM_TIME_SCALE",
+                "SIM_AUTO_SCAN_SECS",
+                "SIM_GROUP_COUNT",
+                "SIM_SEND_LATENCY_MS"
+            ],
+            "{:?}",
+            err.problems
+        );
+    }
+
+    #[test]
     fn whitelist_and_default_timezone() {
         let config = load(&[
             ("TELEGRAM_ALLOWED_USER_IDS", " 42, 7,42 ,"),
