@@ -17,10 +17,7 @@ pub async fn list_accounts() -> Result<Vec<AccountView>, ServerFnError> {
     let rows = service::accounts::list(&state.db, me.id)
         .await
         .map_err(super::caller::internal)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| ssr::account_view!(row))
-        .collect())
+    Ok(rows.into_iter().map(ssr::account_view).collect())
 }
 
 /// Adds an unpaired account on the server's configured provider.
@@ -38,7 +35,7 @@ pub async fn add_account(label: String) -> Result<AccountView, ServerFnError> {
     )
     .await;
     match added {
-        Ok(row) => Ok(ssr::account_view!(row)),
+        Ok(row) => Ok(ssr::account_view(row)),
         Err(service::accounts::AddError::Taken(name)) => Err(super::caller::refuse(format!(
             "You already have an account called “{name}”."
         ))),
@@ -78,10 +75,7 @@ pub async fn account_detail(id: i64) -> Result<AccountDetail, ServerFnError> {
     };
     Ok(AccountDetail {
         account,
-        groups: groups
-            .into_iter()
-            .map(|row| ssr::group_view!(row))
-            .collect(),
+        groups: groups.into_iter().map(ssr::group_view).collect(),
         impact: DeleteImpactView {
             groups: impact.groups,
             reminders: impact.reminders,
@@ -233,7 +227,7 @@ pub(crate) mod ssr {
     use sea_orm::prelude::DateTimeUtc;
 
     use crate::{
-        models::AccountView,
+        models::{AccountView, GroupView},
         state::{AppState, CurrentOperator},
     };
 
@@ -247,48 +241,31 @@ pub(crate) mod ssr {
         at.format("%Y-%m-%d %H:%M").to_string()
     }
 
-    // `app` does not depend on `entity`, so the row types cannot be named here; macros read
-    // their fields wherever the service hands a row over.
-
-    /// An [`AccountView`] from a `whatsapp_accounts` row.
-    macro_rules! account_view {
-        ($row:expr) => {{
-            let row = $row;
-            $crate::models::AccountView {
-                id: row.id,
-                label: row.label,
-                provider: row.provider,
-                status: row.status,
-                status_reason: row.status_reason,
-                phone: row.phone_number.map(|digits| format!("+{digits}")),
-                last_seen_at: row
-                    .last_seen_at
-                    .as_ref()
-                    .map($crate::functions::accounts::ssr::minute),
-                last_connected_at: row
-                    .last_connected_at
-                    .as_ref()
-                    .map($crate::functions::accounts::ssr::minute),
-                created_at: $crate::functions::accounts::ssr::minute(&row.created_at),
-            }
-        }};
+    /// How the pages show an account row.
+    pub fn account_view(row: entity::whatsapp_accounts::Model) -> AccountView {
+        AccountView {
+            id: row.id,
+            label: row.label,
+            provider: row.provider,
+            status: row.status,
+            status_reason: row.status_reason,
+            phone: row.phone_number.map(|digits| format!("+{digits}")),
+            last_seen_at: row.last_seen_at.as_ref().map(minute),
+            last_connected_at: row.last_connected_at.as_ref().map(minute),
+            created_at: minute(&row.created_at),
+        }
     }
-    pub(crate) use account_view;
 
-    /// A [`crate::models::GroupView`] from a `whatsapp_groups` row.
-    macro_rules! group_view {
-        ($row:expr) => {{
-            let row = $row;
-            $crate::models::GroupView {
-                id: row.id,
-                name: row.name,
-                participants: u32::try_from(row.participant_count).unwrap_or_default(),
-                archived: row.archived_at.is_some(),
-                last_synced_at: $crate::functions::accounts::ssr::minute(&row.last_synced_at),
-            }
-        }};
+    /// How the pages show a group row.
+    pub fn group_view(row: entity::whatsapp_groups::Model) -> GroupView {
+        GroupView {
+            id: row.id,
+            name: row.name,
+            participants: u32::try_from(row.participant_count).unwrap_or_default(),
+            archived: row.archived_at.is_some(),
+            last_synced_at: minute(&row.last_synced_at),
+        }
     }
-    pub(crate) use group_view;
 
     /// One of the caller's accounts; "No such account." for anyone else's.
     pub async fn own_account(
@@ -300,7 +277,7 @@ pub(crate) mod ssr {
             .await
             .map_err(super::super::caller::internal)?
             .ok_or_else(no_such_account)?;
-        Ok(account_view!(row))
+        Ok(account_view(row))
     }
 
     /// Queues `command` for one of the caller's accounts.
