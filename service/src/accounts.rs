@@ -11,7 +11,7 @@ use domain::{
 use entity::{reminders, whatsapp_accounts as accounts, whatsapp_groups as groups};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, Set, SqlErr,
 };
 
 use crate::{audit, bus::commands};
@@ -33,7 +33,7 @@ pub async fn add(
     provider: Provider,
 ) -> Result<accounts::Model, AddError> {
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let inserted = accounts::ActiveModel {
         operator_id: Set(operator_id),
         label: Set(label.as_str().to_owned()),
@@ -112,7 +112,7 @@ pub async fn request(
     command: &Command,
 ) -> Result<Option<i64>, DbErr> {
     let account_id = command.account_id();
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let owned = accounts::Entity::find_by_id(account_id)
         .filter(accounts::Column::OperatorId.eq(operator_id))
         .one(&txn)
@@ -176,7 +176,7 @@ pub async fn delete(
     operator_id: i64,
     account_id: i64,
 ) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let Some(account) = accounts::Entity::find_by_id(account_id)
         .filter(accounts::Column::OperatorId.eq(operator_id))
         .one(&txn)

@@ -6,7 +6,10 @@
 use std::{fs, path::Path, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::config::{Backend, DatabaseUrl};
 
@@ -136,4 +139,16 @@ fn lock_file(db_path: &Path) -> Result<fs::File, DatabaseError> {
         .map_err(err)?;
     file.lock().map_err(err)?;
     Ok(file)
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at BEGIN
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later cannot wait for
+/// another process's writer — SQLite fails it at once with "database is locked" — whereas an
+/// immediate one waits its turn under the busy timeout. PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }

@@ -7,7 +7,7 @@ use domain::timezone::TimeZone;
 use entity::operators;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, Set, SqlErr,
 };
 use serde_json::json;
 
@@ -51,7 +51,7 @@ async fn sync_once(
     allowed: &[TelegramUserId],
     default_timezone: TimeZone,
 ) -> Result<SyncReport, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let mut report = SyncReport::default();
     let now = Utc::now();
     let wanted: Vec<Option<i64>> = if allowed.is_empty() {

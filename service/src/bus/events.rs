@@ -7,7 +7,6 @@ use entity::events;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
-    TransactionTrait,
 };
 
 use super::wake::{Topic, notify};
@@ -61,7 +60,7 @@ pub async fn publish(
     operator_id: Option<i64>,
     event: &Event,
 ) -> Result<i64, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let id = publish_in(&txn, operator_id, event).await?;
     txn.commit().await?;
     Ok(id)

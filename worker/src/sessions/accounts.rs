@@ -6,7 +6,7 @@ use domain::{bus::Event, status::AccountStatus};
 use entity::whatsapp_accounts as accounts;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set,
 };
 use service::bus::events;
 
@@ -32,7 +32,7 @@ impl AccountRows {
         change: impl FnOnce(&mut accounts::ActiveModel),
         event: Option<Event>,
     ) -> Result<Option<accounts::Model>, DbErr> {
-        let txn = self.db.begin().await?;
+        let txn = service::database::begin_write(&self.db).await?;
         let Some(row) = accounts::Entity::find_by_id(account_id).one(&txn).await? else {
             return Ok(None);
         };

@@ -8,7 +8,7 @@ use domain::bus::Event;
 use entity::whatsapp_groups as groups;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set,
 };
 use service::bus::events;
 
@@ -22,7 +22,7 @@ pub async fn store(
     listed: Vec<GroupInfo>,
 ) -> Result<Event, DbErr> {
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = service::database::begin_write(db).await?;
     let mut existing: HashMap<String, groups::Model> = groups::Entity::find()
         .filter(groups::Column::AccountId.eq(account_id))
         .all(&txn)
