@@ -341,27 +341,8 @@ impl Manager {
             account_id,
             generation,
         };
-        let started = match self.providers.get(row.provider) {
-            Ok(provider) => provider
-                .start(key, StartMode::Pair, keys, self.events.clone())
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        match started {
-            Ok(session) => {
-                self.live.insert(
-                    account_id,
-                    Live {
-                        generation,
-                        operator_id: row.operator_id,
-                        label: row.label,
-                        session: Arc::from(session),
-                        stage: Stage::Pairing,
-                        qr_seq: 0,
-                        last_sync: None,
-                    },
-                );
+        match self.start(&row, key, StartMode::Pair, keys).await {
+            Ok(()) => {
                 self.after(self.settings.pair_window, Input::PairDeadline(key));
             }
             Err(message) => {
@@ -774,6 +755,38 @@ impl Manager {
         Ok(())
     }
 
+    /// Starts `key`'s session on the account's provider and makes it the live one.
+    async fn start(
+        &mut self,
+        row: &entity::whatsapp_accounts::Model,
+        key: SessionKey,
+        mode: StartMode,
+        keys: KeyStore,
+    ) -> Result<(), String> {
+        let provider = self.providers.get(row.provider)?;
+        let session = provider
+            .start(key, mode, keys, self.events.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        let stage = match mode {
+            StartMode::Pair => Stage::Pairing,
+            StartMode::Resume => Stage::Resuming,
+        };
+        self.live.insert(
+            key.account_id,
+            Live {
+                generation: key.generation,
+                operator_id: row.operator_id,
+                label: row.label.clone(),
+                session: Arc::from(session),
+                stage,
+                qr_seq: 0,
+                last_sync: None,
+            },
+        );
+        Ok(())
+    }
+
     /// Connects with stored credentials under a new generation.
     async fn resume(&mut self, account_id: i64) -> anyhow::Result<()> {
         let Some(row) = self.rows.get(account_id).await? else {
@@ -788,30 +801,9 @@ impl Manager {
             generation,
         };
         let keys = KeyStore::new(self.db.clone(), account_id);
-        let started = match self.providers.get(row.provider) {
-            Ok(provider) => provider
-                .start(key, StartMode::Resume, keys, self.events.clone())
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        match started {
-            Ok(session) => {
-                self.live.insert(
-                    account_id,
-                    Live {
-                        generation,
-                        operator_id: row.operator_id,
-                        label: row.label,
-                        session: Arc::from(session),
-                        stage: Stage::Resuming,
-                        qr_seq: 0,
-                        last_sync: None,
-                    },
-                );
-            }
+        if let Err(message) = self.start(&row, key, StartMode::Resume, keys).await {
             // Counts as a failed attempt: the same backoff applies.
-            Err(message) => self.retry_later(account_id, message).await?,
+            self.retry_later(account_id, message).await?;
         }
         Ok(())
     }
