@@ -48,15 +48,19 @@ impl AccountRows {
         Ok(Some(row))
     }
 
-    /// Starts a new session generation for the account and returns it (`None`: no such account).
-    pub async fn next_generation(&self, account_id: i64) -> Result<Option<i64>, DbErr> {
-        let Some(row) = self.get(account_id).await? else {
-            return Ok(None);
-        };
-        let generation = row.session_generation + 1;
-        self.update(account_id, |a| a.session_generation = Set(generation), None)
-            .await
-            .map(|row| row.map(|_| generation))
+    /// Starts a new session generation for the account; returns the row carrying it (`None`: no
+    /// such account).
+    pub async fn next_generation(&self, account_id: i64) -> Result<Option<accounts::Model>, DbErr> {
+        self.update(
+            account_id,
+            |a| {
+                // Loaded from the row just read, so the value is always present.
+                let current = *a.session_generation.as_ref();
+                a.session_generation = Set(current + 1);
+            },
+            None,
+        )
+        .await
     }
 
     /// Another account that already holds `phone` as a live link, if any.

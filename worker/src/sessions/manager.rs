@@ -222,20 +222,11 @@ impl Manager {
     async fn recover(&mut self) -> anyhow::Result<()> {
         for row in self.rows.with_status(AccountStatus::Pending).await? {
             KeyStore::new(self.db.clone(), row.id).wipe().await?;
-            let message = "Pairing was interrupted by a restart; pair again.".to_owned();
-            self.rows
-                .update(
-                    row.id,
-                    {
-                        let message = message.clone();
-                        move |a| reset_unpaired(a, Some(message))
-                    },
-                    Some(Event::Error {
-                        account_id: row.id,
-                        message,
-                    }),
-                )
-                .await?;
+            self.reset_with_error(
+                row.id,
+                "Pairing was interrupted by a restart; pair again.".into(),
+            )
+            .await?;
             tracing::info!(account_id = row.id, "interrupted pairing reset");
         }
         for account_id in keys::accounts_with_credentials(&self.db).await? {
@@ -347,19 +338,7 @@ impl Manager {
             }
             Err(message) => {
                 tracing::warn!(account_id, %message, "pairing could not start");
-                self.rows
-                    .update(
-                        account_id,
-                        {
-                            let message = message.clone();
-                            move |a| reset_unpaired(a, Some(message))
-                        },
-                        Some(Event::Error {
-                            account_id,
-                            message,
-                        }),
-                    )
-                    .await?;
+                self.reset_with_error(account_id, message).await?;
             }
         }
         Ok(())
@@ -789,16 +768,13 @@ impl Manager {
 
     /// Connects with stored credentials under a new generation.
     async fn resume(&mut self, account_id: i64) -> anyhow::Result<()> {
-        let Some(row) = self.rows.get(account_id).await? else {
+        let Some(row) = self.rows.next_generation(account_id).await? else {
             self.down.remove(&account_id);
-            return Ok(());
-        };
-        let Some(generation) = self.rows.next_generation(account_id).await? else {
             return Ok(());
         };
         let key = SessionKey {
             account_id,
-            generation,
+            generation: row.session_generation,
         };
         let keys = KeyStore::new(self.db.clone(), account_id);
         if let Err(message) = self.start(&row, key, StartMode::Resume, keys).await {
@@ -825,13 +801,16 @@ impl Manager {
     async fn pairing_failed(&mut self, account_id: i64, reason: String) -> anyhow::Result<()> {
         let message = format!("Pairing failed: {reason}");
         tracing::warn!(account_id, %message);
+        self.reset_with_error(account_id, message).await
+    }
+
+    /// Back to `unpaired`, with `message` on the row and in a `session.error` event.
+    async fn reset_with_error(&self, account_id: i64, message: String) -> anyhow::Result<()> {
+        let reason = message.clone();
         self.rows
             .update(
                 account_id,
-                {
-                    let message = message.clone();
-                    move |a| reset_unpaired(a, Some(message))
-                },
+                move |a| reset_unpaired(a, Some(reason)),
                 Some(Event::Error {
                     account_id,
                     message,
