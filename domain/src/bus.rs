@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::{run::RunCounts, status::RunStatus};
+
 /// Work the server asks the worker to do. Stored as `kind` + JSON `payload`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload")]
@@ -35,6 +37,15 @@ pub enum Command {
         account_id: i64,
         phone: Option<String>,
     },
+    /// A reminder was created, edited, paused, resumed or deleted: re-arm its next occurrence.
+    #[serde(rename = "reminder.changed")]
+    ReminderChanged { account_id: i64, reminder_id: i64 },
+    /// Send the rest of a paused run now (the operator overrides its send window).
+    #[serde(rename = "run.resume")]
+    ResumeRun { account_id: i64, run_id: i64 },
+    /// Give up the rest of a paused run: its unsent groups are skipped.
+    #[serde(rename = "run.cancel")]
+    CancelRun { account_id: i64, run_id: i64 },
 }
 
 impl Command {
@@ -45,7 +56,10 @@ impl Command {
             | Self::Delete { account_id }
             | Self::SyncGroups { account_id }
             | Self::SendTest { account_id, .. }
-            | Self::SimScan { account_id, .. } => *account_id,
+            | Self::SimScan { account_id, .. }
+            | Self::ReminderChanged { account_id, .. }
+            | Self::ResumeRun { account_id, .. }
+            | Self::CancelRun { account_id, .. } => *account_id,
         }
     }
 }
@@ -124,6 +138,53 @@ pub enum Event {
         /// `None` when sent; otherwise what went wrong, in words.
         error: Option<String>,
     },
+    /// A reminder was created, edited, paused, resumed, deleted, or moved on by a fire.
+    #[serde(rename = "reminder.changed")]
+    ReminderChanged { account_id: i64, reminder_id: i64 },
+    /// A run's targets changed state.
+    #[serde(rename = "run.progress")]
+    RunProgress {
+        account_id: i64,
+        run_id: i64,
+        reminder_id: Option<i64>,
+        counts: RunCounts,
+    },
+    /// A run stopped: finished (success, partial, failed, skipped), paused or cancelled.
+    #[serde(rename = "run.finished")]
+    RunFinished {
+        account_id: i64,
+        run_id: i64,
+        reminder_id: Option<i64>,
+        status: RunStatus,
+        counts: RunCounts,
+    },
+    /// A reminder came due while its account was not connected; its groups were skipped.
+    #[serde(rename = "alert.account_offline")]
+    AccountOffline {
+        account_id: i64,
+        label: String,
+        run_id: i64,
+        reminder_name: String,
+    },
+    /// A run ended failed or partial, or paused at its send window (resume or cancel it).
+    #[serde(rename = "alert.run")]
+    RunAlert {
+        account_id: i64,
+        run_id: i64,
+        reminder_id: Option<i64>,
+        reminder_name: String,
+        status: RunStatus,
+        counts: RunCounts,
+    },
+    /// Sends were interrupted (the worker stopped mid-send): WhatsApp may or may not have
+    /// delivered them, and Herald will not send them again on its own.
+    #[serde(rename = "alert.targets_unknown")]
+    TargetsUnknown {
+        account_id: i64,
+        run_id: i64,
+        reminder_name: String,
+        groups: Vec<String>,
+    },
 }
 
 impl Event {
@@ -142,7 +203,13 @@ impl Event {
             | Self::Unpaired { account_id }
             | Self::AccountDown { account_id, .. }
             | Self::GroupsSynced { account_id, .. }
-            | Self::SendTestDone { account_id, .. } => *account_id,
+            | Self::SendTestDone { account_id, .. }
+            | Self::ReminderChanged { account_id, .. }
+            | Self::RunProgress { account_id, .. }
+            | Self::RunFinished { account_id, .. }
+            | Self::AccountOffline { account_id, .. }
+            | Self::RunAlert { account_id, .. }
+            | Self::TargetsUnknown { account_id, .. } => *account_id,
         }
     }
 }

@@ -63,7 +63,13 @@ impl Phase {
             Event::Disconnected { .. }
             | Event::AccountDown { .. }
             | Event::GroupsSynced { .. }
-            | Event::SendTestDone { .. } => self,
+            | Event::SendTestDone { .. }
+            | Event::ReminderChanged { .. }
+            | Event::RunProgress { .. }
+            | Event::RunFinished { .. }
+            | Event::AccountOffline { .. }
+            | Event::RunAlert { .. }
+            | Event::TargetsUnknown { .. } => self,
         }
     }
 

@@ -25,6 +25,10 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Message parts already delivered, so a retry never repeats one.
+    pub parts_sent: i32,
+    /// When the current `sending` claim was taken.
+    pub claimed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,10 @@ pub struct Model {
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// Scopes history to its operator after the reminder and account are gone.
+    pub operator_id: Option<i64>,
+    /// Set when the operator resumed the run past its send window.
+    pub resumed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

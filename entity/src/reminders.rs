@@ -22,6 +22,9 @@ pub struct Model {
     pub rrule: Option<String>,
     pub send_window_end_hour: Option<i16>,
     pub next_fire_at: Option<DateTimeUtc>,
+    /// Why the reminder is paused, ended or failed, in words.
+    #[sea_orm(column_type = "Text")]
+    pub status_reason: Option<String>,
     pub last_fired_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

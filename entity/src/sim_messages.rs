@@ -16,6 +16,8 @@ pub struct Model {
     pub body: String,
     pub wa_message_id: String,
     pub sent_at: DateTimeUtc,
+    /// SHA-256 of the media a media part carried.
+    pub media_sha256: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

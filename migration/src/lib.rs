@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_initial;
 mod m20261122_000002_one_local_operator;
 mod m20261122_000003_sessions;
+mod m20261122_000004_delivery;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_one_local_operator::Migration),
             Box::new(m20261122_000003_sessions::Migration),
+            Box::new(m20261122_000004_delivery::Migration),
         ]
     }
 }

@@ -11,12 +11,13 @@ use serde_json::json;
 use service::{config::Backend, database};
 use testkit::TestDb;
 
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 18] = [
     "audit_log",
     "auth_sessions",
     "commands",
     "events",
     "fang_tasks",
+    "installation",
     "login_tokens",
     "media_files",
     "operators",
@@ -73,6 +74,7 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
             "m20261122_000001_initial",
             "m20261122_000002_one_local_operator",
             "m20261122_000003_sessions",
+            "m20261122_000004_delivery",
         ]
     );
 
@@ -92,7 +94,7 @@ async fn server_and_worker_starting_together_both_migrate_safely() {
     a.expect("first starter migrates");
     b.expect("second starter migrates");
     assert_eq!(tables(&test.db).await, TABLES);
-    assert_eq!(applied(&test.db).await.len(), 3);
+    assert_eq!(applied(&test.db).await.len(), 4);
 }
 
 #[tokio::test]
