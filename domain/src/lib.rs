@@ -1,6 +1,9 @@
 pub mod account;
 pub mod bus;
+pub mod pacing;
 pub mod pairing;
+pub mod recurrence;
 pub mod run;
 pub mod status;
 pub mod timezone;
+pub mod window;

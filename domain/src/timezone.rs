@@ -19,6 +19,11 @@ impl TimeZone {
     pub fn name(self) -> &'static str {
         self.0.name()
     }
+
+    /// The zone itself, for computing local times.
+    pub fn tz(self) -> chrono_tz::Tz {
+        self.0
+    }
 }
 
 impl FromStr for TimeZone {

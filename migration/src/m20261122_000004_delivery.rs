@@ -8,12 +8,19 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
+/// A table and a column to add to it.
+type NewColumn = (&'static str, fn() -> ColumnDef);
+
 /// SQLite alters one column per statement.
-const COLUMNS: &[(&str, fn() -> ColumnDef)] = &[
+const COLUMNS: &[NewColumn] = &[
     ("reminders", || text_null("status_reason")),
     ("reminder_runs", || big_integer_null("operator_id")),
-    ("reminder_runs", || timestamp_with_time_zone_null("resumed_at")),
-    ("reminder_run_targets", || integer("parts_sent").default(0).take()),
+    ("reminder_runs", || {
+        timestamp_with_time_zone_null("resumed_at")
+    }),
+    ("reminder_run_targets", || {
+        integer("parts_sent").default(0).take()
+    }),
     ("reminder_run_targets", || {
         timestamp_with_time_zone_null("claimed_at")
     }),

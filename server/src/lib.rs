@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cli;
 mod live;
+mod media;
 mod qr_image;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
@@ -164,6 +165,8 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/accounts/{id}/qr.png",
             get(qr_image::qr_png),
         ),
+        (Method::POST, "/api/media", media::upload_route()),
+        (Method::GET, "/api/media/{id}", get(media::download)),
     ]
 }
 

@@ -141,6 +141,9 @@ fn audit_action(command: &Command) -> &'static str {
         Command::SyncGroups { .. } => "groups.sync_requested",
         Command::SendTest { .. } => "account.send_test",
         Command::SimScan { .. } => "account.sim_scan",
+        Command::ReminderChanged { .. } => "reminder.changed",
+        Command::ResumeRun { .. } => "run.resumed",
+        Command::CancelRun { .. } => "run.cancelled",
     }
 }
 

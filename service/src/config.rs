@@ -32,6 +32,36 @@ pub struct Config {
     pub default_timezone: TimeZone,
     /// How simulated accounts behave (used only by accounts on the `sim` provider).
     pub sim: SimConfig,
+    pub delivery: DeliveryConfig,
+}
+
+/// How reminders go out (`SEND_*`, `FIRE_GRACE_MINUTES`): the pacing that keeps an account from
+/// looking like a spammer, and how late a missed occurrence may still fire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryConfig {
+    /// Least time between two sends of one account, before jitter.
+    pub min_interval_ms: u32,
+    /// Each gap varies by up to ± this much, so sends do not tick like a machine.
+    pub jitter_ms: u32,
+    /// At most this many sends per account in any 60 seconds.
+    pub per_minute: u32,
+    /// At most this many sends in any hour, all accounts together.
+    pub per_hour: u32,
+    /// An occurrence missed while the worker was down still fires this late; later, it is
+    /// recorded as a skipped run with reason `missed`.
+    pub grace_minutes: u32,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            min_interval_ms: 3000,
+            jitter_ms: 1000,
+            per_minute: 20,
+            per_hour: 5000,
+            grace_minutes: 10,
+        }
+    }
 }
 
 /// The WhatsApp simulator's knobs (`SIM_*`).
@@ -318,6 +348,14 @@ impl Config {
         let sim_auto_scan = get("SIM_AUTO_SCAN_SECS");
         let sim_groups = get("SIM_GROUP_COUNT");
         let sim_latency = get("SIM_SEND_LATENCY_MS");
+        let delivery_vars = [
+            "SEND_MIN_INTERVAL_MS",
+            "SEND_JITTER_MS",
+            "SEND_PER_MINUTE",
+            "SEND_PER_HOUR",
+            "FIRE_GRACE_MINUTES",
+        ]
+        .map(|key| (key, get(key)));
 
         let database_url = check(
             &mut problems,
@@ -435,6 +473,33 @@ impl Config {
             )
             .unwrap_or(defaults.send_latency_ms),
         };
+        let delivery = {
+            let defaults = DeliveryConfig::default();
+            let mut number = |(key, raw): &(&str, Option<String>), default, min, max, unit| {
+                raw.as_deref().map_or(Some(default), |raw| {
+                    check(&mut problems, key, parse_in_range(raw, min, max, unit))
+                })
+            };
+            let [interval, jitter, per_minute, per_hour, grace] = &delivery_vars;
+            DeliveryConfig {
+                min_interval_ms: number(
+                    interval,
+                    defaults.min_interval_ms,
+                    0,
+                    600_000,
+                    "milliseconds",
+                )
+                .unwrap_or(defaults.min_interval_ms),
+                jitter_ms: number(jitter, defaults.jitter_ms, 0, 60_000, "milliseconds")
+                    .unwrap_or(defaults.jitter_ms),
+                per_minute: number(per_minute, defaults.per_minute, 1, 100_000, "sends")
+                    .unwrap_or(defaults.per_minute),
+                per_hour: number(per_hour, defaults.per_hour, 1, 10_000_000, "sends")
+                    .unwrap_or(defaults.per_hour),
+                grace_minutes: number(grace, defaults.grace_minutes, 0, 1440, "minutes")
+                    .unwrap_or(defaults.grace_minutes),
+            }
+        };
         let telegram = match bot_token {
             // Bot tokens look like `123456:ABC-…`; the value itself is never echoed.
             Some(token) if !looks_like_bot_token(&token) => {
@@ -492,6 +557,7 @@ impl Config {
             allowed_user_ids,
             default_timezone,
             sim,
+            delivery,
         })
     }
 }

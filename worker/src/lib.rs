@@ -1,12 +1,14 @@
 //! Herald's worker as a library, so tests run the real thing in-process on a free port.
 //!
-//! It owns the WhatsApp sessions (the session manager, fed by the command bus), the job queue's
-//! worker pool and an internal listener with `/health` and the simulator's control routes.
+//! It owns the WhatsApp sessions (the session manager, fed by the command bus), delivery (on
+//! the job queue) and an internal listener with `/health` and the simulator's control routes.
 
+pub mod clock;
+pub mod delivery;
 pub mod health;
+pub mod jobs;
 pub mod keys;
 pub mod provider;
-mod queue;
 pub mod sessions;
 mod single_instance;
 
@@ -24,27 +26,49 @@ use service::{
 use tokio::net::TcpListener;
 
 use crate::{
+    clock::{SharedClock, SystemClock},
+    delivery::Delivery,
     provider::sim::{self, SimProvider},
     sessions::{Manager, Providers, SessionsHandle, Settings},
 };
+
+/// The worker's rules and clock; production's come from the configuration.
+#[derive(Clone)]
+pub struct Options {
+    pub sessions: Settings,
+    pub delivery: delivery::Settings,
+    pub clock: SharedClock,
+}
+
+impl Options {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            sessions: Settings::default(),
+            delivery: delivery::Settings::from_config(&config.delivery),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
 
 pub struct Worker {
     listener: TcpListener,
     health: health::HealthState,
     sim: Arc<SimProvider>,
     sessions: SessionsHandle,
+    delivery: Arc<Delivery>,
     _instance: single_instance::InstanceGuard,
 }
 
 impl Worker {
     /// As [`Worker::start_with`], with production timings.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
-        Self::start_with(config, Settings::default()).await
+        let options = Options::from_config(&config);
+        Self::start_with(config, options).await
     }
 
-    /// Connects, migrates, resumes sessions, starts the command consumer and the job queue, and
-    /// binds the internal listener.
-    pub async fn start_with(config: Config, settings: Settings) -> anyhow::Result<Self> {
+    /// Connects, migrates, resumes sessions and delivery, starts the command consumer and the
+    /// job queue, and binds the internal listener.
+    pub async fn start_with(config: Config, options: Options) -> anyhow::Result<Self> {
         let instance = single_instance::acquire(&config.database_url)?;
         let db = database::connect_and_migrate(&config.database_url)
             .await
@@ -66,14 +90,23 @@ impl Worker {
                 "re-queued commands left running by a previous run"
             );
         }
-        let sim = SimProvider::new(db.clone(), config.sim.clone());
+        let sim = SimProvider::with_clock(db.clone(), config.sim.clone(), options.clock.clone());
         let providers = Providers {
             sim: sim.clone(),
             web: None,
         };
-        let (sessions, _) = Manager::spawn(db.clone(), providers, settings)
+        let (sessions, _) = Manager::spawn(db.clone(), providers, options.sessions)
             .await
             .context("resuming WhatsApp sessions")?;
+        let delivery = Delivery::start(
+            db.clone(),
+            options.clock,
+            sessions.clone(),
+            options.delivery,
+            config.data_dir.clone(),
+        )
+        .await
+        .context("resuming delivery")?;
         let waker = Waker::start(&db, Topic::Commands)
             .await
             .context("listening for commands")?;
@@ -81,12 +114,10 @@ impl Worker {
         tokio::spawn(sessions::consumer::run(
             db.clone(),
             sessions.clone(),
+            delivery.clone(),
             waker,
             claimer,
         ));
-        queue::start(&config.database_url)
-            .await
-            .context("starting the job queue")?;
         Ok(Self {
             listener,
             health: health::HealthState {
@@ -96,12 +127,18 @@ impl Worker {
             },
             sim,
             sessions,
+            delivery,
             _instance: instance,
         })
     }
 
     pub fn health_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Delivery, for tests and benchmarks that drive it directly.
+    pub fn delivery(&self) -> Arc<Delivery> {
+        self.delivery.clone()
     }
 
     /// The simulator, for tests that drive simulated phones directly.

@@ -20,8 +20,9 @@ use testkit::TestDb;
 use worker::{
     keys::KeyStore,
     provider::{
-        EventSender, GroupInfo, OutgoingMessage, Provider, ProviderError, ProviderEvent, SendError,
-        SentMessage, Session, SessionEvent, SessionKey, StartMode, sim::SimProvider,
+        EventSender, GroupInfo, MediaFile, OutgoingMessage, Provider, ProviderError, ProviderEvent,
+        SendError, SentMessage, Session, SessionEvent, SessionKey, StartMode, UploadedMedia,
+        sim::SimProvider,
     },
     sessions::{Manager, Providers, SessionsHandle, Settings},
 };
@@ -130,6 +131,12 @@ impl Session for ScriptedSession {
         Ok(SentMessage {
             wa_message_id: "SCRIPTED".into(),
         })
+    }
+
+    async fn upload(&self, _file: MediaFile) -> Result<UploadedMedia, SendError> {
+        Err(SendError::Permanent(
+            "the scripted provider has no media".into(),
+        ))
     }
 
     async fn groups(&self) -> Result<Vec<GroupInfo>, ProviderError> {

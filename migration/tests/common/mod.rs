@@ -166,6 +166,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             rrule: Some("FREQ=WEEKLY;BYDAY=MO".into()),
             send_window_end_hour: Some(21),
             next_fire_at: Some(t + Duration::days(7)),
+            status_reason: Some("paused by the operator".into()),
             last_fired_at: None,
             created_at: t,
             updated_at: t,
@@ -222,6 +223,8 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             started_at: Some(t),
             finished_at: Some(t + Duration::seconds(3)),
             created_at: t,
+            operator_id: Some(operator.id),
+            resumed_at: Some(t + Duration::seconds(1)),
         }
     );
 
@@ -243,6 +246,8 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             sent_at: Some(t),
             created_at: t,
             updated_at: t,
+            parts_sent: 1,
+            claimed_at: Some(t),
         }
     );
 
@@ -377,6 +382,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             body: "Class at 6 ✓".into(),
             wa_message_id: "SIM0001".into(),
             sent_at: t,
+            media_sha256: Some("ab".repeat(32)),
         }
     );
     // Keyed by account id (no auto-increment), so written by hand.

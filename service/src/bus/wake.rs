@@ -16,6 +16,8 @@ const PG_FALLBACK_POLL: Duration = Duration::from_secs(5);
 pub enum Topic {
     Commands,
     Events,
+    /// The job queue (`fang_tasks`).
+    Jobs,
 }
 
 impl Topic {
@@ -23,12 +25,13 @@ impl Topic {
         match self {
             Topic::Commands => "herald_commands",
             Topic::Events => "herald_events",
+            Topic::Jobs => "herald_jobs",
         }
     }
 }
 
 /// Sends the topic's notification; inside a transaction it is delivered at COMMIT.
-pub(super) async fn notify(db: &impl ConnectionTrait, topic: Topic) -> Result<(), DbErr> {
+pub async fn notify(db: &impl ConnectionTrait, topic: Topic) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
         db.execute_raw(Statement::from_string(
             DbBackend::Postgres,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::status::MessageKind;
 use tokio::sync::mpsc;
 
 use crate::keys::KeyStore;
@@ -72,10 +73,35 @@ pub struct GroupInfo {
     pub participants: u32,
 }
 
-/// What to send. Media parts join this with the delivery pipeline.
+/// What to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutgoingMessage {
     Text(String),
+    /// Media uploaded once with [`Session::upload`], sent to any number of groups.
+    Media {
+        media: UploadedMedia,
+        caption: Option<String>,
+    },
+}
+
+/// A file to upload: image, video or document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaFile {
+    pub kind: MessageKind,
+    pub mime_type: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What the provider needs to send an uploaded file again; opaque to everyone else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadedMedia {
+    pub kind: MessageKind,
+    pub mime_type: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub handle: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,6 +149,9 @@ pub trait Session: Send + Sync {
         group_jid: &str,
         message: &OutgoingMessage,
     ) -> Result<SentMessage, SendError>;
+
+    /// Uploads a file to WhatsApp's media servers once, for any number of sends.
+    async fn upload(&self, file: MediaFile) -> Result<UploadedMedia, SendError>;
 
     /// Every group the account participates in, in one call.
     async fn groups(&self) -> Result<Vec<GroupInfo>, ProviderError>;

@@ -1,11 +1,16 @@
-//! Claims commands from the bus and hands them to the session manager, one at a time, in order.
+//! Claims commands from the bus and hands them, one at a time and in order, to delivery or to the
+//! session manager.
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use domain::bus::Command;
 use sea_orm::DatabaseConnection;
 use service::bus::{self, commands, wake::Waker};
 
 use super::SessionsHandle;
+use crate::delivery::Delivery;
 
 /// How often old events and finished commands are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -14,6 +19,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 pub async fn run(
     db: DatabaseConnection,
     sessions: SessionsHandle,
+    delivery: Arc<Delivery>,
     mut waker: Waker,
     claimer: String,
 ) {
@@ -30,7 +36,12 @@ pub async fn run(
         match commands::claim_next(&db, &claimer).await {
             Ok(Some(claimed)) => {
                 tracing::debug!(id = claimed.id, command = ?claimed.command, "running command");
-                let outcome = sessions.execute(claimed.command).await;
+                let outcome = match claimed.command {
+                    command @ (Command::ReminderChanged { .. }
+                    | Command::ResumeRun { .. }
+                    | Command::CancelRun { .. }) => delivery.execute(command).await,
+                    command => sessions.execute(command).await,
+                };
                 if let Err(e) = commands::finish(&db, claimed.id, outcome).await {
                     tracing::error!(id = claimed.id, error = %e, "recording a command's outcome failed");
                 }

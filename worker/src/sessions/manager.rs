@@ -5,7 +5,11 @@
 //! whose generation is not the account's live one is dropped: that is what makes a late close
 //! from a replaced socket, or "Back then Pair again", harmless by construction (DESIGN §5).
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, PoisonError, RwLock},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use domain::{
@@ -86,9 +90,22 @@ impl Providers {
 #[derive(Clone)]
 pub struct SessionsHandle {
     tx: mpsc::UnboundedSender<Input>,
+    online: Online,
 }
 
+/// The sessions that are connected now, for senders that must not queue behind the manager.
+type Online = Arc<RwLock<HashMap<i64, Arc<dyn Session>>>>;
+
 impl SessionsHandle {
+    /// The account's session if it is connected.
+    pub fn connected(&self, account_id: i64) -> Option<Arc<dyn Session>> {
+        self.online
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&account_id)
+            .cloned()
+    }
+
     /// Runs `command` and reports how it went (`Err` holds the reason, for the command row).
     pub async fn execute(&self, command: Command) -> Result<(), String> {
         let (done, result) = oneshot::channel();
@@ -159,6 +176,7 @@ pub struct Manager {
     down: HashMap<i64, Down>,
     inputs: mpsc::UnboundedSender<Input>,
     events: mpsc::UnboundedSender<ProviderEvent>,
+    online: Online,
 }
 
 impl Manager {
@@ -179,10 +197,12 @@ impl Manager {
             down: HashMap::new(),
             inputs: inputs.clone(),
             events,
+            online: Online::default(),
         };
         manager.recover().await?;
+        let online = manager.online.clone();
         let task = tokio::spawn(manager.run(input_rx, event_rx));
-        Ok((SessionsHandle { tx: inputs }, task))
+        Ok((SessionsHandle { tx: inputs, online }, task))
     }
 
     async fn run(
@@ -290,6 +310,11 @@ impl Manager {
                 text,
                 ..
             } => self.send_test(account_id, group_id, request_id, text).await,
+            Command::ReminderChanged { .. }
+            | Command::ResumeRun { .. }
+            | Command::CancelRun { .. } => {
+                return Err("delivery commands are not the session manager's".to_owned());
+            }
             Command::SimScan { phone, .. } => {
                 return self
                     .providers
@@ -380,6 +405,7 @@ impl Manager {
     /// live session, or by briefly connecting with the stored credentials.
     async fn log_out(&mut self, account_id: i64) -> Result<(), String> {
         let limit = self.settings.logout_connect_timeout;
+        self.set_online(account_id, None);
         if let Some(live) = self.live.remove(&account_id) {
             return match timeout(limit, live.session.logout()).await {
                 Ok(result) => result.map_err(|e| e.to_string()),
@@ -661,6 +687,7 @@ impl Manager {
         live.stage = Stage::Connected;
         live.last_sync = Some(Instant::now());
         let (operator_id, session) = (live.operator_id, live.session.clone());
+        self.set_online(account_id, Some(session.clone()));
         if self.down.remove(&account_id).is_some() {
             tracing::info!(account_id, "reconnected");
         }
@@ -903,13 +930,26 @@ impl Manager {
 
     /// Stops the account's live session, if any. Intentional: nothing is written.
     async fn stop_live(&mut self, account_id: i64) {
+        self.set_online(account_id, None);
         if let Some(live) = self.live.remove(&account_id) {
             tracing::debug!(account_id, generation = live.generation, label = %live.label, "stopping session");
             live.session.stop().await;
         }
     }
 
+    fn set_online(&self, account_id: i64, session: Option<Arc<dyn Session>>) {
+        let mut online = self.online.write().unwrap_or_else(PoisonError::into_inner);
+        match session {
+            Some(session) => online.insert(account_id, session),
+            None => online.remove(&account_id),
+        };
+    }
+
     async fn stop_all(&mut self) {
+        self.online
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         for (_, live) in self.live.drain() {
             live.session.stop().await;
         }

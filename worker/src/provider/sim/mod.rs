@@ -27,7 +27,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::status::MessageKind;
 use entity::sim_messages;
 use sea_orm::{
@@ -38,7 +38,11 @@ use serde::{Deserialize, Serialize};
 use service::config::SimConfig;
 
 use self::session::{Phase, SessionState, SimSession};
-use super::{EventSender, Provider, ProviderError, SendError, Session, SessionKey, StartMode};
+use super::{
+    EventSender, OutgoingMessage, Provider, ProviderError, SendError, Session, SessionKey,
+    StartMode,
+};
+use crate::clock::{SharedClock, SystemClock};
 use crate::keys::KeyStore;
 
 pub use self::control::control_router;
@@ -79,6 +83,8 @@ pub enum SimOp {
     LoggedOut { had_credentials: bool },
     /// `stop()` ran (recorded once per session), or a new start replaced a still-live session.
     Stopped { generation: i64 },
+    /// A file went up to the media servers.
+    Uploaded { sha256: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -96,6 +102,7 @@ pub enum SimError {
 struct Sim {
     db: DatabaseConnection,
     config: SimConfig,
+    clock: SharedClock,
     accounts: Mutex<HashMap<i64, Account>>,
 }
 
@@ -124,11 +131,23 @@ struct Credentials {
 }
 
 impl SimProvider {
+    /// A simulator on the system clock.
     pub fn new(db: DatabaseConnection, config: SimConfig) -> Arc<SimProvider> {
+        Self::with_clock(db, config, Arc::new(SystemClock))
+    }
+
+    /// A simulator whose outbox stamps sends with `clock` — the worker's, so the pacing a test
+    /// reads from the outbox is the pacing delivery applied.
+    pub fn with_clock(
+        db: DatabaseConnection,
+        config: SimConfig,
+        clock: SharedClock,
+    ) -> Arc<SimProvider> {
         Arc::new(SimProvider {
             sim: Arc::new(Sim {
                 db,
                 config,
+                clock,
                 accounts: Mutex::new(HashMap::new()),
             }),
         })
@@ -340,17 +359,27 @@ impl Sim {
         &self,
         account_id: i64,
         group_jid: &str,
-        body: &str,
+        message: &OutgoingMessage,
+        sent_at: DateTime<Utc>,
     ) -> Result<String, DbErr> {
         let wa_message_id = message_id();
+        let (kind, body, media_sha256) = match message {
+            OutgoingMessage::Text(text) => (MessageKind::Text, text.clone(), None),
+            OutgoingMessage::Media { media, caption } => (
+                media.kind,
+                caption.clone().unwrap_or_default(),
+                Some(media.sha256.clone()),
+            ),
+        };
         sim_messages::Entity::insert(sim_messages::ActiveModel {
             id: NotSet,
             account_id: Set(account_id),
             group_jid: Set(group_jid.to_owned()),
-            kind: Set(MessageKind::Text),
-            body: Set(body.to_owned()),
+            kind: Set(kind),
+            body: Set(body),
             wa_message_id: Set(wa_message_id.clone()),
-            sent_at: Set(Utc::now()),
+            sent_at: Set(sent_at),
+            media_sha256: Set(media_sha256),
         })
         .exec(&self.db)
         .await?;

@@ -23,8 +23,8 @@ use super::{Sim, SimOp, credentials, groups, qr_code};
 use crate::{
     keys::KeyStore,
     provider::{
-        EventSender, GroupInfo, OutgoingMessage, ProviderError, ProviderEvent, SendError,
-        SentMessage, Session, SessionEvent, SessionKey,
+        EventSender, GroupInfo, MediaFile, OutgoingMessage, ProviderError, ProviderEvent,
+        SendError, SentMessage, Session, SessionEvent, SessionKey, UploadedMedia,
     },
 };
 
@@ -382,6 +382,8 @@ impl Session for SimSession {
         if self.state.connected_phone().is_none() {
             return Err(SendError::NotConnected);
         }
+        // Stamped when the send is made, as the pacing that allowed it saw the clock.
+        let sent_at = self.sim.clock.now();
         sleep(self.sim.scaled(Duration::from_millis(
             self.sim.config.send_latency_ms.into(),
         )))
@@ -393,15 +395,33 @@ impl Session for SimSession {
             .ok_or(SendError::NotConnected)?;
         let account_id = self.state.key.account_id;
         self.sim.check_send(account_id, &phone, group_jid)?;
-        let OutgoingMessage::Text(body) = message;
         let wa_message_id = self
             .sim
-            .record_message(account_id, group_jid, body)
+            .record_message(account_id, group_jid, message, sent_at)
             .await
             .map_err(|e| {
                 SendError::Transient(format!("could not record the simulated message: {e}"))
             })?;
         Ok(SentMessage { wa_message_id })
+    }
+
+    async fn upload(&self, file: MediaFile) -> Result<UploadedMedia, SendError> {
+        if self.state.connected_phone().is_none() {
+            return Err(SendError::NotConnected);
+        }
+        self.sim.record(
+            self.state.key.account_id,
+            SimOp::Uploaded {
+                sha256: file.sha256.clone(),
+            },
+        );
+        Ok(UploadedMedia {
+            kind: file.kind,
+            handle: format!("sim-media-{}", file.sha256),
+            mime_type: file.mime_type,
+            file_name: file.file_name,
+            sha256: file.sha256,
+        })
     }
 
     async fn groups(&self) -> Result<Vec<GroupInfo>, ProviderError> {

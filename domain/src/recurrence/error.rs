@@ -1,0 +1,58 @@
+use chrono::{NaiveDate, NaiveDateTime};
+
+/// Why a rule or schedule was refused. Each message is a sentence an operator can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("the rule is empty: expected something like FREQ=WEEKLY;BYDAY=MO")]
+    Empty,
+    #[error("{0:?} is not a KEY=VALUE part of a recurrence rule")]
+    Malformed(String),
+    #[error("{0} appears more than once in the rule")]
+    Repeated(String),
+    #[error("the rule has no FREQ part: expected FREQ=DAILY, WEEKLY, MONTHLY or YEARLY")]
+    MissingFrequency,
+    #[error("Herald cannot express FREQ={0}: reminders repeat daily, weekly, monthly or yearly")]
+    UnsupportedFrequency(String),
+    #[error(
+        "Herald cannot express {0}: a rule may use only FREQ, INTERVAL, BYDAY (weekly), \
+         BYMONTHDAY (monthly), COUNT and UNTIL"
+    )]
+    UnsupportedPart(String),
+    #[error("Herald cannot express BYDAY={0}: a weekly rule lists plain weekdays such as MO,WE,FR")]
+    UnsupportedWeekdays(String),
+    #[error(
+        "Herald cannot express BYMONTHDAY={0}: a monthly rule fires on one day of the month, \
+         1 to 31"
+    )]
+    UnsupportedMonthDay(String),
+    #[error(
+        "Herald cannot express both COUNT and UNTIL: a rule ends after a number of times or on \
+         a date, not both"
+    )]
+    CountAndUntil,
+    #[error("{part}={value} is not a number Herald can use")]
+    NotANumber { part: &'static str, value: String },
+    #[error(
+        "UNTIL={0} is not a date: Herald writes UNTIL as YYYYMMDD, the last local day on which \
+         the reminder fires"
+    )]
+    BadUntil(String),
+    #[error("the interval must be from 1 to 999, not {0}")]
+    Interval(u16),
+    #[error("weekdays (BYDAY) can be chosen only for a weekly rule")]
+    WeekdaysNotWeekly,
+    #[error("weekdays must be listed once each, Monday first")]
+    WeekdaysUnordered,
+    #[error("a day of the month (BYMONTHDAY) can be chosen only for a monthly rule")]
+    MonthDayNotMonthly,
+    #[error("the day of the month must be from 1 to 31, not {0}")]
+    MonthDay(u8),
+    #[error("a rule that ends after a number of times must fire at least once")]
+    ZeroCount,
+    #[error("the end date {0} is outside the years 1 to 9999")]
+    UntilOutOfRange(NaiveDate),
+    #[error("the start {0} is outside the years 1 to 9999")]
+    StartOutOfRange(NaiveDateTime),
+    #[error("this schedule never fires: its end comes before the first date its rule matches")]
+    NeverFires,
+}

@@ -1,0 +1,97 @@
+//! When a reminder fires: its rule's local dates at the start's wall time, mapped to instants.
+
+use std::iter;
+
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{End, Frequency, RuleError, Spec, dates::Dates, spec::YEARS, wall_clock};
+use crate::timezone::TimeZone;
+
+/// The closest two fires of one reminder may be. Daily-or-longer rules only come this close
+/// around clock changes (a local date skipped or repeated); the scheduler relies on the guard.
+pub const MIN_INTERVAL: TimeDelta = TimeDelta::minutes(5);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Local wall time of the first occurrence. With a rule it anchors the rule (the first week,
+    /// month or year that counts toward the interval) and gives every occurrence's time of day;
+    /// if the start's date does not match the rule, the first occurrence is the next date that
+    /// does.
+    pub start: NaiveDateTime,
+    pub zone: TimeZone,
+    /// `None` fires once, at `start`.
+    pub rule: Option<Spec>,
+}
+
+impl Schedule {
+    /// Refuses a schedule that is invalid or would never fire. The methods below treat an
+    /// invalid schedule as one that never fires rather than guess.
+    pub fn validate(&self) -> Result<(), RuleError> {
+        if !YEARS.contains(&self.start.year()) {
+            return Err(RuleError::StartOutOfRange(self.start));
+        }
+        if let Some(rule) = &self.rule {
+            rule.validate()?;
+        }
+        self.first().map(|_| ()).ok_or(RuleError::NeverFires)
+    }
+
+    pub fn first(&self) -> Option<DateTime<Utc>> {
+        let dates = self.dates()?;
+        self.at(dates.on_or_after(self.start.date())?)
+    }
+
+    /// The first occurrence at or after `from`.
+    pub fn next_from(&self, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let dates = self.dates()?;
+        // Offsets lie within a day of UTC and a gap moves a time by at most a day, so an
+        // occurrence three local days before `from`'s UTC date is always before `from`.
+        let earliest = from
+            .date_naive()
+            .checked_sub_days(Days::new(3))
+            .unwrap_or(NaiveDate::MIN);
+        let mut date = dates.on_or_after(earliest)?;
+        loop {
+            let at = self.at(date)?;
+            if at >= from {
+                return Some(at);
+            }
+            date = dates.on_or_after(date.succ_opt()?)?;
+        }
+    }
+
+    /// The first occurrence at least [`MIN_INTERVAL`] after `prev`, the previous fire.
+    pub fn after(&self, prev: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.next_from(prev.checked_add_signed(MIN_INTERVAL)?)
+    }
+
+    /// Up to `limit` occurrences from `from` on, spaced as the scheduler fires them.
+    pub fn occurrences_from(&self, from: DateTime<Utc>, limit: usize) -> Vec<DateTime<Utc>> {
+        iter::successors(self.next_from(from), |prev| self.after(*prev))
+            .take(limit)
+            .collect()
+    }
+
+    /// `None` when the schedule is invalid.
+    fn dates(&self) -> Option<Dates> {
+        if !YEARS.contains(&self.start.year()) {
+            return None;
+        }
+        let once = Spec {
+            frequency: Frequency::Daily,
+            interval: 1,
+            weekdays: Vec::new(),
+            month_day: None,
+            end: End::After(1),
+        };
+        let rule = self.rule.as_ref().unwrap_or(&once);
+        rule.validate().ok()?;
+        Some(Dates::new(self.start.date(), rule))
+    }
+
+    fn at(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
+        wall_clock::resolve(self.zone.tz(), date.and_time(self.start.time()))
+            .map(|resolved| resolved.fire_at())
+    }
+}

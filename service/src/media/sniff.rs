@@ -1,0 +1,134 @@
+//! What an upload really is, read from its first bytes. The client's declared type and the
+//! file's extension are never trusted for images and videos: WhatsApp refuses a mislabelled
+//! file, and the dashboard shows these inline.
+
+/// How many leading bytes the checks look at.
+pub(super) const HEAD_LEN: usize = 64;
+
+/// A recognised type: its MIME type and the extension its stored file gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Detected {
+    pub mime: &'static str,
+    pub ext: &'static str,
+}
+
+const JPEG: Detected = Detected {
+    mime: "image/jpeg",
+    ext: "jpg",
+};
+const PNG: Detected = Detected {
+    mime: "image/png",
+    ext: "png",
+};
+const WEBP: Detected = Detected {
+    mime: "image/webp",
+    ext: "webp",
+};
+const MP4: Detected = Detected {
+    mime: "video/mp4",
+    ext: "mp4",
+};
+const THREE_GPP: Detected = Detected {
+    mime: "video/3gpp",
+    ext: "3gp",
+};
+
+/// ISO base media brands that mean MP4. QuickTime (`qt  `) and HEIF images (`heic`, `mif1`)
+/// share the container but not the brands, so they stay out.
+const MP4_BRANDS: [&[u8; 4]; 11] = [
+    b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash",
+    b"mmp4",
+];
+
+/// JPEG, PNG or WebP.
+pub(super) fn image(head: &[u8]) -> Option<Detected> {
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(JPEG)
+    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(PNG)
+    } else if head.get(..4) == Some(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
+        Some(WEBP)
+    } else {
+        None
+    }
+}
+
+/// MP4 or 3GPP: an ISO base media file whose leading `ftyp` box names a known brand, as the
+/// major brand or among the compatible ones.
+pub(super) fn video(head: &[u8]) -> Option<Detected> {
+    if head.get(4..8) != Some(b"ftyp") {
+        return None;
+    }
+    let major = head.get(8..12)?;
+    if major.starts_with(b"3gp") {
+        return Some(THREE_GPP);
+    }
+    let box_len = head
+        .get(..4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, |b| u32::from_be_bytes(b) as usize);
+    let compatible = head.get(16..box_len.min(head.len())).unwrap_or_default();
+    std::iter::once(major)
+        .chain(compatible.chunks_exact(4))
+        .any(|brand| MP4_BRANDS.iter().any(|known| known.as_slice() == brand))
+        .then_some(MP4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ftyp(major: &[u8; 4], compatible: &[&[u8; 4]]) -> Vec<u8> {
+        let len = 16 + 4 * compatible.len();
+        let mut head = (len as u32).to_be_bytes().to_vec();
+        head.extend_from_slice(b"ftyp");
+        head.extend_from_slice(major);
+        head.extend_from_slice(&[0, 0, 0, 0]);
+        for brand in compatible {
+            head.extend_from_slice(*brand);
+        }
+        head.extend_from_slice(b"\0\0\0\x08free");
+        head
+    }
+
+    #[test]
+    fn images() {
+        let cases: [(&[u8], Option<Detected>); 7] = [
+            (b"\xFF\xD8\xFF\xE0\0\x10JFIF", Some(JPEG)),
+            (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", Some(PNG)),
+            (b"RIFF\x24\0\0\0WEBPVP8 ", Some(WEBP)),
+            (b"RIFF\x24\0\0\0WAVEfmt ", None),
+            (b"GIF89a", None),
+            (b"\xFF\xD8", None),
+            (b"", None),
+        ];
+        for (head, expected) in cases {
+            assert_eq!(image(head), expected, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn videos() {
+        assert_eq!(video(&ftyp(b"isom", &[b"isom", b"avc1"])), Some(MP4));
+        assert_eq!(video(&ftyp(b"mp42", &[])), Some(MP4));
+        assert_eq!(video(&ftyp(b"3gp5", &[b"3gp5", b"isom"])), Some(THREE_GPP));
+        assert_eq!(
+            video(&ftyp(b"XAVC", &[b"mp42"])),
+            Some(MP4),
+            "a compatible brand is enough"
+        );
+        assert_eq!(video(&ftyp(b"qt  ", &[b"qt  "])), None, "QuickTime");
+        assert_eq!(
+            video(&ftyp(b"heic", &[b"mif1", b"heic"])),
+            None,
+            "HEIF image"
+        );
+        assert_eq!(video(b"\x89PNG\r\n\x1a\n"), None);
+        assert_eq!(video(b"\0\0\0\x18ftyp"), None, "cut short");
+        assert_eq!(
+            video(b"\xFF\xFF\xFF\xFFftypXXXX\0\0\0\0mp4"),
+            None,
+            "a box longer than the head is read only as far as the head goes"
+        );
+    }
+}

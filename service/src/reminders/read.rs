@@ -1,0 +1,181 @@
+//! What the dashboard, the Telegram bot and the worker read about reminders, always scoped to
+//! one operator: another operator's reminder reads as missing.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use domain::status::ReminderStatus;
+use entity::{
+    media_files as media, reminder_messages as messages, reminder_run_targets as run_targets,
+    reminder_runs as runs_table, reminder_targets as targets, reminders, whatsapp_groups as groups,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::schedule_of;
+
+/// A reminder with its message parts and groups, in sending order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReminderDetail {
+    pub reminder: reminders::Model,
+    pub parts: Vec<Part>,
+    pub targets: Vec<Target>,
+}
+
+/// One message part; `media` is the attached file of an image, video or document part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub message: messages::Model,
+    pub media: Option<media::Model>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub target: targets::Model,
+    pub group: groups::Model,
+}
+
+/// One run of a reminder with its per-group deliveries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunHistory {
+    pub run: runs_table::Model,
+    pub targets: Vec<run_targets::Model>,
+}
+
+/// One of the operator's reminders; `None` for another operator's or a missing one.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    reminder_id: i64,
+) -> Result<Option<reminders::Model>, DbErr> {
+    reminders::Entity::find_by_id(reminder_id)
+        .filter(reminders::Column::OperatorId.eq(operator_id))
+        .one(db)
+        .await
+}
+
+pub async fn detail(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    reminder_id: i64,
+) -> Result<Option<ReminderDetail>, DbErr> {
+    let Some(reminder) = find(db, operator_id, reminder_id).await? else {
+        return Ok(None);
+    };
+    let parts = messages::Entity::find()
+        .filter(messages::Column::ReminderId.eq(reminder.id))
+        .order_by_asc(messages::Column::Position)
+        .find_also_related(media::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(message, media)| Part { message, media })
+        .collect();
+    // A group's row goes with its reminder targets (ON DELETE CASCADE), so each has one.
+    let targets = targets::Entity::find()
+        .filter(targets::Column::ReminderId.eq(reminder.id))
+        .order_by_asc(targets::Column::Position)
+        .find_also_related(groups::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(target, group)| {
+            Some(Target {
+                target,
+                group: group?,
+            })
+        })
+        .collect();
+    Ok(Some(ReminderDetail {
+        reminder,
+        parts,
+        targets,
+    }))
+}
+
+/// The operator's reminders in the order they were made, optionally only those in `status`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    status: Option<ReminderStatus>,
+) -> Result<Vec<reminders::Model>, DbErr> {
+    let mut query = reminders::Entity::find().filter(reminders::Column::OperatorId.eq(operator_id));
+    if let Some(status) = status {
+        query = query.filter(reminders::Column::Status.eq(status));
+    }
+    query
+        .order_by_asc(reminders::Column::CreatedAt)
+        .order_by_asc(reminders::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The next `limit` fires of the operator's active reminders, soonest first. A recurring
+/// reminder may appear several times, once per occurrence.
+pub async fn upcoming(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    limit: usize,
+) -> Result<Vec<(reminders::Model, DateTime<Utc>)>, DbErr> {
+    let active = reminders::Entity::find()
+        .filter(reminders::Column::OperatorId.eq(operator_id))
+        .filter(reminders::Column::Status.eq(ReminderStatus::Active))
+        .filter(reminders::Column::NextFireAt.is_not_null())
+        .all(db)
+        .await?;
+    let mut fires = Vec::new();
+    for reminder in active {
+        let Some(next) = reminder.next_fire_at else {
+            continue;
+        };
+        let times = match schedule_of(&reminder) {
+            Ok(schedule) => schedule.occurrences_from(next, limit),
+            Err(e) => {
+                tracing::warn!(reminder_id = reminder.id, error = %e, "unreadable schedule");
+                Vec::new()
+            }
+        };
+        // The stored next fire is what the worker will act on, whatever the schedule says.
+        let times = if times.is_empty() { vec![next] } else { times };
+        fires.extend(times.into_iter().map(|at| (reminder.clone(), at)));
+    }
+    fires.sort_by_key(|(reminder, at)| (*at, reminder.id));
+    fires.truncate(limit);
+    Ok(fires)
+}
+
+/// Up to `limit` runs of one of the operator's reminders, newest occurrence first.
+pub async fn runs(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    reminder_id: i64,
+    limit: u64,
+) -> Result<Vec<RunHistory>, DbErr> {
+    let rows = runs_table::Entity::find()
+        .filter(runs_table::Column::OperatorId.eq(operator_id))
+        .filter(runs_table::Column::ReminderId.eq(reminder_id))
+        .order_by_desc(runs_table::Column::OccurrenceAt)
+        .order_by_desc(runs_table::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut by_run: HashMap<i64, Vec<run_targets::Model>> = HashMap::new();
+    if !rows.is_empty() {
+        for target in run_targets::Entity::find()
+            .filter(run_targets::Column::RunId.is_in(rows.iter().map(|r| r.id)))
+            .order_by_asc(run_targets::Column::Id)
+            .all(db)
+            .await?
+        {
+            by_run.entry(target.run_id).or_default().push(target);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|run| RunHistory {
+            targets: by_run.remove(&run.id).unwrap_or_default(),
+            run,
+        })
+        .collect())
+}

@@ -1,0 +1,82 @@
+//! What an operator can do to one run: resume or cancel a run that paused at its send window.
+//! Here the request is checked and queued with its audit row; the worker carries it out.
+
+use domain::{bus::Command, status::RunStatus};
+use entity::reminder_runs as runs;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+
+use crate::{audit, bus::commands, database::begin_write};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunActionError {
+    /// Missing, or another operator's: the two are never told apart.
+    #[error("no such run")]
+    NotFound,
+    #[error("Only a paused run can be resumed or cancelled; this one is {0}")]
+    NotPaused(RunStatus),
+    #[error("This run's WhatsApp account has been deleted, so nothing more can be sent")]
+    AccountGone,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Sends the rest of a paused run now, past its send window. Returns the queued command's id.
+pub async fn resume(
+    db: &DatabaseConnection,
+    actor: audit::Actor,
+    operator_id: i64,
+    run_id: i64,
+) -> Result<i64, RunActionError> {
+    request(db, actor, operator_id, run_id, Action::Resume).await
+}
+
+/// Gives up the rest of a paused run: its unsent groups are skipped. Returns the queued
+/// command's id.
+pub async fn cancel(
+    db: &DatabaseConnection,
+    actor: audit::Actor,
+    operator_id: i64,
+    run_id: i64,
+) -> Result<i64, RunActionError> {
+    request(db, actor, operator_id, run_id, Action::Cancel).await
+}
+
+#[derive(Clone, Copy)]
+enum Action {
+    Resume,
+    Cancel,
+}
+
+async fn request(
+    db: &DatabaseConnection,
+    actor: audit::Actor,
+    operator_id: i64,
+    run_id: i64,
+    action: Action,
+) -> Result<i64, RunActionError> {
+    let txn = begin_write(db).await?;
+    let run = runs::Entity::find_by_id(run_id)
+        .filter(runs::Column::OperatorId.eq(operator_id))
+        .one(&txn)
+        .await?
+        .ok_or(RunActionError::NotFound)?;
+    if run.status != RunStatus::Paused {
+        return Err(RunActionError::NotPaused(run.status));
+    }
+    let account_id = run.account_id.ok_or(RunActionError::AccountGone)?;
+    let (command, audit_action) = match action {
+        Action::Resume => (Command::ResumeRun { account_id, run_id }, "run.resumed"),
+        Action::Cancel => (Command::CancelRun { account_id, run_id }, "run.cancelled"),
+    };
+    let id = commands::enqueue(&txn, &command).await?;
+    audit::record(
+        &txn,
+        audit::Entry::new(actor, audit_action)
+            .operator(operator_id)
+            .target("run", run_id)
+            .detail(serde_json::json!({ "reminder": run.reminder_name })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(id)
+}

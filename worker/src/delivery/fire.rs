@@ -1,0 +1,284 @@
+//! An occurrence comes due. In one transaction: the reminder moves on to its next occurrence
+//! (a conditional UPDATE on the occurrence being fired, so of two workers only one proceeds),
+//! the run is recorded with one target per group — or, past the grace window, a `missed` run
+//! with none — and the next occurrence's fire is queued. Then the account's sender takes over.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use domain::{
+    bus::Event,
+    run::RunCounts,
+    status::{ReminderStatus, RunStatus, TargetStatus},
+};
+use entity::{
+    reminder_run_targets as targets, reminder_runs as runs, reminder_targets, reminders,
+    whatsapp_groups as groups,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set, sea_query::Expr,
+};
+use service::{bus::events, database::begin_write};
+
+use super::Delivery;
+use crate::jobs::tasks::Fire;
+
+/// A long outage records at most this many missed runs per fire; the rest follow at once.
+const MISSED_PER_FIRE: usize = 500;
+
+const MISSED: &str = "missed: the worker was not running when it was due";
+
+impl Delivery {
+    /// Queues the fire of `reminder`'s next occurrence, if it is active and has one. Fires queued
+    /// earlier for other occurrences stay and do nothing when they come due.
+    pub(crate) async fn arm(
+        &self,
+        conn: &impl ConnectionTrait,
+        reminder: &reminders::Model,
+    ) -> anyhow::Result<()> {
+        if let (ReminderStatus::Active, Some(at)) = (reminder.status, reminder.next_fire_at) {
+            self.queue
+                .schedule_on(
+                    conn,
+                    &Fire {
+                        queue: self.queue_name.clone(),
+                        reminder_id: reminder.id,
+                        occurrence_at: at,
+                    },
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn fire(
+        self: &Arc<Self>,
+        reminder_id: i64,
+        occurrence: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        // A task may be taken a moment early (another clock); an occurrence never fires early.
+        self.clock.sleep_until(occurrence).await;
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        let Some(reminder) = reminders::Entity::find_by_id(reminder_id).one(&txn).await? else {
+            return Ok(());
+        };
+        if reminder.status != ReminderStatus::Active || reminder.next_fire_at != Some(occurrence) {
+            // Edited, paused, deleted or already fired since this was queued.
+            return Ok(());
+        }
+        let schedule = match service::reminders::schedule_of(&reminder) {
+            Ok(schedule) => schedule,
+            Err(e) => {
+                let reason = format!("its schedule cannot be read: {e}");
+                self.stop_reminder(&txn, &reminder, ReminderStatus::Failed, &reason, now)
+                    .await?;
+                txn.commit().await?;
+                return Ok(());
+            }
+        };
+
+        // Occurrences past the grace window are missed; the first one inside it fires.
+        let mut missed = Vec::new();
+        let mut due = Some(occurrence);
+        let mut firing = None;
+        while let Some(at) = due.filter(|at| *at <= now) {
+            due = schedule.after(at);
+            if now - at > self.settings.grace {
+                missed.push(at);
+                if missed.len() == MISSED_PER_FIRE {
+                    break;
+                }
+            } else {
+                firing = Some(at);
+                break;
+            }
+        }
+        let last = firing.or(missed.last().copied()).unwrap_or(occurrence);
+
+        // The claim: only the process that moves the reminder on goes further.
+        let (status, reason) = match due {
+            Some(_) => (ReminderStatus::Active, None),
+            None => (
+                ReminderStatus::Ended,
+                Some("no occurrences left".to_owned()),
+            ),
+        };
+        let claimed = reminders::Entity::update_many()
+            .col_expr(reminders::Column::NextFireAt, Expr::value(due))
+            .col_expr(reminders::Column::LastFiredAt, Expr::value(last))
+            .col_expr(reminders::Column::Status, Expr::value(status))
+            .col_expr(reminders::Column::StatusReason, Expr::value(reason))
+            .col_expr(reminders::Column::UpdatedAt, Expr::value(now))
+            .filter(reminders::Column::Id.eq(reminder_id))
+            .filter(reminders::Column::Status.eq(ReminderStatus::Active))
+            .filter(reminders::Column::NextFireAt.eq(occurrence))
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            return Ok(());
+        }
+
+        let mut missed_runs = Vec::new();
+        for at in &missed {
+            let run = self
+                .insert_run(&txn, &reminder, *at, RunStatus::Skipped, Some(MISSED), now)
+                .await?;
+            missed_runs.push(run);
+        }
+        let run = match firing {
+            Some(at) => {
+                let run = self
+                    .insert_run(&txn, &reminder, at, RunStatus::Running, None, now)
+                    .await?;
+                self.insert_targets(&txn, &reminder, run.id, now).await?;
+                Some(run)
+            }
+            None => None,
+        };
+        let moved_on = reminders::Model {
+            next_fire_at: due,
+            status,
+            ..reminder.clone()
+        };
+        self.arm(&txn, &moved_on).await?;
+        let operator = Some(reminder.operator_id);
+        let account_id = reminder.account_id;
+        events::publish_in(
+            &txn,
+            operator,
+            &Event::ReminderChanged {
+                account_id,
+                reminder_id,
+            },
+        )
+        .await?;
+        for run in &missed_runs {
+            events::publish_in(
+                &txn,
+                operator,
+                &Event::RunAlert {
+                    account_id,
+                    run_id: run.id,
+                    reminder_id: Some(reminder_id),
+                    reminder_name: reminder.name.clone(),
+                    status: RunStatus::Skipped,
+                    counts: RunCounts::default(),
+                },
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        if !missed.is_empty() {
+            tracing::warn!(
+                reminder_id,
+                missed = missed.len(),
+                "occurrences missed while the worker was down"
+            );
+        }
+        if let Some(run) = run {
+            tracing::info!(reminder_id, run_id = run.id, occurrence = %run.occurrence_at, "fired");
+            self.dispatch(run.id).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_run(
+        &self,
+        txn: &DatabaseTransaction,
+        reminder: &reminders::Model,
+        occurrence: DateTime<Utc>,
+        status: RunStatus,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<runs::Model, DbErr> {
+        let finished = status != RunStatus::Running;
+        runs::ActiveModel {
+            reminder_id: Set(Some(reminder.id)),
+            reminder_name: Set(reminder.name.clone()),
+            account_id: Set(Some(reminder.account_id)),
+            operator_id: Set(Some(reminder.operator_id)),
+            occurrence_at: Set(occurrence),
+            status: Set(status),
+            reason: Set(reason.map(str::to_owned)),
+            started_at: Set((!finished).then_some(now)),
+            finished_at: Set(finished.then_some(now)),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await
+    }
+
+    /// One target per group, in the reminder's order; a group the account has left is decided
+    /// at once as skipped.
+    async fn insert_targets(
+        &self,
+        txn: &DatabaseTransaction,
+        reminder: &reminders::Model,
+        run_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        let rows = reminder_targets::Entity::find()
+            .filter(reminder_targets::Column::ReminderId.eq(reminder.id))
+            .order_by_asc(reminder_targets::Column::Position)
+            .find_also_related(groups::Entity)
+            .all(txn)
+            .await?;
+        let targets: Vec<_> = rows
+            .into_iter()
+            .filter_map(|(_, group)| group)
+            .map(|group| {
+                let gone = group.archived_at.is_some() || group.account_id != reminder.account_id;
+                targets::ActiveModel {
+                    run_id: Set(run_id),
+                    group_id: Set(Some(group.id)),
+                    group_jid: Set(group.jid),
+                    group_name: Set(group.name),
+                    status: Set(if gone {
+                        TargetStatus::Skipped
+                    } else {
+                        TargetStatus::Pending
+                    }),
+                    reason: Set(gone.then(|| "the account is no longer in this group".to_owned())),
+                    attempts: Set(0),
+                    parts_sent: Set(0),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        if !targets.is_empty() {
+            targets::Entity::insert_many(targets).exec(txn).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends or fails a reminder with a reason the operator can read.
+    pub(crate) async fn stop_reminder(
+        &self,
+        txn: &DatabaseTransaction,
+        reminder: &reminders::Model,
+        status: ReminderStatus,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        let mut row: reminders::ActiveModel = reminder.clone().into();
+        row.status = Set(status);
+        row.status_reason = Set(Some(reason.to_owned()));
+        row.updated_at = Set(now);
+        row.update(txn).await?;
+        events::publish_in(
+            txn,
+            Some(reminder.operator_id),
+            &Event::ReminderChanged {
+                account_id: reminder.account_id,
+                reminder_id: reminder.id,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,147 @@
+//! Delivery (DESIGN §6): the next occurrence of every active reminder waits in the job queue;
+//! firing it records the run and its targets; each account's sender then sends them, paced,
+//! claiming each target before sending so that nothing is ever sent twice.
+//!
+//! - [`fire`]: an occurrence comes due — a run, or a `missed` record — and the next is armed.
+//! - [`sender`]: one task per account works through its runs, paced, with retries.
+//! - [`targets`]: the run and target rows: claims, outcomes, the roll-up.
+//! - [`recovery`]: what a previous process left behind, at start.
+//! - [`control`]: the operator's commands — re-arm, resume or cancel a paused run.
+
+mod control;
+mod fire;
+mod recovery;
+mod sender;
+mod targets;
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use domain::pacing::{HourlyCap, Rules};
+use sea_orm::DatabaseConnection;
+use service::config::DeliveryConfig;
+use tokio::sync::mpsc;
+
+use crate::{
+    clock::SharedClock,
+    jobs::{self, queue::JobQueue, tasks::SweepMedia},
+    sessions::SessionsHandle,
+};
+
+/// Delivery's rules; production's come from [`DeliveryConfig`].
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub pacing: Rules,
+    pub grace: chrono::Duration,
+    /// The waits before the 2nd, 3rd and 4th attempt at a target after a transient error.
+    pub retry_delays: Vec<chrono::Duration>,
+    /// A send that has not answered by then counts as a transient failure.
+    pub send_timeout: Duration,
+    /// A task `in_progress` this long lost its worker and is run again.
+    pub stuck_after: chrono::Duration,
+    /// fang workers in this process.
+    pub job_workers: u32,
+}
+
+impl Settings {
+    pub fn from_config(config: &DeliveryConfig) -> Self {
+        Self {
+            pacing: Rules {
+                min_interval: Duration::from_millis(config.min_interval_ms.into()),
+                jitter: Duration::from_millis(config.jitter_ms.into()),
+                per_minute: config.per_minute,
+                per_hour_global: config.per_hour,
+            },
+            grace: chrono::Duration::minutes(config.grace_minutes.into()),
+            retry_delays: [30, 120, 600].map(chrono::Duration::seconds).to_vec(),
+            send_timeout: Duration::from_secs(120),
+            stuck_after: chrono::Duration::minutes(10),
+            job_workers: 2,
+        }
+    }
+}
+
+pub struct Delivery {
+    db: DatabaseConnection,
+    clock: SharedClock,
+    queue: JobQueue,
+    queue_name: String,
+    sessions: SessionsHandle,
+    settings: Settings,
+    data_dir: PathBuf,
+    senders: Mutex<HashMap<i64, mpsc::UnboundedSender<i64>>>,
+    hourly: Mutex<HourlyCap>,
+}
+
+impl Delivery {
+    /// Recovers what a previous process left, then starts the job queue's workers.
+    pub async fn start(
+        db: DatabaseConnection,
+        clock: SharedClock,
+        sessions: SessionsHandle,
+        settings: Settings,
+        data_dir: PathBuf,
+    ) -> anyhow::Result<Arc<Self>> {
+        let queue_name = jobs::queue_name(&db).await?;
+        let queue = JobQueue::new(db.clone(), clock.clone()).await?;
+        let delivery = Arc::new(Self {
+            hourly: Mutex::new(HourlyCap::new(settings.pacing.per_hour_global)),
+            db,
+            clock,
+            queue: queue.clone(),
+            queue_name: queue_name.clone(),
+            sessions,
+            settings,
+            data_dir,
+            senders: Mutex::default(),
+        });
+        jobs::register(&queue_name, &delivery);
+        delivery.recover().await?;
+        delivery
+            .queue
+            .schedule_on(
+                &delivery.db,
+                &SweepMedia {
+                    queue: queue_name.clone(),
+                },
+            )
+            .await?;
+        jobs::start_pool(queue, &queue_name, delivery.settings.job_workers).await;
+        tokio::spawn(Self::maintain(Arc::downgrade(&delivery)));
+        Ok(delivery)
+    }
+
+    /// Every minute: tasks whose worker vanished go back in line.
+    async fn maintain(delivery: std::sync::Weak<Self>) {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let Some(delivery) = delivery.upgrade() else {
+                return;
+            };
+            let before = delivery.clock.now() - delivery.settings.stuck_after;
+            match delivery.queue.reap_stuck(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(tasks = n, "re-queued jobs whose worker stopped"),
+                Err(e) => tracing::warn!(error = %e, "reaping stuck jobs failed"),
+            }
+        }
+    }
+
+    pub(crate) async fn sweep_media(&self) -> anyhow::Result<()> {
+        let report = service::media::sweep(
+            &self.db,
+            &self.data_dir,
+            self.clock.now(),
+            service::media::RETENTION,
+        )
+        .await?;
+        tracing::info!(?report, "media retention sweep");
+        Ok(())
+    }
+}

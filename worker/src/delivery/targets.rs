@@ -1,0 +1,211 @@
+//! The run and target rows. Every state change is a conditional UPDATE on the state it expects,
+//! so two processes acting on one row cannot both succeed: claiming `pending → sending` is what
+//! makes a send happen at most once.
+
+use chrono::{DateTime, Utc};
+use domain::{
+    run::RunCounts,
+    status::{RunStatus, TargetStatus},
+};
+use entity::{reminder_run_targets as targets, reminder_runs as runs};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+
+/// The next `limit` targets of `run_id` to try now, in the run's order.
+pub async fn next_due(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<targets::Model>, DbErr> {
+    targets::Entity::find()
+        .filter(targets::Column::RunId.eq(run_id))
+        .filter(targets::Column::Status.eq(TargetStatus::Pending))
+        .filter(
+            Condition::any()
+                .add(targets::Column::NextAttemptAt.is_null())
+                .add(targets::Column::NextAttemptAt.lte(now)),
+        )
+        .order_by_asc(targets::Column::CreatedAt)
+        .order_by_asc(targets::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// When the earliest target waiting out a retry delay comes due.
+pub async fn next_retry_at(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    targets::Entity::find()
+        .select_only()
+        .column_as(targets::Column::NextAttemptAt.min(), "next")
+        .filter(targets::Column::RunId.eq(run_id))
+        .filter(targets::Column::Status.eq(TargetStatus::Pending))
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(db)
+        .await
+        .map(Option::flatten)
+}
+
+/// `pending → sending`; `false` when someone else got there first.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    target_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let done = targets::Entity::update_many()
+        .col_expr(targets::Column::Status, Expr::value(TargetStatus::Sending))
+        .col_expr(
+            targets::Column::Attempts,
+            Expr::col(targets::Column::Attempts).add(1),
+        )
+        .col_expr(targets::Column::ClaimedAt, Expr::value(now))
+        .col_expr(targets::Column::UpdatedAt, Expr::value(now))
+        .filter(targets::Column::Id.eq(target_id))
+        .filter(targets::Column::Status.eq(TargetStatus::Pending))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
+/// How one attempt at a target ended.
+pub enum Outcome {
+    Sent {
+        wa_message_id: String,
+        latency_ms: i64,
+    },
+    /// Back to `pending` until `at`.
+    Retry {
+        at: DateTime<Utc>,
+        reason: String,
+        parts_sent: i32,
+    },
+    Failed {
+        reason: String,
+        parts_sent: i32,
+    },
+}
+
+/// Records the outcome of a claimed target. An outcome may also land on a target another
+/// process has meanwhile marked `unknown`: the truth beats the guess.
+pub async fn settle(
+    db: &impl ConnectionTrait,
+    target_id: i64,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let update = targets::Entity::update_many()
+        .col_expr(targets::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            targets::Column::ClaimedAt,
+            Expr::value(None::<DateTime<Utc>>),
+        );
+    let update = match outcome {
+        Outcome::Sent {
+            wa_message_id,
+            latency_ms,
+        } => update
+            .col_expr(targets::Column::Status, Expr::value(TargetStatus::Sent))
+            .col_expr(targets::Column::Reason, Expr::value(None::<String>))
+            .col_expr(targets::Column::WaMessageId, Expr::value(wa_message_id))
+            .col_expr(targets::Column::LatencyMs, Expr::value(latency_ms))
+            .col_expr(targets::Column::SentAt, Expr::value(now))
+            .col_expr(
+                targets::Column::NextAttemptAt,
+                Expr::value(None::<DateTime<Utc>>),
+            ),
+        Outcome::Retry {
+            at,
+            reason,
+            parts_sent,
+        } => update
+            .col_expr(targets::Column::Status, Expr::value(TargetStatus::Pending))
+            .col_expr(targets::Column::Reason, Expr::value(reason))
+            .col_expr(targets::Column::PartsSent, Expr::value(parts_sent))
+            .col_expr(targets::Column::NextAttemptAt, Expr::value(at)),
+        Outcome::Failed { reason, parts_sent } => update
+            .col_expr(targets::Column::Status, Expr::value(TargetStatus::Failed))
+            .col_expr(targets::Column::Reason, Expr::value(reason))
+            .col_expr(targets::Column::PartsSent, Expr::value(parts_sent))
+            .col_expr(
+                targets::Column::NextAttemptAt,
+                Expr::value(None::<DateTime<Utc>>),
+            ),
+    };
+    update
+        .filter(targets::Column::Id.eq(target_id))
+        .filter(targets::Column::Status.is_in([TargetStatus::Sending, TargetStatus::Unknown]))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Decides every still-pending target of `run_id` as `status` with `reason`.
+pub async fn close_pending(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    status: TargetStatus,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let done = targets::Entity::update_many()
+        .col_expr(targets::Column::Status, Expr::value(status))
+        .col_expr(targets::Column::Reason, Expr::value(reason))
+        .col_expr(targets::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            targets::Column::NextAttemptAt,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .filter(targets::Column::RunId.eq(run_id))
+        .filter(targets::Column::Status.eq(TargetStatus::Pending))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
+pub async fn counts(db: &impl ConnectionTrait, run_id: i64) -> Result<RunCounts, DbErr> {
+    let rows: Vec<(TargetStatus, i64)> = targets::Entity::find()
+        .select_only()
+        .column(targets::Column::Status)
+        .column_as(targets::Column::Id.count(), "n")
+        .filter(targets::Column::RunId.eq(run_id))
+        .group_by(targets::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut counts = RunCounts::default();
+    for (status, n) in rows {
+        counts.add(status, u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    Ok(counts)
+}
+
+/// Moves a run from `from` to `to`; `false` when it was not in `from` any more.
+pub async fn set_run_status(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    from: RunStatus,
+    to: RunStatus,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let mut update = runs::Entity::update_many()
+        .col_expr(runs::Column::Status, Expr::value(to))
+        .col_expr(runs::Column::Reason, Expr::value(reason.map(str::to_owned)));
+    update = match to {
+        RunStatus::Running => update.col_expr(runs::Column::ResumedAt, Expr::value(now)),
+        RunStatus::Paused => update,
+        _ => update.col_expr(runs::Column::FinishedAt, Expr::value(now)),
+    };
+    let done = update
+        .filter(runs::Column::Id.eq(run_id))
+        .filter(runs::Column::Status.eq(from))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected == 1)
+}

@@ -1,0 +1,112 @@
+//! The tasks Herald queues. Each tolerates running twice (fang may run a task again after a
+//! crash or a race): the database decides what actually happens.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use fang::{AsyncQueueable, AsyncRunnable, FangError, Scheduled, typetag};
+use serde::{Deserialize, Serialize};
+
+use super::delivery;
+
+fn failed(e: impl std::fmt::Display) -> FangError {
+    FangError {
+        description: e.to_string(),
+    }
+}
+
+/// Fire one occurrence of a reminder. Scheduled for the occurrence itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fire {
+    pub queue: String,
+    pub reminder_id: i64,
+    pub occurrence_at: DateTime<Utc>,
+}
+
+#[typetag::serde]
+#[async_trait]
+impl AsyncRunnable for Fire {
+    async fn run(&self, _: &dyn AsyncQueueable) -> Result<(), FangError> {
+        delivery(&self.queue)?
+            .fire(self.reminder_id, self.occurrence_at)
+            .await
+            .map_err(failed)
+    }
+
+    fn task_type(&self) -> String {
+        self.queue.clone()
+    }
+
+    fn uniq(&self) -> bool {
+        true
+    }
+
+    fn cron(&self) -> Option<Scheduled> {
+        Some(Scheduled::ScheduleOnce(self.occurrence_at))
+    }
+
+    fn max_retries(&self) -> i32 {
+        5
+    }
+}
+
+/// Send a run's targets that are due (after a retry delay, a resume, or a restart).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deliver {
+    pub queue: String,
+    pub run_id: i64,
+    pub at: DateTime<Utc>,
+}
+
+#[typetag::serde]
+#[async_trait]
+impl AsyncRunnable for Deliver {
+    async fn run(&self, _: &dyn AsyncQueueable) -> Result<(), FangError> {
+        delivery(&self.queue)?
+            .dispatch(self.run_id)
+            .await
+            .map_err(failed)
+    }
+
+    fn task_type(&self) -> String {
+        self.queue.clone()
+    }
+
+    fn uniq(&self) -> bool {
+        true
+    }
+
+    fn cron(&self) -> Option<Scheduled> {
+        Some(Scheduled::ScheduleOnce(self.at))
+    }
+
+    fn max_retries(&self) -> i32 {
+        5
+    }
+}
+
+/// Daily: remove media no reminder uses any more, past its retention.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepMedia {
+    pub queue: String,
+}
+
+#[typetag::serde]
+#[async_trait]
+impl AsyncRunnable for SweepMedia {
+    async fn run(&self, _: &dyn AsyncQueueable) -> Result<(), FangError> {
+        delivery(&self.queue)?.sweep_media().await.map_err(failed)
+    }
+
+    fn task_type(&self) -> String {
+        self.queue.clone()
+    }
+
+    fn uniq(&self) -> bool {
+        true
+    }
+
+    fn cron(&self) -> Option<Scheduled> {
+        // 03:30 UTC every day (sec min hour day-of-month month day-of-week).
+        Some(Scheduled::CronPattern("0 30 3 * * *".to_owned()))
+    }
+}

@@ -1,0 +1,766 @@
+//! Delivery end to end on the simulator, on a clock the test moves: reminders are created
+//! through the shared reminder service, fire through the job queue, and are checked in the run
+//! rows, the simulator's outbox and the event stream. No test waits on real minutes.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
+use domain::{
+    account::AccountLabel,
+    bus::{Command, Event},
+    pacing::Rules,
+    status::{MessageKind, Provider, ReminderStatus, RunStatus, TargetStatus},
+};
+use entity::{reminder_run_targets, reminder_runs, reminders, whatsapp_groups};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use service::{
+    accounts,
+    audit::Actor,
+    bus::events,
+    reminders::{PartInput, ReminderInput},
+};
+use testkit::TestDb;
+use tokio::sync::oneshot;
+use worker::{
+    Options,
+    clock::{Clock, ManualClock},
+    delivery,
+    provider::sim::{Fault, SimProvider},
+    sessions::Settings,
+};
+
+/// Monday 4 January 2027, 08:00 UTC (London is on GMT then, so local = UTC).
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 1, 4, 8, 0, 0).unwrap()
+}
+
+fn local(h: u32, m: u32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2027, 1, 4)
+        .unwrap()
+        .and_hms_opt(h, m, 0)
+        .unwrap()
+}
+
+fn pacing_off() -> Rules {
+    Rules {
+        min_interval: Duration::ZERO,
+        jitter: Duration::ZERO,
+        per_minute: 1_000_000,
+        per_hour_global: 1_000_000,
+    }
+}
+
+fn settings(pacing: Rules) -> delivery::Settings {
+    delivery::Settings {
+        pacing,
+        grace: chrono::Duration::minutes(10),
+        retry_delays: [30, 120, 600].map(chrono::Duration::seconds).to_vec(),
+        send_timeout: Duration::from_secs(10),
+        stuck_after: chrono::Duration::minutes(10),
+        job_workers: 2,
+    }
+}
+
+struct Harness {
+    db: DatabaseConnection,
+    clock: Arc<ManualClock>,
+    sim: Arc<SimProvider>,
+    operator_id: i64,
+    account_id: i64,
+    groups: Vec<whatsapp_groups::Model>,
+    stop: Option<oneshot::Sender<()>>,
+    stopped: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Harness {
+    /// A worker with a paired simulated account in `groups` groups.
+    async fn start(test: &TestDb, data_dir: &std::path::Path, pacing: Rules) -> Self {
+        let clock = ManualClock::new(t0());
+        let mut harness = Self::launch(test, data_dir, clock, pacing).await;
+        harness.operator_id = {
+            service::operators::sync_whitelist(&harness.db, &[], domain::timezone::TimeZone::UTC)
+                .await
+                .unwrap();
+            service::operators::active(&harness.db).await.unwrap()[0].id
+        };
+        harness.account_id = accounts::add(
+            &harness.db,
+            Actor::Operator,
+            harness.operator_id,
+            &AccountLabel::parse("Bakery").unwrap(),
+            Provider::Sim,
+        )
+        .await
+        .unwrap()
+        .id;
+        harness.pair().await;
+        harness
+    }
+
+    async fn launch(
+        test: &TestDb,
+        data_dir: &std::path::Path,
+        clock: Arc<ManualClock>,
+        pacing: Rules,
+    ) -> Self {
+        let config = testkit::config(&[
+            ("DATABASE_URL", test.url.expose()),
+            ("DATA_DIR", data_dir.to_str().unwrap()),
+            ("WORKER_HEALTH_ADDR", "127.0.0.1:0"),
+            ("WA_PROVIDER", "sim"),
+            ("SIM_TIME_SCALE", "0.01"),
+            ("SIM_SEND_LATENCY_MS", "0"),
+            ("SIM_GROUP_COUNT", "12"),
+            ("RUST_LOG", "warn"),
+        ]);
+        let options = Options {
+            sessions: Settings::default(),
+            delivery: settings(pacing),
+            clock: clock.clone(),
+        };
+        let worker = worker::Worker::start_with(config, options)
+            .await
+            .expect("worker starts");
+        let sim = worker.sim();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(worker.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            db: test.db.clone(),
+            clock,
+            sim,
+            operator_id: 0,
+            account_id: 0,
+            groups: Vec::new(),
+            stop: Some(stop),
+            stopped: Some(task),
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.stopped.take().unwrap().await.unwrap().unwrap();
+    }
+
+    async fn pair(&mut self) {
+        let account_id = self.account_id;
+        accounts::request(
+            &self.db,
+            Actor::Operator,
+            self.operator_id,
+            &Command::Pair { account_id },
+        )
+        .await
+        .unwrap();
+        self.wait("a QR code", || async {
+            self.sim.scan(account_id, None).ok()
+        })
+        .await;
+        self.wait("groups to sync", || async {
+            let groups = accounts::groups(&self.db, account_id).await.unwrap();
+            (groups.len() == 12).then_some(())
+        })
+        .await;
+        self.groups = accounts::groups(&self.db, account_id).await.unwrap();
+    }
+
+    /// Polls `check` (every 10 ms, for at most 10 s of real time) until it yields a value.
+    async fn wait<T, F, Fut>(&self, what: &str, check: F) -> T
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        for _ in 0..1000 {
+            if let Some(found) = check().await {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    fn input(&self, name: &str, start: NaiveDateTime, groups: &[usize]) -> ReminderInput {
+        ReminderInput {
+            account_id: self.account_id,
+            name: name.to_owned(),
+            timezone: "Europe/London".to_owned(),
+            start_local: start,
+            rrule: None,
+            send_window_end_hour: None,
+            parts: vec![PartInput {
+                kind: MessageKind::Text,
+                body: Some(format!("{name}: see you there")),
+                media_file_id: None,
+            }],
+            group_ids: groups.iter().map(|&i| self.groups[i].id).collect(),
+        }
+    }
+
+    async fn create(&self, input: ReminderInput) -> reminders::Model {
+        service::reminders::create(
+            &self.db,
+            Actor::Operator,
+            self.operator_id,
+            &input,
+            self.clock.now(),
+        )
+        .await
+        .expect("a valid reminder")
+    }
+
+    async fn runs(&self, reminder_id: i64) -> Vec<reminder_runs::Model> {
+        reminder_runs::Entity::find()
+            .filter(reminder_runs::Column::ReminderId.eq(reminder_id))
+            .order_by_asc(reminder_runs::Column::OccurrenceAt)
+            .all(&self.db)
+            .await
+            .unwrap()
+    }
+
+    /// Waits for the reminder's run of `occurrence` to reach a status other than running.
+    async fn settled_run(
+        &self,
+        reminder_id: i64,
+        occurrence: DateTime<Utc>,
+    ) -> reminder_runs::Model {
+        self.wait("the run to settle", || async {
+            self.runs(reminder_id)
+                .await
+                .into_iter()
+                .find(|r| r.occurrence_at == occurrence && r.status != RunStatus::Running)
+        })
+        .await
+    }
+
+    async fn targets(&self, run_id: i64) -> Vec<reminder_run_targets::Model> {
+        reminder_run_targets::Entity::find()
+            .filter(reminder_run_targets::Column::RunId.eq(run_id))
+            .order_by_asc(reminder_run_targets::Column::Id)
+            .all(&self.db)
+            .await
+            .unwrap()
+    }
+
+    async fn events(&self) -> Vec<Event> {
+        events::after(&self.db, self.operator_id, 0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.event)
+            .collect()
+    }
+
+    /// Moves the clock in `step`s until `until`, letting the worker act between steps.
+    async fn tick_until(&self, until: DateTime<Utc>, step: chrono::Duration) {
+        while self.clock.now() < until {
+            self.clock.advance(step);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits for the simulator to have sent `n` messages.
+    async fn sent_count(&self, n: usize) {
+        self.wait("sends", || async {
+            (self.sim.sent(self.account_id).await.unwrap().len() >= n).then_some(())
+        })
+        .await;
+    }
+}
+
+fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 1, 4, h, m, s).unwrap()
+}
+
+#[tokio::test]
+async fn a_one_off_fires_at_its_time_and_reaches_every_group_once() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    let reminder = h.create(h.input("Standup", local(8, 10), &[0, 1, 2])).await;
+    assert_eq!(reminder.next_fire_at, Some(at(8, 10, 0)));
+
+    h.clock.set(at(8, 9, 59));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(h.runs(reminder.id).await.is_empty(), "nothing fires early");
+    assert!(h.sim.sent(h.account_id).await.unwrap().is_empty());
+
+    h.clock.set(at(8, 10, 0));
+    let run = h.settled_run(reminder.id, at(8, 10, 0)).await;
+    assert_eq!(run.status, RunStatus::Success);
+    let targets = h.targets(run.id).await;
+    assert_eq!(targets.len(), 3);
+    for (target, group) in targets.iter().zip(&h.groups) {
+        assert_eq!(target.group_jid, group.jid);
+        assert_eq!(target.status, TargetStatus::Sent);
+        assert_eq!(target.attempts, 1);
+        assert!(target.wa_message_id.is_some());
+        assert_eq!(target.latency_ms, Some(0));
+    }
+    let sent = h.sim.sent(h.account_id).await.unwrap();
+    let mut jids: Vec<_> = sent.iter().map(|m| m.group_jid.clone()).collect();
+    jids.sort();
+    jids.dedup();
+    assert_eq!((sent.len(), jids.len()), (3, 3), "each group exactly once");
+    assert!(sent.iter().all(|m| m.body == "Standup: see you there"));
+
+    let reminder = reminders::Entity::find_by_id(reminder.id)
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reminder.status, ReminderStatus::Ended);
+    assert_eq!(reminder.next_fire_at, None);
+    assert!(h.events().await.iter().any(|e| matches!(
+        e,
+        Event::RunFinished { run_id, status: RunStatus::Success, counts, .. }
+            if *run_id == run.id && counts.sent == 3
+    )));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_recurring_reminder_moves_to_its_next_occurrence_and_ends_after_its_count() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    let mut input = h.input("Daily", local(9, 0), &[3]);
+    input.rrule = Some("FREQ=DAILY;COUNT=2".to_owned());
+    let reminder = h.create(input).await;
+
+    h.clock.set(at(9, 0, 0));
+    assert_eq!(
+        h.settled_run(reminder.id, at(9, 0, 0)).await.status,
+        RunStatus::Success
+    );
+    let moved = reminders::Entity::find_by_id(reminder.id)
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let tomorrow = Utc.with_ymd_and_hms(2027, 1, 5, 9, 0, 0).unwrap();
+    assert_eq!(
+        (moved.status, moved.next_fire_at),
+        (ReminderStatus::Active, Some(tomorrow))
+    );
+
+    h.clock.set(tomorrow);
+    assert_eq!(
+        h.settled_run(reminder.id, tomorrow).await.status,
+        RunStatus::Success
+    );
+    let ended = reminders::Entity::find_by_id(reminder.id)
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ended.status, ended.next_fire_at),
+        (ReminderStatus::Ended, None)
+    );
+    assert_eq!(h.runs(reminder.id).await.len(), 2);
+    assert_eq!(h.sim.sent(h.account_id).await.unwrap().len(), 2);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn transient_failures_retry_after_30_s_2_min_and_10_min_then_give_up() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+
+    // Three failures, then the fourth attempt goes through.
+    h.sim
+        .inject(h.account_id, Fault::FailSends { count: 3 })
+        .unwrap();
+    let first = h.create(h.input("Retried", local(8, 5), &[0])).await;
+    h.clock.set(at(8, 5, 0));
+    let target = |reminder_id: i64, attempts: i32| {
+        let h = &h;
+        async move {
+            let run = h.runs(reminder_id).await.pop()?;
+            let t = h.targets(run.id).await.pop()?;
+            (t.attempts == attempts && t.status == TargetStatus::Pending).then_some(t)
+        }
+    };
+    let t = h.wait("the first failure", || target(first.id, 1)).await;
+    assert_eq!(t.next_attempt_at, Some(at(8, 5, 30)));
+    h.clock.set(at(8, 5, 29));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        h.targets(t.run_id).await[0].attempts,
+        1,
+        "no retry before its time"
+    );
+    h.clock.set(at(8, 5, 30));
+    let t = h.wait("the second failure", || target(first.id, 2)).await;
+    assert_eq!(t.next_attempt_at, Some(at(8, 7, 30)));
+    h.clock.set(at(8, 7, 30));
+    let t = h.wait("the third failure", || target(first.id, 3)).await;
+    assert_eq!(t.next_attempt_at, Some(at(8, 17, 30)));
+    h.clock.set(at(8, 17, 30));
+    let run = h.settled_run(first.id, at(8, 5, 0)).await;
+    assert_eq!(run.status, RunStatus::Success);
+    let done = &h.targets(run.id).await[0];
+    assert_eq!((done.status, done.attempts), (TargetStatus::Sent, 4));
+    assert_eq!(done.latency_ms, Some(12 * 60 * 1000 + 30_000));
+
+    // Four failures: the target fails, the run fails, and the operator is told.
+    h.sim
+        .inject(h.account_id, Fault::FailSends { count: 4 })
+        .unwrap();
+    let second = h.create(h.input("Doomed", local(9, 0), &[1])).await;
+    for (attempts, moment) in [at(9, 0, 0), at(9, 0, 30), at(9, 2, 30)]
+        .into_iter()
+        .enumerate()
+    {
+        h.clock.set(moment);
+        h.wait("a failed attempt", || {
+            target(second.id, attempts as i32 + 1)
+        })
+        .await;
+    }
+    h.clock.set(at(9, 12, 30));
+    let run = h.settled_run(second.id, at(9, 0, 0)).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    let failed = &h.targets(run.id).await[0];
+    assert_eq!((failed.status, failed.attempts), (TargetStatus::Failed, 4));
+    assert!(
+        failed
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("gave up after 4 attempts"),
+        "{failed:?}"
+    );
+    assert!(h.events().await.iter().any(|e| matches!(
+        e,
+        Event::RunAlert { run_id, status: RunStatus::Failed, .. } if *run_id == run.id
+    )));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_permanent_error_fails_at_once_and_the_run_is_partial() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    // The account leaves its last group on WhatsApp's side; Herald has not synced since.
+    h.sim
+        .inject(h.account_id, Fault::SetGroupCount { count: 11 })
+        .unwrap();
+    let last = (0..h.groups.len())
+        .max_by_key(|&i| h.groups[i].jid.clone())
+        .unwrap();
+    let first = usize::from(last == 0);
+    let reminder = h
+        .create(h.input("Mixed", local(8, 30), &[first, last]))
+        .await;
+    h.clock.set(at(8, 30, 0));
+    let run = h.settled_run(reminder.id, at(8, 30, 0)).await;
+    assert_eq!(run.status, RunStatus::Partial);
+    let targets = h.targets(run.id).await;
+    assert_eq!(targets[0].status, TargetStatus::Sent);
+    assert_eq!(
+        (targets[1].status, targets[1].attempts),
+        (TargetStatus::Failed, 1)
+    );
+    assert!(
+        targets[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("not a participant")
+    );
+    assert!(h.events().await.iter().any(|e| matches!(
+        e,
+        Event::RunAlert { run_id, status: RunStatus::Partial, .. } if *run_id == run.id
+    )));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn an_offline_account_skips_its_groups_with_a_reason_and_an_alert() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    let reminder = h.create(h.input("Offline", local(8, 20), &[0, 1])).await;
+    h.sim.inject(h.account_id, Fault::LogOut).unwrap();
+    h.wait("the account to be logged out", || async {
+        let row = accounts::find(&h.db, h.operator_id, h.account_id)
+            .await
+            .unwrap()?;
+        (row.status == domain::status::AccountStatus::LoggedOut).then_some(())
+    })
+    .await;
+    h.clock.set(at(8, 20, 0));
+    let run = h.settled_run(reminder.id, at(8, 20, 0)).await;
+    assert_eq!(run.status, RunStatus::Skipped);
+    for target in h.targets(run.id).await {
+        assert_eq!(target.status, TargetStatus::Skipped);
+        assert_eq!(
+            target.reason.as_deref(),
+            Some("the account was not connected (logged_out)")
+        );
+    }
+    assert!(h.sim.sent(h.account_id).await.unwrap().is_empty());
+    assert!(h.events().await.iter().any(|e| matches!(
+        e,
+        Event::AccountOffline { run_id, label, .. } if *run_id == run.id && label == "Bakery"
+    )));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn pacing_holds_the_interval_and_the_per_minute_cap_in_the_simulators_timestamps() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let rules = Rules {
+        min_interval: Duration::from_secs(3),
+        jitter: Duration::from_secs(1),
+        per_minute: 5,
+        per_hour_global: 5000,
+    };
+    let h = Harness::start(&test, data.path(), rules).await;
+    let reminder = h
+        .create(h.input("Paced", local(8, 1), &(0..12).collect::<Vec<_>>()))
+        .await;
+    h.clock.set(at(8, 1, 0));
+    h.sent_count(1).await;
+    h.tick_until(at(8, 4, 0), chrono::Duration::milliseconds(250))
+        .await;
+    let run = h.settled_run(reminder.id, at(8, 1, 0)).await;
+    assert_eq!(run.status, RunStatus::Success);
+    let times: Vec<_> = h
+        .sim
+        .sent(h.account_id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.sent_at)
+        .collect();
+    assert_eq!(times.len(), 12);
+    domain::pacing::check(&times, &rules).expect("sends respect the pacing rules");
+    // Five a minute: the 6th and the 11th each open a new minute.
+    assert!(
+        times[5] - times[0] >= chrono::Duration::seconds(60),
+        "{times:?}"
+    );
+    assert!(
+        times[10] - times[5] >= chrono::Duration::seconds(60),
+        "{times:?}"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn the_global_hourly_cap_holds_sends_for_the_next_hour() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let rules = Rules {
+        per_hour_global: 4,
+        ..pacing_off()
+    };
+    let h = Harness::start(&test, data.path(), rules).await;
+    let reminder = h
+        .create(h.input("Capped", local(8, 1), &(0..6).collect::<Vec<_>>()))
+        .await;
+    h.clock.set(at(8, 1, 0));
+    h.wait("four sends", || async {
+        (h.sim.sent(h.account_id).await.unwrap().len() == 4).then_some(())
+    })
+    .await;
+    h.tick_until(at(9, 0, 0), chrono::Duration::minutes(1))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        h.sim.sent(h.account_id).await.unwrap().len(),
+        4,
+        "the cap holds for an hour"
+    );
+    h.tick_until(at(9, 1, 10), chrono::Duration::seconds(5))
+        .await;
+    assert_eq!(
+        h.settled_run(reminder.id, at(8, 1, 0)).await.status,
+        RunStatus::Success
+    );
+    let times: Vec<_> = h
+        .sim
+        .sent(h.account_id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.sent_at)
+        .collect();
+    assert!(
+        times[4] - times[0] >= chrono::Duration::hours(1),
+        "{times:?}"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_closing_send_window_pauses_the_run_and_resuming_sends_the_rest() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let rules = Rules {
+        min_interval: Duration::from_secs(60),
+        jitter: Duration::ZERO,
+        per_minute: 100,
+        per_hour_global: 5000,
+    };
+    let h = Harness::start(&test, data.path(), rules).await;
+    let mut input = h.input("Windowed", local(9, 57), &[0, 1, 2, 3, 4]);
+    input.send_window_end_hour = Some(10);
+    let reminder = h.create(input).await;
+    h.clock.set(at(9, 57, 0));
+    h.sent_count(1).await;
+    h.tick_until(at(10, 0, 30), chrono::Duration::seconds(1))
+        .await;
+    let paused = h.settled_run(reminder.id, at(9, 57, 0)).await;
+    assert_eq!(paused.status, RunStatus::Paused);
+    let statuses: Vec<_> = h
+        .targets(paused.id)
+        .await
+        .iter()
+        .map(|t| t.status)
+        .collect();
+    use TargetStatus::{Pending, Sent};
+    assert_eq!(statuses, [Sent, Sent, Sent, Pending, Pending]);
+    let stopped = reminders::Entity::find_by_id(reminder.id)
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stopped.status, ReminderStatus::Paused);
+    assert!(h.events().await.iter().any(|e| matches!(
+        e,
+        Event::RunAlert { run_id, status: RunStatus::Paused, .. } if *run_id == paused.id
+    )));
+
+    service::runs::resume(&h.db, Actor::Operator, h.operator_id, paused.id)
+        .await
+        .unwrap();
+    h.tick_until(at(10, 3, 0), chrono::Duration::seconds(1))
+        .await;
+    let run = h.settled_run(reminder.id, at(9, 57, 0)).await;
+    assert_eq!(run.status, RunStatus::Success);
+    assert!(run.resumed_at.is_some());
+    assert_eq!(h.sim.sent(h.account_id).await.unwrap().len(), 5);
+    let resumed = reminders::Entity::find_by_id(reminder.id)
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    // A one-off has nothing left after its run: resuming ends it rather than re-arming it.
+    assert_eq!(resumed.status, ReminderStatus::Ended);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn cancelling_a_paused_run_skips_the_rest() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let rules = Rules {
+        min_interval: Duration::from_secs(60),
+        jitter: Duration::ZERO,
+        per_minute: 100,
+        per_hour_global: 5000,
+    };
+    let h = Harness::start(&test, data.path(), rules).await;
+    let mut input = h.input("Weekly window", local(9, 59), &[0, 1, 2]);
+    input.rrule = Some("FREQ=WEEKLY;BYDAY=MO".to_owned());
+    input.send_window_end_hour = Some(10);
+    let reminder = h.create(input).await;
+    h.clock.set(at(9, 59, 0));
+    h.sent_count(1).await;
+    h.tick_until(at(10, 0, 30), chrono::Duration::seconds(1))
+        .await;
+    let paused = h.settled_run(reminder.id, at(9, 59, 0)).await;
+    assert_eq!(paused.status, RunStatus::Paused);
+
+    service::runs::cancel(&h.db, Actor::Operator, h.operator_id, paused.id)
+        .await
+        .unwrap();
+    let run = h
+        .wait("the cancellation", || async {
+            h.runs(reminder.id)
+                .await
+                .into_iter()
+                .find(|r| r.status == RunStatus::Cancelled)
+        })
+        .await;
+    let statuses: Vec<_> = h.targets(run.id).await.iter().map(|t| t.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            TargetStatus::Sent,
+            TargetStatus::Skipped,
+            TargetStatus::Skipped
+        ]
+    );
+    let next_week = Utc.with_ymd_and_hms(2027, 1, 11, 9, 59, 0).unwrap();
+    let active = reminders::Entity::find_by_id(reminder.id)
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (active.status, active.next_fire_at),
+        (ReminderStatus::Active, Some(next_week))
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn an_occurrence_missed_while_down_fires_late_within_grace_and_is_recorded_beyond() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    let late = h.create(h.input("Late", local(8, 30), &[0])).await;
+    let lost = h.create(h.input("Lost", local(8, 20), &[1])).await;
+    let clock = h.clock.clone();
+    h.stop().await;
+
+    // Down from 08:00 to 08:35: "Late" is 5 min overdue, "Lost" 15 min.
+    clock.set(at(8, 35, 0));
+    let h = Harness::restart_from(&test, data.path(), clock, pacing_off()).await;
+    // The session comes back while the clock moves on a little.
+    h.tick_until(at(8, 35, 30), chrono::Duration::seconds(1))
+        .await;
+    let run = h.settled_run(late.id, at(8, 30, 0)).await;
+    assert_eq!(run.status, RunStatus::Success);
+    let latency = h.targets(run.id).await[0].latency_ms.unwrap();
+    assert!(
+        (5 * 60 * 1000..6 * 60 * 1000).contains(&latency),
+        "{latency}"
+    );
+
+    let missed = h.settled_run(lost.id, at(8, 20, 0)).await;
+    assert_eq!(missed.status, RunStatus::Skipped);
+    assert!(missed.reason.as_deref().unwrap().starts_with("missed"));
+    assert!(h.targets(missed.id).await.is_empty());
+    assert!(h.events().await.iter().any(|e| matches!(
+        e,
+        Event::RunAlert { run_id, status: RunStatus::Skipped, .. } if *run_id == missed.id
+    )));
+    let sent = h.sim.sent(h.account_id).await.unwrap();
+    assert_eq!(sent.len(), 1, "the missed one is not sent");
+    h.stop().await;
+}
+
+impl Harness {
+    /// A fresh worker on an installation an earlier harness set up and stopped.
+    async fn restart_from(
+        test: &TestDb,
+        data_dir: &std::path::Path,
+        clock: Arc<ManualClock>,
+        pacing: Rules,
+    ) -> Self {
+        let mut h = Self::launch(test, data_dir, clock, pacing).await;
+        h.operator_id = service::operators::active(&h.db).await.unwrap()[0].id;
+        h.account_id = accounts::list(&h.db, h.operator_id).await.unwrap()[0].id;
+        h.groups = accounts::groups(&h.db, h.account_id).await.unwrap();
+        h
+    }
+}

@@ -1,0 +1,376 @@
+//! Delivery's guarantees across real worker processes: one killed with SIGKILL in the middle of
+//! a run, and two racing for the same run on PostgreSQL.
+
+use std::{
+    collections::HashMap,
+    path::Path,
+    process::{Child, Command as Process},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use domain::{
+    account::AccountLabel,
+    bus::{Command, Event},
+    status::{MessageKind, Provider, RunStatus, TargetStatus},
+};
+use entity::{reminder_run_targets, reminder_runs, sim_messages, whatsapp_groups};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, Statement,
+};
+use service::{
+    accounts,
+    audit::Actor,
+    bus::events,
+    config::Backend,
+    reminders::{PartInput, ReminderInput},
+};
+use testkit::TestDb;
+
+struct WorkerProcess {
+    child: Child,
+    control: String,
+}
+
+impl WorkerProcess {
+    /// A worker whose simulated sends take `latency_ms` (real time: the scale is 1).
+    async fn start(test: &TestDb, data_dir: &Path, latency_ms: u32) -> Self {
+        let port = testkit::free_port();
+        let child = Process::new(env!("CARGO_BIN_EXE_herald-worker"))
+            .env("DATABASE_URL", test.url.expose())
+            .env("DATA_DIR", data_dir)
+            .env("WORKER_HEALTH_ADDR", format!("127.0.0.1:{port}"))
+            .env("WA_PROVIDER", "sim")
+            .env("SIM_TIME_SCALE", "1")
+            .env("SIM_GROUP_COUNT", "20")
+            .env("SIM_SEND_LATENCY_MS", latency_ms.to_string())
+            .env("SEND_MIN_INTERVAL_MS", "0")
+            .env("SEND_JITTER_MS", "0")
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("herald-worker starts");
+        let control = format!("http://127.0.0.1:{port}");
+        testkit::expect_up(&format!("{control}/health"), "herald-worker").await;
+        Self { child, control }
+    }
+
+    /// SIGKILL: no shutdown, no cleanup, exactly as a crash or an OOM kill.
+    fn kill(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaped");
+    }
+
+    async fn scan(&self, account_id: i64) -> bool {
+        reqwest::Client::new()
+            .post(format!("{}/sim/accounts/{account_id}/scan", self.control))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    async fn ops(&self, account_id: i64) -> serde_json::Value {
+        reqwest::get(format!("{}/sim/accounts/{account_id}/ops", self.control))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 20 ms for up to 60 s.
+async fn wait<T, Fut: Future<Output = Option<T>>>(what: &str, check: impl Fn() -> Fut) -> T {
+    for _ in 0..3000 {
+        if let Some(found) = check().await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// An operator with one simulated account, paired through `worker`, in 20 groups.
+async fn paired_account(
+    db: &DatabaseConnection,
+    worker: &WorkerProcess,
+) -> (i64, i64, Vec<whatsapp_groups::Model>) {
+    service::operators::sync_whitelist(db, &[], domain::timezone::TimeZone::UTC)
+        .await
+        .unwrap();
+    let operator_id = service::operators::active(db).await.unwrap()[0].id;
+    let account_id = accounts::add(
+        db,
+        Actor::Operator,
+        operator_id,
+        &AccountLabel::parse("Bakery").unwrap(),
+        Provider::Sim,
+    )
+    .await
+    .unwrap()
+    .id;
+    accounts::request(
+        db,
+        Actor::Operator,
+        operator_id,
+        &Command::Pair { account_id },
+    )
+    .await
+    .unwrap();
+    wait("a QR code to scan", || async {
+        worker.scan(account_id).await.then_some(())
+    })
+    .await;
+    let groups = wait("the groups", || async {
+        let groups = accounts::groups(db, account_id).await.unwrap();
+        (groups.len() == 20).then_some(groups)
+    })
+    .await;
+    (operator_id, account_id, groups)
+}
+
+/// A one-off text reminder to every group, due `lead` from now.
+async fn reminder_soon(
+    db: &DatabaseConnection,
+    operator_id: i64,
+    account_id: i64,
+    groups: &[whatsapp_groups::Model],
+    lead: chrono::Duration,
+) -> (i64, DateTime<Utc>) {
+    let due = (Utc::now() + lead).with_timezone(&Utc);
+    let due = due - chrono::Duration::nanoseconds(due.timestamp_subsec_nanos().into());
+    let input = ReminderInput {
+        account_id,
+        name: "Opening hours".to_owned(),
+        timezone: "UTC".to_owned(),
+        start_local: due.naive_utc(),
+        rrule: None,
+        send_window_end_hour: None,
+        parts: vec![PartInput {
+            kind: MessageKind::Text,
+            body: Some("We open at 9 today".to_owned()),
+            media_file_id: None,
+        }],
+        group_ids: groups.iter().map(|g| g.id).collect(),
+    };
+    let reminder = service::reminders::create(db, Actor::Operator, operator_id, &input, Utc::now())
+        .await
+        .expect("a valid reminder");
+    (reminder.id, due)
+}
+
+async fn run_of(db: &DatabaseConnection, reminder_id: i64) -> Option<reminder_runs::Model> {
+    reminder_runs::Entity::find()
+        .filter(reminder_runs::Column::ReminderId.eq(reminder_id))
+        .one(db)
+        .await
+        .unwrap()
+}
+
+async fn targets(db: &DatabaseConnection, run_id: i64) -> Vec<reminder_run_targets::Model> {
+    reminder_run_targets::Entity::find()
+        .filter(reminder_run_targets::Column::RunId.eq(run_id))
+        .order_by_asc(reminder_run_targets::Column::Id)
+        .all(db)
+        .await
+        .unwrap()
+}
+
+/// How many times the simulator delivered to each group.
+async fn deliveries(db: &DatabaseConnection) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for message in sim_messages::Entity::find().all(db).await.unwrap() {
+        *counts.entry(message.group_jid).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_run_never_sends_twice_and_reports_the_interrupted_send() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let first = WorkerProcess::start(&test, data.path(), 600).await;
+    let db = &test.db;
+    let (operator_id, account_id, groups) = paired_account(db, &first).await;
+    let (reminder_id, _) = reminder_soon(
+        db,
+        operator_id,
+        account_id,
+        &groups,
+        chrono::Duration::seconds(2),
+    )
+    .await;
+
+    // Kill it 100 ms into a 0.6 s send, after a few groups got theirs.
+    let run = wait("the run", || run_of(db, reminder_id)).await;
+    let in_flight = wait("a send in flight", || async {
+        let targets = targets(db, run.id).await;
+        let sent = targets
+            .iter()
+            .filter(|t| t.status == TargetStatus::Sent)
+            .count();
+        targets.into_iter().find(|t| {
+            sent >= 3
+                && t.status == TargetStatus::Sending
+                && t.claimed_at
+                    .is_some_and(|at| Utc::now() - at > chrono::Duration::milliseconds(100))
+        })
+    })
+    .await;
+    first.kill();
+
+    let _second = WorkerProcess::start(&test, data.path(), 600).await;
+    let run = wait("the run to finish", || async {
+        run_of(db, reminder_id)
+            .await
+            .filter(|r| r.status != RunStatus::Running)
+    })
+    .await;
+    assert_eq!(run.status, RunStatus::Partial);
+
+    let targets = targets(db, run.id).await;
+    let unknown: Vec<_> = targets
+        .iter()
+        .filter(|t| t.status == TargetStatus::Unknown)
+        .collect();
+    assert_eq!(unknown.len(), 1, "{targets:#?}");
+    assert_eq!(unknown[0].id, in_flight.id);
+    assert!(
+        unknown[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("not re-sent")
+    );
+    assert_eq!(
+        targets
+            .iter()
+            .filter(|t| t.status == TargetStatus::Sent)
+            .count(),
+        19,
+        "the rest finish"
+    );
+    let delivered = deliveries(db).await;
+    assert!(
+        delivered.values().all(|&n| n == 1),
+        "no group twice: {delivered:?}"
+    );
+    for target in targets.iter().filter(|t| t.status == TargetStatus::Sent) {
+        assert_eq!(delivered.get(&target.group_jid), Some(&1));
+    }
+    let alerted = events::after(db, operator_id, 0, 10_000).await.unwrap();
+    assert!(alerted.iter().any(|s| matches!(
+        &s.event,
+        Event::TargetsUnknown { run_id, groups, .. }
+            if *run_id == run.id && groups == std::slice::from_ref(&in_flight.group_name)
+    )));
+}
+
+#[tokio::test]
+async fn two_workers_on_postgresql_racing_for_one_reminder_make_one_run_and_send_each_group_once() {
+    let test = TestDb::new().await;
+    if test.backend() != Backend::Postgres {
+        eprintln!(
+            "two workers share a database only on PostgreSQL; this runs in the PostgreSQL pass"
+        );
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let db = &test.db;
+    let a = WorkerProcess::start(&test, data.path(), 50).await;
+    let (operator_id, account_id, groups) = paired_account(db, &a).await;
+    let b = WorkerProcess::start(&test, data.path(), 50).await;
+    wait("the second worker to resume the account", || async {
+        b.ops(account_id)
+            .await
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|op| op["mode"] == "resume"))
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let (reminder_id, _) = reminder_soon(
+        db,
+        operator_id,
+        account_id,
+        &groups,
+        chrono::Duration::seconds(3),
+    )
+    .await;
+    // fang may hand one task out twice; here it does, on purpose: every fire is queued thrice.
+    wait("the fire to be queued", || async {
+        let n = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT COUNT(*) AS n FROM fang_tasks WHERE metadata->>'type' = 'Fire'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        (n >= 1).then_some(())
+    })
+    .await;
+    for _ in 0..2 {
+        db.execute_unprepared(
+            "INSERT INTO fang_tasks (id, metadata, state, task_type, retries, scheduled_at, \
+             created_at, updated_at) \
+             SELECT gen_random_uuid(), metadata, 'new', task_type, 0, scheduled_at, now(), now() \
+             FROM fang_tasks WHERE metadata->>'type' = 'Fire' AND uniq_hash IS NOT NULL",
+        )
+        .await
+        .unwrap();
+    }
+    // And once the run exists, both workers are told to deliver it, several times over.
+    let run = wait("the run", || run_of(db, reminder_id)).await;
+    for _ in 0..3 {
+        db.execute_unprepared(&format!(
+            "INSERT INTO fang_tasks (id, metadata, state, task_type, retries, scheduled_at, \
+             created_at, updated_at) \
+             SELECT gen_random_uuid(), jsonb_build_object('type', 'Deliver', 'queue', task_type, \
+             'run_id', {}, 'at', to_jsonb(now())), 'new', task_type, 0, now(), now(), now() \
+             FROM fang_tasks WHERE metadata->>'type' = 'Fire' LIMIT 1",
+            run.id
+        ))
+        .await
+        .unwrap();
+    }
+
+    let run = wait("the run to finish", || async {
+        run_of(db, reminder_id)
+            .await
+            .filter(|r| r.status != RunStatus::Running)
+    })
+    .await;
+    assert_eq!(run.status, RunStatus::Success);
+    let runs = reminder_runs::Entity::find()
+        .filter(reminder_runs::Column::ReminderId.eq(reminder_id))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1, "one run for one occurrence");
+    let targets = targets(db, run.id).await;
+    assert_eq!(targets.len(), 20);
+    assert!(
+        targets
+            .iter()
+            .all(|t| t.status == TargetStatus::Sent && t.attempts == 1)
+    );
+    let delivered = deliveries(db).await;
+    assert_eq!(delivered.len(), 20);
+    assert!(
+        delivered.values().all(|&n| n == 1),
+        "no group twice: {delivered:?}"
+    );
+    drop((a, b));
+}
