@@ -22,6 +22,9 @@ pub struct Model {
     pub rrule: Option<String>,
     pub send_window_end_hour: Option<i16>,
     pub next_fire_at: Option<DateTimeUtc>,
+    /// The wall time, in `timezone`, the schedule starts from (as entered). `dtstart` is the
+    /// first occurrence as an instant, which after a DST gap is not the same wall time.
+    pub start_local: Option<DateTime>,
     /// Why the reminder is paused, ended or failed, in words.
     #[sea_orm(column_type = "Text")]
     pub status_reason: Option<String>,

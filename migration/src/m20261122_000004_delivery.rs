@@ -1,4 +1,6 @@
-//! What delivery needs beyond the initial schema: why a reminder stopped, which operator a run
+//! What delivery needs beyond the initial schema: why a reminder stopped and the wall time its
+//! schedule starts from (an instant cannot say "02:30" on a day 02:30 does not exist), which
+//! operator a run
 //! belongs to (history outlives the reminder), a run resumed past its send window, how far a
 //! target's message parts got, when a target was claimed, the installation's queue key, and
 //! the simulator's record of sent media.
@@ -14,6 +16,7 @@ type NewColumn = (&'static str, fn() -> ColumnDef);
 /// SQLite alters one column per statement.
 const COLUMNS: &[NewColumn] = &[
     ("reminders", || text_null("status_reason")),
+    ("reminders", || timestamp_null("start_local")),
     ("reminder_runs", || big_integer_null("operator_id")),
     ("reminder_runs", || {
         timestamp_with_time_zone_null("resumed_at")

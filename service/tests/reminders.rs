@@ -352,6 +352,28 @@ async fn a_weekly_reminder_fires_on_its_next_weekday() {
 }
 
 #[tokio::test]
+async fn a_daily_time_keeps_its_wall_clock_after_a_first_day_in_a_dst_gap() {
+    let w = World::new().await;
+    // 30 March 2031: Berlin jumps from 02:00 to 03:00, so the first 02:30 happens at 03:30.
+    let reminder = w
+        .create(&ReminderInput {
+            timezone: "Europe/Berlin".into(),
+            start_local: local(2031, 3, 30, 2, 30),
+            rrule: Some("FREQ=DAILY".into()),
+            ..w.weekly()
+        })
+        .await;
+    assert_eq!(reminder.dtstart, utc(2031, 3, 30, 1, 30));
+    let schedule = reminders::schedule_of(&reminder).unwrap();
+    assert_eq!(schedule.start, local(2031, 3, 30, 2, 30));
+    // The next day 02:30 exists again (CEST, UTC+2) and is when it fires.
+    assert_eq!(
+        schedule.after(reminder.dtstart),
+        Some(utc(2031, 3, 31, 0, 30))
+    );
+}
+
+#[tokio::test]
 async fn every_problem_is_reported_at_once() {
     let w = World::new().await;
     let input = ReminderInput {

@@ -146,8 +146,8 @@ impl Worker {
         self.sim.clone()
     }
 
-    /// Runs until `shutdown` resolves, then stops every session (without marking any account
-    /// disconnected: the next start resumes them).
+    /// Runs until `shutdown` resolves, then lets sends under way finish and stops every session
+    /// (without marking any account disconnected: the next start resumes them and their runs).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -156,6 +156,7 @@ impl Worker {
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        self.delivery.shutdown().await;
         self.sessions.shutdown().await;
         served
     }

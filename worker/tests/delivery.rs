@@ -764,3 +764,94 @@ impl Harness {
         h
     }
 }
+
+/// When the queued media sweep is next due (it is a daily cron job on the delivery clock).
+async fn next_sweep(db: &DatabaseConnection) -> Option<DateTime<Utc>> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT scheduled_at FROM fang_tasks WHERE metadata->>'type' = 'SweepMedia' \
+             AND state IN ('new', 'retried')"
+        }
+        _ => {
+            "SELECT scheduled_at FROM fang_tasks WHERE json_extract(metadata, '$.type') = \
+             'SweepMedia' AND state IN ('new', 'retried')"
+        }
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap()?;
+    match backend {
+        DbBackend::Postgres => row.try_get::<DateTime<Utc>>("", "scheduled_at").ok(),
+        _ => DateTime::from_timestamp_millis(row.try_get::<i64>("", "scheduled_at").ok()?),
+    }
+}
+
+#[tokio::test]
+async fn the_media_sweep_runs_daily_as_a_job() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    let first = Utc.with_ymd_and_hms(2027, 1, 5, 3, 30, 0).unwrap();
+    assert_eq!(next_sweep(&h.db).await, Some(first));
+    // A file nothing uses, and past its retention by then.
+    let stored = service::media::store(
+        &h.db,
+        data.path(),
+        Actor::Operator,
+        h.operator_id,
+        MessageKind::Document,
+        "old.txt",
+        Some("text/plain"),
+        futures_util::stream::iter([Ok::<_, std::io::Error>(b"old notes".to_vec())]),
+    )
+    .await
+    .unwrap();
+    let path = service::media::path(data.path(), &stored).unwrap();
+    h.clock
+        .set(stored.created_at + service::media::RETENTION + chrono::Duration::days(1));
+    h.wait("the sweep to remove the file", || async {
+        (!path.exists()).then_some(())
+    })
+    .await;
+    let next = h
+        .wait("the next sweep to be queued", || async {
+            next_sweep(&h.db).await.filter(|at| *at > first)
+        })
+        .await;
+    assert_eq!(next.format("%H:%M").to_string(), "03:30");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_graceful_stop_mid_run_leaves_nothing_unknown_and_the_next_start_finishes_it() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let rules = Rules {
+        min_interval: Duration::from_secs(60),
+        jitter: Duration::ZERO,
+        per_minute: 100,
+        per_hour_global: 5000,
+    };
+    let h = Harness::start(&test, data.path(), rules).await;
+    let reminder = h
+        .create(h.input("Interrupted", local(8, 10), &[0, 1, 2]))
+        .await;
+    h.clock.set(at(8, 10, 0));
+    h.sent_count(1).await;
+    let clock = h.clock.clone();
+    h.stop().await;
+
+    let h = Harness::restart_from(&test, data.path(), clock, rules).await;
+    h.tick_until(at(8, 14, 0), chrono::Duration::seconds(1))
+        .await;
+    let run = h.settled_run(reminder.id, at(8, 10, 0)).await;
+    assert_eq!(run.status, RunStatus::Success);
+    for target in h.targets(run.id).await {
+        assert_eq!((target.status, target.attempts), (TargetStatus::Sent, 1));
+    }
+    assert_eq!(h.sim.sent(h.account_id).await.unwrap().len(), 3);
+    h.stop().await;
+}

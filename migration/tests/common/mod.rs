@@ -167,6 +167,12 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             send_window_end_hour: Some(21),
             next_fire_at: Some(t + Duration::days(7)),
             status_reason: Some("paused by the operator".into()),
+            start_local: Some(
+                chrono::NaiveDate::from_ymd_opt(2027, 3, 28)
+                    .unwrap()
+                    .and_hms_opt(2, 30, 0)
+                    .unwrap(),
+            ),
             last_fired_at: None,
             created_at: t,
             updated_at: t,

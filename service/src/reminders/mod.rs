@@ -77,11 +77,10 @@ pub fn schedule_of(reminder: &reminders::Model) -> Result<Schedule, StoredSchedu
             rrule: reminder.rrule.clone().unwrap_or_default(),
             source,
         })?;
-    Ok(Schedule {
-        start: reminder.dtstart.with_timezone(&zone.tz()).naive_local(),
-        zone,
-        rule,
-    })
+    let start = reminder
+        .start_local
+        .unwrap_or_else(|| reminder.dtstart.with_timezone(&zone.tz()).naive_local());
+    Ok(Schedule { start, zone, rule })
 }
 
 /// The occurrence to fire next: the first at or after `from`, but never one at or before the

@@ -43,6 +43,7 @@ pub async fn create(
         timezone: Set(valid.schedule.zone.name().to_owned()),
         status: Set(ReminderStatus::Active),
         dtstart: Set(valid.first),
+        start_local: Set(Some(valid.schedule.start)),
         rrule: Set(valid.rrule()),
         send_window_end_hour: Set(valid.window_end_hour),
         next_fire_at: Set(Some(valid.next_fire_at)),
@@ -92,6 +93,7 @@ pub async fn update(
     row.status = Set(status);
     row.status_reason = Set(reason);
     row.dtstart = Set(valid.first);
+    row.start_local = Set(Some(valid.schedule.start));
     row.rrule = Set(valid.rrule());
     row.send_window_end_hour = Set(valid.window_end_hour);
     row.next_fire_at = Set(Some(valid.next_fire_at));
@@ -240,6 +242,7 @@ pub async fn duplicate(
         timezone: Set(source.timezone.clone()),
         status: Set(ReminderStatus::Paused),
         dtstart: Set(source.dtstart),
+        start_local: Set(source.start_local),
         rrule: Set(source.rrule.clone()),
         send_window_end_hour: Set(source.send_window_end_hour),
         next_fire_at: Set(next),

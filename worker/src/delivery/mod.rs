@@ -24,7 +24,7 @@ use std::{
 use domain::pacing::{HourlyCap, Rules};
 use sea_orm::DatabaseConnection;
 use service::config::DeliveryConfig;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::{
     clock::SharedClock,
@@ -75,6 +75,9 @@ pub struct Delivery {
     data_dir: PathBuf,
     senders: Mutex<HashMap<i64, mpsc::UnboundedSender<i64>>>,
     hourly: Mutex<HourlyCap>,
+    /// `true` once shutting down; the count is of sends under way.
+    stopping: watch::Sender<bool>,
+    sending: watch::Sender<usize>,
 }
 
 impl Delivery {
@@ -98,6 +101,8 @@ impl Delivery {
             settings,
             data_dir,
             senders: Mutex::default(),
+            stopping: watch::Sender::new(false),
+            sending: watch::Sender::new(0),
         });
         jobs::register(&queue_name, &delivery);
         delivery.recover().await?;
@@ -113,6 +118,29 @@ impl Delivery {
         jobs::start_pool(queue, &queue_name, delivery.settings.job_workers).await;
         tokio::spawn(Self::maintain(Arc::downgrade(&delivery)));
         Ok(delivery)
+    }
+
+    /// A graceful stop: no new task is taken and no new send starts; sends under way finish
+    /// (within the send timeout) so none of them is left `unknown`. Runs continue at the next
+    /// start.
+    pub async fn shutdown(&self) {
+        self.queue.close();
+        self.stopping.send_replace(true);
+        let mut sending = self.sending.subscribe();
+        let drained =
+            tokio::time::timeout(self.settings.send_timeout, sending.wait_for(|n| *n == 0));
+        if drained.await.is_err() {
+            tracing::warn!("sends still under way at shutdown will be reported unknown");
+        }
+        // Ends the sender tasks (each holds the delivery; the map holds their inboxes).
+        self.senders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stopping.borrow()
     }
 
     /// Every minute: tasks whose worker vanished go back in line.

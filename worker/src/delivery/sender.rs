@@ -163,6 +163,9 @@ impl Delivery {
         let mut snapshot: Option<Snapshot> = None;
         let mut due: std::collections::VecDeque<targets::Model> = Default::default();
         loop {
+            if self.stopping() {
+                return Ok(Stop::Left);
+            }
             let now = self.clock.now();
             if snapshot
                 .as_ref()
@@ -255,7 +258,10 @@ impl Delivery {
                 continue;
             }
             due.pop_front();
-            if !rows::claim(&self.db, target.id, now).await? {
+            // Counted before the claim, so a shutdown waits for any send it lets start.
+            self.sending.send_modify(|n| *n += 1);
+            let _sending = scopeguard(|| self.sending.send_modify(|n| *n -= 1));
+            if self.stopping() || !rows::claim(&self.db, target.id, now).await? {
                 continue;
             }
             let outcome = self
@@ -585,6 +591,19 @@ fn window_closes(run: &runs::Model, reminder: &reminders::Model) -> Option<DateT
 
 fn account_id_of(run: &runs::Model) -> i64 {
     run.account_id.unwrap_or_default()
+}
+
+/// Runs `f` when dropped.
+fn scopeguard(f: impl FnOnce()) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
 }
 
 /// A uniform sample in [-1, 1] for the pacing jitter.

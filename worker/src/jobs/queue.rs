@@ -10,7 +10,14 @@
 //! fang ends a worker for good when a queue call it makes after running a task returns an
 //! error, so those calls retry until the database answers instead.
 
-use std::{str::FromStr, sync::Arc, time::Duration};
+use std::{
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -45,6 +52,8 @@ struct Inner {
     clock: SharedClock,
     inserted: Notify,
     waker: Waker,
+    /// Set at shutdown: nothing more is claimed.
+    closed: AtomicBool,
 }
 
 impl JobQueue {
@@ -56,6 +65,7 @@ impl JobQueue {
                 clock,
                 inserted: Notify::new(),
                 waker,
+                closed: AtomicBool::new(false),
             }),
         })
     }
@@ -71,6 +81,12 @@ impl JobQueue {
         let task = self.insert(conn, task, at).await?;
         self.inner.inserted.notify_waiters();
         Ok(task)
+    }
+
+    /// Stops handing out tasks, for a graceful shutdown; what is queued waits for the next start.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.inserted.notify_waiters();
     }
 
     /// Puts tasks left `in_progress` since before `before` (their worker died) back in line;
@@ -400,6 +416,10 @@ impl AsyncQueueable for JobQueue {
     ) -> Result<Option<Task>, AsyncQueueError> {
         let task_type = task_type.unwrap_or_else(|| fang::DEFAULT_TASK_TYPE.to_owned());
         loop {
+            if self.inner.closed.load(Ordering::SeqCst) {
+                tokio::time::sleep(IDLE_RECHECK).await;
+                return Ok(None);
+            }
             let Some(task) = self.claim(&task_type).await? else {
                 self.idle(&task_type).await;
                 return Ok(None);
