@@ -1,5 +1,5 @@
 # Herald's entry points. Each installs what it needs first (see scripts/bootstrap.sh).
-.PHONY: run test dev lint login-link
+.PHONY: run test dev lint login-link bench
 
 ## Build and run Herald (server + worker) on the embedded SQLite default. Ctrl-C stops it.
 run:
@@ -8,6 +8,10 @@ run:
 ## Run every test: Rust on SQLite and PostgreSQL, the wasm build, the browser tests.
 test:
 	@scripts/test.sh
+
+## Delivery's speed (fire lag, dispatch throughput) on SQLite and PostgreSQL, printed.
+bench:
+	@scripts/bench.sh
 
 ## Print a one-time dashboard link (with several operators: make login-link ARGS="--telegram-id 123").
 login-link:

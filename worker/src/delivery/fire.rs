@@ -37,19 +37,22 @@ impl Delivery {
         conn: &impl ConnectionTrait,
         reminder: &reminders::Model,
     ) -> anyhow::Result<()> {
-        if let (ReminderStatus::Active, Some(at)) = (reminder.status, reminder.next_fire_at) {
-            self.queue
-                .schedule_on(
-                    conn,
-                    &Fire {
-                        queue: self.queue_name.clone(),
-                        reminder_id: reminder.id,
-                        occurrence_at: at,
-                    },
-                )
-                .await?;
+        if let Some(fire) = self.next_fire(reminder) {
+            self.queue.schedule_on(conn, &fire).await?;
         }
         Ok(())
+    }
+
+    /// The fire `reminder` is waiting for, if it is active and has an occurrence left.
+    pub(crate) fn next_fire(&self, reminder: &reminders::Model) -> Option<Fire> {
+        match (reminder.status, reminder.next_fire_at) {
+            (ReminderStatus::Active, Some(at)) => Some(Fire {
+                queue: self.queue_name.clone(),
+                reminder_id: reminder.id,
+                occurrence_at: at,
+            }),
+            _ => None,
+        }
     }
 
     pub(crate) async fn fire(

@@ -14,6 +14,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr
 use service::{bus::events, database::begin_write};
 
 use super::Delivery;
+use crate::jobs::queue::JobQueue;
 
 const UNKNOWN: &str =
     "unknown: Herald stopped while sending; WhatsApp may have delivered it, so it is not re-sent";
@@ -35,8 +36,20 @@ impl Delivery {
             .filter(reminders::Column::NextFireAt.is_not_null())
             .all(&self.db)
             .await?;
-        for reminder in &active {
-            self.arm(&self.db, reminder).await?;
+        let waiting = self.queue.waiting(&self.queue_name).await?;
+        let mut missing = Vec::new();
+        for fire in active.iter().filter_map(|r| self.next_fire(r)) {
+            if !waiting.contains(&JobQueue::uniq_hash(&fire)?) {
+                missing.push(fire);
+            }
+        }
+        // Batched: one commit per thousand rather than per reminder.
+        for batch in missing.chunks(1000) {
+            let txn = begin_write(&self.db).await?;
+            for fire in batch {
+                self.queue.schedule_on(&txn, fire).await?;
+            }
+            txn.commit().await?;
         }
 
         let running = runs::Entity::find()

@@ -11,6 +11,7 @@
 //! error, so those calls retry until the database answers instead.
 
 use std::{
+    collections::HashSet,
     str::FromStr,
     sync::{
         Arc,
@@ -81,6 +82,29 @@ impl JobQueue {
         let task = self.insert(conn, task, at).await?;
         self.inner.inserted.notify_waiters();
         Ok(task)
+    }
+
+    /// The uniq hashes of every task of `task_type` waiting to run, to skip re-queueing them.
+    pub async fn waiting(&self, task_type: &str) -> Result<HashSet<String>, DbErr> {
+        let rows = self
+            .inner
+            .db
+            .query_all_raw(self.statement(
+                "SELECT uniq_hash FROM fang_tasks WHERE task_type = $1 \
+                 AND state IN ('new', 'retried') AND uniq_hash IS NOT NULL",
+                [task_type.to_owned().into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|row| row.try_get::<String>("", "uniq_hash"))
+            .collect()
+    }
+
+    /// The hash a uniq task is known by: its JSON, as fang computes it.
+    pub fn uniq_hash(task: &dyn AsyncRunnable) -> Result<String, serde_json::Error> {
+        let metadata = serde_json::to_value(task)?;
+        let digest = Sha256::digest(metadata.to_string().as_bytes());
+        Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
     }
 
     /// Stops handing out tasks, for a graceful shutdown; what is queued waits for the next start.
@@ -241,13 +265,7 @@ impl JobQueue {
         at: DateTime<Utc>,
     ) -> Result<Task, AsyncQueueError> {
         let metadata = serde_json::to_value(task)?;
-        let uniq_hash = task.uniq().then(|| {
-            let digest = Sha256::digest(metadata.to_string().as_bytes());
-            digest
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        });
+        let uniq_hash = task.uniq().then(|| Self::uniq_hash(task)).transpose()?;
         if let Some(hash) = &uniq_hash {
             let waiting = self
                 .one(
@@ -478,9 +496,7 @@ impl AsyncQueueable for JobQueue {
         if !task.uniq() {
             return Err(AsyncQueueError::TaskNotUniqError);
         }
-        let metadata = serde_json::to_value(task)?;
-        let digest = Sha256::digest(metadata.to_string().as_bytes());
-        let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hash = Self::uniq_hash(task)?;
         self.execute("DELETE FROM fang_tasks WHERE uniq_hash = $1", [hash.into()])
             .await
             .map_err(db_error)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make bench`: delivery's speed on SQLite, then on PostgreSQL (TEST_DATABASE_URL, or a
+# throw-away cluster). Prints the figures; docs/benchmarks.md records them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+source scripts/pg-temp.sh
+trap stop_temp_postgres EXIT
+
+scripts/bootstrap.sh test
+
+step "delivery benchmark on SQLite"
+env -u TEST_DATABASE_URL cargo bench -p worker --bench delivery
+
+step "delivery benchmark on PostgreSQL"
+if [[ -z "${TEST_DATABASE_URL:-}" ]]; then
+  start_temp_postgres
+fi
+cargo bench -p worker --bench delivery
