@@ -25,7 +25,7 @@ use worker::{
     Options,
     clock::{Clock, ManualClock},
     delivery,
-    provider::sim::{Fault, SimProvider},
+    provider::sim::{Fault, SimOp, SimProvider},
     sessions::Settings,
 };
 
@@ -853,5 +853,94 @@ async fn a_graceful_stop_mid_run_leaves_nothing_unknown_and_the_next_start_finis
         assert_eq!((target.status, target.attempts), (TargetStatus::Sent, 1));
     }
     assert_eq!(h.sim.sent(h.account_id).await.unwrap().len(), 3);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn media_goes_up_once_per_run_and_a_missing_file_fails_media_missing() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    // The smallest PNG the store accepts by its bytes.
+    let png: Vec<u8> = [
+        &b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89"[..],
+        b"\0\0\0\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82",
+    ]
+    .concat();
+    let image = service::media::store(
+        &h.db,
+        data.path(),
+        Actor::Operator,
+        h.operator_id,
+        MessageKind::Image,
+        "poster.png",
+        Some("image/png"),
+        futures_util::stream::iter([Ok::<_, std::io::Error>(png)]),
+    )
+    .await
+    .unwrap();
+    let mut input = h.input("Poster", local(8, 40), &[0, 1, 2]);
+    input.parts.push(PartInput {
+        kind: MessageKind::Image,
+        body: Some("This week's poster".to_owned()),
+        media_file_id: Some(image.id),
+    });
+    let reminder = h.create(input.clone()).await;
+    h.clock.set(at(8, 40, 0));
+    let run = h.settled_run(reminder.id, at(8, 40, 0)).await;
+    assert_eq!(run.status, RunStatus::Success);
+    let uploads = h
+        .sim
+        .ops(h.account_id)
+        .into_iter()
+        .filter(|op| matches!(op, SimOp::Uploaded { sha256 } if *sha256 == image.sha256))
+        .count();
+    assert_eq!(uploads, 1, "uploaded once for three groups");
+    let sent = h.sim.sent(h.account_id).await.unwrap();
+    let images: Vec<_> = sent
+        .iter()
+        .filter(|m| m.kind == MessageKind::Image)
+        .collect();
+    assert_eq!(images.len(), 3);
+    assert!(images.iter().all(|m| m.body == "This week's poster"
+        && m.media_sha256.as_deref() == Some(image.sha256.as_str())));
+    // Each group got the text first, then the image.
+    for group in &h.groups[..3] {
+        let kinds: Vec<_> = sent
+            .iter()
+            .filter(|m| m.group_jid == group.jid)
+            .map(|m| m.kind)
+            .collect();
+        assert_eq!(kinds, [MessageKind::Text, MessageKind::Image]);
+    }
+
+    // The file vanishes from disk: no placeholder goes out, the groups fail media_missing.
+    std::fs::remove_file(service::media::path(data.path(), &image).unwrap()).unwrap();
+    input.name = "Poster again".to_owned();
+    input.start_local = local(8, 50);
+    let again = h.create(input).await;
+    h.clock.set(at(8, 50, 0));
+    let run = h.settled_run(again.id, at(8, 50, 0)).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    for target in h.targets(run.id).await {
+        assert_eq!(target.status, TargetStatus::Failed);
+        assert!(
+            target
+                .reason
+                .as_deref()
+                .unwrap()
+                .starts_with("media_missing"),
+            "{target:?}"
+        );
+    }
+    assert_eq!(
+        h.sim.sent(h.account_id).await.unwrap().len(),
+        6,
+        "nothing more was sent"
+    );
+    assert!(h.events().await.iter().any(|e| matches!(
+        e,
+        Event::RunAlert { run_id, status: RunStatus::Failed, .. } if *run_id == run.id
+    )));
     h.stop().await;
 }
