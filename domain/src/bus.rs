@@ -176,8 +176,19 @@ pub enum Event {
         status: RunStatus,
         counts: RunCounts,
     },
-    /// Sends were interrupted (the worker stopped mid-send): WhatsApp may or may not have
-    /// delivered them, and Herald will not send them again on its own.
+    /// Occurrences came and went while the worker was down, past the grace window: each is a
+    /// skipped run with reason `missed`.
+    #[serde(rename = "alert.missed")]
+    Missed {
+        account_id: i64,
+        reminder_id: i64,
+        reminder_name: String,
+        occurrences: u32,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    },
+    /// Sends were interrupted (the worker stopped mid-send, or WhatsApp never answered):
+    /// WhatsApp may or may not have delivered them, and Herald will not send them again.
     #[serde(rename = "alert.targets_unknown")]
     TargetsUnknown {
         account_id: i64,
@@ -209,6 +220,7 @@ impl Event {
             | Self::RunFinished { account_id, .. }
             | Self::AccountOffline { account_id, .. }
             | Self::RunAlert { account_id, .. }
+            | Self::Missed { account_id, .. }
             | Self::TargetsUnknown { account_id, .. } => *account_id,
         }
     }

@@ -88,7 +88,7 @@ impl Pacer {
         now.max(after_last).max(self.recent.next_slot(now))
     }
 
-    /// Records a send as it starts; sends are recorded in the order they start.
+    /// Records a send; sends are recorded in time order (a reserved future slot is not a send).
     pub fn record(&mut self, at: DateTime<Utc>) {
         self.last = Some(self.last.map_or(at, |last| last.max(at)));
         self.recent.record(at);
@@ -108,7 +108,7 @@ impl HourlyCap {
         now.max(self.0.next_slot(now))
     }
 
-    /// Records a send as it starts; sends are recorded in the order they start.
+    /// Records a send; sends are recorded in time order (a reserved future slot is not a send).
     pub fn record(&mut self, at: DateTime<Utc>) {
         self.0.record(at);
     }

@@ -69,6 +69,7 @@ impl Phase {
             | Event::RunFinished { .. }
             | Event::AccountOffline { .. }
             | Event::RunAlert { .. }
+            | Event::Missed { .. }
             | Event::TargetsUnknown { .. } => self,
         }
     }

@@ -422,7 +422,8 @@ const FANG_UP_POSTGRES: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS fang_tasks_uniq_hash ON fang_tasks(uniq_hash)",
 ];
 
-/// Timestamps are unix seconds, as fang's SQLite backend expects.
+/// fang's own column types. Herald's queue (worker::jobs::queue) writes every timestamp itself,
+/// as unix milliseconds; the seconds defaults are never used.
 const FANG_UP_SQLITE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS fang_tasks (
         id BLOB NOT NULL PRIMARY KEY,

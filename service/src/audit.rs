@@ -17,6 +17,9 @@ pub enum Actor {
     Cli,
     /// An unauthenticated web client (failed logins).
     Anonymous,
+    /// Someone on Telegram: a whitelisted operator (the entry names them), or an outsider the
+    /// bot refused (the entry's detail holds their Telegram id).
+    Telegram,
 }
 
 impl Actor {
@@ -26,6 +29,7 @@ impl Actor {
             Actor::System => "system",
             Actor::Cli => "cli",
             Actor::Anonymous => "anonymous",
+            Actor::Telegram => "telegram",
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct DeliveryConfig {
     /// An occurrence missed while the worker was down still fires this late; later, it is
     /// recorded as a skipped run with reason `missed`.
     pub grace_minutes: u32,
+    /// A send WhatsApp has not answered by then is `unknown` (never re-sent).
+    pub send_timeout_secs: u32,
 }
 
 impl Default for DeliveryConfig {
@@ -60,6 +62,7 @@ impl Default for DeliveryConfig {
             per_minute: 20,
             per_hour: 5000,
             grace_minutes: 10,
+            send_timeout_secs: 120,
         }
     }
 }
@@ -282,6 +285,12 @@ impl PublicUrl {
     pub fn url(&self) -> &Url {
         &self.0
     }
+
+    /// The absolute address of a dashboard `path` (starting with `/`), under any base path the
+    /// public URL has.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.0.as_str().trim_end_matches('/'))
+    }
 }
 
 /// Every problem found in the environment, one per variable.
@@ -354,6 +363,7 @@ impl Config {
             "SEND_PER_MINUTE",
             "SEND_PER_HOUR",
             "FIRE_GRACE_MINUTES",
+            "SEND_TIMEOUT_SECS",
         ]
         .map(|key| (key, get(key)));
 
@@ -480,7 +490,7 @@ impl Config {
                     check(&mut problems, key, parse_in_range(raw, min, max, unit))
                 })
             };
-            let [interval, jitter, per_minute, per_hour, grace] = &delivery_vars;
+            let [interval, jitter, per_minute, per_hour, grace, timeout] = &delivery_vars;
             DeliveryConfig {
                 min_interval_ms: number(
                     interval,
@@ -498,6 +508,8 @@ impl Config {
                     .unwrap_or(defaults.per_hour),
                 grace_minutes: number(grace, defaults.grace_minutes, 0, 1440, "minutes")
                     .unwrap_or(defaults.grace_minutes),
+                send_timeout_secs: number(timeout, defaults.send_timeout_secs, 1, 600, "seconds")
+                    .unwrap_or(defaults.send_timeout_secs),
             }
         };
         let telegram = match bot_token {
@@ -729,6 +741,17 @@ mod tests {
         );
         assert!(PublicUrl::parse("ftp://x").is_err());
         assert!(PublicUrl::parse("localhost:3000").is_err());
+    }
+
+    #[test]
+    fn public_url_joins_paths_under_its_base() {
+        let root = PublicUrl::parse("https://herald.example.com").unwrap();
+        assert_eq!(root.join("/login/x"), "https://herald.example.com/login/x");
+        let nested = PublicUrl::parse("https://example.com/herald/").unwrap();
+        assert_eq!(
+            nested.join("/reminders/runs/7"),
+            "https://example.com/herald/reminders/runs/7"
+        );
     }
 
     #[test]

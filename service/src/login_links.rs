@@ -155,8 +155,7 @@ pub async fn issue(
 }
 
 fn link_url(public_url: &PublicUrl, token: &LoginToken) -> String {
-    let base = public_url.url().as_str().trim_end_matches('/');
-    format!("{base}{LINK_PATH}{}", token.as_str())
+    public_url.join(&format!("{LINK_PATH}{}", token.as_str()))
 }
 
 /// Spends a link: succeeds at most once per token, even when two requests race, because the

@@ -150,6 +150,19 @@ pub async fn find_active(
         .await
 }
 
+/// The active operator with this Telegram user id: who the bot serves. Read on every update, so
+/// an operator taken off the whitelist is refused at once.
+pub async fn find_active_by_telegram_id(
+    db: &impl ConnectionTrait,
+    telegram_user_id: i64,
+) -> Result<Option<operators::Model>, DbErr> {
+    operators::Entity::find()
+        .filter(operators::Column::TelegramUserId.eq(telegram_user_id))
+        .filter(operators::Column::DisabledAt.is_null())
+        .one(db)
+        .await
+}
+
 async fn find_by_telegram_id(
     db: &impl ConnectionTrait,
     telegram_id: Option<i64>,

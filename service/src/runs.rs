@@ -5,7 +5,12 @@ use domain::{bus::Command, status::RunStatus};
 use entity::reminder_runs as runs;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
-use crate::{audit, bus::commands, database::begin_write};
+use crate::{audit, bus::commands, config::PublicUrl, database::begin_write};
+
+/// The dashboard page of one run, where a paused run is resumed or cancelled: what alerts link to.
+pub fn page_url(public_url: &PublicUrl, run_id: i64) -> String {
+    public_url.join(&format!("/reminders/runs/{run_id}"))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunActionError {

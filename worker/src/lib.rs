@@ -1,7 +1,8 @@
 //! Herald's worker as a library, so tests run the real thing in-process on a free port.
 //!
 //! It owns the WhatsApp sessions (the session manager, fed by the command bus), delivery (on
-//! the job queue) and an internal listener with `/health` and the simulator's control routes.
+//! the job queue), the Telegram bot (when a token is configured) and an internal listener with
+//! `/health` and the simulator's control routes.
 
 pub mod clock;
 pub mod delivery;
@@ -11,6 +12,7 @@ pub mod keys;
 pub mod provider;
 pub mod sessions;
 mod single_instance;
+pub mod telegram;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
@@ -30,6 +32,7 @@ use crate::{
     delivery::Delivery,
     provider::sim::{self, SimProvider},
     sessions::{Manager, Providers, SessionsHandle, Settings},
+    telegram::TelegramBot,
 };
 
 /// The worker's rules and clock; production's come from the configuration.
@@ -56,6 +59,12 @@ pub struct Worker {
     sim: Arc<SimProvider>,
     sessions: SessionsHandle,
     delivery: Arc<Delivery>,
+    /// Stops the command consumer, and its task.
+    consumer: (
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    ),
+    telegram: Option<TelegramBot>,
     _instance: single_instance::InstanceGuard,
 }
 
@@ -111,13 +120,23 @@ impl Worker {
             .await
             .context("listening for commands")?;
         let claimer = format!("worker-{}", std::process::id());
-        tokio::spawn(sessions::consumer::run(
+        let (stop_consumer, stop) = tokio::sync::watch::channel(false);
+        let consumer = tokio::spawn(sessions::consumer::run(
             db.clone(),
             sessions.clone(),
             delivery.clone(),
             waker,
             claimer,
+            stop,
         ));
+        let telegram = match &config.telegram {
+            Some(telegram) => Some(
+                TelegramBot::start(db.clone(), telegram, &config)
+                    .await
+                    .context("starting the Telegram bot")?,
+            ),
+            None => None,
+        };
         Ok(Self {
             listener,
             health: health::HealthState {
@@ -128,6 +147,8 @@ impl Worker {
             sim,
             sessions,
             delivery,
+            consumer: (stop_consumer, consumer),
+            telegram,
             _instance: instance,
         })
     }
@@ -146,8 +167,9 @@ impl Worker {
         self.sim.clone()
     }
 
-    /// Runs until `shutdown` resolves, then lets sends under way finish and stops every session
-    /// (without marking any account disconnected: the next start resumes them and their runs).
+    /// Runs until `shutdown` resolves, then stops the Telegram bot, lets sends under way finish
+    /// and stops every session (without marking any account disconnected: the next start
+    /// resumes them and their runs).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -156,6 +178,15 @@ impl Worker {
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        if let Some(telegram) = self.telegram {
+            telegram.stop().await;
+        }
+        // Commands first (one in hand finishes), then sends, then the sessions they use.
+        let (stop_consumer, consumer) = self.consumer;
+        stop_consumer.send_replace(true);
+        if let Err(e) = consumer.await {
+            tracing::error!(error = %e, "the command consumer failed");
+        }
         self.delivery.shutdown().await;
         self.sessions.shutdown().await;
         served

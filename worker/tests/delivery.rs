@@ -73,10 +73,21 @@ struct Harness {
 }
 
 impl Harness {
-    /// A worker with a paired simulated account in `groups` groups.
+    /// A worker with a paired simulated account in 12 groups; sends answer at once.
     async fn start(test: &TestDb, data_dir: &std::path::Path, pacing: Rules) -> Self {
+        Self::start_with(test, data_dir, settings(pacing), 0).await
+    }
+
+    /// As [`Harness::start`], with these delivery settings and sends taking `latency_ms` of real
+    /// time.
+    async fn start_with(
+        test: &TestDb,
+        data_dir: &std::path::Path,
+        settings: delivery::Settings,
+        latency_ms: u32,
+    ) -> Self {
         let clock = ManualClock::new(t0());
-        let mut harness = Self::launch(test, data_dir, clock, pacing).await;
+        let mut harness = Self::launch(test, data_dir, clock, settings, latency_ms).await;
         harness.operator_id = {
             service::operators::sync_whitelist(&harness.db, &[], domain::timezone::TimeZone::UTC)
                 .await
@@ -101,21 +112,24 @@ impl Harness {
         test: &TestDb,
         data_dir: &std::path::Path,
         clock: Arc<ManualClock>,
-        pacing: Rules,
+        settings: delivery::Settings,
+        latency_ms: u32,
     ) -> Self {
+        // Simulated delays run at a hundredth of real time.
+        let latency = (latency_ms * 100).to_string();
         let config = testkit::config(&[
             ("DATABASE_URL", test.url.expose()),
             ("DATA_DIR", data_dir.to_str().unwrap()),
             ("WORKER_HEALTH_ADDR", "127.0.0.1:0"),
             ("WA_PROVIDER", "sim"),
             ("SIM_TIME_SCALE", "0.01"),
-            ("SIM_SEND_LATENCY_MS", "0"),
+            ("SIM_SEND_LATENCY_MS", &latency),
             ("SIM_GROUP_COUNT", "12"),
             ("RUST_LOG", "warn"),
         ]);
         let options = Options {
             sessions: Settings::default(),
-            delivery: settings(pacing),
+            delivery: settings,
             clock: clock.clone(),
         };
         let worker = worker::Worker::start_with(config, options)
@@ -257,6 +271,30 @@ impl Harness {
             self.clock.advance(step);
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    /// Moves the clock in `step`s, letting the worker act between steps, until the reminder's
+    /// run of `occurrence` has a status `done` accepts. Ticks wait for the worker, so a slow
+    /// machine only makes the test slower.
+    async fn tick_until_run(
+        &self,
+        reminder_id: i64,
+        occurrence: DateTime<Utc>,
+        step: chrono::Duration,
+        done: impl Fn(RunStatus) -> bool,
+    ) -> reminder_runs::Model {
+        for _ in 0..20_000 {
+            let runs = self.runs(reminder_id).await;
+            if let Some(run) = runs
+                .into_iter()
+                .find(|r| r.occurrence_at == occurrence && done(r.status))
+            {
+                return run;
+            }
+            self.clock.advance(step);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("timed out ticking towards the run of {occurrence}");
     }
 
     /// Waits for the simulator to have sent `n` messages.
@@ -527,9 +565,14 @@ async fn pacing_holds_the_interval_and_the_per_minute_cap_in_the_simulators_time
         .await;
     h.clock.set(at(8, 1, 0));
     h.sent_count(1).await;
-    h.tick_until(at(8, 4, 0), chrono::Duration::milliseconds(250))
+    let run = h
+        .tick_until_run(
+            reminder.id,
+            at(8, 1, 0),
+            chrono::Duration::milliseconds(250),
+            |s| s != RunStatus::Running,
+        )
         .await;
-    let run = h.settled_run(reminder.id, at(8, 1, 0)).await;
     assert_eq!(run.status, RunStatus::Success);
     let times: Vec<_> = h
         .sim
@@ -578,8 +621,13 @@ async fn the_global_hourly_cap_holds_sends_for_the_next_hour() {
         4,
         "the cap holds for an hour"
     );
-    h.tick_until(at(9, 1, 10), chrono::Duration::seconds(5))
-        .await;
+    h.tick_until_run(
+        reminder.id,
+        at(8, 1, 0),
+        chrono::Duration::seconds(5),
+        |s| s == RunStatus::Success,
+    )
+    .await;
     assert_eq!(
         h.settled_run(reminder.id, at(8, 1, 0)).await.status,
         RunStatus::Success
@@ -615,9 +663,14 @@ async fn a_closing_send_window_pauses_the_run_and_resuming_sends_the_rest() {
     let reminder = h.create(input).await;
     h.clock.set(at(9, 57, 0));
     h.sent_count(1).await;
-    h.tick_until(at(10, 0, 30), chrono::Duration::seconds(1))
+    let paused = h
+        .tick_until_run(
+            reminder.id,
+            at(9, 57, 0),
+            chrono::Duration::seconds(1),
+            |s| s != RunStatus::Running,
+        )
         .await;
-    let paused = h.settled_run(reminder.id, at(9, 57, 0)).await;
     assert_eq!(paused.status, RunStatus::Paused);
     let statuses: Vec<_> = h
         .targets(paused.id)
@@ -641,9 +694,14 @@ async fn a_closing_send_window_pauses_the_run_and_resuming_sends_the_rest() {
     service::runs::resume(&h.db, Actor::Operator, h.operator_id, paused.id)
         .await
         .unwrap();
-    h.tick_until(at(10, 3, 0), chrono::Duration::seconds(1))
+    let run = h
+        .tick_until_run(
+            reminder.id,
+            at(9, 57, 0),
+            chrono::Duration::seconds(1),
+            |s| s == RunStatus::Success,
+        )
         .await;
-    let run = h.settled_run(reminder.id, at(9, 57, 0)).await;
     assert_eq!(run.status, RunStatus::Success);
     assert!(run.resumed_at.is_some());
     assert_eq!(h.sim.sent(h.account_id).await.unwrap().len(), 5);
@@ -674,9 +732,14 @@ async fn cancelling_a_paused_run_skips_the_rest() {
     let reminder = h.create(input).await;
     h.clock.set(at(9, 59, 0));
     h.sent_count(1).await;
-    h.tick_until(at(10, 0, 30), chrono::Duration::seconds(1))
+    let paused = h
+        .tick_until_run(
+            reminder.id,
+            at(9, 59, 0),
+            chrono::Duration::seconds(1),
+            |s| s != RunStatus::Running,
+        )
         .await;
-    let paused = h.settled_run(reminder.id, at(9, 59, 0)).await;
     assert_eq!(paused.status, RunStatus::Paused);
 
     service::runs::cancel(&h.db, Actor::Operator, h.operator_id, paused.id)
@@ -699,16 +762,18 @@ async fn cancelling_a_paused_run_skips_the_rest() {
             TargetStatus::Skipped
         ]
     );
+    // The reminder the pause stopped fires again from next week.
     let next_week = Utc.with_ymd_and_hms(2027, 1, 11, 9, 59, 0).unwrap();
-    let active = reminders::Entity::find_by_id(reminder.id)
-        .one(&h.db)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (active.status, active.next_fire_at),
-        (ReminderStatus::Active, Some(next_week))
-    );
+    let active = h
+        .wait("the reminder to resume", || async {
+            reminders::Entity::find_by_id(reminder.id)
+                .one(&h.db)
+                .await
+                .unwrap()
+                .filter(|r| r.status == ReminderStatus::Active)
+        })
+        .await;
+    assert_eq!(active.next_fire_at, Some(next_week));
     h.stop().await;
 }
 
@@ -726,9 +791,11 @@ async fn an_occurrence_missed_while_down_fires_late_within_grace_and_is_recorded
     clock.set(at(8, 35, 0));
     let h = Harness::restart_from(&test, data.path(), clock, pacing_off()).await;
     // The session comes back while the clock moves on a little.
-    h.tick_until(at(8, 35, 30), chrono::Duration::seconds(1))
+    let run = h
+        .tick_until_run(late.id, at(8, 30, 0), chrono::Duration::seconds(1), |s| {
+            s != RunStatus::Running
+        })
         .await;
-    let run = h.settled_run(late.id, at(8, 30, 0)).await;
     assert_eq!(run.status, RunStatus::Success);
     let latency = h.targets(run.id).await[0].latency_ms.unwrap();
     assert!(
@@ -742,7 +809,8 @@ async fn an_occurrence_missed_while_down_fires_late_within_grace_and_is_recorded
     assert!(h.targets(missed.id).await.is_empty());
     assert!(h.events().await.iter().any(|e| matches!(
         e,
-        Event::RunAlert { run_id, status: RunStatus::Skipped, .. } if *run_id == missed.id
+        Event::Missed { reminder_id, occurrences: 1, first, .. }
+            if *reminder_id == lost.id && *first == at(8, 20, 0)
     )));
     let sent = h.sim.sent(h.account_id).await.unwrap();
     assert_eq!(sent.len(), 1, "the missed one is not sent");
@@ -757,7 +825,7 @@ impl Harness {
         clock: Arc<ManualClock>,
         pacing: Rules,
     ) -> Self {
-        let mut h = Self::launch(test, data_dir, clock, pacing).await;
+        let mut h = Self::launch(test, data_dir, clock, settings(pacing), 0).await;
         h.operator_id = service::operators::active(&h.db).await.unwrap()[0].id;
         h.account_id = accounts::list(&h.db, h.operator_id).await.unwrap()[0].id;
         h.groups = accounts::groups(&h.db, h.account_id).await.unwrap();
@@ -826,7 +894,7 @@ async fn the_media_sweep_runs_daily_as_a_job() {
 }
 
 #[tokio::test]
-async fn a_graceful_stop_mid_run_leaves_nothing_unknown_and_the_next_start_finishes_it() {
+async fn a_graceful_stop_lets_the_send_under_way_finish_and_the_next_start_sends_the_rest() {
     let test = TestDb::new().await;
     let data = tempfile::tempdir().unwrap();
     let rules = Rules {
@@ -835,24 +903,114 @@ async fn a_graceful_stop_mid_run_leaves_nothing_unknown_and_the_next_start_finis
         per_minute: 100,
         per_hour_global: 5000,
     };
-    let h = Harness::start(&test, data.path(), rules).await;
+    let h = Harness::start_with(&test, data.path(), settings(rules), 400).await;
     let reminder = h
         .create(h.input("Interrupted", local(8, 10), &[0, 1, 2]))
         .await;
     h.clock.set(at(8, 10, 0));
-    h.sent_count(1).await;
+    // Stop while the first group's send is on its way (each takes 0.4 s).
+    let in_flight = h
+        .wait("a send under way", || async {
+            let run = h.runs(reminder.id).await.pop()?;
+            h.targets(run.id)
+                .await
+                .into_iter()
+                .find(|t| t.status == TargetStatus::Sending)
+        })
+        .await;
     let clock = h.clock.clone();
     h.stop().await;
+    let stopped = reminder_run_targets::Entity::find_by_id(in_flight.id)
+        .one(&test.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stopped.status,
+        TargetStatus::Sent,
+        "the send under way finished"
+    );
 
     let h = Harness::restart_from(&test, data.path(), clock, rules).await;
-    h.tick_until(at(8, 14, 0), chrono::Duration::seconds(1))
+    let run = h
+        .tick_until_run(
+            reminder.id,
+            at(8, 10, 0),
+            chrono::Duration::seconds(1),
+            |s| s != RunStatus::Running,
+        )
         .await;
-    let run = h.settled_run(reminder.id, at(8, 10, 0)).await;
     assert_eq!(run.status, RunStatus::Success);
     for target in h.targets(run.id).await {
         assert_eq!((target.status, target.attempts), (TargetStatus::Sent, 1));
     }
     assert_eq!(h.sim.sent(h.account_id).await.unwrap().len(), 3);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_send_that_times_out_is_unknown_and_never_sent_again() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut slow = settings(pacing_off());
+    slow.send_timeout = Duration::from_millis(200);
+    // Sends take half a second of real time: longer than the timeout.
+    let h = Harness::start_with(&test, data.path(), slow, 500).await;
+    let reminder = h.create(h.input("Slow", local(8, 15), &[0])).await;
+    h.clock.set(at(8, 15, 0));
+    let run = h.settled_run(reminder.id, at(8, 15, 0)).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    let target = &h.targets(run.id).await[0];
+    assert_eq!((target.status, target.attempts), (TargetStatus::Unknown, 1));
+    assert!(
+        target.reason.as_deref().unwrap().contains("not re-sent"),
+        "{target:?}"
+    );
+    assert_eq!(target.next_attempt_at, None);
+    // Past every retry delay: still one attempt.
+    h.tick_until(at(8, 30, 0), chrono::Duration::minutes(1))
+        .await;
+    assert_eq!(h.targets(run.id).await[0].attempts, 1);
+    assert!(h.events().await.iter().any(|e| matches!(
+        e,
+        Event::TargetsUnknown { run_id, groups, .. }
+            if *run_id == run.id && groups == &[h.groups[0].name.clone()]
+    )));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_rate_limit_holds_the_account_back_before_its_next_send() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    h.sim
+        .inject(h.account_id, Fault::RateLimit { count: 1 })
+        .unwrap();
+    let reminder = h.create(h.input("Limited", local(8, 25), &[0, 1])).await;
+    h.clock.set(at(8, 25, 0));
+    let run = h
+        .tick_until_run(
+            reminder.id,
+            at(8, 25, 0),
+            chrono::Duration::seconds(1),
+            |s| s != RunStatus::Running,
+        )
+        .await;
+    assert_eq!(run.status, RunStatus::Success);
+    let sent = h.sim.sent(h.account_id).await.unwrap();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent.iter().all(|m| m.sent_at >= at(8, 26, 0)),
+        "nothing went out during the minute's hold: {sent:?}"
+    );
+    let limited = h
+        .targets(run.id)
+        .await
+        .into_iter()
+        .find(|t| t.group_jid == h.groups[0].jid)
+        .unwrap();
+    assert_eq!(limited.attempts, 2);
     h.stop().await;
 }
 

@@ -132,8 +132,11 @@ async fn two_workers_claiming_together_take_each_task_once() {
     for n in 0..60 {
         a.schedule_task(&probe(n, t0())).await.unwrap();
     }
+    let start = Arc::new(tokio::sync::Barrier::new(2));
     let drain = |queue: JobQueue| {
+        let start = start.clone();
         tokio::spawn(async move {
+            start.wait().await;
             let mut ids = Vec::new();
             while let Some(task) = queue
                 .fetch_and_touch_task(Some("probe".into()))
@@ -150,6 +153,12 @@ async fn two_workers_claiming_together_take_each_task_once() {
     let all: HashSet<_> = mine.iter().chain(&theirs).collect();
     assert_eq!(mine.len() + theirs.len(), 60, "no task claimed twice");
     assert_eq!(all.len(), 60, "every task claimed");
+    assert!(
+        !mine.is_empty() && !theirs.is_empty(),
+        "both claimed: {} and {}",
+        mine.len(),
+        theirs.len()
+    );
 }
 
 #[tokio::test]

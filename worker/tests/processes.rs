@@ -47,6 +47,8 @@ impl WorkerProcess {
             .env("SIM_SEND_LATENCY_MS", latency_ms.to_string())
             .env("SEND_MIN_INTERVAL_MS", "0")
             .env("SEND_JITTER_MS", "0")
+            // A send unanswered for 3 × 2 s is orphaned: a peer on PostgreSQL sweeps it soon.
+            .env("SEND_TIMEOUT_SECS", "2")
             .env("RUST_LOG", "warn")
             .spawn()
             .expect("herald-worker starts");

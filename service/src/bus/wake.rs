@@ -43,9 +43,20 @@ pub async fn notify(db: &impl ConnectionTrait, topic: Topic) -> Result<(), DbErr
 }
 
 /// Waits for "maybe something new" on one topic. Cheap to clone: one listener per process.
-#[derive(Clone)]
 pub struct Waker {
     notified: Option<watch::Receiver<u64>>,
+}
+
+/// A clone waits for notifications from now on: one sent before it existed is not news to it
+/// (otherwise a clone taken per wait would never wait again once any notification came).
+impl Clone for Waker {
+    fn clone(&self) -> Self {
+        let notified = self.notified.clone().map(|mut rx| {
+            rx.mark_unchanged();
+            rx
+        });
+        Self { notified }
+    }
 }
 
 impl Waker {

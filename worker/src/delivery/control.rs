@@ -8,9 +8,14 @@ use domain::{
     bus::{Command, Event},
     status::{ReminderStatus, RunStatus, TargetStatus},
 };
-use entity::{reminder_runs as runs, reminders};
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set};
-use service::{bus::events, database::begin_write};
+use entity::reminder_runs as runs;
+use sea_orm::EntityTrait;
+use service::{
+    audit::Actor,
+    bus::events,
+    database::begin_write,
+    reminders::{self, ReminderError},
+};
 
 use super::{Delivery, targets as rows};
 
@@ -30,7 +35,7 @@ impl Delivery {
     }
 
     async fn rearm(&self, reminder_id: i64) -> anyhow::Result<()> {
-        if let Some(reminder) = reminders::Entity::find_by_id(reminder_id)
+        if let Some(reminder) = entity::reminders::Entity::find_by_id(reminder_id)
             .one(&self.db)
             .await?
         {
@@ -54,9 +59,11 @@ impl Delivery {
         {
             return Ok(());
         }
-        self.reactivate(&txn, run_id).await?;
+        // Should this process stop before its sender takes the run, a pass still comes.
+        self.safety_net(&txn, run_id, now).await?;
         txn.commit().await?;
         tracing::info!(run_id, "paused run resumed");
+        self.reactivate(run_id).await?;
         self.dispatch(run_id).await
     }
 
@@ -89,48 +96,43 @@ impl Delivery {
             counts,
         };
         events::publish_in(&txn, run.operator_id, &event).await?;
-        self.reactivate(&txn, run_id).await?;
         txn.commit().await?;
         tracing::info!(run_id, "paused run cancelled");
-        Ok(())
+        self.reactivate(run_id).await
     }
 
-    /// The reminder a window pause stopped fires again, from its next occurrence after now.
-    async fn reactivate(&self, txn: &DatabaseTransaction, run_id: i64) -> anyhow::Result<()> {
-        let Some(run) = runs::Entity::find_by_id(run_id).one(txn).await? else {
+    /// The reminder a window pause stopped fires again from its next occurrence, resumed the way
+    /// the operator resumes one; one with none left ends.
+    async fn reactivate(&self, run_id: i64) -> anyhow::Result<()> {
+        let Some(run) = runs::Entity::find_by_id(run_id).one(&self.db).await? else {
             return Ok(());
         };
-        let reminder = match run.reminder_id {
-            Some(id) => reminders::Entity::find_by_id(id).one(txn).await?,
-            None => None,
-        };
-        let Some(reminder) = reminder.filter(|r| r.status == ReminderStatus::Paused) else {
+        let (Some(reminder_id), Some(operator_id)) = (run.reminder_id, run.operator_id) else {
             return Ok(());
         };
         let now = self.clock.now();
-        let next = service::reminders::schedule_of(&reminder)
-            .ok()
-            .and_then(|schedule| schedule.next_from(now));
-        let mut row: reminders::ActiveModel = reminder.clone().into();
-        row.status = Set(if next.is_some() {
-            ReminderStatus::Active
-        } else {
-            ReminderStatus::Ended
-        });
-        row.status_reason = Set(next.is_none().then(|| "no occurrences left".to_owned()));
-        row.next_fire_at = Set(next);
-        row.updated_at = Set(now);
-        let reminder = row.update(txn).await?;
-        self.arm(txn, &reminder).await?;
-        events::publish_in(
-            txn,
-            Some(reminder.operator_id),
-            &Event::ReminderChanged {
-                account_id: reminder.account_id,
-                reminder_id: reminder.id,
-            },
-        )
-        .await?;
-        Ok(())
+        match reminders::resume(&self.db, Actor::System, operator_id, reminder_id, now).await {
+            Ok(_) | Err(ReminderError::NotFound | ReminderError::NotPaused(_)) => Ok(()),
+            Err(ReminderError::TimePassed | ReminderError::NoOccurrenceLeft) => {
+                let Some(reminder) = entity::reminders::Entity::find_by_id(reminder_id)
+                    .one(&self.db)
+                    .await?
+                else {
+                    return Ok(());
+                };
+                let txn = begin_write(&self.db).await?;
+                self.stop_reminder(
+                    &txn,
+                    &reminder,
+                    ReminderStatus::Ended,
+                    "no occurrences left",
+                    now,
+                )
+                .await?;
+                txn.commit().await?;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -17,12 +17,12 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use service::{bus::events, database::begin_write};
 
 use super::Delivery;
-use crate::jobs::tasks::Fire;
+use crate::jobs::tasks::{Deliver, Fire};
 
 /// A long outage records at most this many missed runs per fire; the rest follow at once.
 const MISSED_PER_FIRE: usize = 500;
@@ -64,7 +64,12 @@ impl Delivery {
         self.clock.sleep_until(occurrence).await;
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
-        let Some(reminder) = reminders::Entity::find_by_id(reminder_id).one(&txn).await? else {
+        // Locked, so an edit committing meanwhile is either wholly before this fire or after it.
+        let Some(reminder) = reminders::Entity::find_by_id(reminder_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+        else {
             return Ok(());
         };
         if reminder.status != ReminderStatus::Active || reminder.next_fire_at != Some(occurrence) {
@@ -74,9 +79,29 @@ impl Delivery {
         let schedule = match service::reminders::schedule_of(&reminder) {
             Ok(schedule) => schedule,
             Err(e) => {
+                // Not silently: the occurrence is recorded as skipped, and the operator told.
                 let reason = format!("its schedule cannot be read: {e}");
                 self.stop_reminder(&txn, &reminder, ReminderStatus::Failed, &reason, now)
                     .await?;
+                let run = self
+                    .insert_run(
+                        &txn,
+                        &reminder,
+                        occurrence,
+                        RunStatus::Skipped,
+                        Some(&reason),
+                        now,
+                    )
+                    .await?;
+                let alert = Event::RunAlert {
+                    account_id: reminder.account_id,
+                    run_id: run.id,
+                    reminder_id: Some(reminder_id),
+                    reminder_name: reminder.name.clone(),
+                    status: RunStatus::Skipped,
+                    counts: RunCounts::default(),
+                };
+                events::publish_in(&txn, Some(reminder.operator_id), &alert).await?;
                 txn.commit().await?;
                 return Ok(());
             }
@@ -136,6 +161,8 @@ impl Delivery {
                     .insert_run(&txn, &reminder, at, RunStatus::Running, None, now)
                     .await?;
                 self.insert_targets(&txn, &reminder, run.id, now).await?;
+                // Should this process stop before its sender takes the run, a pass still comes.
+                self.safety_net(&txn, run.id, now).await?;
                 Some(run)
             }
             None => None,
@@ -157,20 +184,17 @@ impl Delivery {
             },
         )
         .await?;
-        for run in &missed_runs {
-            events::publish_in(
-                &txn,
-                operator,
-                &Event::RunAlert {
-                    account_id,
-                    run_id: run.id,
-                    reminder_id: Some(reminder_id),
-                    reminder_name: reminder.name.clone(),
-                    status: RunStatus::Skipped,
-                    counts: RunCounts::default(),
-                },
-            )
-            .await?;
+        // One alert for however many were missed: a long outage is one message, not hundreds.
+        if let (Some(first), Some(last)) = (missed_runs.first(), missed_runs.last()) {
+            let alert = Event::Missed {
+                account_id,
+                reminder_id,
+                reminder_name: reminder.name.clone(),
+                occurrences: u32::try_from(missed_runs.len()).unwrap_or(u32::MAX),
+                first: first.occurrence_at,
+                last: last.occurrence_at,
+            };
+            events::publish_in(&txn, operator, &alert).await?;
         }
         txn.commit().await?;
         if !missed.is_empty() {
@@ -256,6 +280,24 @@ impl Delivery {
         if !targets.is_empty() {
             targets::Entity::insert_many(targets).exec(txn).await?;
         }
+        Ok(())
+    }
+
+    /// A delivery pass over `run_id` a minute from now, queued with the run itself: the run
+    /// continues even if this process stops before its sender gets to it. (Normally the sender
+    /// is done or busy with it by then, and the pass finds nothing to do.)
+    pub(crate) async fn safety_net(
+        &self,
+        txn: &DatabaseTransaction,
+        run_id: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let pass = Deliver {
+            queue: self.queue_name.clone(),
+            run_id,
+            at: now + chrono::Duration::minutes(1),
+        };
+        self.queue.schedule_on(txn, &pass).await?;
         Ok(())
     }
 

@@ -3,15 +3,18 @@
 //! claiming each target before sending so that nothing is ever sent twice.
 //!
 //! - [`fire`]: an occurrence comes due — a run, or a `missed` record — and the next is armed.
-//! - [`sender`]: one task per account works through its runs, paced, with retries.
+//! - [`sender`]: one task per account works through its runs, paced, with retries;
+//!   [`sending`] sends one target, [`outcome`] rolls a run up, pauses it or reports on it.
 //! - [`targets`]: the run and target rows: claims, outcomes, the roll-up.
 //! - [`recovery`]: what a previous process left behind, at start.
 //! - [`control`]: the operator's commands — re-arm, resume or cancel a paused run.
 
 mod control;
 mod fire;
+mod outcome;
 mod recovery;
 mod sender;
+mod sending;
 mod targets;
 
 use std::{
@@ -58,7 +61,7 @@ impl Settings {
             },
             grace: chrono::Duration::minutes(config.grace_minutes.into()),
             retry_delays: [30, 120, 600].map(chrono::Duration::seconds).to_vec(),
-            send_timeout: Duration::from_secs(120),
+            send_timeout: Duration::from_secs(config.send_timeout_secs.into()),
             stuck_after: chrono::Duration::minutes(10),
             job_workers: 2,
         }
@@ -75,6 +78,7 @@ pub struct Delivery {
     data_dir: PathBuf,
     senders: Mutex<HashMap<i64, mpsc::UnboundedSender<i64>>>,
     hourly: Mutex<HourlyCap>,
+    uploads: Mutex<HashMap<i64, sending::RunUploads>>,
     /// `true` once shutting down; the count is of sends under way.
     stopping: watch::Sender<bool>,
     sending: watch::Sender<usize>,
@@ -101,9 +105,18 @@ impl Delivery {
             settings,
             data_dir,
             senders: Mutex::default(),
+            uploads: Mutex::default(),
             stopping: watch::Sender::new(false),
             sending: watch::Sender::new(0),
         });
+        let since = delivery.clock.now() - chrono::Duration::hours(1);
+        for at in targets::recent_sends(&delivery.db, None, since).await? {
+            delivery
+                .hourly
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .record(at);
+        }
         jobs::register(&queue_name, &delivery);
         delivery.recover().await?;
         delivery
@@ -143,20 +156,29 @@ impl Delivery {
         *self.stopping.borrow()
     }
 
-    /// Every minute: tasks whose worker vanished go back in line.
+    /// The sweep that keeps anything from staying stuck (see [`recovery`]): every minute, or as
+    /// often as a send can be orphaned when the send timeout is short.
     async fn maintain(delivery: std::sync::Weak<Self>) {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
+        let period = match delivery.upgrade() {
+            Some(delivery) => delivery
+                .orphan_after()
+                .to_std()
+                .unwrap_or(Duration::from_secs(60))
+                .clamp(Duration::from_secs(5), Duration::from_secs(60)),
+            None => return,
+        };
+        let mut every = tokio::time::interval(period);
         every.tick().await;
         loop {
             every.tick().await;
             let Some(delivery) = delivery.upgrade() else {
                 return;
             };
-            let before = delivery.clock.now() - delivery.settings.stuck_after;
-            match delivery.queue.reap_stuck(before).await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(tasks = n, "re-queued jobs whose worker stopped"),
-                Err(e) => tracing::warn!(error = %e, "reaping stuck jobs failed"),
+            if delivery.stopping() {
+                return;
+            }
+            if let Err(e) = delivery.sweep_periodically().await {
+                tracing::warn!(error = %e, "the delivery sweep failed");
             }
         }
     }

@@ -1,16 +1,26 @@
-//! At start: what a previous process left behind. Jobs it was running go back in line; a target
-//! it was sending is `unknown` — WhatsApp may or may not have it — reported and never re-sent;
-//! every active reminder's next fire is queued (so a reminder saved while the worker was down,
-//! or a lost task, still fires); runs still going continue.
+//! What a stopped process leaves behind, and the sweep that keeps delivery from ever getting
+//! stuck. At start, and then periodically:
+//!
+//! - jobs left `in_progress` by a worker that died go back in line;
+//! - a target left `sending` (its sender died mid-send) becomes `unknown` — WhatsApp may or may
+//!   not have it — and is reported, never re-sent;
+//! - every active reminder whose next fire is not queued gets it queued (a reminder saved while
+//!   the worker was down, or a fire that ran out of retries);
+//! - every run still `running` gets a delivery pass.
+//!
+//! With one worker (always, on SQLite) everything a previous process left is orphaned at start.
+//! Several workers share PostgreSQL, so there only claims older than the send timeout allows
+//! count as orphaned: a peer's send under way is never mistaken for a dead one.
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use chrono::{DateTime, Utc};
 use domain::{
     bus::Event,
     status::{ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::{reminder_run_targets as targets, reminder_runs as runs, reminders};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
 use service::{bus::events, database::begin_write};
 
 use super::Delivery;
@@ -20,17 +30,63 @@ const UNKNOWN: &str =
     "unknown: Herald stopped while sending; WhatsApp may have delivered it, so it is not re-sent";
 
 impl Delivery {
+    /// At start: `shared` says whether other workers may be running (PostgreSQL).
     pub(super) async fn recover(self: &Arc<Self>) -> anyhow::Result<()> {
         let now = self.clock.now();
-        let requeued = self.queue.reap_stuck(now).await?;
+        let shared = self.db.get_database_backend() == DbBackend::Postgres;
+        let (stuck, orphaned) = if shared {
+            (now - self.settings.stuck_after, now - self.orphan_after())
+        } else {
+            (now, now)
+        };
+        self.sweep(stuck, orphaned).await
+    }
+
+    /// The periodic sweep, with the cut-offs a live peer can never fall behind.
+    pub(super) async fn sweep_periodically(self: &Arc<Self>) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        self.sweep(now - self.settings.stuck_after, now - self.orphan_after())
+            .await
+    }
+
+    /// Longer than any send can take: every part may use the whole send timeout.
+    pub(super) fn orphan_after(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.send_timeout * 3)
+            .unwrap_or(chrono::Duration::minutes(10))
+    }
+
+    async fn sweep(
+        self: &Arc<Self>,
+        stuck_before: DateTime<Utc>,
+        claimed_before: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let requeued = self.queue.reap_stuck(stuck_before).await?;
         if requeued > 0 {
             tracing::warn!(
                 tasks = requeued,
-                "re-queued jobs a previous run left in progress"
+                "re-queued jobs a stopped worker left in progress"
             );
         }
-        self.mark_unknown().await?;
+        self.mark_unknown(claimed_before).await?;
+        let armed = self.arm_missing().await?;
 
+        let running = runs::Entity::find()
+            .filter(runs::Column::Status.eq(RunStatus::Running))
+            .order_by_asc(runs::Column::Id)
+            .all(&self.db)
+            .await?;
+        for run in &running {
+            self.dispatch(run.id).await?;
+        }
+        if armed > 0 || !running.is_empty() {
+            tracing::info!(armed, runs = running.len(), "delivery swept");
+        }
+        Ok(())
+    }
+
+    /// Queues the next fire of every active reminder that has none waiting: one query finds
+    /// those queued, the rest are inserted a thousand per commit.
+    async fn arm_missing(&self) -> anyhow::Result<usize> {
         let active = reminders::Entity::find()
             .filter(reminders::Column::Status.eq(ReminderStatus::Active))
             .filter(reminders::Column::NextFireAt.is_not_null())
@@ -43,7 +99,6 @@ impl Delivery {
                 missing.push(fire);
             }
         }
-        // Batched: one commit per thousand rather than per reminder.
         for batch in missing.chunks(1000) {
             let txn = begin_write(&self.db).await?;
             for fire in batch {
@@ -51,29 +106,17 @@ impl Delivery {
             }
             txn.commit().await?;
         }
-
-        let running = runs::Entity::find()
-            .filter(runs::Column::Status.eq(RunStatus::Running))
-            .order_by_asc(runs::Column::Id)
-            .all(&self.db)
-            .await?;
-        for run in &running {
-            self.dispatch(run.id).await?;
-        }
-        tracing::info!(
-            reminders = active.len(),
-            runs = running.len(),
-            "delivery resumed"
-        );
-        Ok(())
+        Ok(missing.len())
     }
 
-    /// `sending → unknown`, with one alert per run naming its groups.
-    async fn mark_unknown(&self) -> anyhow::Result<()> {
+    /// `sending → unknown` for claims taken before `before`, with one alert per run naming its
+    /// groups.
+    async fn mark_unknown(&self, before: DateTime<Utc>) -> anyhow::Result<()> {
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
         let stranded = targets::Entity::find()
             .filter(targets::Column::Status.eq(TargetStatus::Sending))
+            .filter(targets::Column::ClaimedAt.lte(before))
             .find_also_related(runs::Entity)
             .all(&txn)
             .await?;
@@ -84,6 +127,7 @@ impl Delivery {
             .col_expr(targets::Column::Status, Expr::value(TargetStatus::Unknown))
             .col_expr(targets::Column::Reason, Expr::value(UNKNOWN))
             .col_expr(targets::Column::UpdatedAt, Expr::value(now))
+            .filter(targets::Column::Id.is_in(stranded.iter().map(|(t, _)| t.id)))
             .filter(targets::Column::Status.eq(TargetStatus::Sending))
             .exec(&txn)
             .await?;

@@ -1,72 +1,68 @@
 //! One sender per account works through that account's runs, one target at a time: checks the
-//! send window and the connection, waits for its pacing slot, claims the target, sends every
-//! message part, records the outcome. Runs of one account never interleave, so the pacing
-//! holds whatever the number of reminders.
+//! send window and the connection, waits for its pacing slot, claims the target, sends it
+//! ([`super::sending`]), records the outcome. Runs of one account never interleave, so the
+//! pacing holds whatever the number of reminders.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::VecDeque, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use domain::{
-    bus::Event,
     pacing::Pacer,
-    status::{AccountStatus, MessageKind, ReminderStatus, RunStatus, TargetStatus},
+    status::{AccountStatus, RunStatus, TargetStatus},
     timezone::TimeZone,
     window,
 };
 use entity::{
     media_files, reminder_messages as messages, reminder_run_targets as targets,
-    reminder_runs as runs, reminders,
+    reminder_runs as runs, reminders, whatsapp_accounts as accounts,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use service::{bus::events, database::begin_write};
 use tokio::sync::mpsc;
 
 use super::{
     Delivery,
+    sending::{Parts, UploadError},
     targets::{self as rows, Outcome},
 };
-use crate::{
-    jobs::tasks::Deliver,
-    provider::{MediaFile, OutgoingMessage, SendError, Session, UploadedMedia},
-};
-
-/// Progress events for one run at most this often (the final one always goes out).
-const PROGRESS_EVERY: chrono::Duration = chrono::Duration::milliseconds(500);
-/// How long to wait for a session this process is still bringing up (after a restart).
-const RESUMING_WAIT: chrono::Duration = chrono::Duration::seconds(5);
+use crate::{jobs::tasks::Deliver, provider::SendError};
 
 /// The run, its reminder and message parts are re-read at least this often during a run, so an
 /// edit or a deletion made meanwhile applies to the groups still to come.
 const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Due targets are looked up this many at a time; each is still claimed on its own.
 const BATCH: u64 = 64;
+/// How often a run whose account is away looks again (within the grace window).
+const OFFLINE_RECHECK: chrono::Duration = chrono::Duration::seconds(5);
+/// How long an account WhatsApp rate-limits is left alone before its next send.
+const RATE_LIMIT_HOLD: chrono::Duration = chrono::Duration::seconds(60);
 
-/// What a sender keeps about the run it is on.
-struct RunState {
-    uploads: HashMap<i64, UploadedMedia>,
-    last_progress: Option<DateTime<Utc>>,
+/// Why a pass over a run stopped.
+pub(super) enum Stop {
+    /// Nothing left: roll up.
+    Done,
+    /// Targets wait (retry delays, an upload retry, the account reconnecting); come back then.
+    WaitUntil(DateTime<Utc>),
+    /// Paused, cancelled, finished elsewhere, or shutting down.
+    Left,
+}
+
+/// An account's sender's own state, kept across runs.
+struct Pace {
+    pacer: Pacer,
+    /// WhatsApp rate-limited the account: nothing goes out before this.
+    hold_until: Option<DateTime<Utc>>,
 }
 
 /// The rows a run's sends depend on, as last read.
 struct Snapshot {
     run: runs::Model,
     reminder: reminders::Model,
-    parts: Vec<(messages::Model, Option<media_files::Model>)>,
+    parts: Parts,
     read_at: tokio::time::Instant,
 }
 
-/// Why a run stopped for now.
-enum Stop {
-    /// Nothing left: roll up.
-    Done,
-    /// Targets wait out retry delays; come back then.
-    WaitUntil(DateTime<Utc>),
-    /// Paused, cancelled or finished elsewhere, or handled here already.
-    Left,
-}
-
 impl Delivery {
-    /// Hands `run_id` to its account's sender (starting one if needed).
+    /// Hands `run_id` to its account's sender, starting one if there is none (or it died).
     pub(crate) async fn dispatch(self: &Arc<Self>, run_id: i64) -> anyhow::Result<()> {
         let Some(run) = runs::Entity::find_by_id(run_id).one(&self.db).await? else {
             return Ok(());
@@ -75,33 +71,33 @@ impl Delivery {
             return Ok(());
         }
         let Some(account_id) = run.account_id else {
+            let reason = "the account was deleted";
             let now = self.clock.now();
-            rows::close_pending(
-                &self.db,
-                run_id,
-                TargetStatus::Skipped,
-                "the account was deleted",
-                now,
-            )
-            .await?;
-            return self.finish(&run, account_id_of(&run)).await;
+            rows::close_pending(&self.db, run_id, TargetStatus::Skipped, reason, now).await?;
+            return self.finish(&run, 0).await;
         };
         let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
-        let sender = senders.entry(account_id).or_insert_with(|| {
+        if senders.get(&account_id).is_none_or(|tx| tx.is_closed()) {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(Arc::clone(self).sender(account_id, rx));
-            tx
-        });
-        if sender.send(run_id).is_err() {
-            anyhow::bail!("the sender of account {account_id} has stopped");
+            senders.insert(account_id, tx);
         }
+        senders
+            .get(&account_id)
+            .map(|tx| tx.send(run_id))
+            .transpose()
+            .map_err(|_| anyhow::anyhow!("the sender of account {account_id} stopped"))?;
         Ok(())
     }
 
     async fn sender(self: Arc<Self>, account_id: i64, mut runs: mpsc::UnboundedReceiver<i64>) {
-        let mut pacer = Pacer::new(&self.settings.pacing);
+        let mut pace = Pace {
+            pacer: self.pacer_for(account_id).await,
+            hold_until: None,
+        };
         while let Some(run_id) = runs.recv().await {
-            if let Err(e) = self.send_run(account_id, run_id, &mut pacer).await {
+            if let Err(e) = self.send_run(account_id, run_id, &mut pace).await {
+                // The run stays `running`; this retry, or the minutely sweep, picks it up again.
                 tracing::error!(account_id, run_id, error = %e, "sending a run failed; retrying in 30 s");
                 let at = self.clock.now() + chrono::Duration::seconds(30);
                 if let Err(e) = self.deliver_at(run_id, at).await {
@@ -109,6 +105,18 @@ impl Delivery {
                 }
             }
         }
+    }
+
+    /// A pacer that remembers this account's sends of the last minute, so a restart does not
+    /// reset its pace.
+    async fn pacer_for(&self, account_id: i64) -> Pacer {
+        let mut pacer = Pacer::new(&self.settings.pacing);
+        let since = self.clock.now() - chrono::Duration::minutes(1);
+        match rows::recent_sends(&self.db, Some(account_id), since).await {
+            Ok(sends) => sends.into_iter().for_each(|at| pacer.record(at)),
+            Err(e) => tracing::warn!(account_id, error = %e, "could not read recent sends"),
+        }
+        pacer
     }
 
     /// Queues a delivery pass over `run_id` at `at`.
@@ -126,18 +134,10 @@ impl Delivery {
         Ok(())
     }
 
-    async fn send_run(
-        &self,
-        account_id: i64,
-        run_id: i64,
-        pacer: &mut Pacer,
-    ) -> anyhow::Result<()> {
-        let mut state = RunState {
-            uploads: HashMap::new(),
-            last_progress: None,
-        };
+    async fn send_run(&self, account_id: i64, run_id: i64, pace: &mut Pace) -> anyhow::Result<()> {
+        let mut last_progress = None;
         let stop = self
-            .send_targets(account_id, run_id, pacer, &mut state)
+            .send_targets(account_id, run_id, pace, &mut last_progress)
             .await?;
         let Some(run) = runs::Entity::find_by_id(run_id).one(&self.db).await? else {
             return Ok(());
@@ -145,7 +145,10 @@ impl Delivery {
         match stop {
             Stop::Done => self.finish(&run, account_id).await,
             Stop::WaitUntil(at) => {
-                self.progress(&run, account_id, &mut state, true).await?;
+                if last_progress.is_some() {
+                    self.progress(&run, account_id, &mut last_progress, true)
+                        .await?;
+                }
                 self.deliver_at(run_id, at).await
             }
             Stop::Left => Ok(()),
@@ -156,12 +159,12 @@ impl Delivery {
         &self,
         account_id: i64,
         run_id: i64,
-        pacer: &mut Pacer,
-        state: &mut RunState,
+        pace: &mut Pace,
+        last_progress: &mut Option<DateTime<Utc>>,
     ) -> anyhow::Result<Stop> {
         let mut jitter = jitter_unit();
         let mut snapshot: Option<Snapshot> = None;
-        let mut due: std::collections::VecDeque<targets::Model> = Default::default();
+        let mut due: VecDeque<targets::Model> = VecDeque::new();
         loop {
             if self.stopping() {
                 return Ok(Stop::Left);
@@ -171,34 +174,10 @@ impl Delivery {
                 .as_ref()
                 .is_none_or(|s| s.read_at.elapsed() >= REFRESH_EVERY)
             {
-                let Some(run) = runs::Entity::find_by_id(run_id).one(&self.db).await? else {
-                    return Ok(Stop::Left);
-                };
-                if run.status != RunStatus::Running {
-                    return Ok(Stop::Left);
+                match self.snapshot(run_id, now).await? {
+                    Ok(fresh) => snapshot = Some(fresh),
+                    Err(stop) => return Ok(stop),
                 }
-                let reminder = match run.reminder_id {
-                    Some(id) => reminders::Entity::find_by_id(id).one(&self.db).await?,
-                    None => None,
-                };
-                let Some(reminder) = reminder else {
-                    let reason = "the reminder was deleted";
-                    rows::close_pending(&self.db, run_id, TargetStatus::Skipped, reason, now)
-                        .await?;
-                    return Ok(Stop::Done);
-                };
-                let parts = messages::Entity::find()
-                    .filter(messages::Column::ReminderId.eq(reminder.id))
-                    .order_by_asc(messages::Column::Position)
-                    .find_also_related(media_files::Entity)
-                    .all(&self.db)
-                    .await?;
-                snapshot = Some(Snapshot {
-                    run,
-                    reminder,
-                    parts,
-                    read_at: tokio::time::Instant::now(),
-                });
             }
             let Some(Snapshot {
                 run,
@@ -216,18 +195,7 @@ impl Delivery {
                 return Ok(Stop::Left);
             }
             let Some(session) = self.sessions.connected(account_id) else {
-                let account = entity::whatsapp_accounts::Entity::find_by_id(account_id)
-                    .one(&self.db)
-                    .await?;
-                if account
-                    .as_ref()
-                    .is_some_and(|a| a.status == AccountStatus::Connected)
-                {
-                    // Connected as far as the row knows: this process is still resuming it.
-                    return Ok(Stop::WaitUntil(now + RESUMING_WAIT));
-                }
-                self.skip_offline(run, reminder, account).await?;
-                return Ok(Stop::Done);
+                return self.away(run, reminder, account_id, now).await;
             };
             if due.is_empty() {
                 due.extend(rows::next_due(&self.db, run_id, now, BATCH).await?);
@@ -238,22 +206,28 @@ impl Delivery {
                     None => Stop::Done,
                 });
             };
-            if let Err(missing) = self.upload_media(&*session, parts, state).await {
-                let reason = match missing {
-                    UploadError::Missing(name) => format!("media_missing: {name} is not on disk"),
-                    UploadError::Send(e) => format!("the media upload failed: {e}"),
-                };
-                rows::close_pending(&self.db, run_id, TargetStatus::Failed, &reason, now).await?;
-                return Ok(Stop::Done);
+            match self.upload_media(&*session, run_id, parts).await {
+                Ok(()) => {}
+                Err(UploadError::Retry { after }) => return Ok(Stop::WaitUntil(now + after)),
+                Err(failed) => {
+                    let reason = failed.to_string();
+                    rows::close_pending(&self.db, run_id, TargetStatus::Failed, &reason, now)
+                        .await?;
+                    return Ok(Stop::Done);
+                }
             }
 
             // After any wait the window, the connection and the target are checked again.
-            let slot = pacer.next_slot(now, jitter);
+            let slot = pace
+                .pacer
+                .next_slot(now, jitter)
+                .max(pace.hold_until.unwrap_or(now));
             if slot > now {
                 self.clock.sleep_until(slot).await;
                 continue;
             }
-            if let Some(later) = self.reserve_hourly_slot() {
+            let messages = parts.remaining(target.parts_sent);
+            if let Some(later) = self.reserve_hourly(messages) {
                 self.clock.sleep_until(later).await;
                 continue;
             }
@@ -261,322 +235,124 @@ impl Delivery {
             // Counted before the claim, so a shutdown waits for any send it lets start.
             self.sending.send_modify(|n| *n += 1);
             let _sending = scopeguard(|| self.sending.send_modify(|n| *n -= 1));
-            if self.stopping() || !rows::claim(&self.db, target.id, now).await? {
+            if self.stopping() {
                 continue;
             }
-            let outcome = self
-                .send_parts(&*session, &target, parts, state, run.occurrence_at)
+            // The claim returns the row as claimed: another process may have moved it on.
+            let Some(target) = rows::claim(&self.db, target.id, now).await? else {
+                continue;
+            };
+            let (outcome, error) = self
+                .send_target(&*session, &target, parts, run.occurrence_at)
                 .await;
             // The next interval counts from the end of this send, however long it took.
-            pacer.record(self.clock.now());
+            let ended = self.clock.now();
+            for _ in 0..messages.max(1) {
+                pace.pacer.record(ended);
+            }
+            if matches!(error, Some(SendError::RateLimited)) {
+                pace.hold_until = Some(ended + RATE_LIMIT_HOLD);
+            }
             jitter = jitter_unit();
-            rows::settle(&self.db, target.id, outcome, self.clock.now()).await?;
-            let run = run.clone();
-            self.progress(&run, account_id, state, false).await?;
+            let unknown = matches!(outcome, Outcome::Unknown { .. });
+            self.settle(target.id, outcome).await;
+            if unknown {
+                self.report_unknown(run, &target).await?;
+            }
+            self.progress(run, account_id, last_progress, false).await?;
         }
     }
 
-    /// Takes a send from the hourly budget all accounts share, or says when one frees up. Taken
-    /// under one lock, so two accounts cannot both spend the last one.
-    fn reserve_hourly_slot(&self) -> Option<DateTime<Utc>> {
+    /// The run, its reminder and parts, or why the pass ends here.
+    async fn snapshot(
+        &self,
+        run_id: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Result<Snapshot, Stop>> {
+        let Some(run) = runs::Entity::find_by_id(run_id).one(&self.db).await? else {
+            return Ok(Err(Stop::Left));
+        };
+        if run.status != RunStatus::Running {
+            return Ok(Err(Stop::Left));
+        }
+        let reminder = match run.reminder_id {
+            Some(id) => reminders::Entity::find_by_id(id).one(&self.db).await?,
+            None => None,
+        };
+        let Some(reminder) = reminder else {
+            let reason = "the reminder was deleted";
+            rows::close_pending(&self.db, run_id, TargetStatus::Skipped, reason, now).await?;
+            return Ok(Err(Stop::Done));
+        };
+        let parts = messages::Entity::find()
+            .filter(messages::Column::ReminderId.eq(reminder.id))
+            .order_by_asc(messages::Column::Position)
+            .find_also_related(media_files::Entity)
+            .all(&self.db)
+            .await?;
+        Ok(Ok(Snapshot {
+            run,
+            reminder,
+            parts: Parts(parts),
+            read_at: tokio::time::Instant::now(),
+        }))
+    }
+
+    /// The account has no connected session here. Not connected when the run starts: its
+    /// groups are skipped at once. Dropped mid-run, or still being resumed by this process:
+    /// wait for it, within the grace window from the run's start, then skip.
+    async fn away(
+        &self,
+        run: &runs::Model,
+        reminder: &reminders::Model,
+        account_id: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Stop> {
+        let account = accounts::Entity::find_by_id(account_id)
+            .one(&self.db)
+            .await?;
+        let resuming = account
+            .as_ref()
+            .is_some_and(|a| a.status == AccountStatus::Connected);
+        let started = run.started_at.unwrap_or(run.created_at);
+        let waiting = resuming || rows::attempted(&self.db, run.id).await?;
+        if waiting && now - started < self.settings.grace {
+            return Ok(Stop::WaitUntil(now + OFFLINE_RECHECK));
+        }
+        self.skip_offline(run, reminder, account).await?;
+        Ok(Stop::Done)
+    }
+
+    /// Takes `messages` sends from the hourly budget all accounts share, or says when there is
+    /// room again. Under one lock, so two accounts cannot both spend the last of it.
+    fn reserve_hourly(&self, messages: u32) -> Option<DateTime<Utc>> {
         let mut hourly = self.hourly.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.clock.now();
         let slot = hourly.next_slot(now);
         if slot > now {
             return Some(slot);
         }
-        hourly.record(now);
+        for _ in 0..messages.max(1) {
+            hourly.record(now);
+        }
         None
     }
 
-    /// Uploads each media part once per run.
-    async fn upload_media(
-        &self,
-        session: &dyn Session,
-        parts: &[(messages::Model, Option<media_files::Model>)],
-        state: &mut RunState,
-    ) -> Result<(), UploadError> {
-        for (part, media) in parts {
-            if part.kind == MessageKind::Text || state.uploads.contains_key(&part.id) {
-                continue;
-            }
-            let Some(media) = media else {
-                return Err(UploadError::Missing(format!("part {}", part.position + 1)));
-            };
-            let bytes = match service::media::path(&self.data_dir, media) {
-                Ok(path) => tokio::fs::read(path).await.ok(),
-                Err(_) => None,
-            };
-            let Some(bytes) = bytes else {
-                return Err(UploadError::Missing(media.original_name.clone()));
-            };
-            let uploaded = session
-                .upload(MediaFile {
-                    kind: media.kind,
-                    mime_type: media.mime_type.clone(),
-                    file_name: media.original_name.clone(),
-                    sha256: media.sha256.clone(),
-                    bytes,
-                })
-                .await
-                .map_err(UploadError::Send)?;
-            state.uploads.insert(part.id, uploaded);
-        }
-        Ok(())
-    }
-
-    /// Sends the parts the target has not had yet, in order.
-    async fn send_parts(
-        &self,
-        session: &dyn Session,
-        target: &targets::Model,
-        parts: &[(messages::Model, Option<media_files::Model>)],
-        state: &RunState,
-        occurrence: DateTime<Utc>,
-    ) -> Outcome {
-        let mut sent = target.parts_sent;
-        let mut last_id = None;
-        for (part, _) in parts.iter().skip(usize::try_from(sent).unwrap_or(0)) {
-            let message = match part.kind {
-                MessageKind::Text => OutgoingMessage::Text(part.body.clone().unwrap_or_default()),
-                _ => match state.uploads.get(&part.id) {
-                    Some(media) => OutgoingMessage::Media {
-                        media: media.clone(),
-                        caption: part.body.clone().filter(|c| !c.is_empty()),
-                    },
-                    None => {
-                        return Outcome::Failed {
-                            reason: "media_missing".to_owned(),
-                            parts_sent: sent,
-                        };
-                    }
-                },
-            };
-            let result = tokio::time::timeout(
-                self.settings.send_timeout,
-                session.send(&target.group_jid, &message),
-            )
-            .await
-            .unwrap_or_else(|_| {
-                Err(SendError::Transient(
-                    "WhatsApp did not answer in time".to_owned(),
-                ))
-            });
-            match result {
-                Ok(done) => {
-                    sent += 1;
-                    last_id = Some(done.wa_message_id);
+    /// Stores an outcome; a send that happened must not go unrecorded, so this waits out a
+    /// database hiccup rather than giving up.
+    async fn settle(&self, target_id: i64, outcome: Outcome) {
+        let mut delay = std::time::Duration::from_millis(200);
+        loop {
+            match rows::settle(&self.db, target_id, &outcome, self.clock.now()).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(target_id, error = %e, "recording a send's outcome failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(30));
                 }
-                Err(SendError::Permanent(reason)) => {
-                    return Outcome::Failed {
-                        reason,
-                        parts_sent: sent,
-                    };
-                }
-                Err(e) => return self.retry_or_fail(target, e.to_string(), sent),
             }
         }
-        let now = self.clock.now();
-        Outcome::Sent {
-            wa_message_id: last_id.unwrap_or_default(),
-            latency_ms: (now - occurrence).num_milliseconds().max(0),
-        }
     }
-
-    fn retry_or_fail(&self, target: &targets::Model, reason: String, parts_sent: i32) -> Outcome {
-        // `attempts` already counts the attempt that just failed.
-        let attempt = usize::try_from(target.attempts + 1).unwrap_or(usize::MAX);
-        match self.settings.retry_delays.get(attempt - 1) {
-            Some(delay) => Outcome::Retry {
-                at: self.clock.now() + *delay,
-                reason: format!("{reason} (attempt {attempt}; retrying)"),
-                parts_sent,
-            },
-            None => Outcome::Failed {
-                reason: format!("{reason} (gave up after {attempt} attempts)"),
-                parts_sent,
-            },
-        }
-    }
-
-    /// Publishes `run.progress`, at most every [`PROGRESS_EVERY`] unless `force`d.
-    async fn progress(
-        &self,
-        run: &runs::Model,
-        account_id: i64,
-        state: &mut RunState,
-        force: bool,
-    ) -> anyhow::Result<()> {
-        let now = self.clock.now();
-        if !force
-            && state
-                .last_progress
-                .is_some_and(|at| now - at < PROGRESS_EVERY)
-        {
-            return Ok(());
-        }
-        state.last_progress = Some(now);
-        let counts = rows::counts(&self.db, run.id).await?;
-        events::publish(
-            &self.db,
-            run.operator_id,
-            &Event::RunProgress {
-                account_id,
-                run_id: run.id,
-                reminder_id: run.reminder_id,
-                counts,
-            },
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Rolls the run up once nothing is left to send, and tells the operator how it went.
-    pub(crate) async fn finish(&self, run: &runs::Model, account_id: i64) -> anyhow::Result<()> {
-        let now = self.clock.now();
-        let txn = begin_write(&self.db).await?;
-        let counts = rows::counts(&txn, run.id).await?;
-        if counts.open() > 0 {
-            return Ok(());
-        }
-        let status = counts.roll_up();
-        if !rows::set_run_status(
-            &txn,
-            run.id,
-            RunStatus::Running,
-            status,
-            run.reason.as_deref(),
-            now,
-        )
-        .await?
-        {
-            return Ok(());
-        }
-        let event = Event::RunFinished {
-            account_id,
-            run_id: run.id,
-            reminder_id: run.reminder_id,
-            status,
-            counts,
-        };
-        events::publish_in(&txn, run.operator_id, &event).await?;
-        if matches!(status, RunStatus::Failed | RunStatus::Partial) {
-            let alert = Event::RunAlert {
-                account_id,
-                run_id: run.id,
-                reminder_id: run.reminder_id,
-                reminder_name: run.reminder_name.clone(),
-                status,
-                counts,
-            };
-            events::publish_in(&txn, run.operator_id, &alert).await?;
-        }
-        txn.commit().await?;
-        tracing::info!(run_id = run.id, %status, sent = counts.sent, failed = counts.failed, "run finished");
-        Ok(())
-    }
-
-    /// The account is not connected: its groups are skipped, and the operator hears of it.
-    async fn skip_offline(
-        &self,
-        run: &runs::Model,
-        reminder: &reminders::Model,
-        account: Option<entity::whatsapp_accounts::Model>,
-    ) -> anyhow::Result<()> {
-        let now = self.clock.now();
-        let (label, status) = account
-            .map(|a| (a.label, a.status.to_string()))
-            .unwrap_or_else(|| ("(deleted)".to_owned(), "deleted".to_owned()));
-        let reason = format!("the account was not connected ({status})");
-        let txn = begin_write(&self.db).await?;
-        rows::close_pending(&txn, run.id, TargetStatus::Skipped, &reason, now).await?;
-        events::publish_in(
-            &txn,
-            run.operator_id,
-            &Event::AccountOffline {
-                account_id: reminder.account_id,
-                label,
-                run_id: run.id,
-                reminder_name: run.reminder_name.clone(),
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// The send window closed mid-run: the rest stay pending; run and reminder pause until the
-    /// operator resumes or cancels the run.
-    async fn pause(
-        &self,
-        run: &runs::Model,
-        reminder: &reminders::Model,
-        closed: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        let now = self.clock.now();
-        let reason = format!(
-            "the send window closed at {}",
-            closed.format("%Y-%m-%d %H:%M UTC")
-        );
-        let txn = begin_write(&self.db).await?;
-        if !rows::set_run_status(
-            &txn,
-            run.id,
-            RunStatus::Running,
-            RunStatus::Paused,
-            Some(&reason),
-            now,
-        )
-        .await?
-        {
-            return Ok(());
-        }
-        // A one-off has already ended with its fire; it too waits on this run now.
-        if matches!(
-            reminder.status,
-            ReminderStatus::Active | ReminderStatus::Ended
-        ) {
-            let why = format!(
-                "paused with its run of {}: {reason}",
-                run.occurrence_at.format("%Y-%m-%d %H:%M UTC")
-            );
-            self.stop_reminder(&txn, reminder, ReminderStatus::Paused, &why, now)
-                .await?;
-        }
-        let counts = rows::counts(&txn, run.id).await?;
-        let account_id = reminder.account_id;
-        for event in [
-            Event::RunFinished {
-                account_id,
-                run_id: run.id,
-                reminder_id: run.reminder_id,
-                status: RunStatus::Paused,
-                counts,
-            },
-            Event::RunAlert {
-                account_id,
-                run_id: run.id,
-                reminder_id: run.reminder_id,
-                reminder_name: run.reminder_name.clone(),
-                status: RunStatus::Paused,
-                counts,
-            },
-        ] {
-            events::publish_in(&txn, run.operator_id, &event).await?;
-        }
-        txn.commit().await?;
-        tracing::info!(
-            run_id = run.id,
-            pending = counts.pending,
-            "send window closed; run paused"
-        );
-        Ok(())
-    }
-}
-
-enum UploadError {
-    Missing(String),
-    Send(SendError),
 }
 
 /// When the run's send window closes; `None` when it has none or the operator resumed it past.
@@ -587,10 +363,6 @@ fn window_closes(run: &runs::Model, reminder: &reminders::Model) -> Option<DateT
     let end_hour = u8::try_from(reminder.send_window_end_hour?).ok()?;
     let zone = reminder.timezone.parse::<TimeZone>().ok()?;
     Some(window::closes_at(run.occurrence_at, zone, end_hour))
-}
-
-fn account_id_of(run: &runs::Model) -> i64 {
-    run.account_id.unwrap_or_default()
 }
 
 /// Runs `f` when dropped.

@@ -24,11 +24,7 @@ pub async fn next_due(
     targets::Entity::find()
         .filter(targets::Column::RunId.eq(run_id))
         .filter(targets::Column::Status.eq(TargetStatus::Pending))
-        .filter(
-            Condition::any()
-                .add(targets::Column::NextAttemptAt.is_null())
-                .add(targets::Column::NextAttemptAt.lte(now)),
-        )
+        .filter(due(now))
         .order_by_asc(targets::Column::CreatedAt)
         .order_by_asc(targets::Column::Id)
         .limit(limit)
@@ -52,12 +48,14 @@ pub async fn next_retry_at(
         .map(Option::flatten)
 }
 
-/// `pending → sending`; `false` when someone else got there first.
+/// `pending → sending`, if the target is still pending and due; returns the row as claimed
+/// (another process may have moved it on since it was read), or `None` when someone else got
+/// there first or it is waiting out a retry.
 pub async fn claim(
     db: &impl ConnectionTrait,
     target_id: i64,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<Option<targets::Model>, DbErr> {
     let done = targets::Entity::update_many()
         .col_expr(targets::Column::Status, Expr::value(TargetStatus::Sending))
         .col_expr(
@@ -68,12 +66,58 @@ pub async fn claim(
         .col_expr(targets::Column::UpdatedAt, Expr::value(now))
         .filter(targets::Column::Id.eq(target_id))
         .filter(targets::Column::Status.eq(TargetStatus::Pending))
+        .filter(due(now))
         .exec(db)
         .await?;
-    Ok(done.rows_affected == 1)
+    if done.rows_affected != 1 {
+        return Ok(None);
+    }
+    targets::Entity::find_by_id(target_id).one(db).await
+}
+
+/// Not waiting out a retry delay.
+fn due(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(targets::Column::NextAttemptAt.is_null())
+        .add(targets::Column::NextAttemptAt.lte(now))
+}
+
+/// Whether any target of the run has been tried.
+pub async fn attempted(db: &impl ConnectionTrait, run_id: i64) -> Result<bool, DbErr> {
+    let tried = targets::Entity::find()
+        .filter(targets::Column::RunId.eq(run_id))
+        .filter(targets::Column::Attempts.gt(0))
+        .one(db)
+        .await?;
+    Ok(tried.is_some())
+}
+
+/// When sends started since `since` — one account's, or everyone's — oldest first, to pace a
+/// restarted sender as if it had never stopped.
+pub async fn recent_sends(
+    db: &impl ConnectionTrait,
+    account_id: Option<i64>,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, DbErr> {
+    let mut query = targets::Entity::find()
+        .select_only()
+        .column(targets::Column::SentAt)
+        .filter(targets::Column::SentAt.gte(since));
+    if let Some(account_id) = account_id {
+        query = query
+            .inner_join(runs::Entity)
+            .filter(runs::Column::AccountId.eq(account_id));
+    }
+    let sends: Vec<Option<DateTime<Utc>>> = query
+        .order_by_asc(targets::Column::SentAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(sends.into_iter().flatten().collect())
 }
 
 /// How one attempt at a target ended.
+#[derive(Clone, Debug)]
 pub enum Outcome {
     Sent {
         wa_message_id: String,
@@ -89,6 +133,11 @@ pub enum Outcome {
         reason: String,
         parts_sent: i32,
     },
+    /// WhatsApp may or may not have it (the send timed out): never retried.
+    Unknown {
+        reason: String,
+        parts_sent: i32,
+    },
 }
 
 /// Records the outcome of a claimed target. An outcome may also land on a target another
@@ -96,7 +145,7 @@ pub enum Outcome {
 pub async fn settle(
     db: &impl ConnectionTrait,
     target_id: i64,
-    outcome: Outcome,
+    outcome: &Outcome,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let update = targets::Entity::update_many()
@@ -105,7 +154,7 @@ pub async fn settle(
             targets::Column::ClaimedAt,
             Expr::value(None::<DateTime<Utc>>),
         );
-    let update = match outcome {
+    let update = match outcome.clone() {
         Outcome::Sent {
             wa_message_id,
             latency_ms,
@@ -128,14 +177,20 @@ pub async fn settle(
             .col_expr(targets::Column::Reason, Expr::value(reason))
             .col_expr(targets::Column::PartsSent, Expr::value(parts_sent))
             .col_expr(targets::Column::NextAttemptAt, Expr::value(at)),
-        Outcome::Failed { reason, parts_sent } => update
-            .col_expr(targets::Column::Status, Expr::value(TargetStatus::Failed))
-            .col_expr(targets::Column::Reason, Expr::value(reason))
-            .col_expr(targets::Column::PartsSent, Expr::value(parts_sent))
-            .col_expr(
-                targets::Column::NextAttemptAt,
-                Expr::value(None::<DateTime<Utc>>),
-            ),
+        Outcome::Failed { reason, parts_sent } | Outcome::Unknown { reason, parts_sent } => {
+            let status = match outcome {
+                Outcome::Unknown { .. } => TargetStatus::Unknown,
+                _ => TargetStatus::Failed,
+            };
+            update
+                .col_expr(targets::Column::Status, Expr::value(status))
+                .col_expr(targets::Column::Reason, Expr::value(reason))
+                .col_expr(targets::Column::PartsSent, Expr::value(parts_sent))
+                .col_expr(
+                    targets::Column::NextAttemptAt,
+                    Expr::value(None::<DateTime<Utc>>),
+                )
+        }
     };
     update
         .filter(targets::Column::Id.eq(target_id))

@@ -163,8 +163,8 @@ impl JobQueue {
         let backend = self.backend();
         let sql = match backend {
             DbBackend::Postgres => sql.to_owned(),
-            // `?NNN` is SQLite's numbered parameter.
-            _ => sql.replace('$', "?"),
+            // `?NNN` is SQLite's numbered parameter; a `$` not before a digit is left alone.
+            _ => numbered_params(sql),
         };
         Statement::from_sql_and_values(backend, sql, values)
     }
@@ -333,9 +333,9 @@ impl JobQueue {
     }
 
     /// Waits until the next task of `task_type` is due, something is inserted, or a while.
-    async fn idle(&self, task_type: &str) {
-        let inserted = self.inner.inserted.notified();
-        let next = self
+    /// When the first waiting task of `task_type` is due, if any waits.
+    async fn next_due(&self, task_type: &str) -> Result<Option<DateTime<Utc>>, DbErr> {
+        let row = self
             .inner
             .db
             .query_one_raw(self.statement(
@@ -343,17 +343,20 @@ impl JobQueue {
                  WHERE task_type = $1 AND state IN ('new', 'retried')",
                 [task_type.to_owned().into()],
             ))
-            .await
-            .ok()
-            .flatten()
-            .and_then(|row| match self.backend() {
-                DbBackend::Postgres => row.try_get::<Option<DateTime<Utc>>>("", "next").ok(),
-                _ => row
-                    .try_get::<Option<i64>>("", "next")
-                    .ok()
-                    .map(|ms| ms.and_then(DateTime::from_timestamp_millis)),
-            })
-            .flatten();
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(match self.backend() {
+            DbBackend::Postgres => row.try_get::<Option<DateTime<Utc>>>("", "next")?,
+            _ => row
+                .try_get::<Option<i64>>("", "next")?
+                .and_then(DateTime::from_timestamp_millis),
+        })
+    }
+
+    /// Waits until `next` is due on the clock, something is inserted, another process
+    /// notifies, or a while has passed.
+    async fn idle(&self, next: Option<DateTime<Utc>>) {
+        let inserted = self.inner.inserted.notified();
         let mut waker = self.inner.waker.clone();
         let due = async {
             match next {
@@ -379,12 +382,13 @@ impl JobQueue {
         loop {
             match op().await {
                 Ok(value) => return Ok(value),
-                Err(AsyncQueueError::SerdeError(e)) => return Err(e.into()),
-                Err(e) => {
+                Err(AsyncQueueError::SqlXError(e)) => {
                     tracing::warn!(error = %e, what, "job queue write failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(30));
                 }
+                // Nothing a retry changes (a bad pattern, a task that does not serialize).
+                Err(e) => return Err(e),
             }
         }
     }
@@ -413,12 +417,24 @@ impl JobQueue {
                 self.id(&task.id),
             ],
         )
-        .await?
-        .ok_or(AsyncQueueError::ResultError {
-            expected: 1,
-            found: 0,
-        })
+        .await
+        // Gone: another worker ran it to the end after it was put back in line. Nothing to do.
+        .map(|row| row.unwrap_or_else(|| task.clone()))
     }
+}
+
+/// `$1` → `?1`, leaving any other `$` (as in a JSON path `'$.type'`) as it is.
+fn numbered_params(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// fang's error type names its own sqlx version; the message is what matters.
@@ -438,9 +454,14 @@ impl AsyncQueueable for JobQueue {
                 tokio::time::sleep(IDLE_RECHECK).await;
                 return Ok(None);
             }
-            let Some(task) = self.claim(&task_type).await? else {
-                self.idle(&task_type).await;
+            // Looked up first, so an idle worker does not take SQLite's write lock to find out.
+            let next = self.next_due(&task_type).await.map_err(db_error)?;
+            if next.is_none_or(|at| at > self.now()) {
+                self.idle(next).await;
                 return Ok(None);
+            }
+            let Some(task) = self.claim(&task_type).await? else {
+                continue;
             };
             // fang would end the worker on a task it cannot decode; fail that task instead.
             if let Err(e) = serde_json::from_value::<Box<dyn AsyncRunnable>>(task.metadata.clone())
@@ -564,12 +585,22 @@ impl AsyncQueueable for JobQueue {
                     ],
                 )
                 .await?
-                .ok_or(AsyncQueueError::ResultError {
-                    expected: 1,
-                    found: 0,
-                })?;
+                .unwrap_or_else(|| task.clone());
             Ok(task)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_params;
+
+    #[test]
+    fn only_numbered_parameters_change_for_sqlite() {
+        assert_eq!(
+            numbered_params("SELECT json_extract(m, '$.type') FROM t WHERE a = $1 AND b = $12"),
+            "SELECT json_extract(m, '$.type') FROM t WHERE a = ?1 AND b = ?12"
+        );
     }
 }

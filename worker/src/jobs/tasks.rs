@@ -8,6 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use super::delivery;
 
+/// Fires and delivery passes outlast a database failover: retried for about three hours.
+const RETRIES: i32 = 20;
+
+/// 30 s, doubling, at most 10 minutes between tries.
+fn backoff(attempt: u32) -> u32 {
+    30u32.saturating_mul(2u32.saturating_pow(attempt)).min(600)
+}
+
 fn failed(e: impl std::fmt::Display) -> FangError {
     FangError {
         description: e.to_string(),
@@ -45,7 +53,11 @@ impl AsyncRunnable for Fire {
     }
 
     fn max_retries(&self) -> i32 {
-        5
+        RETRIES
+    }
+
+    fn backoff(&self, attempt: u32) -> u32 {
+        backoff(attempt)
     }
 }
 
@@ -80,7 +92,11 @@ impl AsyncRunnable for Deliver {
     }
 
     fn max_retries(&self) -> i32 {
-        5
+        RETRIES
+    }
+
+    fn backoff(&self, attempt: u32) -> u32 {
+        backoff(attempt)
     }
 }
 

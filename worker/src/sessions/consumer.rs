@@ -8,6 +8,7 @@ use std::sync::Arc;
 use domain::bus::Command;
 use sea_orm::DatabaseConnection;
 use service::bus::{self, commands, wake::Waker};
+use tokio::sync::watch;
 
 use super::SessionsHandle;
 use crate::delivery::Delivery;
@@ -15,16 +16,21 @@ use crate::delivery::Delivery;
 /// How often old events and finished commands are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Runs until the process stops. `claimer` names this worker in `commands.claimed_by`.
+/// Runs until `stop` turns true (after the command in hand, if any). `claimer` names this
+/// worker in `commands.claimed_by`.
 pub async fn run(
     db: DatabaseConnection,
     sessions: SessionsHandle,
     delivery: Arc<Delivery>,
     mut waker: Waker,
     claimer: String,
+    mut stop: watch::Receiver<bool>,
 ) {
     let mut last_prune: Option<tokio::time::Instant> = None;
     loop {
+        if *stop.borrow() {
+            return;
+        }
         if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
             last_prune = Some(tokio::time::Instant::now());
             match bus::prune(&db).await {
@@ -46,7 +52,12 @@ pub async fn run(
                     tracing::error!(id = claimed.id, error = %e, "recording a command's outcome failed");
                 }
             }
-            Ok(None) => waker.wait().await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = waker.wait() => {}
+                    _ = stop.changed() => {}
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "claiming a command failed; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;

@@ -1,0 +1,3 @@
+//! Support for the worker's integration tests.
+
+pub mod fake_bot_api;
