@@ -56,7 +56,7 @@ pub async fn claim(
     target_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<targets::Model>, DbErr> {
-    let done = targets::Entity::update_many()
+    let claimed = targets::Entity::update_many()
         .col_expr(targets::Column::Status, Expr::value(TargetStatus::Sending))
         .col_expr(
             targets::Column::Attempts,
@@ -67,12 +67,9 @@ pub async fn claim(
         .filter(targets::Column::Id.eq(target_id))
         .filter(targets::Column::Status.eq(TargetStatus::Pending))
         .filter(due(now))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    if done.rows_affected != 1 {
-        return Ok(None);
-    }
-    targets::Entity::find_by_id(target_id).one(db).await
+    Ok(claimed.into_iter().next())
 }
 
 /// Not waiting out a retry delay.
