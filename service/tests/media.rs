@@ -244,6 +244,24 @@ async fn an_identical_upload_returns_the_file_already_stored() {
     assert_eq!(rows(&test.db).await.len(), 1);
     assert_eq!(files_under(data.path()), [first.storage_path.as_str()]);
 
+    // Its file lost from disk, the same upload again puts it back under the same row.
+    let stored = media::path(data.path(), &first).unwrap();
+    std::fs::remove_file(&stored).unwrap();
+    let repaired = upload(
+        &test.db,
+        data.path(),
+        me,
+        MessageKind::Image,
+        "c.jpg",
+        None,
+        &bytes,
+    )
+    .await
+    .unwrap();
+    assert_eq!(repaired, first);
+    assert_eq!(std::fs::read(&stored).unwrap(), bytes);
+    assert_eq!(files_under(data.path()), [first.storage_path.as_str()]);
+
     // Deduplication is per operator: another operator's identical file is their own.
     let other = operator(&test.db).await;
     let theirs = upload(

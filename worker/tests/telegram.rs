@@ -576,3 +576,81 @@ async fn an_alert_telegram_refuses_is_retried_once_then_audited() {
     assert_eq!(bot.account(bakery).await.status, AccountStatus::LoggedOut);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_paused_runs_alert_offers_resume_and_cancel_buttons_that_work() {
+    use chrono::Utc;
+    use domain::{bus::Event, run::RunCounts, status::RunStatus};
+    use entity::reminder_runs;
+    use sea_orm::{ActiveModelTrait, Set};
+
+    let test = TestDb::new().await;
+    let bot = Harness::start(&test).await;
+    let bakery = bot.add("Bakery").await;
+    // A run the send window paused, as delivery leaves it.
+    let run = reminder_runs::ActiveModel {
+        reminder_name: Set("Opening hours".to_owned()),
+        account_id: Set(Some(bakery)),
+        operator_id: Set(Some(bot.operator_id)),
+        occurrence_at: Set(Utc::now()),
+        status: Set(RunStatus::Paused),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&bot.db)
+    .await
+    .unwrap();
+    let counts = RunCounts {
+        sent: 3,
+        pending: 2,
+        ..Default::default()
+    };
+    let alert = Event::RunAlert {
+        account_id: bakery,
+        run_id: run.id,
+        reminder_id: None,
+        reminder_name: "Opening hours".to_owned(),
+        status: RunStatus::Paused,
+        counts,
+    };
+    service::bus::events::publish(&bot.db, Some(bot.operator_id), &alert)
+        .await
+        .unwrap();
+
+    let message = bot
+        .api
+        .wait_text(OPERATOR, "the paused alert", |t| {
+            t.starts_with("⏸ “Opening hours” paused")
+        })
+        .await;
+    let buttons: Vec<String> = message.params["reply_markup"]["inline_keyboard"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["callback_data"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        buttons,
+        [format!("resume:{}", run.id), format!("cancel:{}", run.id)]
+    );
+
+    bot.api.press(OPERATOR, &format!("resume:{}", run.id));
+    bot.api
+        .wait_for("answerCallbackQuery", "the resume button", |c| {
+            c.params["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Resuming"))
+        })
+        .await;
+    let queued = commands::Entity::find()
+        .filter(commands::Column::Kind.eq("run.resume"))
+        .count(&bot.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        queued, 1,
+        "the resume goes to the worker as the dashboard's would"
+    );
+    assert_eq!(bot.audit_rows("run.resumed").await.len(), 1);
+    bot.stop().await;
+}

@@ -70,7 +70,13 @@ where
     };
 
     if let Some(existing) = by_hash(db, operator_id, &row.sha256).await? {
-        drop(upload); // deletes the temporary file
+        match super::path(data_dir, &existing) {
+            // Its file went missing from disk: this upload, identical by its hash, puts it back.
+            Ok(stored) if !tokio::fs::try_exists(&stored).await.unwrap_or(true) => {
+                upload.temp.persist(&stored).await?;
+            }
+            _ => drop(upload), // deletes the temporary file
+        }
         audit_duplicate(db, actor, &existing).await?;
         return Ok(existing);
     }

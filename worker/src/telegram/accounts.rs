@@ -1,11 +1,15 @@
-//! `/accounts`: each account's status, with a button to pair or unpair it, and what those
-//! buttons do when pressed.
+//! `/accounts`: each account's status, with a button to pair or unpair it; and what the bot's
+//! buttons do when pressed (those two, and resume or cancel on a paused run's alert).
 
 use std::sync::Arc;
 
 use domain::{bus::Command, status::AccountStatus};
 use entity::{operators::Model as Operator, whatsapp_accounts::Model as Account};
-use service::{accounts as account_store, audit::Actor};
+use service::{
+    accounts as account_store,
+    audit::Actor,
+    runs::{self, RunActionError},
+};
 use teloxide::{
     Bot,
     payloads::{AnswerCallbackQuerySetters, SendMessageSetters},
@@ -15,11 +19,14 @@ use teloxide::{
 
 use super::{HandlerResult, Shared, commands::zone_of, no_preview, pairing, say, texts};
 
-/// What a button asks for; its callback data is `pair:<id>` or `unpair:<id>`.
+/// What a button asks for; its callback data is `pair:<id>`, `unpair:<id>` (accounts),
+/// `resume:<id>` or `cancel:<id>` (runs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Action {
+pub(super) enum Action {
     Pair(i64),
     Unpair(i64),
+    ResumeRun(i64),
+    CancelRun(i64),
 }
 
 impl Action {
@@ -29,6 +36,8 @@ impl Action {
         match verb {
             "pair" => Some(Self::Pair(id)),
             "unpair" => Some(Self::Unpair(id)),
+            "resume" => Some(Self::ResumeRun(id)),
+            "cancel" => Some(Self::CancelRun(id)),
             _ => None,
         }
     }
@@ -37,13 +46,17 @@ impl Action {
         match self {
             Self::Pair(id) => format!("pair:{id}"),
             Self::Unpair(id) => format!("unpair:{id}"),
+            Self::ResumeRun(id) => format!("resume:{id}"),
+            Self::CancelRun(id) => format!("cancel:{id}"),
         }
     }
 
-    fn button(self, label: &str) -> InlineKeyboardButton {
+    pub(super) fn button(self, label: &str) -> InlineKeyboardButton {
         let text = match self {
             Self::Pair(_) => format!("Pair {label}"),
             Self::Unpair(_) => format!("Unpair {label}"),
+            Self::ResumeRun(_) => "▶ Resume".to_owned(),
+            Self::CancelRun(_) => "✖ Cancel the rest".to_owned(),
         };
         InlineKeyboardButton::callback(text, self.data())
     }
@@ -140,14 +153,43 @@ async fn act(
     operator: &Operator,
     action: Action,
 ) -> anyhow::Result<String> {
-    let (Action::Pair(account_id) | Action::Unpair(account_id)) = action;
+    let account_id = match action {
+        Action::Pair(id) | Action::Unpair(id) => id,
+        Action::ResumeRun(run_id) | Action::CancelRun(run_id) => {
+            return run_action(shared, operator, action, run_id).await;
+        }
+    };
     let Some(account) = account_store::find(&shared.db, operator.id, account_id).await? else {
         return Ok(texts::STALE_BUTTON.to_owned());
     };
     match action {
         Action::Pair(_) => pairing::begin(shared, bot, chat, operator.id, account, false).await,
-        Action::Unpair(_) => unpair(shared, bot, chat, operator.id, account).await,
+        _ => unpair(shared, bot, chat, operator.id, account).await,
     }
+}
+
+/// Resume or cancel a paused run, as the dashboard does.
+async fn run_action(
+    shared: &Arc<Shared>,
+    operator: &Operator,
+    action: Action,
+    run_id: i64,
+) -> anyhow::Result<String> {
+    let done = match action {
+        Action::ResumeRun(_) => {
+            runs::resume(&shared.db, Actor::Telegram, operator.id, run_id).await
+        }
+        _ => runs::cancel(&shared.db, Actor::Telegram, operator.id, run_id).await,
+    };
+    Ok(match (done, action) {
+        (Ok(_), Action::ResumeRun(_)) => texts::RUN_RESUMING.to_owned(),
+        (Ok(_), _) => texts::RUN_CANCELLING.to_owned(),
+        (Err(RunActionError::NotPaused(_)), _) => texts::RUN_NOT_PAUSED.to_owned(),
+        (Err(RunActionError::NotFound | RunActionError::AccountGone), _) => {
+            texts::STALE_BUTTON.to_owned()
+        }
+        (Err(RunActionError::Db(e)), _) => return Err(e.into()),
+    })
 }
 
 #[cfg(test)]
@@ -156,7 +198,12 @@ mod tests {
 
     #[test]
     fn callback_data_round_trips_and_rejects_junk() {
-        for action in [Action::Pair(7), Action::Unpair(12)] {
+        for action in [
+            Action::Pair(7),
+            Action::Unpair(12),
+            Action::ResumeRun(3),
+            Action::CancelRun(4),
+        ] {
             assert_eq!(Action::parse(&action.data()), Some(action));
             assert!(action.data().len() <= 64, "Telegram's callback data limit");
         }

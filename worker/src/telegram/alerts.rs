@@ -7,6 +7,7 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use domain::bus::Event;
+use domain::status::RunStatus;
 use entity::operators::Model as Operator;
 use serde_json::json;
 use service::{
@@ -15,10 +16,15 @@ use service::{
     bus::events::{self, Stored},
     operators,
 };
-use teloxide::{Bot, RequestError, types::ChatId};
+use teloxide::{
+    Bot, RequestError,
+    payloads::SendMessageSetters,
+    prelude::Requester,
+    types::{ChatId, InlineKeyboardMarkup},
+};
 use tokio::sync::watch;
 
-use super::{Shared, commands::zone_of, say, texts};
+use super::{Shared, accounts::Action, commands::zone_of, no_preview, texts};
 
 /// Events read per operator per query.
 const BATCH: u64 = 100;
@@ -101,7 +107,19 @@ async fn alert(
         return Ok(());
     };
     let kind = domain::bus::stored::split(&stored.event).0;
-    let Err(e) = deliver(bot, chat, &text).await else {
+    // A paused run can be resumed or cancelled right from its alert.
+    let buttons = match &stored.event {
+        Event::RunAlert {
+            run_id,
+            status: RunStatus::Paused,
+            ..
+        } => Some(InlineKeyboardMarkup::new([[
+            Action::ResumeRun(*run_id).button(""),
+            Action::CancelRun(*run_id).button(""),
+        ]])),
+        _ => None,
+    };
+    let Err(e) = deliver(bot, chat, &text, buttons).await else {
         return Ok(());
     };
     tracing::error!(
@@ -121,9 +139,23 @@ async fn alert(
     .await
 }
 
-/// Sends `text`, and once more if the first attempt fails.
-async fn deliver(bot: &Bot, chat: ChatId, text: &str) -> Result<(), RequestError> {
-    let Err(first) = say(bot, chat, text).await else {
+/// Sends `text` (with `buttons`), and once more if the first attempt fails.
+async fn deliver(
+    bot: &Bot,
+    chat: ChatId,
+    text: &str,
+    buttons: Option<InlineKeyboardMarkup>,
+) -> Result<(), RequestError> {
+    let send = || {
+        let message = bot
+            .send_message(chat, text)
+            .link_preview_options(no_preview());
+        match buttons.clone() {
+            Some(buttons) => message.reply_markup(buttons),
+            None => message,
+        }
+    };
+    let Err(first) = send().await else {
         return Ok(());
     };
     let pause = match &first {
@@ -132,5 +164,5 @@ async fn deliver(bot: &Bot, chat: ChatId, text: &str) -> Result<(), RequestError
     };
     tracing::warn!(error = %first, "a Telegram alert failed; retrying once");
     tokio::time::sleep(pause).await;
-    say(bot, chat, text).await.map(|_| ())
+    send().await.map(|_| ())
 }

@@ -20,6 +20,9 @@ pub const NOTHING_TO_CANCEL: &str = "No pairing is being followed in this chat."
 pub const NO_ACCOUNTS: &str = "No WhatsApp accounts yet — /pair <name> adds and links one.";
 pub const NO_REMINDERS: &str = "No reminders are scheduled.";
 pub const TRY_AGAIN: &str = "Something went wrong on Herald's side — please try again.";
+pub const RUN_RESUMING: &str = "Resuming: the rest goes out now, past the send window.";
+pub const RUN_CANCELLING: &str = "Cancelled: the groups still to send are skipped.";
+pub const RUN_NOT_PAUSED: &str = "That run is no longer paused.";
 pub const STALE_BUTTON: &str = "That button no longer applies — /accounts shows the current list.";
 
 pub fn help() -> String {
@@ -172,9 +175,11 @@ pub fn alert(event: &Event, label: &str, tz: Tz, public_url: &PublicUrl) -> Opti
                     counts.pending,
                     link(*run_id)
                 ),
+                // Missed occurrences come as `alert.missed`; this is a schedule Herald could
+                // not read, and the reminder has stopped.
                 RunStatus::Skipped => format!(
-                    "⏭ “{reminder_name}” was missed: Herald was not running when it was due, so \
-                     nothing was sent. {}",
+                    "⏭ “{reminder_name}” was skipped and has stopped: its schedule could not be \
+                     read. Edit it to fix. {}",
                     link(*run_id)
                 ),
                 _ => return None,
@@ -225,9 +230,9 @@ pub fn alert(event: &Event, label: &str, tz: Tz, public_url: &PublicUrl) -> Opti
                 names.push_str(&format!(" and {} more", groups.len() - SHOWN));
             }
             format!(
-                "❓ “{reminder_name}”: Herald stopped while sending to {names}. WhatsApp may or \
-                 may not have delivered it, and Herald will not resend on its own — please \
-                 check. {}",
+                "❓ “{reminder_name}”: the send to {names} was interrupted or never answered. \
+                 WhatsApp may or may not have delivered it, and Herald will not resend on its \
+                 own — please check. {}",
                 link(*run_id)
             )
         }
