@@ -50,6 +50,15 @@ fn pacing_off() -> Rules {
     }
 }
 
+/// One send a minute, exactly: runs that span a window's end or a stop.
+fn one_a_minute() -> Rules {
+    Rules {
+        min_interval: Duration::from_secs(60),
+        jitter: Duration::ZERO,
+        ..pacing_off()
+    }
+}
+
 fn settings(pacing: Rules) -> delivery::Settings {
     delivery::Settings {
         pacing,
@@ -651,12 +660,7 @@ async fn the_global_hourly_cap_holds_sends_for_the_next_hour() {
 async fn a_closing_send_window_pauses_the_run_and_resuming_sends_the_rest() {
     let test = TestDb::new().await;
     let data = tempfile::tempdir().unwrap();
-    let rules = Rules {
-        min_interval: Duration::from_secs(60),
-        jitter: Duration::ZERO,
-        per_minute: 100,
-        per_hour_global: 5000,
-    };
+    let rules = one_a_minute();
     let h = Harness::start(&test, data.path(), rules).await;
     let mut input = h.input("Windowed", local(9, 57), &[0, 1, 2, 3, 4]);
     input.send_window_end_hour = Some(10);
@@ -719,12 +723,7 @@ async fn a_closing_send_window_pauses_the_run_and_resuming_sends_the_rest() {
 async fn cancelling_a_paused_run_skips_the_rest() {
     let test = TestDb::new().await;
     let data = tempfile::tempdir().unwrap();
-    let rules = Rules {
-        min_interval: Duration::from_secs(60),
-        jitter: Duration::ZERO,
-        per_minute: 100,
-        per_hour_global: 5000,
-    };
+    let rules = one_a_minute();
     let h = Harness::start(&test, data.path(), rules).await;
     let mut input = h.input("Weekly window", local(9, 59), &[0, 1, 2]);
     input.rrule = Some("FREQ=WEEKLY;BYDAY=MO".to_owned());
@@ -897,12 +896,7 @@ async fn the_media_sweep_runs_daily_as_a_job() {
 async fn a_graceful_stop_lets_the_send_under_way_finish_and_the_next_start_sends_the_rest() {
     let test = TestDb::new().await;
     let data = tempfile::tempdir().unwrap();
-    let rules = Rules {
-        min_interval: Duration::from_secs(60),
-        jitter: Duration::ZERO,
-        per_minute: 100,
-        per_hour_global: 5000,
-    };
+    let rules = one_a_minute();
     let h = Harness::start_with(&test, data.path(), settings(rules), 400).await;
     let reminder = h
         .create(h.input("Interrupted", local(8, 10), &[0, 1, 2]))

@@ -36,25 +36,16 @@ pub async fn create(
 ) -> Result<reminders::Model, ReminderError> {
     let txn = begin_write(db).await?;
     let valid = input::validate(&txn, operator_id, input, now, None).await?;
-    let reminder = reminders::ActiveModel {
+    let mut row = reminders::ActiveModel {
         operator_id: Set(operator_id),
-        account_id: Set(valid.account_id),
-        name: Set(valid.name.clone()),
-        timezone: Set(valid.schedule.zone.name().to_owned()),
         status: Set(ReminderStatus::Active),
-        dtstart: Set(valid.first),
-        start_local: Set(Some(valid.schedule.start)),
-        rrule: Set(valid.rrule()),
-        send_window_end_hour: Set(valid.window_end_hour),
-        next_fire_at: Set(Some(valid.next_fire_at)),
         status_reason: Set(None),
         last_fired_at: Set(None),
         created_at: Set(now),
-        updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
+    };
+    set_validated(&mut row, &valid, now);
+    let reminder = row.insert(&txn).await?;
     store_content(&txn, reminder.id, &valid).await?;
     announce(
         &txn,
@@ -87,17 +78,9 @@ pub async fn update(
         _ => (ReminderStatus::Active, None),
     };
     let mut row = current.into_active_model();
-    row.account_id = Set(valid.account_id);
-    row.name = Set(valid.name.clone());
-    row.timezone = Set(valid.schedule.zone.name().to_owned());
     row.status = Set(status);
     row.status_reason = Set(reason);
-    row.dtstart = Set(valid.first);
-    row.start_local = Set(Some(valid.schedule.start));
-    row.rrule = Set(valid.rrule());
-    row.send_window_end_hour = Set(valid.window_end_hour);
-    row.next_fire_at = Set(Some(valid.next_fire_at));
-    row.updated_at = Set(now);
+    set_validated(&mut row, &valid, now);
     let reminder = row.update(&txn).await?;
     targets::Entity::delete_many()
         .filter(targets::Column::ReminderId.eq(reminder.id))
@@ -118,6 +101,19 @@ pub async fn update(
     .await?;
     txn.commit().await?;
     Ok(reminder)
+}
+
+/// What a create and an update both store from a validated submission.
+fn set_validated(row: &mut reminders::ActiveModel, valid: &Valid, now: DateTime<Utc>) {
+    row.account_id = Set(valid.account_id);
+    row.name = Set(valid.name.clone());
+    row.timezone = Set(valid.schedule.zone.name().to_owned());
+    row.dtstart = Set(valid.first);
+    row.start_local = Set(Some(valid.schedule.start));
+    row.rrule = Set(valid.rrule());
+    row.send_window_end_hour = Set(valid.window_end_hour);
+    row.next_fire_at = Set(Some(valid.next_fire_at));
+    row.updated_at = Set(now);
 }
 
 /// Stops an active reminder from firing; its next occurrence stays on show. Pausing a paused
