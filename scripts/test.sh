@@ -8,12 +8,8 @@ source scripts/lib.sh
 source scripts/pg-temp.sh
 
 log=$(mktemp /tmp/herald-test.XXXXXX)
-stack_dir=""
-pids=()
 cleanup() {
-  ((${#pids[@]})) && kill -TERM "${pids[@]}" 2>/dev/null && wait "${pids[@]}" 2>/dev/null || true
   stop_temp_postgres
-  [[ -n "$stack_dir" ]] && rm -rf "$stack_dir"
   rm -f "$log"
 }
 trap cleanup EXIT
@@ -41,23 +37,8 @@ fi
 # The Rust tests built herald-server and herald-worker (their integration tests run them);
 # the browser tests use those binaries with the wasm site built here.
 build_site
-
 step "browser tests (headless Chromium)"
-stack_dir=$(mktemp -d /tmp/herald-e2e.XXXXXX)
-port=$(free_port)
-health_port=$(free_port)
-export DATABASE_URL="sqlite://$stack_dir/herald.db" DATA_DIR="$stack_dir" LEPTOS_SITE_ROOT=target/site \
-  LEPTOS_SITE_ADDR="127.0.0.1:$port" WORKER_HEALTH_ADDR="127.0.0.1:$health_port" \
-  PUBLIC_URL="http://127.0.0.1:$port" RUST_LOG=warn \
-  WA_PROVIDER=sim SIM_TIME_SCALE=0.25
-bin=$(target_dir)/debug
-# The browser tests sign in with links from this binary's login-link command.
-export HERALD_SERVER_BIN="$bin/herald-server"
-"$bin/herald-worker" & pids+=($!)
-"$bin/herald-server" & pids+=($!)
-wait_http "http://127.0.0.1:$port/api/health" 60
-wait_http "http://127.0.0.1:$health_port/health" 60
-(cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) 2>&1 | tee -a "$log"
+scripts/e2e.sh 2>&1 | tee -a "$log"
 
 # One closing line for the whole run, summed over every suite above.
 passed=$(grep -hoE '(test result: [a-z]+\. )?[0-9]+ passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
