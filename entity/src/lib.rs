@@ -8,6 +8,7 @@ pub mod events;
 pub mod login_tokens;
 pub mod media_files;
 pub mod operators;
+pub mod reminder_drafts;
 pub mod reminder_messages;
 pub mod reminder_run_targets;
 pub mod reminder_runs;
@@ -26,6 +27,7 @@ pub mod prelude {
     pub use super::login_tokens::Entity as LoginTokens;
     pub use super::media_files::Entity as MediaFiles;
     pub use super::operators::Entity as Operators;
+    pub use super::reminder_drafts::Entity as ReminderDrafts;
     pub use super::reminder_messages::Entity as ReminderMessages;
     pub use super::reminder_run_targets::Entity as ReminderRunTargets;
     pub use super::reminder_runs::Entity as ReminderRuns;

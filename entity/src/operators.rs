@@ -14,6 +14,8 @@ pub struct Model {
     /// IANA time zone name.
     pub timezone: String,
     pub disabled_at: Option<DateTimeUtc>,
+    /// The dashboard's activity feed shows runs after this; the runs themselves stay.
+    pub activity_cleared_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

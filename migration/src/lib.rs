@@ -6,6 +6,7 @@ mod m20261122_000001_initial;
 mod m20261122_000002_one_local_operator;
 mod m20261122_000003_sessions;
 mod m20261122_000004_delivery;
+mod m20261122_000005_dashboard;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_one_local_operator::Migration),
             Box::new(m20261122_000003_sessions::Migration),
             Box::new(m20261122_000004_delivery::Migration),
+            Box::new(m20261122_000005_dashboard::Migration),
         ]
     }
 }

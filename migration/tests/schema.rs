@@ -11,7 +11,7 @@ use serde_json::json;
 use service::{config::Backend, database};
 use testkit::TestDb;
 
-const TABLES: [&str; 18] = [
+const TABLES: [&str; 19] = [
     "audit_log",
     "auth_sessions",
     "commands",
@@ -21,6 +21,7 @@ const TABLES: [&str; 18] = [
     "login_tokens",
     "media_files",
     "operators",
+    "reminder_drafts",
     "reminder_messages",
     "reminder_run_targets",
     "reminder_runs",
@@ -75,6 +76,7 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
             "m20261122_000002_one_local_operator",
             "m20261122_000003_sessions",
             "m20261122_000004_delivery",
+            "m20261122_000005_dashboard",
         ]
     );
 
@@ -94,7 +96,7 @@ async fn server_and_worker_starting_together_both_migrate_safely() {
     a.expect("first starter migrates");
     b.expect("second starter migrates");
     assert_eq!(tables(&test.db).await, TABLES);
-    assert_eq!(applied(&test.db).await.len(), 4);
+    assert_eq!(applied(&test.db).await.len(), 5);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use domain::status::{
 use entity::prelude::*;
 use entity::{
     audit_log, auth_sessions, commands, events, login_tokens, media_files, operators,
-    reminder_messages, reminder_run_targets, reminder_runs, reminder_targets, reminders,
+    reminder_drafts, reminder_messages, reminder_run_targets, reminder_runs, reminder_targets, reminders,
     sim_messages, wa_devices, whatsapp_accounts, whatsapp_groups,
 };
 use sea_orm::{
@@ -54,6 +54,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             display_name: "Ana".into(),
             timezone: "Europe/Lisbon".into(),
             disabled_at: None,
+            activity_cleared_at: Some(t),
             created_at: t,
             updated_at: t,
         }
@@ -65,6 +66,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
         display_name: "Local".into(),
         timezone: "UTC".into(),
         disabled_at: Some(t),
+        activity_cleared_at: None,
         created_at: t,
         updated_at: t,
     };
@@ -179,6 +181,18 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
         }
     );
 
+    round_trip!(
+        db,
+        reminder_drafts,
+        reminder_drafts::Model {
+            id: 0,
+            operator_id: operator.id,
+            reminder_id: Some(reminder.id),
+            data: r#"{"name":"Weekly meeting"}"#.into(),
+            created_at: t,
+            updated_at: t,
+        }
+    );
     round_trip!(
         db,
         reminder_targets,
