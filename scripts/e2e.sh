@@ -29,10 +29,14 @@ export DATABASE_URL="sqlite://$stack_dir/herald.db" DATA_DIR="$stack_dir" LEPTOS
   WA_PROVIDER=sim SIM_TIME_SCALE=0.25
 bin=$(target_dir)/debug
 # The browser tests sign in with links from this binary's login-link command, and reach the
-# worker's simulator controls at WORKER_URL.
-export HERALD_SERVER_BIN="$bin/herald-server" WORKER_URL="http://127.0.0.1:$health_port"
+# worker's simulator controls at WORKER_URL; herald-fixture sets up states the UI cannot reach
+# in test time.
+export HERALD_SERVER_BIN="$bin/herald-server" HERALD_FIXTURE_BIN="$bin/herald-fixture" \
+  WORKER_URL="http://127.0.0.1:$health_port"
 "$bin/herald-worker" & pids+=($!)
 "$bin/herald-server" & pids+=($!)
 wait_http "http://127.0.0.1:$port/api/health" 60
 wait_http "http://127.0.0.1:$health_port/health" 60
-cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test "$@"
+# Each run keeps its failure artifacts in its own folder, so runs side by side do not clash.
+cd end2end && BASE_URL="http://127.0.0.1:$port" \
+  npx playwright test --output "test-results/$(basename "$stack_dir")" "$@"

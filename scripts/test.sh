@@ -34,8 +34,9 @@ else
   stop_temp_postgres
 fi
 
-# The Rust tests built herald-server and herald-worker (their integration tests run them);
-# the browser tests use those binaries with the wasm site built here.
+# The browser tests run herald-server, herald-worker and herald-fixture (mostly built by the
+# Rust tests already) with the wasm site built here.
+build_bins
 build_site
 step "browser tests (headless Chromium)"
 scripts/e2e.sh 2>&1 | tee -a "$log"

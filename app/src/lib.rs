@@ -1,6 +1,7 @@
 //! Herald's web UI: the HTML shell, the routes and the server functions behind them. Compiled
 //! twice: with `ssr` into the server, with `hydrate` into the browser's wasm.
 
+pub mod clock;
 pub mod components;
 pub mod functions;
 pub mod models;
@@ -22,6 +23,10 @@ use crate::{
         dashboard::Dashboard,
         login::{LoginPage, RedeemPage},
         not_found::NotFound,
+        reminders::{
+            EditWizardPage, NewReminderPage, NewWizardPage, ReminderDetailPage, RemindersPage,
+            RunDetailPage,
+        },
         settings::Settings,
         system::System,
     },
@@ -37,6 +42,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="theme-color" content="#0f766e" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png" />
+                <meta name="mobile-web-app-capable" content="yes" />
+                <meta name="apple-mobile-web-app-capable" content="yes" />
+                <meta name="apple-mobile-web-app-title" content="Herald" />
+                <script inner_html=components::pwa::KEEP_EARLY_INSTALL_OFFER></script>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -60,8 +71,17 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login/:token") view=RedeemPage />
                 <ParentRoute path=path!("") view=AppLayout>
                     <Route path=path!("") view=Dashboard />
+                    <Route path=path!("runs") view=routes::runs::RunsPage />
                     <Route path=path!("accounts") view=AccountsPage />
                     <Route path=path!("accounts/:id") view=AccountDetailPage />
+                    <Route path=path!("reminders") view=RemindersPage />
+                    <Route path=path!("reminders/new") view=NewReminderPage />
+                    <Route path=path!("reminders/drafts/:draft/:step") view=NewWizardPage />
+                    <Route path=path!("reminders/runs/:id") view=RunDetailPage />
+                    <Route path=path!("reminders/:id") view=ReminderDetailPage />
+                    <Route path=path!("reminders/:id/edit/:step") view=EditWizardPage />
+                    <Route path=path!("audit") view=routes::audit::AuditLogPage />
+                    <Route path=path!("jobs") view=routes::jobs::FailedJobsPage />
                     <Route path=path!("system") view=System />
                     <Route path=path!("settings") view=Settings />
                 </ParentRoute>

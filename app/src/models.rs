@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod reminders;
+
 /// The server's own view of its health, shared by `/api/health` and the System page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthReport {
@@ -101,4 +103,150 @@ pub struct AccountDetail {
     pub groups: Vec<GroupView>,
     pub impact: DeleteImpactView,
     pub pairing: PairingView,
+}
+
+// Dashboard and runs: the home page's figures, activity feed and account health, and the runs
+// list across reminders. Times are already in words on the operator's clock ("Today 09:00").
+
+/// Everything the dashboard shows, and the event id to follow the live stream from (the data
+/// reflects every event up to it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardView {
+    pub stats: StatsView,
+    pub activity: ActivityView,
+    /// Accounts that need attention first.
+    pub accounts: Vec<AccountChipView>,
+    pub event_id: i64,
+}
+
+/// The stat cards' figures; "today" is the operator's calendar day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsView {
+    pub accounts_connected: u64,
+    pub accounts_total: u64,
+    pub active_reminders: u64,
+    pub runs_today: u64,
+    /// Runs today that failed or went out only in part.
+    pub failures_today: u64,
+}
+
+/// The activity feed: the latest runs since the operator last cleared it, and what its empty
+/// state should say.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityView {
+    pub runs: Vec<RunRowView>,
+    /// When the feed was last cleared, on the operator's clock.
+    pub cleared_at: Option<String>,
+    /// The operator has at least one reminder, whatever its status.
+    pub has_reminders: bool,
+    /// The soonest fire of an active reminder: what will appear here next.
+    pub next_fire: Option<NextFireView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextFireView {
+    pub reminder_id: i64,
+    pub reminder_name: String,
+    pub when: String,
+}
+
+/// One run in the activity feed or the runs list.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RunRowView {
+    pub id: i64,
+    /// `None` once the reminder is deleted; the run keeps its name.
+    pub reminder_id: Option<i64>,
+    pub reminder_name: String,
+    /// The occurrence on the operator's clock, e.g. "Today 09:00".
+    pub when: String,
+    /// The occurrence in UTC, RFC 3339, for `<time datetime>`.
+    pub at: String,
+    pub status: domain::status::RunStatus,
+    pub sent: u32,
+    pub total: u32,
+}
+
+/// One account in the dashboard's health strip.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AccountChipView {
+    pub id: i64,
+    pub label: String,
+    pub status: domain::status::AccountStatus,
+    pub simulated: bool,
+    /// On the operator's clock; `None` when never seen.
+    pub last_seen: Option<String>,
+    /// Logged out, banned or disconnected: it cannot send until something changes.
+    pub needs_attention: bool,
+}
+
+/// A page of the runs list and where the next one starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunsView {
+    pub runs: Vec<RunRowView>,
+    /// The `before` of the next page, when there is one.
+    pub next: Option<String>,
+    /// The day asked for, as `YYYY-MM-DD` (`today` resolved on the operator's clock).
+    pub day: Option<String>,
+    pub event_id: i64,
+}
+
+// Audit log, failed jobs and the time zone setting.
+
+/// One audit log entry, as the Audit log page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    pub id: i64,
+    /// In the operator's time zone, `YYYY-MM-DD HH:MM:SS`.
+    pub at: String,
+    /// Who acted, in words: "You", "Herald", "Someone on Telegram"...
+    pub actor: String,
+    /// The action's code, e.g. `reminder.created`.
+    pub action: String,
+    /// What the action was about, e.g. `reminder` and `12`.
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    /// The entry's detail as compact JSON, secrets masked.
+    pub detail: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+/// One page of the operator's audit log, newest first, with the filter's choices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntryView>,
+    /// The `before` cursor of the next, older page, when there is one.
+    pub older: Option<i64>,
+    /// Every action in the operator's log, by code.
+    pub actions: Vec<String>,
+    /// Every kind of target in the operator's log (`account`, `reminder`, ...).
+    pub target_kinds: Vec<String>,
+    /// The IANA time zone the times are in.
+    pub timezone: String,
+}
+
+/// A queued task that failed for good, as the Failed jobs page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedJobView {
+    /// The task's uuid: what Retry sends back.
+    pub id: String,
+    /// What the task does, in words: "Fire reminder “Standup”", "Deliver run #5".
+    pub title: String,
+    /// The page of the reminder or run it was about.
+    pub href: Option<String>,
+    /// More about it, e.g. which occurrence a fire was for (in the operator's time zone).
+    pub detail: Option<String>,
+    /// The installation's task rather than one operator's; every operator sees it.
+    pub system: bool,
+    /// Why its last attempt failed, in the worker's words.
+    pub error: Option<String>,
+    pub retries: i32,
+    /// When it failed, in the operator's time zone, `YYYY-MM-DD HH:MM`.
+    pub failed_at: String,
+}
+
+/// The operator's failed jobs and the time zone their times are in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedJobsView {
+    pub jobs: Vec<FailedJobView>,
+    pub timezone: String,
 }

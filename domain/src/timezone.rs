@@ -24,6 +24,11 @@ impl TimeZone {
     pub fn tz(self) -> chrono_tz::Tz {
         self.0
     }
+
+    /// Every zone Herald knows, in alphabetical order of name: the choices a picker offers.
+    pub fn all() -> impl Iterator<Item = TimeZone> {
+        chrono_tz::TZ_VARIANTS.iter().copied().map(TimeZone)
+    }
 }
 
 impl FromStr for TimeZone {
@@ -76,5 +81,12 @@ mod tests {
             let err = bad.parse::<TimeZone>().unwrap_err();
             assert!(err.to_string().contains("IANA"), "{bad}");
         }
+    }
+
+    #[test]
+    fn every_zone_is_listed_once_in_name_order() {
+        let names: Vec<&str> = TimeZone::all().map(TimeZone::name).collect();
+        assert!(names.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(names.contains(&"Europe/London") && names.contains(&"UTC"));
     }
 }

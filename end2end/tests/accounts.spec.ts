@@ -1,23 +1,9 @@
 import { expect, test, type Page } from "@playwright/test";
+import { hydrated, watchConsole } from "./fixtures";
 import { signIn } from "./login";
 
 // The stack under test runs the simulated WhatsApp provider (WA_PROVIDER=sim) with a small
 // SIM_TIME_SCALE, so a pairing, a group sync and a test send each take moments.
-
-// Collects console errors and uncaught exceptions; a hydration mismatch shows up here. A refused
-// input is answered with 422, which Chromium also logs; those are the test's own doing.
-function watchConsole(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && !msg.text().includes("status of 422")) errors.push(msg.text());
-  });
-  page.on("pageerror", (err) => errors.push(err.message));
-  return errors;
-}
-
-async function hydrated(page: Page) {
-  await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
-}
 
 async function openAccounts(page: Page) {
   await signIn(page);

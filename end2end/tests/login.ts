@@ -13,6 +13,7 @@ export function loginLink(): string {
 /** Opens a fresh link; the link page signs in by itself and lands on the dashboard. */
 export async function signIn(page: Page) {
   await page.goto(loginLink());
-  await expect(page).toHaveURL(/\/$/);
+  // Generous: the link page signs in only once hydrated, which a busy machine delays.
+  await expect(page).toHaveURL(/\/$/, { timeout: 15000 });
   await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
 }

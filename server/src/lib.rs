@@ -1,6 +1,9 @@
 //! Herald's web server as a library, so tests start the real thing on a free port
 //! (`Application::build` with `LEPTOS_SITE_ADDR=127.0.0.1:0`).
 
+// Leptos views are deeply nested types; rendering the whole app needs more than the default.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod cli;
 mod live;
@@ -13,10 +16,11 @@ use anyhow::Context;
 use app::{App, shell, state::AppState};
 use axum::{
     Json, Router,
-    extract::State,
-    http::{Method, StatusCode},
-    middleware::from_fn_with_state,
-    response::IntoResponse,
+    extract::{Request, State},
+    handler::Handler,
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::{Next, from_fn, from_fn_with_state},
+    response::{IntoResponse, Response},
     routing::{MethodRouter, get, post},
 };
 use leptos::config::LeptosOptions;
@@ -129,7 +133,10 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(
+            leptos_axum::file_and_error_handler::<AppState, _>(shell)
+                .layer(from_fn(revalidate_service_worker)),
+        )
         .layer(from_fn_with_state(state.clone(), auth::require_operator))
         .layer(auth::failed_logins())
         .layer(sessions)
@@ -139,6 +146,19 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// Browsers look for a new service worker on every visit; `no-cache` makes that check reach the
+/// server instead of a cached copy, so a deploy's `sw.js` takes over at once.
+async fn revalidate_service_worker(request: Request, next: Next) -> Response {
+    let is_worker = request.uri().path() == "/sw.js";
+    let mut response = next.run(request).await;
+    if is_worker {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    response
 }
 
 /// The span each request is traced in: method and path, with a login link's token redacted and

@@ -1,19 +1,20 @@
 //! Who may use Herald. The whitelist in the configuration is the truth; `operators` mirrors it
 //! so sessions, audit rows and (later) accounts can refer to an operator. This module is the
-//! only writer of `operators`.
+//! only writer of `operators` (the dashboard's activity marker included).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::timezone::TimeZone;
 use entity::operators;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set, SqlErr,
+    QueryFilter, QueryOrder, Set, SqlErr, sea_query::Expr,
 };
 use serde_json::json;
 
 use crate::{
     audit::{self, Actor},
     config::TelegramUserId,
+    database::begin_write,
     sessions,
 };
 
@@ -150,6 +151,39 @@ pub async fn find_active(
         .await
 }
 
+/// Sets the operator's time zone, audited as `operator.timezone_changed` with the old and the
+/// new zone; choosing the zone already set writes nothing. `None` when no active operator has
+/// this id.
+pub async fn set_timezone(
+    db: &DatabaseConnection,
+    actor: Actor,
+    operator_id: i64,
+    timezone: TimeZone,
+) -> Result<Option<operators::Model>, DbErr> {
+    let txn = crate::database::begin_write(db).await?;
+    let Some(operator) = find_active(&txn, operator_id).await? else {
+        return Ok(None);
+    };
+    if operator.timezone == timezone.name() {
+        return Ok(Some(operator));
+    }
+    let from = operator.timezone.clone();
+    let mut changed: operators::ActiveModel = operator.into();
+    changed.timezone = Set(timezone.name().to_owned());
+    changed.updated_at = Set(Utc::now());
+    let operator = changed.update(&txn).await?;
+    audit::record(
+        &txn,
+        audit::Entry::new(actor, "operator.timezone_changed")
+            .operator(operator_id)
+            .target("operator", operator_id)
+            .detail(json!({ "from": from, "to": timezone.name() })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Some(operator))
+}
+
 /// The active operator with this Telegram user id: who the bot serves. Read on every update, so
 /// an operator taken off the whitelist is refused at once.
 pub async fn find_active_by_telegram_id(
@@ -173,4 +207,29 @@ async fn find_by_telegram_id(
         None => column.is_null(),
     };
     operators::Entity::find().filter(filter).one(db).await
+}
+
+/// Empties the activity feed from `now` on, with its audit row. Only the feed's starting point
+/// moves: every run stays, and reminder pages and the runs list still show them.
+pub async fn clear_activity(
+    db: &DatabaseConnection,
+    actor: audit::Actor,
+    operator_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let txn = begin_write(db).await?;
+    operators::Entity::update_many()
+        .col_expr(operators::Column::ActivityClearedAt, Expr::value(now))
+        .col_expr(operators::Column::UpdatedAt, Expr::value(now))
+        .filter(operators::Column::Id.eq(operator_id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        audit::Entry::new(actor, "dashboard.activity_cleared")
+            .operator(operator_id)
+            .detail(serde_json::json!({ "cleared_at": now })),
+    )
+    .await?;
+    txn.commit().await
 }

@@ -2,14 +2,41 @@
 //! Here the request is checked and queued with its audit row; the worker carries it out.
 
 use domain::{bus::Command, status::RunStatus};
+use entity::reminder_run_targets as run_targets;
 use entity::reminder_runs as runs;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
 
-use crate::{audit, bus::commands, config::PublicUrl, database::begin_write};
+use crate::{
+    audit, bus::commands, config::PublicUrl, database::begin_write, reminders::RunHistory,
+};
 
 /// The dashboard page of one run, where a paused run is resumed or cancelled: what alerts link to.
 pub fn page_url(public_url: &PublicUrl, run_id: i64) -> String {
     public_url.join(&format!("/reminders/runs/{run_id}"))
+}
+
+/// One of the operator's runs with its groups in the order they were sent; `None` for another
+/// operator's or a missing one.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    run_id: i64,
+) -> Result<Option<RunHistory>, DbErr> {
+    let Some(run) = runs::Entity::find_by_id(run_id)
+        .filter(runs::Column::OperatorId.eq(operator_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let targets = run_targets::Entity::find()
+        .filter(run_targets::Column::RunId.eq(run.id))
+        .order_by_asc(run_targets::Column::Id)
+        .all(db)
+        .await?;
+    Ok(Some(RunHistory { run, targets }))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
 
+use crate::components::pwa::InstallPrompt;
+
 /// The frame with the current route's page inside.
 #[component]
 pub fn AppLayout() -> impl IntoView {
@@ -26,6 +28,7 @@ pub fn Frame(children: Children) -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"H"</span>
                 <span class="brand-name">"Herald"</span>
             </a>
+            <InstallPrompt />
             <button
                 class="menu-toggle"
                 type="button"
@@ -48,7 +51,11 @@ pub fn Frame(children: Children) -> impl IntoView {
             >
                 <ul>
                     <li><A href="/" exact=true>"Dashboard"</A></li>
+                    <li><A href="/runs">"Runs"</A></li>
+                    <li><A href="/reminders">"Reminders"</A></li>
                     <li><A href="/accounts">"Accounts"</A></li>
+                    <li><A href="/audit">"Audit log"</A></li>
+                    <li><A href="/jobs">"Failed jobs"</A></li>
                     <li><A href="/system">"System"</A></li>
                     <li><A href="/settings">"Settings"</A></li>
                 </ul>

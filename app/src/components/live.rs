@@ -1,6 +1,13 @@
-//! The live event stream (`GET /api/events`, Server-Sent Events) as one account's page sees it.
+//! The live event stream (`GET /api/events`, Server-Sent Events): the operator's events as pages
+//! follow them, and the refresh that pages run when one arrives.
+//!
+//! Every follower takes the id of the last event its data already reflects (read before the
+//! data, see `account_detail`) and gets each later event once, in order.
+
+use std::future::Future;
 
 use domain::bus::Event;
+use leptos::{prelude::*, task::spawn_local};
 
 /// Calls `on_event` with every event about `account_id` published after event `after`, in
 /// order, until the calling component goes away. In the browser only: a server render has no
@@ -10,10 +17,60 @@ use domain::bus::Event;
 /// and a signal would hand on only the last of them (a missed `session.qr` is harmless, a
 /// missed `send_test.done` is not).
 pub fn follow_account(account_id: i64, after: i64, on_event: impl Fn(Event) + 'static) {
+    follow_all(after, move |event| {
+        if event.account_id() == account_id {
+            on_event(event);
+        }
+    });
+}
+
+/// Calls `on_event` with every event of the operator's published after event `after` (the
+/// stream carries only the signed-in operator's events), as [`follow_account`] does for one
+/// account.
+pub fn follow_all(after: i64, on_event: impl Fn(Event) + 'static) {
     #[cfg(feature = "hydrate")]
-    browser::follow(account_id, after, on_event);
+    browser::follow(after, on_event);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (account_id, after, on_event);
+    let _ = (after, on_event);
+}
+
+/// Wraps a page's refresh so that a burst of events costs at most two fetches: calls while one
+/// is in flight queue a single follow-up, which starts when it ends (a run sends `run.progress`
+/// up to twice a second). The follow-up matters: the fetch in flight may have read the database
+/// before the latest event's change.
+pub fn coalesced<F, Fut>(refresh: F) -> impl Fn() + Copy + 'static
+where
+    F: Fn() -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let refresh = StoredValue::new_local(refresh);
+    // (a refresh is in flight, another is queued behind it)
+    let state = StoredValue::new((false, false));
+    move || {
+        match state.try_get_value() {
+            None => return, // the page has gone
+            Some((true, _)) => {
+                state.update_value(|(_, queued)| *queued = true);
+                return;
+            }
+            Some((false, _)) => state.set_value((true, false)),
+        }
+        spawn_local(async move {
+            loop {
+                let Some(next) = refresh.try_with_value(|refresh| refresh()) else {
+                    return;
+                };
+                next.await;
+                let again = state.try_update_value(|(running, queued)| {
+                    *running = std::mem::take(queued);
+                    *running
+                });
+                if again != Some(true) {
+                    return;
+                }
+            }
+        });
+    }
 }
 
 #[cfg(feature = "hydrate")]
@@ -23,7 +80,7 @@ mod browser {
     use wasm_bindgen::{JsCast, closure::Closure};
     use web_sys::{EventSource, MessageEvent};
 
-    pub fn follow(account_id: i64, after: i64, on_event: impl Fn(Event) + 'static) {
+    pub fn follow(after: i64, on_event: impl Fn(Event) + 'static) {
         // Only the first connection uses `after`: on a reconnect the browser sends the last id it
         // saw as `Last-Event-ID`, which the server prefers.
         let source = match EventSource::new(&format!("/api/events?after={after}")) {
@@ -38,8 +95,7 @@ mod browser {
                 return;
             };
             match serde_json::from_str::<Event>(&data) {
-                Ok(event) if event.account_id() == account_id => on_event(event),
-                Ok(_) => {}
+                Ok(event) => on_event(event),
                 // A kind this page does not know yet (a newer server): not for us.
                 Err(e) => leptos::logging::warn!("skipping an undecodable event: {e}"),
             }

@@ -2,6 +2,8 @@ pub mod dialog;
 pub mod feedback;
 pub mod layout;
 pub mod live;
+pub mod pwa;
 pub mod qr_modal;
 pub mod run_badge;
+pub mod run_list;
 pub mod status_badge;

@@ -1,4 +1,5 @@
-//! The signed-in operator's own account: who they are and where they are signed in.
+//! The signed-in operator's own account: who they are, their time zone, and where they are
+//! signed in.
 
 use leptos::prelude::*;
 
@@ -15,6 +16,31 @@ pub async fn whoami() -> Result<OperatorView, ServerFnError> {
         display_name: operator.display_name,
         timezone: operator.timezone,
     })
+}
+
+/// Sets the operator's time zone, which their pages show times in; returns the zone saved.
+#[server(endpoint = "set_timezone")]
+pub async fn set_timezone(timezone: String) -> Result<String, ServerFnError> {
+    use domain::timezone::TimeZone;
+
+    let (state, me) = super::caller::context().await?;
+    let name = timezone.trim();
+    if name.is_empty() {
+        return Err(super::caller::refuse(
+            "Choose a time zone, such as Europe/London.",
+        ));
+    }
+    let zone: TimeZone = name.parse().map_err(|_| {
+        let shown: String = name.chars().take(64).collect();
+        super::caller::refuse(format!(
+            "“{shown}” is not a time zone Herald knows. Pick one from the list, such as Europe/London."
+        ))
+    })?;
+    service::operators::set_timezone(&state.db, service::audit::Actor::Operator, me.id, zone)
+        .await
+        .map_err(super::caller::internal)?
+        .ok_or_else(|| ServerFnError::new("signed out"))?;
+    Ok(zone.name().to_owned())
 }
 
 #[server(endpoint = "my_sessions")]
@@ -54,6 +80,37 @@ pub async fn end_other_sessions() -> Result<u64, ServerFnError> {
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
+    use domain::timezone::TimeZone;
+    use leptos::prelude::ServerFnError;
+    use sea_orm::prelude::DateTimeUtc;
+
+    use crate::state::{AppState, CurrentOperator};
+
+    /// The zone the caller's pages show times in; UTC if their stored name no longer reads.
+    pub async fn operator_zone(
+        state: &AppState,
+        me: &CurrentOperator,
+    ) -> Result<TimeZone, ServerFnError> {
+        let operator = service::operators::find_active(&state.db, me.id)
+            .await
+            .map_err(crate::functions::caller::internal)?
+            .ok_or_else(|| ServerFnError::new("signed out"))?;
+        Ok(zone(&operator))
+    }
+
+    /// The operator's clock; UTC if their stored zone no longer reads.
+    pub fn zone(operator: &entity::operators::Model) -> TimeZone {
+        operator.timezone.parse().unwrap_or_else(|e| {
+            tracing::warn!(operator_id = operator.id, error = %e, "showing times in UTC");
+            TimeZone::UTC
+        })
+    }
+
+    /// `at` on the operator's clock, as `format` (a chrono pattern) writes it.
+    pub fn local_time(at: &DateTimeUtc, zone: TimeZone, format: &str) -> String {
+        at.with_timezone(&zone.tz()).format(format).to_string()
+    }
+
     /// "Firefox on Android", from a user agent string.
     pub fn device_label(user_agent: Option<&str>) -> String {
         let ua = user_agent.unwrap_or_default();

@@ -4,6 +4,11 @@
 
 pub mod account;
 pub mod accounts;
+pub mod audit;
 #[cfg(feature = "ssr")]
 pub(crate) mod caller;
+pub mod dashboard;
+pub mod drafts;
+pub mod jobs;
+pub mod reminders;
 pub mod system;

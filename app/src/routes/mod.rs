@@ -1,6 +1,10 @@
 pub mod accounts;
+pub mod audit;
 pub mod dashboard;
+pub mod jobs;
 pub mod login;
 pub mod not_found;
+pub mod reminders;
+pub mod runs;
 pub mod settings;
 pub mod system;

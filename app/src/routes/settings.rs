@@ -1,14 +1,26 @@
-//! The operator's own settings: who is signed in, and where.
+//! The operator's own settings: who is signed in, their time zone, and where they are signed in.
 
+use domain::timezone::TimeZone;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::functions::account::{EndOtherSessions, my_sessions, whoami};
+use crate::{
+    components::feedback::error_text,
+    functions::account::{EndOtherSessions, SetTimezone, my_sessions, whoami},
+};
 
 #[component]
 pub fn Settings() -> impl IntoView {
     let end_others = ServerAction::<EndOtherSessions>::new();
-    let me = Resource::new(|| (), |_| whoami());
+    let set_timezone = ServerAction::<SetTimezone>::new();
+    // Reloaded after a save only: after a refusal the field keeps what was typed.
+    let saves = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if matches!(set_timezone.value().get(), Some(Ok(_))) {
+            saves.update(|n| *n += 1);
+        }
+    });
+    let me = Resource::new(move || saves.get(), |_| whoami());
     let sessions = Resource::new(move || end_others.version().get(), |_| my_sessions());
 
     view! {
@@ -26,12 +38,25 @@ pub fn Settings() -> impl IntoView {
                                 <dt>"Name"</dt>
                                 <dd data-testid="operator-name">{me.display_name}</dd>
                                 <dt>"Time zone"</dt>
-                                <dd>{me.timezone}</dd>
+                                <dd data-testid="operator-timezone">{me.timezone.clone()}</dd>
                             </dl>
+                            <TimezoneForm action=set_timezone current=me.timezone />
                         }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     })}
                 </Transition>
+                {move || set_timezone.value().get().map(|result| match result {
+                    Ok(zone) => view! {
+                        <p class="notice notice-ok" role="status" data-testid="timezone-saved">
+                            {format!("Saved: Herald now shows your times in {zone}.")}
+                        </p>
+                    }
+                    .into_any(),
+                    Err(e) => view! {
+                        <p class="notice notice-bad" role="alert" data-testid="timezone-error">{error_text(&e)}</p>
+                    }
+                    .into_any(),
+                })}
                 <form method="post" action="/auth/logout">
                     <button class="button button-secondary" type="submit">"Sign out"</button>
                 </form>
@@ -63,6 +88,41 @@ pub fn Settings() -> impl IntoView {
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 })}
             </div>
+            // Every zone Herald knows, offered as the field is typed into ("London", "Asia/").
+            <datalist id="timezone-names">
+                {TimeZone::all().map(|zone| view! { <option value=zone.name()></option> }).collect_view()}
+            </datalist>
         </section>
+    }
+}
+
+/// The time zone field: free text with the zone names as suggestions, so any zone can be found
+/// by typing part of it; the server checks the name.
+#[component]
+fn TimezoneForm(action: ServerAction<SetTimezone>, current: String) -> impl IntoView {
+    view! {
+        <ActionForm action>
+            <label class="field-label" for="timezone-input">"Change time zone"</label>
+            <div class="field-row">
+                <input
+                    class="input"
+                    id="timezone-input"
+                    name="timezone"
+                    type="text"
+                    list="timezone-names"
+                    value=current
+                    autocomplete="off"
+                    spellcheck="false"
+                    aria-describedby="timezone-hint"
+                    data-testid="timezone-input"
+                />
+                <button class="button" type="submit" disabled=move || action.pending().get() data-testid="timezone-save">
+                    "Save time zone"
+                </button>
+            </div>
+            <p class="muted" id="timezone-hint">
+                "An IANA name such as Europe/London: type part of it to search. The audit log and failed jobs show times in this zone."
+            </p>
+        </ActionForm>
     }
 }

@@ -15,5 +15,5 @@ mod summary;
 pub(crate) mod wall_clock;
 
 pub use error::RuleError;
-pub use schedule::{MIN_INTERVAL, Schedule};
+pub use schedule::{MIN_INTERVAL, SAVE_GRACE, Schedule};
 pub use spec::{End, Frequency, Spec};

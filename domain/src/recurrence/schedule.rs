@@ -12,6 +12,10 @@ use crate::timezone::TimeZone;
 /// around clock changes (a local date skipped or repeated); the scheduler relies on the guard.
 pub const MIN_INTERVAL: TimeDelta = TimeDelta::minutes(5);
 
+/// How long after its time a reminder may still be saved to fire at once: the form was filled
+/// in for "now", and submitting it takes a moment. The wizard and the server both allow it.
+pub const SAVE_GRACE: TimeDelta = TimeDelta::seconds(60);
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schedule {
     /// Local wall time of the first occurrence. With a rule it anchors the rule (the first week,

@@ -8,8 +8,8 @@ use domain::status::{
 use entity::prelude::*;
 use entity::{
     audit_log, auth_sessions, commands, events, login_tokens, media_files, operators,
-    reminder_drafts, reminder_messages, reminder_run_targets, reminder_runs, reminder_targets, reminders,
-    sim_messages, wa_devices, whatsapp_accounts, whatsapp_groups,
+    reminder_drafts, reminder_messages, reminder_run_targets, reminder_runs, reminder_targets,
+    reminders, sim_messages, wa_devices, whatsapp_accounts, whatsapp_groups,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, DatabaseConnection, EntityTrait,

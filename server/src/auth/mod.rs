@@ -31,8 +31,17 @@ use self::rate_limit::Verdict;
 const MAX_FAILED_LOGINS: usize = 10;
 const FAILED_LOGIN_WINDOW: Duration = Duration::from_secs(10 * 60);
 
-/// Files every page needs before anyone signs in.
-const PUBLIC_FILES: [&str; 3] = ["/favicon.svg", "/manifest.webmanifest", "/sw.js"];
+/// Files every page needs before anyone signs in. Browsers fetch the web app manifest and the
+/// icons it names without cookies.
+const PUBLIC_FILES: [&str; 7] = [
+    "/favicon.svg",
+    "/manifest.webmanifest",
+    "/sw.js",
+    "/icons/icon-192.png",
+    "/icons/icon-512.png",
+    "/icons/maskable-512.png",
+    "/icons/apple-touch-icon.png",
+];
 
 /// Reachable without a session: the login pages and their form, health, and static assets.
 /// Everything else — pages, server functions, API, media, QR images — needs an operator.

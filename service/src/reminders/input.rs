@@ -7,9 +7,9 @@ use std::{
     fmt,
 };
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::{
-    recurrence::{RuleError, Schedule, Spec},
+    recurrence::{RuleError, SAVE_GRACE, Schedule, Spec},
     status::MessageKind,
     timezone::TimeZone,
 };
@@ -17,10 +17,6 @@ use entity::{media_files as media, whatsapp_accounts as accounts, whatsapp_group
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{ReminderError, next_due};
-
-/// How long after its time a one-off may still be saved and sent: the form was filled in for
-/// "now", and submitting it takes a moment.
-const GRACE: Duration = Duration::seconds(60);
 
 /// Longest reminder name, in characters (the column's width).
 pub(super) const NAME_MAX: usize = 128;
@@ -243,7 +239,7 @@ fn check_schedule(
             return None;
         }
     };
-    match next_due(&schedule, now - GRACE, last_fired_at) {
+    match next_due(&schedule, now - SAVE_GRACE, last_fired_at) {
         Some(next) => Some(Timing {
             schedule,
             first,

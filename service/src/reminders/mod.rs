@@ -19,7 +19,10 @@ use entity::reminders;
 use sea_orm::DbErr;
 
 pub use input::{FieldError, FieldErrors, PartInput, ReminderInput};
-pub use read::{Part, ReminderDetail, RunHistory, Target, detail, find, list, runs, upcoming};
+pub use read::{
+    Overview, Part, ReminderDetail, RunHistory, Target, detail, find, list, overview, runs,
+    upcoming,
+};
 pub use write::{create, delete, duplicate, pause, resume, update};
 
 #[derive(Debug, thiserror::Error)]

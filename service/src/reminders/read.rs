@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use domain::status::ReminderStatus;
+use domain::status::{ReminderStatus, RunStatus};
 use entity::{
     media_files as media, reminder_messages as messages, reminder_run_targets as run_targets,
-    reminder_runs as runs_table, reminder_targets as targets, reminders, whatsapp_groups as groups,
+    reminder_runs as runs_table, reminder_targets as targets, reminders,
+    whatsapp_accounts as accounts, whatsapp_groups as groups,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -109,6 +110,73 @@ pub async fn list(
         .order_by_asc(reminders::Column::Id)
         .all(db)
         .await
+}
+
+/// A reminder as the list shows it: with its account's label, how many groups it sends to and
+/// how its latest run went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overview {
+    pub reminder: reminders::Model,
+    pub account_label: String,
+    pub groups: usize,
+    pub last_run: Option<RunStatus>,
+}
+
+/// [`list`], with what each row of the reminders page needs: four queries however many
+/// reminders there are.
+pub async fn overview(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    status: Option<ReminderStatus>,
+) -> Result<Vec<Overview>, DbErr> {
+    let reminders = list(db, operator_id, status).await?;
+    if reminders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = reminders.iter().map(|r| r.id).collect();
+    let labels: HashMap<i64, String> = accounts::Entity::find()
+        .filter(accounts::Column::OperatorId.eq(operator_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.label))
+        .collect();
+    let mut groups: HashMap<i64, usize> = HashMap::new();
+    for target in targets::Entity::find()
+        .filter(targets::Column::ReminderId.is_in(ids.clone()))
+        .all(db)
+        .await?
+    {
+        *groups.entry(target.reminder_id).or_default() += 1;
+    }
+    // Runs are recorded as they fire, so each reminder's highest run id is its latest.
+    let latest: Vec<Option<i64>> = runs_table::Entity::find()
+        .select_only()
+        .column_as(runs_table::Column::Id.max(), "id")
+        .filter(runs_table::Column::ReminderId.is_in(ids))
+        .group_by(runs_table::Column::ReminderId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let last_run: HashMap<i64, RunStatus> = runs_table::Entity::find()
+        .filter(runs_table::Column::Id.is_in(latest.into_iter().flatten()))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|run| Some((run.reminder_id?, run.status)))
+        .collect();
+    Ok(reminders
+        .into_iter()
+        .map(|reminder| Overview {
+            account_label: labels
+                .get(&reminder.account_id)
+                .cloned()
+                .unwrap_or_default(),
+            groups: groups.get(&reminder.id).copied().unwrap_or_default(),
+            last_run: last_run.get(&reminder.id).copied(),
+            reminder,
+        })
+        .collect())
 }
 
 /// The next `limit` fires of the operator's active reminders, soonest first. A recurring

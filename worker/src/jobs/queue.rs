@@ -5,7 +5,8 @@
 //! locked"), claims a task with a SELECT and an UPDATE that two workers can both win, and reads
 //! the system clock. Here a claim is one conditional UPDATE (`FOR UPDATE SKIP LOCKED` on
 //! PostgreSQL), "due" means due on the delivery clock, and an idle worker sleeps until the next
-//! task is due instead of polling. SQLite stores the timestamps as unix milliseconds.
+//! task is due instead of polling. Rows are encoded by `service::jobs`, which the dashboard reads
+//! the table through too (on SQLite: timestamps as unix milliseconds).
 //!
 //! fang ends a worker for good when a queue call it makes after running a task returns an
 //! error, so those calls retry until the database answers instead.
@@ -28,7 +29,10 @@ use fang::{
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement, Value,
 };
-use service::bus::wake::{self, Topic, Waker};
+use service::{
+    bus::wake::{self, Topic, Waker},
+    jobs::{self as table, DecodeError, StoredTask},
+};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -37,11 +41,6 @@ use crate::clock::SharedClock;
 
 /// The longest an idle worker waits before looking again (tasks another process inserted).
 const IDLE_RECHECK: Duration = Duration::from_secs(1);
-
-const COLUMNS: &str = "id, metadata, error_message, state, task_type, uniq_hash, retries, \
-                       scheduled_at, created_at, updated_at";
-const PG_COLUMNS: &str = "id, metadata, error_message, state::text AS state, task_type, \
-                          uniq_hash, retries, scheduled_at, created_at, updated_at";
 
 #[derive(Clone)]
 pub struct JobQueue {
@@ -138,35 +137,16 @@ impl JobQueue {
         self.inner.db.get_database_backend()
     }
 
-    fn columns(&self) -> &'static str {
-        match self.backend() {
-            DbBackend::Postgres => PG_COLUMNS,
-            _ => COLUMNS,
-        }
-    }
-
     fn ts(&self, at: DateTime<Utc>) -> Value {
-        match self.backend() {
-            DbBackend::Postgres => at.into(),
-            _ => at.timestamp_millis().into(),
-        }
+        table::timestamp(self.backend(), at)
     }
 
     fn id(&self, id: &Uuid) -> Value {
-        match self.backend() {
-            DbBackend::Postgres => (*id).into(),
-            _ => id.as_bytes().to_vec().into(),
-        }
+        table::task_id(self.backend(), id)
     }
 
     fn statement(&self, sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
-        let backend = self.backend();
-        let sql = match backend {
-            DbBackend::Postgres => sql.to_owned(),
-            // `?NNN` is SQLite's numbered parameter; a `$` not before a digit is left alone.
-            _ => numbered_params(sql),
-        };
-        Statement::from_sql_and_values(backend, sql, values)
+        table::statement(self.backend(), sql, values)
     }
 
     async fn execute(
@@ -188,7 +168,7 @@ impl JobQueue {
         sql: &str,
         values: impl IntoIterator<Item = Value>,
     ) -> Result<Option<Task>, AsyncQueueError> {
-        let sql = sql.replace("{cols}", self.columns());
+        let sql = sql.replace("{cols}", table::columns(self.backend()));
         let row = conn
             .query_one_raw(self.statement(&sql, values))
             .await
@@ -197,51 +177,21 @@ impl JobQueue {
     }
 
     fn decode(&self, row: &QueryResult) -> Result<Task, AsyncQueueError> {
-        let get_ts = |col: &str| -> Result<DateTime<Utc>, AsyncQueueError> {
-            match self.backend() {
-                DbBackend::Postgres => row.try_get::<DateTime<Utc>>("", col).map_err(db_error),
-                _ => {
-                    let ms = row.try_get::<i64>("", col).map_err(db_error)?;
-                    DateTime::from_timestamp_millis(ms).ok_or_else(|| {
-                        db_error(DbErr::Custom(format!("fang_tasks.{col} out of range")))
-                    })
-                }
-            }
-        };
-        let (id, metadata) = match self.backend() {
-            DbBackend::Postgres => (
-                row.try_get::<Uuid>("", "id").map_err(db_error)?,
-                row.try_get::<serde_json::Value>("", "metadata")
-                    .map_err(db_error)?,
-            ),
-            _ => {
-                let bytes = row.try_get::<Vec<u8>>("", "id").map_err(db_error)?;
-                let text = row.try_get::<String>("", "metadata").map_err(db_error)?;
-                (
-                    Uuid::from_slice(&bytes)
-                        .map_err(|e| db_error(DbErr::Custom(format!("fang_tasks.id: {e}"))))?,
-                    serde_json::from_str(&text)?,
-                )
-            }
-        };
-        let state = row.try_get::<String>("", "state").map_err(db_error)?;
+        let task = StoredTask::decode(self.backend(), row).map_err(|e| match e {
+            DecodeError::Db(e) => db_error(e),
+            DecodeError::Metadata(e) => e.into(),
+        })?;
         Ok(Task::builder()
-            .id(id)
-            .metadata(metadata)
-            .error_message(
-                row.try_get::<Option<String>>("", "error_message")
-                    .map_err(db_error)?,
-            )
-            .state(FangTaskState::from(state.as_str()))
-            .task_type(row.try_get::<String>("", "task_type").map_err(db_error)?)
-            .uniq_hash(
-                row.try_get::<Option<String>>("", "uniq_hash")
-                    .map_err(db_error)?,
-            )
-            .retries(row.try_get::<i32>("", "retries").map_err(db_error)?)
-            .scheduled_at(get_ts("scheduled_at")?)
-            .created_at(get_ts("created_at")?)
-            .updated_at(get_ts("updated_at")?)
+            .id(task.id)
+            .metadata(task.metadata)
+            .error_message(task.error_message)
+            .state(FangTaskState::from(task.state.as_str()))
+            .task_type(task.task_type)
+            .uniq_hash(task.uniq_hash)
+            .retries(task.retries)
+            .scheduled_at(task.scheduled_at)
+            .created_at(task.created_at)
+            .updated_at(task.updated_at)
             .build())
     }
 
@@ -280,10 +230,7 @@ impl JobQueue {
             }
         }
         let now = self.now();
-        let metadata_value: Value = match self.backend() {
-            DbBackend::Postgres => metadata.into(),
-            _ => metadata.to_string().into(),
-        };
+        let metadata_value = table::metadata(self.backend(), metadata);
         let sql = "INSERT INTO fang_tasks (id, metadata, state, task_type, uniq_hash, retries, \
                    scheduled_at, created_at, updated_at) \
                    VALUES ($1, $2, 'new', $3, $4, 0, $5, $6, $6) RETURNING {cols}";
@@ -345,12 +292,7 @@ impl JobQueue {
             ))
             .await?;
         let Some(row) = row else { return Ok(None) };
-        Ok(match self.backend() {
-            DbBackend::Postgres => row.try_get::<Option<DateTime<Utc>>>("", "next")?,
-            _ => row
-                .try_get::<Option<i64>>("", "next")?
-                .and_then(DateTime::from_timestamp_millis),
-        })
+        table::read_timestamp(self.backend(), &row, "next")
     }
 
     /// Waits until `next` is due on the clock, something is inserted, another process
@@ -421,20 +363,6 @@ impl JobQueue {
         // Gone: another worker ran it to the end after it was put back in line. Nothing to do.
         .map(|row| row.unwrap_or_else(|| task.clone()))
     }
-}
-
-/// `$1` → `?1`, leaving any other `$` (as in a JSON path `'$.type'`) as it is.
-fn numbered_params(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('?');
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// fang's error type names its own sqlx version; the message is what matters.
@@ -589,18 +517,5 @@ impl AsyncQueueable for JobQueue {
             Ok(task)
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::numbered_params;
-
-    #[test]
-    fn only_numbered_parameters_change_for_sqlite() {
-        assert_eq!(
-            numbered_params("SELECT json_extract(m, '$.type') FROM t WHERE a = $1 AND b = $12"),
-            "SELECT json_extract(m, '$.type') FROM t WHERE a = ?1 AND b = ?12"
-        );
     }
 }

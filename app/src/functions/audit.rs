@@ -1,0 +1,126 @@
+//! The operator's audit log: the entries they may read (see `service::audit::list`), newest
+//! first, fifty at a time, filtered by action and by target, with times on their clock.
+
+use leptos::prelude::*;
+
+use crate::models::AuditPage;
+
+/// One page of the log. `action` is an action code (`reminder.created`); `target` a kind of
+/// target (`reminder`) or one target (`reminder:12`); `before` the cursor of an older page.
+#[server(endpoint = "audit_log")]
+pub async fn audit_log(
+    action: Option<String>,
+    target: Option<String>,
+    before: Option<i64>,
+) -> Result<AuditPage, ServerFnError> {
+    use service::audit::{self, Filter};
+
+    use super::{account::ssr::operator_zone, caller::internal};
+
+    let (state, me) = super::caller::context().await?;
+    let filter = Filter {
+        action: ssr::action(action)?,
+        target: ssr::target(target)?,
+    };
+    let zone = operator_zone(&state, &me).await?;
+    let db = &state.db;
+    let page = audit::list(db, me.id, &filter, before)
+        .await
+        .map_err(internal)?;
+    Ok(AuditPage {
+        entries: page
+            .entries
+            .into_iter()
+            .map(|entry| ssr::entry_view(entry, me.id, zone))
+            .collect(),
+        older: page.older,
+        actions: audit::actions(db, me.id).await.map_err(internal)?,
+        target_kinds: audit::target_kinds(db, me.id).await.map_err(internal)?,
+        timezone: zone.name().to_owned(),
+    })
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use domain::timezone::TimeZone;
+    use entity::audit_log;
+    use leptos::prelude::ServerFnError;
+    use service::audit::TargetFilter;
+
+    use crate::{
+        functions::{account::ssr::local_time, caller::refuse},
+        models::AuditEntryView,
+    };
+
+    /// The longest action code or target id the filter takes; the stored columns are no longer.
+    const FILTER_MAX_CHARS: usize = 64;
+
+    fn given(value: Option<String>) -> Option<String> {
+        value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    pub fn action(action: Option<String>) -> Result<Option<String>, ServerFnError> {
+        match given(action) {
+            Some(action) if action.chars().count() > FILTER_MAX_CHARS => Err(refuse(format!(
+                "An action code is at most {FILTER_MAX_CHARS} characters, such as reminder.created."
+            ))),
+            other => Ok(other),
+        }
+    }
+
+    /// `reminder` or `reminder:12`.
+    pub fn target(target: Option<String>) -> Result<Option<TargetFilter>, ServerFnError> {
+        let Some(target) = given(target) else {
+            return Ok(None);
+        };
+        let (kind, id) = match target.split_once(':') {
+            Some((kind, id)) => (kind.trim(), Some(id.trim()).filter(|id| !id.is_empty())),
+            None => (target.as_str(), None),
+        };
+        let kind_ok = !kind.is_empty()
+            && kind.len() <= 32
+            && kind.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        if !kind_ok || id.is_some_and(|id| id.chars().count() > FILTER_MAX_CHARS) {
+            return Err(refuse(
+                "A target is a kind of thing, or a kind and an id, such as reminder or reminder:12.",
+            ));
+        }
+        Ok(Some(TargetFilter {
+            kind: kind.to_owned(),
+            id: id.map(str::to_owned),
+        }))
+    }
+
+    /// Who acted, in words, from the reader's point of view.
+    fn actor(entry: &audit_log::Model, me: i64) -> String {
+        let theirs = entry.operator_id == Some(me);
+        match (entry.actor.as_str(), theirs) {
+            ("operator", true) => "You",
+            ("operator", false) => "An operator",
+            ("telegram", true) => "You, on Telegram",
+            ("telegram", false) => "Someone on Telegram",
+            ("system", _) => "Herald",
+            ("cli", _) => "The command line",
+            ("anonymous", _) => "An unknown visitor",
+            (other, _) => other,
+        }
+        .to_owned()
+    }
+
+    pub fn entry_view(entry: audit_log::Model, me: i64, zone: TimeZone) -> AuditEntryView {
+        AuditEntryView {
+            id: entry.id,
+            at: local_time(&entry.at, zone, "%Y-%m-%d %H:%M:%S"),
+            actor: actor(&entry, me),
+            detail: entry
+                .detail
+                .as_ref()
+                .filter(|detail| !detail.is_null())
+                .map(|detail| detail.to_string()),
+            action: entry.action,
+            target_kind: entry.target_type,
+            target_id: entry.target_id,
+            client_ip: entry.client_ip,
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! The operator's reminders and their runs: list, page, pause, resume, duplicate, delete, and
+//! resume or cancel a paused run. Each touches only the caller's own; an id that is missing or
+//! another operator's answers "No such reminder." (or run) either way.
+
+use leptos::prelude::*;
+
+use crate::models::reminders::{ReminderPage, ReminderRow, RunPage};
+
+/// How many runs a reminder's page shows.
+#[cfg(feature = "ssr")]
+const RUNS_SHOWN: u64 = 20;
+/// How many upcoming fires a reminder's page lists.
+#[cfg(feature = "ssr")]
+const UPCOMING_SHOWN: usize = 5;
+
+/// The caller's reminders in the order they were made; `status` (`active`, `paused`, `ended`,
+/// `failed`) narrows them.
+#[server(endpoint = "list_reminders")]
+pub async fn list_reminders(status: Option<String>) -> Result<Vec<ReminderRow>, ServerFnError> {
+    use domain::status::ReminderStatus;
+
+    let (state, me) = super::caller::context().await?;
+    let status =
+        match status.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(text) => Some(text.parse::<ReminderStatus>().map_err(|_| {
+                super::caller::refuse(format!("“{text}” is not a reminder status."))
+            })?),
+        };
+    let rows = service::reminders::overview(&state.db, me.id, status)
+        .await
+        .map_err(super::caller::internal)?;
+    Ok(rows.into_iter().map(ssr::row).collect())
+}
+
+// `name`: the default struct name would be the DTO's.
+#[server(name = LoadReminderPage, endpoint = "reminder_page")]
+pub async fn reminder_page(id: i64) -> Result<ReminderPage, ServerFnError> {
+    use crate::models::reminders::{PartView, TargetGroup};
+
+    let (state, me) = super::caller::context().await?;
+    let db = &state.db;
+    // Read first: every event up to it is reflected below; the live stream starts after it.
+    let event_id = service::bus::events::latest_id(db)
+        .await
+        .map_err(super::caller::internal)?;
+    let detail = service::reminders::detail(db, me.id, id)
+        .await
+        .map_err(super::caller::internal)?
+        .ok_or_else(ssr::no_such_reminder)?;
+    let overview = service::reminders::overview(db, me.id, Some(detail.reminder.status))
+        .await
+        .map_err(super::caller::internal)?
+        .into_iter()
+        .find(|o| o.reminder.id == id)
+        .ok_or_else(ssr::no_such_reminder)?;
+    let runs = service::reminders::runs(db, me.id, id, RUNS_SHOWN)
+        .await
+        .map_err(super::caller::internal)?;
+    let has_draft = service::drafts::has_draft_for(db, id)
+        .await
+        .map_err(super::caller::internal)?;
+    let reminder = &detail.reminder;
+    let zone = ssr::zone_of(reminder);
+    let upcoming = match (reminder.status, reminder.next_fire_at) {
+        (domain::status::ReminderStatus::Active, Some(next)) => {
+            match service::reminders::schedule_of(reminder) {
+                Ok(schedule) => schedule
+                    .occurrences_from(next, UPCOMING_SHOWN)
+                    .into_iter()
+                    .map(|at| ssr::local(at, zone))
+                    .collect(),
+                Err(_) => vec![ssr::local(next, zone)],
+            }
+        }
+        _ => Vec::new(),
+    };
+    Ok(ReminderPage {
+        account_id: reminder.account_id,
+        timezone: reminder.timezone.clone(),
+        window_end_hour: reminder
+            .send_window_end_hour
+            .and_then(|h| u8::try_from(h).ok()),
+        upcoming,
+        parts: detail
+            .parts
+            .iter()
+            .map(|part| PartView {
+                kind: part.message.kind,
+                body: part.message.body.clone(),
+                media: part.media.as_ref().map(ssr::media_ref),
+            })
+            .collect(),
+        groups: detail
+            .targets
+            .iter()
+            .map(|t| TargetGroup {
+                name: t.group.name.clone(),
+                participants: u32::try_from(t.group.participant_count).unwrap_or_default(),
+                archived: t.group.archived_at.is_some(),
+            })
+            .collect(),
+        runs: runs.into_iter().map(|r| ssr::run_view(r, zone)).collect(),
+        has_draft,
+        event_id,
+        row: ssr::row(overview),
+    })
+}
+
+/// Stops a reminder from firing until it is resumed.
+#[server(endpoint = "pause_reminder")]
+pub async fn pause_reminder(id: i64) -> Result<(), ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    service::reminders::pause(&state.db, service::audit::Actor::Operator, me.id, id, None)
+        .await
+        .map(|_| ())
+        .map_err(ssr::reminder_error)
+}
+
+/// Fires again from the next occurrence after now; what came due while paused is not sent.
+#[server(endpoint = "resume_reminder")]
+pub async fn resume_reminder(id: i64) -> Result<(), ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    service::reminders::resume(
+        &state.db,
+        service::audit::Actor::Operator,
+        me.id,
+        id,
+        chrono::Utc::now(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(ssr::reminder_error)
+}
+
+/// Copies a reminder (paused, so nothing is sent twice); answers the copy's id.
+#[server(endpoint = "duplicate_reminder")]
+pub async fn duplicate_reminder(id: i64) -> Result<i64, ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    service::reminders::duplicate(
+        &state.db,
+        service::audit::Actor::Operator,
+        me.id,
+        id,
+        chrono::Utc::now(),
+    )
+    .await
+    .map(|copy| copy.id)
+    .map_err(ssr::reminder_error)
+}
+
+/// Deletes a reminder; its run history stays.
+#[server(endpoint = "delete_reminder")]
+pub async fn delete_reminder(id: i64) -> Result<(), ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    service::reminders::delete(&state.db, service::audit::Actor::Operator, me.id, id)
+        .await
+        .map(|_| ())
+        .map_err(ssr::reminder_error)
+}
+
+#[server(name = LoadRunPage, endpoint = "run_page")]
+pub async fn run_page(id: i64) -> Result<RunPage, ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    let db = &state.db;
+    let event_id = service::bus::events::latest_id(db)
+        .await
+        .map_err(super::caller::internal)?;
+    let history = service::runs::find(db, me.id, id)
+        .await
+        .map_err(super::caller::internal)?
+        .ok_or_else(ssr::no_such_run)?;
+    let reminder = match history.run.reminder_id {
+        Some(rid) => service::reminders::find(db, me.id, rid)
+            .await
+            .map_err(super::caller::internal)?,
+        None => None,
+    };
+    let account_label = match history.run.account_id {
+        Some(aid) => service::accounts::find(db, me.id, aid)
+            .await
+            .map_err(super::caller::internal)?
+            .map(|a| a.label),
+        None => None,
+    };
+    let zone = reminder
+        .as_ref()
+        .map(ssr::zone_of)
+        .unwrap_or(domain::timezone::TimeZone::UTC);
+    Ok(RunPage {
+        run: ssr::run_view(history, zone),
+        account_label,
+        event_id,
+    })
+}
+
+/// Sends the rest of a run that paused at its send window.
+#[server(endpoint = "resume_run")]
+pub async fn resume_run(id: i64) -> Result<(), ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    service::runs::resume(&state.db, service::audit::Actor::Operator, me.id, id)
+        .await
+        .map(|_| ())
+        .map_err(ssr::run_error)
+}
+
+/// Skips the groups a paused run has not reached.
+#[server(endpoint = "cancel_run")]
+pub async fn cancel_run(id: i64) -> Result<(), ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    service::runs::cancel(&state.db, service::audit::Actor::Operator, me.id, id)
+        .await
+        .map(|_| ())
+        .map_err(ssr::run_error)
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use chrono::{DateTime, Utc};
+    use domain::{status::TargetStatus, timezone::TimeZone};
+    use entity::{media_files, reminders};
+    use leptos::prelude::ServerFnError;
+    use service::reminders::{Overview, ReminderError, RunHistory};
+
+    use crate::{
+        functions::caller::{internal, refuse},
+        models::reminders::{MediaRef, ReminderRow, RunTargetView, RunView},
+    };
+
+    pub fn no_such_reminder() -> ServerFnError {
+        refuse("No such reminder.")
+    }
+
+    pub fn no_such_run() -> ServerFnError {
+        refuse("No such run.")
+    }
+
+    pub fn reminder_error(e: ReminderError) -> ServerFnError {
+        match e {
+            ReminderError::NotFound => no_such_reminder(),
+            ReminderError::Db(e) => internal(e),
+            ReminderError::Stored(e) => internal(e),
+            other => refuse(format!("{other}.")),
+        }
+    }
+
+    pub fn run_error(e: service::runs::RunActionError) -> ServerFnError {
+        use service::runs::RunActionError;
+        match e {
+            RunActionError::NotFound => no_such_run(),
+            RunActionError::Db(e) => internal(e),
+            other => refuse(format!("{other}.")),
+        }
+    }
+
+    /// The reminder's zone; UTC for a stored name Herald no longer knows (shown as such).
+    pub fn zone_of(reminder: &reminders::Model) -> TimeZone {
+        reminder.timezone.parse().unwrap_or(TimeZone::UTC)
+    }
+
+    /// e.g. "Mon 24 Nov 2026, 09:00".
+    pub fn local(at: DateTime<Utc>, zone: TimeZone) -> String {
+        at.with_timezone(&zone.tz())
+            .format("%a %-d %b %Y, %H:%M")
+            .to_string()
+    }
+
+    pub fn media_ref(file: &media_files::Model) -> MediaRef {
+        MediaRef {
+            id: file.id,
+            kind: file.kind,
+            mime_type: file.mime_type.clone(),
+            original_name: file.original_name.clone(),
+            size_bytes: file.size_bytes,
+        }
+    }
+
+    pub fn row(overview: Overview) -> ReminderRow {
+        let reminder = overview.reminder;
+        let zone = zone_of(&reminder);
+        let summary = match service::reminders::schedule_of(&reminder) {
+            Ok(schedule) => schedule.summary(),
+            Err(e) => format!("Unreadable schedule: {e}"),
+        };
+        let next_fire = match reminder.status {
+            domain::status::ReminderStatus::Active | domain::status::ReminderStatus::Paused => {
+                reminder.next_fire_at.map(|at| local(at, zone))
+            }
+            _ => None,
+        };
+        ReminderRow {
+            id: reminder.id,
+            name: reminder.name,
+            status: reminder.status,
+            status_reason: reminder.status_reason,
+            account_label: overview.account_label,
+            summary,
+            next_fire,
+            groups: overview.groups,
+            last_run: overview.last_run,
+        }
+    }
+
+    pub fn run_view(history: RunHistory, zone: TimeZone) -> RunView {
+        let run = history.run;
+        let sent = history
+            .targets
+            .iter()
+            .filter(|t| t.status == TargetStatus::Sent)
+            .count();
+        RunView {
+            id: run.id,
+            reminder_id: run.reminder_id,
+            reminder_name: run.reminder_name,
+            occurrence: local(run.occurrence_at, zone),
+            status: run.status,
+            reason: run.reason,
+            sent,
+            total: history.targets.len(),
+            targets: history
+                .targets
+                .into_iter()
+                .map(|t| RunTargetView {
+                    group_name: t.group_name,
+                    status: t.status,
+                    reason: t.reason,
+                    latency_ms: t.latency_ms,
+                    attempts: t.attempts,
+                })
+                .collect(),
+        }
+    }
+}

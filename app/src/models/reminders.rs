@@ -1,0 +1,511 @@
+//! Wire types of the reminder pages, and the wizard's draft with the rules the browser applies
+//! to it before the server checks everything again.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use domain::{
+    recurrence::{SAVE_GRACE, Schedule, Spec},
+    status::{MessageKind, ReminderStatus, RunStatus, TargetStatus},
+    timezone::TimeZone,
+};
+use serde::{Deserialize, Serialize};
+
+/// The wizard's steps, in order; each has its own URL segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Account,
+    Message,
+    When,
+    Groups,
+    Review,
+}
+
+impl Step {
+    pub const ALL: [Step; 5] = [
+        Step::Account,
+        Step::Message,
+        Step::When,
+        Step::Groups,
+        Step::Review,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Step::Account => "account",
+            Step::Message => "message",
+            Step::When => "when",
+            Step::Groups => "groups",
+            Step::Review => "review",
+        }
+    }
+
+    pub fn parse(slug: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|step| step.slug() == slug)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::Account => "Account",
+            Step::Message => "Message",
+            Step::When => "When",
+            Step::Groups => "Groups",
+            Step::Review => "Review",
+        }
+    }
+
+    /// 1 for the first step.
+    pub fn number(self) -> usize {
+        Step::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+    }
+
+    pub fn next(self) -> Option<Step> {
+        Step::ALL.get(self.number()).copied()
+    }
+
+    pub fn previous(self) -> Option<Step> {
+        self.number().checked_sub(2).map(|i| Step::ALL[i])
+    }
+}
+
+/// A reminder as the wizard builds it: loose strings where the operator types, so nothing they
+/// entered is lost to a parse; [`ReminderDraft::schedule`] and the server make sense of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderDraft {
+    pub account_id: Option<i64>,
+    pub name: String,
+    pub parts: Vec<DraftPart>,
+    /// IANA name.
+    pub timezone: String,
+    /// `YYYY-MM-DD`: the one-off's date, or the first date of a recurrence.
+    pub date: String,
+    /// `HH:MM`, local to `timezone`.
+    pub time: String,
+    /// `None` sends once.
+    pub repeat: Option<Spec>,
+    /// Stop sending a run at this local hour (0–23).
+    pub window_end_hour: Option<u8>,
+    pub group_ids: Vec<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftPart {
+    pub kind: MessageKind,
+    /// The text, or a media part's caption.
+    pub body: String,
+    pub media: Option<MediaRef>,
+}
+
+/// An uploaded file, as `POST /api/media` describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaRef {
+    pub id: i64,
+    pub kind: MessageKind,
+    pub mime_type: String,
+    pub original_name: String,
+    pub size_bytes: i64,
+}
+
+/// What a step still needs before the wizard moves on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The form field's id, for focus and `aria-describedby`.
+    pub field: String,
+    pub message: String,
+}
+
+impl ReminderDraft {
+    /// A fresh draft for `account_id`: today, at the next full hour, in `zone`.
+    pub fn new(account_id: i64, zone: TimeZone, now: DateTime<Utc>) -> Self {
+        let local = now.with_timezone(&zone.tz()).naive_local();
+        let next_hour = local
+            .date()
+            .and_hms_opt(local.hour(), 0, 0)
+            .unwrap_or(local)
+            + chrono::Duration::hours(1);
+        ReminderDraft {
+            account_id: Some(account_id),
+            timezone: zone.name().to_owned(),
+            date: next_hour.format("%Y-%m-%d").to_string(),
+            time: next_hour.format("%H:%M").to_string(),
+            parts: vec![DraftPart {
+                kind: MessageKind::Text,
+                body: String::new(),
+                media: None,
+            }],
+            ..ReminderDraft::default()
+        }
+    }
+
+    /// The entered wall time of the first occurrence.
+    pub fn start_local(&self) -> Result<NaiveDateTime, String> {
+        let date = NaiveDate::parse_from_str(self.date.trim(), "%Y-%m-%d")
+            .map_err(|_| "Enter a date.".to_owned())?;
+        let time = NaiveTime::parse_from_str(self.time.trim(), "%H:%M")
+            .or_else(|_| NaiveTime::parse_from_str(self.time.trim(), "%H:%M:%S"))
+            .map_err(|_| "Enter a time, such as 09:00.".to_owned())?;
+        Ok(date.and_time(time))
+    }
+
+    /// The schedule as entered, or why it is not one yet.
+    pub fn schedule(&self) -> Result<Schedule, String> {
+        let zone: TimeZone = self
+            .timezone
+            .parse()
+            .map_err(|_| format!("“{}” is not a time zone Herald knows.", self.timezone))?;
+        let schedule = Schedule {
+            start: self.start_local()?,
+            zone,
+            rule: self.repeat.clone(),
+        };
+        schedule.validate().map_err(|e| e.to_string())?;
+        Ok(schedule)
+    }
+
+    /// The next `limit` local fire times from `now` (a time just passed still counts, see
+    /// [`SAVE_GRACE`]), as the worker will compute them.
+    pub fn upcoming(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<NaiveDateTime>, String> {
+        let schedule = self.schedule()?;
+        let times = schedule.occurrences_from(now - SAVE_GRACE, limit);
+        if times.is_empty() {
+            return Err(match schedule.rule {
+                None => "That time has passed; pick a time in the future.".to_owned(),
+                Some(_) => "This schedule has no occurrence left after now.".to_owned(),
+            });
+        }
+        let tz = schedule.zone.tz();
+        Ok(times
+            .into_iter()
+            .map(|at| at.with_timezone(&tz).naive_local())
+            .collect())
+    }
+
+    /// What `step` still needs. The browser checks this before moving on; the server checks
+    /// everything again when the reminder is saved.
+    pub fn problems(&self, step: Step, now: DateTime<Utc>) -> Vec<Problem> {
+        let problem = |field: &str, message: &str| Problem {
+            field: field.to_owned(),
+            message: message.to_owned(),
+        };
+        let mut found = Vec::new();
+        match step {
+            Step::Account if self.account_id.is_none() => {
+                found.push(problem(
+                    "account",
+                    "Choose the WhatsApp account that sends it.",
+                ));
+            }
+            Step::Message => {
+                if self.name.trim().is_empty() {
+                    found.push(problem("name", "Give the reminder a name."));
+                }
+                if self.parts.is_empty() {
+                    found.push(problem("parts", "Add at least one part to send."));
+                }
+                for (i, part) in self.parts.iter().enumerate() {
+                    match part.kind {
+                        MessageKind::Text if part.body.trim().is_empty() => found.push(problem(
+                            &format!("part-{i}-body"),
+                            &format!("Part {}: write the text.", i + 1),
+                        )),
+                        MessageKind::Text => {}
+                        _ if part.media.is_none() => found.push(problem(
+                            &format!("part-{i}-file"),
+                            &format!("Part {}: choose a file.", i + 1),
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+            Step::When => {
+                if let Err(message) = self.upcoming(now, 1) {
+                    found.push(problem("when", &message));
+                }
+            }
+            Step::Groups if self.group_ids.is_empty() => {
+                found.push(problem("groups", "Choose at least one group."));
+            }
+            _ => {}
+        }
+        found
+    }
+
+    /// The first step that is not ready, if any.
+    pub fn first_incomplete(&self, now: DateTime<Utc>) -> Option<Step> {
+        Step::ALL
+            .into_iter()
+            .find(|step| !self.problems(*step, now).is_empty())
+    }
+}
+
+/// A draft as its wizard page loads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftPage {
+    pub draft_id: i64,
+    /// Set when the draft edits an existing reminder.
+    pub editing: Option<EditedReminder>,
+    pub draft: ReminderDraft,
+    /// The operator's own zone, the default for new reminders.
+    pub operator_timezone: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditedReminder {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A server-side objection to a draft, placed on the step that can fix it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    pub step: Step,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubmitOutcome {
+    Saved { reminder_id: i64 },
+    Invalid(Vec<FieldProblem>),
+}
+
+/// A group the wizard offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupChoice {
+    pub id: i64,
+    pub name: String,
+    pub participants: u32,
+}
+
+/// One reminder in the list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderRow {
+    pub id: i64,
+    pub name: String,
+    pub status: ReminderStatus,
+    pub status_reason: Option<String>,
+    pub account_label: String,
+    /// "Every Mon at 09:00", or why the schedule cannot be read.
+    pub summary: String,
+    /// Local to the reminder's zone, e.g. "Mon 24 Nov 2026, 09:00 (Europe/London)".
+    pub next_fire: Option<String>,
+    pub groups: usize,
+    pub last_run: Option<RunStatus>,
+}
+
+/// Everything a reminder's page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderPage {
+    pub row: ReminderRow,
+    pub account_id: i64,
+    pub timezone: String,
+    pub window_end_hour: Option<u8>,
+    /// The next few fires, local.
+    pub upcoming: Vec<String>,
+    pub parts: Vec<PartView>,
+    pub groups: Vec<TargetGroup>,
+    pub runs: Vec<RunView>,
+    /// Unsaved changes wait in a draft.
+    pub has_draft: bool,
+    /// The live stream continues after this event.
+    pub event_id: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartView {
+    pub kind: MessageKind,
+    pub body: Option<String>,
+    pub media: Option<MediaRef>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetGroup {
+    pub name: String,
+    pub participants: u32,
+    pub archived: bool,
+}
+
+/// One run with its per-group outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunView {
+    pub id: i64,
+    pub reminder_id: Option<i64>,
+    pub reminder_name: String,
+    /// Local to the reminder's zone.
+    pub occurrence: String,
+    pub status: RunStatus,
+    pub reason: Option<String>,
+    pub sent: usize,
+    pub total: usize,
+    pub targets: Vec<RunTargetView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunTargetView {
+    pub group_name: String,
+    pub status: TargetStatus,
+    pub reason: Option<String>,
+    pub latency_ms: Option<i64>,
+    pub attempts: i32,
+}
+
+/// A run's own page, where alerts link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunPage {
+    pub run: RunView,
+    pub account_label: Option<String>,
+    pub event_id: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone as _, Utc};
+    use domain::{
+        recurrence::{End, Frequency, Spec},
+        status::MessageKind,
+        timezone::TimeZone,
+    };
+
+    use super::{DraftPart, MediaRef, ReminderDraft, Step};
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+    }
+
+    fn complete() -> ReminderDraft {
+        ReminderDraft {
+            account_id: Some(1),
+            name: "Stand-up".into(),
+            parts: vec![DraftPart {
+                kind: MessageKind::Text,
+                body: "In 10 minutes".into(),
+                media: None,
+            }],
+            timezone: "Europe/London".into(),
+            date: "2031-03-03".into(),
+            time: "09:00".into(),
+            repeat: None,
+            window_end_hour: None,
+            group_ids: vec![7],
+        }
+    }
+
+    #[test]
+    fn steps_run_in_order_and_read_from_their_urls() {
+        let slugs: Vec<_> = Step::ALL.iter().map(|s| s.slug()).collect();
+        assert_eq!(slugs, ["account", "message", "when", "groups", "review"]);
+        for step in Step::ALL {
+            assert_eq!(Step::parse(step.slug()), Some(step));
+        }
+        assert_eq!(Step::parse("Account"), None);
+        assert_eq!(Step::Account.previous(), None);
+        assert_eq!(Step::Account.next(), Some(Step::Message));
+        assert_eq!(Step::Review.previous(), Some(Step::Groups));
+        assert_eq!(Step::Review.next(), None);
+        assert_eq!(Step::When.number(), 3);
+    }
+
+    #[test]
+    fn a_new_draft_starts_at_the_next_full_hour_in_the_operators_zone() {
+        let zone: TimeZone = "Asia/Kuala_Lumpur".parse().unwrap();
+        // 23:40 in Kuala Lumpur (UTC+8): the next full hour is tomorrow's midnight.
+        let draft = ReminderDraft::new(4, zone, at(2031, 3, 3, 15, 40, 12));
+        assert_eq!(draft.account_id, Some(4));
+        assert_eq!(
+            (draft.date.as_str(), draft.time.as_str()),
+            ("2031-03-04", "00:00")
+        );
+        assert_eq!(draft.timezone, "Asia/Kuala_Lumpur");
+        assert_eq!(draft.parts.len(), 1);
+    }
+
+    #[test]
+    fn each_step_names_what_it_still_needs() {
+        let now = at(2031, 3, 1, 12, 0, 0);
+        assert_eq!(complete().first_incomplete(now), None);
+
+        let mut draft = complete();
+        draft.account_id = None;
+        draft.name = "  ".into();
+        draft.parts.push(DraftPart {
+            kind: MessageKind::Image,
+            body: "caption".into(),
+            media: None,
+        });
+        draft.parts[0].body = String::new();
+        draft.group_ids.clear();
+        let fields = |draft: &ReminderDraft, step| -> Vec<String> {
+            draft
+                .problems(step, now)
+                .into_iter()
+                .map(|p| p.field)
+                .collect()
+        };
+        assert_eq!(fields(&draft, Step::Account), ["account"]);
+        assert_eq!(
+            fields(&draft, Step::Message),
+            ["name", "part-0-body", "part-1-file"]
+        );
+        assert_eq!(fields(&draft, Step::When), Vec::<String>::new());
+        assert_eq!(fields(&draft, Step::Groups), ["groups"]);
+        assert_eq!(draft.first_incomplete(now), Some(Step::Account));
+
+        draft.parts[1].media = Some(MediaRef {
+            id: 1,
+            kind: MessageKind::Image,
+            mime_type: "image/png".into(),
+            original_name: "a.png".into(),
+            size_bytes: 10,
+        });
+        assert_eq!(fields(&draft, Step::Message), ["name", "part-0-body"]);
+    }
+
+    #[test]
+    fn the_schedule_explains_what_is_wrong_with_it() {
+        let now = at(2031, 3, 1, 12, 0, 0);
+        let mut draft = complete();
+        draft.timezone = "Mars/Olympus".into();
+        assert!(draft.schedule().unwrap_err().contains("Mars/Olympus"));
+        draft.timezone = "UTC".into();
+        draft.time = "9 o'clock".into();
+        assert_eq!(
+            draft.schedule().unwrap_err(),
+            "Enter a time, such as 09:00."
+        );
+        draft.time = "09:00".into();
+        draft.date = "2031-02-28".into();
+        assert_eq!(
+            draft.upcoming(now, 5).unwrap_err(),
+            "That time has passed; pick a time in the future."
+        );
+        assert_eq!(draft.problems(Step::When, now)[0].field, "when");
+    }
+
+    #[test]
+    fn a_time_just_passed_may_still_be_saved_as_the_server_allows() {
+        let mut draft = complete();
+        draft.timezone = "UTC".into();
+        draft.date = "2031-03-01".into();
+        draft.time = "12:00".into();
+        assert!(draft.upcoming(at(2031, 3, 1, 12, 0, 59), 1).is_ok());
+        assert!(draft.upcoming(at(2031, 3, 1, 12, 1, 1), 1).is_err());
+    }
+
+    #[test]
+    fn upcoming_fires_are_local_wall_times() {
+        let mut draft = complete();
+        draft.date = "2031-03-24".into(); // a Monday; London moves to summer time on the 30th
+        draft.repeat = Some(Spec {
+            frequency: Frequency::Weekly,
+            interval: 1,
+            weekdays: vec![],
+            month_day: None,
+            end: End::After(3),
+        });
+        let times: Vec<String> = draft
+            .upcoming(at(2031, 3, 1, 0, 0, 0), 5)
+            .unwrap()
+            .iter()
+            .map(|t| t.format("%a %d %H:%M").to_string())
+            .collect();
+        assert_eq!(times, ["Mon 24 09:00", "Mon 31 09:00", "Mon 07 09:00"]);
+    }
+}

@@ -1,0 +1,292 @@
+//! `/reminders/:id`: one reminder — its schedule and next fires, its message, its groups, its
+//! runs group by group — with pause, resume, duplicate and delete. Each section's Edit opens
+//! that step of the wizard.
+
+use domain::{
+    bus::Event,
+    status::{MessageKind, ReminderStatus},
+};
+use leptos::{prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use super::{
+    plural,
+    run::{RunCard, RunNotices},
+};
+use crate::{
+    components::{
+        dialog::Dialog,
+        feedback::error_text,
+        live::{coalesced, follow_all},
+        run_badge::ReminderStatusBadge,
+    },
+    functions::reminders::{
+        delete_reminder, duplicate_reminder, pause_reminder, reminder_page, resume_reminder,
+    },
+    models::reminders::{PartView, ReminderPage, Step},
+};
+
+#[component]
+pub fn ReminderDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+    });
+    // Loaded once per reminder; afterwards the page refreshes itself from live events.
+    let page = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => reminder_page(id).await,
+                None => Err(ServerFnError::new("No such reminder.")),
+            }
+        },
+    );
+
+    view! {
+        <section class="page">
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || page.get().map(|result| match result {
+                    Ok(initial) => view! { <LiveReminder initial /> }.into_any(),
+                    Err(e) => view! {
+                        <Title text="Reminder" />
+                        <header class="page-header"><h1>"Reminder"</h1></header>
+                        <p class="notice notice-bad" role="alert">{error_text(&e)}</p>
+                        <p><a href="/reminders">"Back to your reminders"</a></p>
+                    }
+                    .into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The page kept current: its runs' progress, and changes made elsewhere (the worker, another
+/// tab, the Telegram bot) arrive over the live stream and refresh it.
+#[component]
+fn LiveReminder(initial: ReminderPage) -> impl IntoView {
+    let id = initial.row.id;
+    let after = initial.event_id;
+    let current = RwSignal::new(initial);
+    let error = RwSignal::new(None::<String>);
+    let refresh = coalesced(move || async move {
+        match reminder_page(id).await {
+            Ok(page) => current.set(page),
+            Err(e) => error.set(Some(error_text(&e))),
+        }
+    });
+    follow_all(after, move |event| {
+        if concerns(&event, id) {
+            refresh();
+        }
+    });
+    let reload = Callback::new(move |()| refresh());
+    let ui = ScreenState {
+        confirm_delete: RwSignal::new(false),
+        busy: RwSignal::new(false),
+        error: RwSignal::new(None),
+    };
+    provide_context(RunNotices::default());
+    view! {
+        {move || error.get().map(|text| view! { <p class="notice notice-bad" role="alert">{text}</p> })}
+        {move || view! { <ReminderScreen page=current.get() reload ui /> }}
+    }
+}
+
+/// What the operator is doing on the page, kept across live refreshes (which redraw it).
+#[derive(Clone, Copy)]
+struct ScreenState {
+    confirm_delete: RwSignal<bool>,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+}
+
+/// Whether an event changes what this reminder's page shows.
+fn concerns(event: &Event, reminder_id: i64) -> bool {
+    match event {
+        Event::ReminderChanged {
+            reminder_id: id, ..
+        }
+        | Event::Missed {
+            reminder_id: id, ..
+        } => *id == reminder_id,
+        Event::RunProgress {
+            reminder_id: id, ..
+        }
+        | Event::RunFinished {
+            reminder_id: id, ..
+        }
+        | Event::RunAlert {
+            reminder_id: id, ..
+        } => *id == Some(reminder_id),
+        _ => false,
+    }
+}
+
+#[component]
+fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> impl IntoView {
+    let id = page.row.id;
+    let status = page.row.status;
+    let name = page.row.name.clone();
+    let ScreenState {
+        confirm_delete,
+        busy,
+        error,
+    } = ui;
+    let navigate = use_navigate();
+
+    let run_action = Callback::new(move |action: Action| {
+        busy.set(true);
+        error.set(None);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let result = match action {
+                Action::Pause => pause_reminder(id).await.map(|()| None),
+                Action::Resume => resume_reminder(id).await.map(|()| None),
+                Action::Duplicate => duplicate_reminder(id)
+                    .await
+                    .map(|copy| Some(format!("/reminders/{copy}"))),
+                Action::Delete => delete_reminder(id)
+                    .await
+                    .map(|()| Some("/reminders".to_owned())),
+            };
+            busy.set(false);
+            match result {
+                Ok(Some(to)) => navigate(&to, Default::default()),
+                Ok(None) => reload.run(()),
+                Err(e) => error.set(Some(error_text(&e))),
+            }
+        });
+    });
+    let edit = move |step: Step| format!("/reminders/{id}/edit/{}", step.slug());
+    let runs_kept = page.runs.len();
+
+    view! {
+        <Title text=name.clone() />
+        <nav class="breadcrumb" aria-label="Breadcrumb"><a href="/reminders">"Reminders"</a></nav>
+        <header class="page-header reminder-title">
+            <h1>{name.clone()}</h1>
+            <ReminderStatusBadge status />
+        </header>
+        {page.row.status_reason.clone().map(|reason| view! { <p class="notice" data-testid="status-reason">{reason}</p> })}
+        {page.has_draft.then(|| view! {
+            <p class="notice" data-testid="unsaved-changes">
+                "You have unsaved changes to this reminder. "
+                <a href=edit(Step::Review)>"Review and save them"</a>
+            </p>
+        })}
+        <div class="actions reminder-actions">
+            {match status {
+                ReminderStatus::Active => view! {
+                    <button class="button button-secondary" type="button" data-testid="pause" disabled=busy on:click=move |_| run_action.run(Action::Pause)>"Pause"</button>
+                }.into_any(),
+                ReminderStatus::Paused => view! {
+                    <button class="button" type="button" data-testid="resume" disabled=busy on:click=move |_| run_action.run(Action::Resume)>"Resume"</button>
+                }.into_any(),
+                _ => ().into_any(),
+            }}
+            <button class="button button-secondary" type="button" data-testid="duplicate" disabled=busy on:click=move |_| run_action.run(Action::Duplicate)>"Duplicate"</button>
+            <button class="button button-danger" type="button" data-testid="delete" disabled=busy on:click=move |_| confirm_delete.set(true)>"Delete"</button>
+        </div>
+        {move || error.get().map(|text| view! { <p class="notice notice-bad" role="alert">{text}</p> })}
+
+        <div class="reminder-sections">
+            <section class="card stack" aria-labelledby="when-title">
+                <header class="section-head">
+                    <h2 id="when-title">"When"</h2>
+                    <a class="edit-link" href=edit(Step::When) data-testid="edit-when">"Edit"<span class="visually-hidden">" when"</span></a>
+                </header>
+                <p class="reminder-summary" data-testid="summary">{page.row.summary.clone()}</p>
+                <dl class="facts">
+                    <dt>"Time zone"</dt><dd>{page.timezone.clone()}</dd>
+                    <dt>"Send window"</dt>
+                    <dd>{page.window_end_hour.map_or_else(|| "None: a run sends until done".to_owned(), |h| format!("Until {h:02}:00 local"))}</dd>
+                    <dt>"Next"</dt>
+                    <dd data-testid="next-fire">{page.row.next_fire.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+                </dl>
+                {(page.upcoming.len() > 1).then(|| view! {
+                    <details>
+                        <summary>"Next "{page.upcoming.len()}" fires"</summary>
+                        <ol class="upcoming">{page.upcoming.iter().map(|at| view! { <li>{at.clone()}</li> }).collect_view()}</ol>
+                    </details>
+                })}
+            </section>
+
+            <section class="card stack" aria-labelledby="message-title">
+                <header class="section-head">
+                    <h2 id="message-title">"Message"</h2>
+                    <a class="edit-link" href=edit(Step::Message) data-testid="edit-message">"Edit"<span class="visually-hidden">" message"</span></a>
+                </header>
+                <ol class="message-preview" data-testid="message-preview">
+                    {page.parts.iter().cloned().map(|part| view! { <PartPreview part /> }).collect_view()}
+                </ol>
+            </section>
+
+            <section class="card stack" aria-labelledby="groups-title">
+                <header class="section-head">
+                    <h2 id="groups-title">"Groups"</h2>
+                    <a class="edit-link" href=edit(Step::Groups) data-testid="edit-groups">"Edit"<span class="visually-hidden">" groups"</span></a>
+                </header>
+                <p class="muted">"From "{page.row.account_label.clone()}" · "{plural(page.groups.len(), "group")}
+                    " · "<a href=edit(Step::Account)>"Change account"</a></p>
+                <ul class="group-chips" data-testid="target-groups">
+                    {page.groups.iter().map(|g| view! {
+                        <li class="tag">{g.name.clone()}<span class="muted">" · "{g.participants}</span>
+                            {g.archived.then(|| view! { " " <span class="tag tag-muted">"Archived"</span> })}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        </div>
+
+        <section class="stack run-history" aria-labelledby="runs-title">
+            <h2 id="runs-title">"Run history"</h2>
+            {(runs_kept == 0).then(|| view! {
+                <p class="card empty-state" data-testid="runs-empty">"No runs yet. Each time the reminder fires, its outcome for every group appears here."</p>
+            })}
+            {page.runs.into_iter().enumerate().map(|(i, run)| view! { <RunCard run open={i == 0} on_change=reload /> }).collect_view()}
+        </section>
+
+        <Show when=move || confirm_delete.get()>
+            <Dialog title_id="delete-title" title=format!("Delete “{}”?", name.clone()) testid="delete-dialog" on_close=Callback::new(move |()| confirm_delete.set(false))>
+                <p>"The reminder stops and its schedule, message and groups are removed."</p>
+                <p><strong>"Its run history is kept"</strong>" — every past run and its per-group outcome stays on the Runs page."</p>
+                <div class="actions">
+                    <button class="button button-danger" type="button" data-testid="confirm-delete" disabled=busy on:click=move |_| { confirm_delete.set(false); run_action.run(Action::Delete) }>"Delete reminder"</button>
+                    <button class="button button-secondary" type="button" on:click=move |_| confirm_delete.set(false)>"Keep it"</button>
+                </div>
+            </Dialog>
+        </Show>
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Action {
+    Pause,
+    Resume,
+    Duplicate,
+    Delete,
+}
+
+/// One part as the groups will see it.
+#[component]
+pub fn PartPreview(part: PartView) -> impl IntoView {
+    let media = part.media.map(|m| {
+        let url = format!("/api/media/{}", m.id);
+        match part.kind {
+            MessageKind::Image => view! { <img class="preview-image" src=url alt=m.original_name.clone() loading="lazy" /> }.into_any(),
+            MessageKind::Video => view! { <video class="preview-image" src=url controls=true preload="metadata"></video> }.into_any(),
+            _ => view! { <a class="preview-file" href=url>{m.original_name.clone()}</a> }.into_any(),
+        }
+    });
+    view! {
+        <li class="message-bubble" data-kind=part.kind.as_str()>
+            {media}
+            {part.body.map(|body| view! { <p class="message-text">{body}</p> })}
+        </li>
+    }
+}

@@ -1,0 +1,218 @@
+//! `/reminders/runs/:id`: one run, group by group — where Telegram alerts link, and where a run
+//! paused at its send window is resumed or cancelled. [`RunCard`] is the same run inside a
+//! reminder's history.
+
+use std::collections::HashMap;
+
+use domain::{bus::Event, status::RunStatus};
+use leptos::{prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::{
+    components::{
+        feedback::error_text,
+        live::{coalesced, follow_all},
+        run_badge::{RunStatusBadge, TargetStatusBadge},
+    },
+    functions::reminders::{cancel_run, resume_run, run_page},
+    models::reminders::{RunPage, RunTargetView, RunView},
+};
+
+#[component]
+pub fn RunDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+    });
+    let page = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => run_page(id).await,
+                None => Err(ServerFnError::new("No such run.")),
+            }
+        },
+    );
+
+    view! {
+        <Title text="Run" />
+        <section class="page">
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || page.get().map(|result| match result {
+                    Ok(initial) => view! { <LiveRun initial /> }.into_any(),
+                    Err(e) => view! {
+                        <header class="page-header"><h1>"Run"</h1></header>
+                        <p class="notice notice-bad" role="alert">{error_text(&e)}</p>
+                        <p><a href="/reminders">"Back to your reminders"</a></p>
+                    }
+                    .into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The run kept current by the live stream while it sends.
+#[component]
+fn LiveRun(initial: RunPage) -> impl IntoView {
+    let run_id = initial.run.id;
+    let after = initial.event_id;
+    let current = RwSignal::new(initial);
+    let error = RwSignal::new(None::<String>);
+    let refresh = coalesced(move || async move {
+        match run_page(run_id).await {
+            Ok(page) => current.set(page),
+            Err(e) => error.set(Some(error_text(&e))),
+        }
+    });
+    follow_all(after, move |event| {
+        let id = match &event {
+            Event::RunProgress { run_id, .. }
+            | Event::RunFinished { run_id, .. }
+            | Event::RunAlert { run_id, .. }
+            | Event::TargetsUnknown { run_id, .. } => *run_id,
+            _ => return,
+        };
+        if id == run_id {
+            refresh();
+        }
+    });
+    let reload = Callback::new(move |()| refresh());
+    provide_context(RunNotices::default());
+    view! {
+        {move || error.get().map(|text| view! { <p class="notice notice-bad" role="alert">{text}</p> })}
+        {move || {
+            let page = current.get();
+                        let back = match page.run.reminder_id {
+                            Some(id) => view! { <a href=format!("/reminders/{id}")>{page.run.reminder_name.clone()}</a> }.into_any(),
+                            None => view! { <span>{page.run.reminder_name.clone()}" (deleted reminder)"</span> }.into_any(),
+                        };
+                        view! {
+                            <nav class="breadcrumb" aria-label="Breadcrumb">
+                                <a href="/reminders">"Reminders"</a>" / "{back}
+                            </nav>
+                            <header class="page-header">
+                                <h1>"Run of "{page.run.occurrence.clone()}</h1>
+                                {page.account_label.map(|label| view! { <p class="lede">"Sent from "{label}</p> })}
+                            </header>
+                            <RunCard run=page.run open=true on_change=reload />
+                        }
+        }}
+    }
+}
+
+/// What became of Resume or Cancel, per run; kept by the page so a live refresh, which redraws
+/// the run, does not lose it.
+#[derive(Clone, Copy, Default)]
+pub struct RunNotices(RwSignal<HashMap<i64, Result<String, String>>>);
+
+/// One run: its status, how many groups got it, and (unfolded) each group's outcome. A paused
+/// run offers Resume and Cancel; `on_change` runs once the request is queued.
+#[component]
+pub fn RunCard(run: RunView, open: bool, on_change: Callback<()>) -> impl IntoView {
+    let run_id = run.id;
+    let paused = run.status == RunStatus::Paused;
+    let busy = RwSignal::new(false);
+    let RunNotices(notices) = use_context().unwrap_or_default();
+    let act = move |resume: bool| {
+        busy.set(true);
+        spawn_local(async move {
+            let result = if resume {
+                resume_run(run_id).await
+            } else {
+                cancel_run(run_id).await
+            };
+            busy.set(false);
+            let notice = match result {
+                Ok(()) if resume => {
+                    Ok("Resuming: the remaining groups are being sent now.".to_owned())
+                }
+                Ok(()) => Ok("Cancelled: the remaining groups are skipped.".to_owned()),
+                Err(e) => Err(error_text(&e)),
+            };
+            notices.update(|all| {
+                all.insert(run_id, notice);
+            });
+            on_change.run(());
+        });
+    };
+    let counts = format!("{} of {} sent", run.sent, run.total);
+    view! {
+        <article class="card run-card" data-testid="run" data-run-id=run_id data-status=run.status.as_str()>
+            <details open=open>
+                <summary class="run-summary">
+                    <span class="run-when">{run.occurrence}</span>
+                    <RunStatusBadge status=run.status />
+                    <span class="muted" data-testid="run-counts">{counts}</span>
+                </summary>
+                {run.reason.map(|reason| view! { <p class="muted run-reason">{reason}</p> })}
+                {(run.targets.is_empty()).then(|| view! { <p class="muted">"No groups were part of this run."</p> })}
+                {(!run.targets.is_empty()).then(|| view! { <TargetTable targets=run.targets /> })}
+                <p class="run-links"><a href=format!("/reminders/runs/{run_id}")>"Run page"</a></p>
+            </details>
+            {paused.then(|| view! {
+                <div class="notice run-paused" role="group" aria-label="Paused run">
+                    <p>"The send window closed before every group got this run. Send the rest now, or skip them?"</p>
+                    <div class="actions">
+                        <button class="button" type="button" data-testid="resume-run" disabled=busy on:click=move |_| act(true)>"Resume"</button>
+                        <button class="button button-secondary" type="button" data-testid="cancel-run" disabled=busy on:click=move |_| act(false)>"Cancel the rest"</button>
+                    </div>
+                </div>
+            })}
+            {move || notices.read().get(&run_id).cloned().map(|result| match result {
+                Ok(text) => view! { <p class="notice notice-ok" role="status">{text}</p> }.into_any(),
+                Err(text) => view! { <p class="notice notice-bad" role="alert">{text}</p> }.into_any(),
+            })}
+        </article>
+    }
+}
+
+#[component]
+fn TargetTable(targets: Vec<RunTargetView>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="table run-targets">
+                <thead>
+                    <tr><th scope="col">"Group"</th><th scope="col">"Outcome"</th><th scope="col">"Took"</th><th scope="col">"Detail"</th></tr>
+                </thead>
+                <tbody>
+                    {targets.into_iter().map(|t| view! {
+                        <tr data-testid="run-target">
+                            <td>{t.group_name}</td>
+                            <td><TargetStatusBadge status=t.status /></td>
+                            <td>{t.latency_ms.map(format_latency).unwrap_or_else(|| "—".to_owned())}</td>
+                            <td class="muted">
+                                {t.reason.unwrap_or_default()}
+                                {(t.attempts > 1).then(|| format!(" ({} attempts)", t.attempts))}
+                            </td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// "850 ms", "2.4 s".
+fn format_latency(ms: i64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_latency;
+
+    #[test]
+    fn latency_reads_naturally() {
+        assert_eq!(format_latency(850), "850 ms");
+        assert_eq!(format_latency(2_430), "2.4 s");
+    }
+}

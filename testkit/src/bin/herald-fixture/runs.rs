@@ -1,0 +1,249 @@
+//! Runs as the worker records them (`worker::delivery::{fire, outcome}`), for states that take
+//! real hours to reach: a send window closing, runs that already ended.
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Duration, Utc};
+use domain::{
+    account::AccountLabel,
+    status::{MessageKind, Provider, ReminderStatus, RunStatus, TargetStatus},
+};
+use entity::{reminder_run_targets as targets, reminder_runs as runs, reminders, whatsapp_groups};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, IntoActiveModel};
+use serde_json::json;
+use service::{
+    accounts,
+    audit::Actor,
+    reminders::{self as reminder_service, PartInput, ReminderInput},
+};
+
+/// A run of a new daily reminder, paused when its send window closed after the first of up to
+/// three groups of `label`'s account; the reminder paused with it.
+pub async fn paused(
+    db: &DatabaseConnection,
+    operator_id: i64,
+    label: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let label = AccountLabel::parse(label).map_err(anyhow::Error::msg)?;
+    let account = accounts::find_by_label(db, operator_id, &label)
+        .await?
+        .context("no such account")?;
+    let groups: Vec<_> = accounts::groups(db, account.id)
+        .await?
+        .into_iter()
+        .filter(|g| g.archived_at.is_none())
+        .take(3)
+        .collect();
+    if groups.len() < 2 {
+        bail!("the account needs at least two groups");
+    }
+    let now = Utc::now();
+    let reminder = daily_reminder(db, operator_id, account.id, &groups, now).await?;
+    let occurrence = now - Duration::minutes(10);
+    let reason = format!(
+        "the send window closed at {}",
+        (now - Duration::minutes(2)).format("%Y-%m-%d %H:%M UTC")
+    );
+    let run = insert_run(
+        db,
+        &reminder,
+        Some(reminder.id),
+        RunStatus::Paused,
+        Some(reason.clone()),
+        occurrence,
+        None,
+    )
+    .await?;
+    let outcomes: Vec<_> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let status = if i == 0 {
+                TargetStatus::Sent
+            } else {
+                TargetStatus::Pending
+            };
+            (g.jid.clone(), g.name.clone(), Some(g.id), status)
+        })
+        .collect();
+    insert_targets(db, run.id, occurrence, outcomes).await?;
+    let mut paused = reminder.into_active_model();
+    paused.status = Set(ReminderStatus::Paused);
+    paused.status_reason = Set(Some(format!(
+        "paused with its run of {}: {reason}",
+        occurrence.format("%Y-%m-%d %H:%M UTC")
+    )));
+    paused.last_fired_at = Set(Some(occurrence));
+    let reminder = paused.update(db).await?;
+    Ok(json!({ "reminder_id": reminder.id, "run_id": run.id }))
+}
+
+/// On an account of their own: a partly sent run (2 of 3 groups) of an ended reminder, a second
+/// ago, and a failed run (1 group) two seconds ago whose reminder has since been deleted.
+pub async fn finished(
+    db: &DatabaseConnection,
+    operator_id: i64,
+) -> anyhow::Result<serde_json::Value> {
+    let tag = Utc::now().timestamp_millis();
+    let label = AccountLabel::parse(&format!("Shop-{tag}")).map_err(anyhow::Error::msg)?;
+    let account = accounts::add(db, Actor::Cli, operator_id, &label, Provider::Sim)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let now = Utc::now();
+    let mut ended = reminders::ActiveModel {
+        operator_id: Set(operator_id),
+        account_id: Set(account.id),
+        name: Set(format!("Spring sale {tag}")),
+        timezone: Set("UTC".into()),
+        status: Set(ReminderStatus::Ended),
+        dtstart: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let partial = insert_run(
+        db,
+        &ended,
+        Some(ended.id),
+        RunStatus::Partial,
+        None,
+        now - Duration::seconds(1),
+        Some(now),
+    )
+    .await?;
+    let group = |n: usize, status| {
+        (
+            format!("{}-{n}@g.us", partial.id),
+            format!("Group {n}"),
+            None,
+            status,
+        )
+    };
+    insert_targets(
+        db,
+        partial.id,
+        now,
+        vec![
+            group(0, TargetStatus::Sent),
+            group(1, TargetStatus::Sent),
+            group(2, TargetStatus::Failed),
+        ],
+    )
+    .await?;
+    // A run outlives its reminder under the name it ran with.
+    let deleted_name = format!("Old promo {tag}");
+    ended.name = deleted_name.clone();
+    let failed = insert_run(
+        db,
+        &ended,
+        None,
+        RunStatus::Failed,
+        None,
+        now - Duration::seconds(2),
+        Some(now),
+    )
+    .await?;
+    insert_targets(
+        db,
+        failed.id,
+        now,
+        vec![(
+            format!("{}-0@g.us", failed.id),
+            "Group 0".into(),
+            None,
+            TargetStatus::Failed,
+        )],
+    )
+    .await?;
+    Ok(json!({
+        "reminder": ended.id,
+        "name": format!("Spring sale {tag}"),
+        "partialRun": partial.id,
+        "deletedName": deleted_name,
+        "failedRun": failed.id,
+    }))
+}
+
+async fn daily_reminder(
+    db: &DatabaseConnection,
+    operator_id: i64,
+    account_id: i64,
+    groups: &[whatsapp_groups::Model],
+    now: DateTime<Utc>,
+) -> anyhow::Result<reminders::Model> {
+    let tomorrow = (now + Duration::days(1)).date_naive();
+    let input = ReminderInput {
+        account_id,
+        name: "Evening notice".into(),
+        timezone: "UTC".into(),
+        start_local: tomorrow.and_hms_opt(17, 30, 0).context("time")?,
+        rrule: Some("FREQ=DAILY".into()),
+        send_window_end_hour: Some(18),
+        parts: vec![PartInput {
+            kind: MessageKind::Text,
+            body: Some("The shop closes at 18:00 today.".into()),
+            media_file_id: None,
+        }],
+        group_ids: groups.iter().map(|g| g.id).collect(),
+    };
+    Ok(reminder_service::create(db, Actor::Cli, operator_id, &input, now).await?)
+}
+
+async fn insert_run(
+    db: &DatabaseConnection,
+    reminder: &reminders::Model,
+    reminder_id: Option<i64>,
+    status: RunStatus,
+    reason: Option<String>,
+    occurrence: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+) -> anyhow::Result<runs::Model> {
+    Ok(runs::ActiveModel {
+        reminder_id: Set(reminder_id),
+        reminder_name: Set(reminder.name.clone()),
+        account_id: Set(Some(reminder.account_id)),
+        operator_id: Set(Some(reminder.operator_id)),
+        occurrence_at: Set(occurrence),
+        status: Set(status),
+        reason: Set(reason),
+        started_at: Set(Some(occurrence)),
+        finished_at: Set(finished_at),
+        created_at: Set(occurrence),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+/// One target per (jid, name, group id, status); a sent one as the sender records it.
+async fn insert_targets(
+    db: &DatabaseConnection,
+    run_id: i64,
+    at: DateTime<Utc>,
+    outcomes: Vec<(String, String, Option<i64>, TargetStatus)>,
+) -> anyhow::Result<()> {
+    for (jid, name, group_id, status) in outcomes {
+        let sent = status == TargetStatus::Sent;
+        let tried = status != TargetStatus::Pending;
+        targets::ActiveModel {
+            run_id: Set(run_id),
+            group_id: Set(group_id),
+            group_jid: Set(jid),
+            group_name: Set(name),
+            status: Set(status),
+            reason: Set((status == TargetStatus::Failed).then(|| "the group was not found".into())),
+            wa_message_id: Set(sent.then(|| format!("fixture-{run_id}"))),
+            latency_ms: Set(sent.then_some(420)),
+            attempts: Set(i32::from(tried)),
+            parts_sent: Set(i32::from(sent)),
+            sent_at: Set(sent.then_some(at)),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! The dashboard's Retry, as the worker sees it: a task that failed for good and is retried
+//! (through `service::jobs`) is claimed and run again by fang's workers; and the dashboard reads
+//! the worker's own task types for what they are.
+
+use std::{
+    sync::atomic::{AtomicU32, Ordering},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use entity::operators;
+use fang::{AsyncQueueable, AsyncRunnable, FangError, Scheduled, typetag};
+use sea_orm::{ActiveModelTrait, Set};
+use serde::{Deserialize, Serialize};
+use service::{
+    audit::Actor,
+    jobs::{self, FailedTask, Job},
+};
+use testkit::TestDb;
+use worker::{
+    clock::{Clock, ManualClock},
+    jobs::{
+        queue::JobQueue,
+        start_pool,
+        tasks::{Deliver, Fire, SweepMedia},
+    },
+};
+
+static RUNS: AtomicU32 = AtomicU32::new(0);
+
+/// Fails its first run, with no retries left, and succeeds after.
+#[derive(Debug, Serialize, Deserialize)]
+struct Flaky {
+    at: chrono::DateTime<Utc>,
+}
+
+#[typetag::serde]
+#[async_trait]
+impl AsyncRunnable for Flaky {
+    async fn run(&self, _: &dyn AsyncQueueable) -> Result<(), FangError> {
+        match RUNS.fetch_add(1, Ordering::SeqCst) {
+            0 => Err(FangError {
+                description: "the first run fails".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn task_type(&self) -> String {
+        "flaky".to_owned()
+    }
+
+    fn cron(&self) -> Option<Scheduled> {
+        Some(Scheduled::ScheduleOnce(self.at))
+    }
+
+    fn max_retries(&self) -> i32 {
+        0
+    }
+}
+
+/// Polls `check` for up to ten seconds.
+async fn eventually<T, F, Fut>(what: &str, check: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn a_retried_task_is_claimed_and_runs_again() {
+    let test = TestDb::new().await;
+    let db = &test.db;
+    let now = Utc::now();
+    let operator = operators::ActiveModel {
+        telegram_user_id: Set(Some(1001)),
+        display_name: Set("Operator".into()),
+        timezone: Set("UTC".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap()
+    .id;
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 1, 4, 8, 0, 0).unwrap());
+    let queue = JobQueue::new(db.clone(), clock.clone()).await.unwrap();
+    let task = queue
+        .schedule_task(&Flaky { at: clock.now() })
+        .await
+        .unwrap();
+    start_pool(queue.clone(), "flaky", 1).await;
+
+    let failed: FailedTask = eventually("the first run to fail", || async {
+        jobs::failed(db, operator).await.unwrap().into_iter().next()
+    })
+    .await;
+    assert_eq!(failed.id, task.id);
+    assert_eq!(failed.error.as_deref(), Some("the first run fails"));
+    assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+
+    clock.advance(chrono::Duration::hours(1));
+    jobs::retry(db, Actor::Operator, operator, task.id, clock.now())
+        .await
+        .unwrap();
+    // It succeeds this time, and fang removes a finished task.
+    eventually("the retried task to run and finish", || async {
+        let gone = queue.find_task_by_id(&task.id).await.is_err();
+        (gone && RUNS.load(Ordering::SeqCst) == 2).then_some(())
+    })
+    .await;
+    assert!(jobs::failed(db, operator).await.unwrap().is_empty());
+}
+
+#[test]
+fn the_dashboard_reads_the_workers_tasks_for_what_they_are() {
+    let at = Utc.with_ymd_and_hms(2027, 1, 4, 8, 0, 0).unwrap();
+    let queue = "herald:test".to_owned();
+    let metadata = |task: &dyn AsyncRunnable| serde_json::to_value(task).unwrap();
+    assert_eq!(
+        Job::from_metadata(&metadata(&Fire {
+            queue: queue.clone(),
+            reminder_id: 7,
+            occurrence_at: at,
+        })),
+        Job::Fire {
+            reminder_id: 7,
+            occurrence_at: at
+        }
+    );
+    assert_eq!(
+        Job::from_metadata(&metadata(&Deliver {
+            queue: queue.clone(),
+            run_id: 5,
+            at,
+        })),
+        Job::Deliver { run_id: 5 }
+    );
+    assert_eq!(
+        Job::from_metadata(&metadata(&SweepMedia { queue })),
+        Job::SweepMedia
+    );
+}
