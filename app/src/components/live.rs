@@ -7,7 +7,6 @@
 use std::future::Future;
 
 use domain::bus::Event;
-use leptos::{prelude::*, task::spawn_local};
 
 /// Calls `on_event` with every event about `account_id` published after event `after`, in
 /// order, until the calling component goes away. In the browser only: a server render has no
@@ -38,11 +37,28 @@ pub fn follow_all(after: i64, on_event: impl Fn(Event) + 'static) {
 /// is in flight queue a single follow-up, which starts when it ends (a run sends `run.progress`
 /// up to twice a second). The follow-up matters: the fetch in flight may have read the database
 /// before the latest event's change.
+///
+/// A server render gets a refresh that does nothing: it has no live stream, and a browser-only
+/// value must not be created on the server's threads (it is dropped on another one).
+#[cfg(not(feature = "hydrate"))]
 pub fn coalesced<F, Fut>(refresh: F) -> impl Fn() + Copy + 'static
 where
     F: Fn() -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    drop(refresh);
+    || {}
+}
+
+/// See the server's version above; this is the browser's.
+#[cfg(feature = "hydrate")]
+pub fn coalesced<F, Fut>(refresh: F) -> impl Fn() + Copy + 'static
+where
+    F: Fn() -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    use leptos::{prelude::*, task::spawn_local};
+
     let refresh = StoredValue::new_local(refresh);
     // (a refresh is in flight, another is queued behind it)
     let state = StoredValue::new((false, false));

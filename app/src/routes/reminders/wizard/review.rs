@@ -10,7 +10,7 @@ use crate::{
     components::feedback::error_text,
     functions::{
         accounts::list_accounts,
-        drafts::{group_choices, submit_draft},
+        drafts::{group_choices, save_draft, submit_draft},
     },
     models::reminders::{FieldProblem, PartView, Step, SubmitOutcome},
     routes::reminders::detail::PartPreview,
@@ -59,7 +59,12 @@ where
         error.set(None);
         let navigate = navigate.clone();
         spawn_local(async move {
-            let result = submit_draft(draft_id).await;
+            // What is on screen first: an edit made a moment ago may still wait for autosave.
+            let current = draft.get_untracked();
+            let result = match save_draft(draft_id, current).await {
+                Ok(()) => submit_draft(draft_id).await,
+                Err(e) => Err(e),
+            };
             busy.set(false);
             match result {
                 Ok(SubmitOutcome::Saved { reminder_id }) => {
