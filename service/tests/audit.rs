@@ -11,22 +11,10 @@ use sea_orm::{
 };
 use serde_json::json;
 use service::audit::{self, Actor, Entry, Filter, PAGE_SIZE, TargetFilter};
-use testkit::TestDb;
+use testkit::{TestDb, seed};
 
 async fn operator(db: &DatabaseConnection, n: i64) -> i64 {
-    let now = Utc::now();
-    operators::ActiveModel {
-        telegram_user_id: Set(Some(1000 + n)),
-        display_name: Set(format!("Operator {n}")),
-        timezone: Set("UTC".into()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap()
-    .id
+    seed::operator(db, 1000 + n, "UTC").await.id
 }
 
 async fn record(db: &DatabaseConnection, entry: Entry) {

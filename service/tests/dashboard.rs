@@ -5,12 +5,10 @@
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use domain::{
     run::RunCounts,
-    status::{AccountStatus, Provider, ReminderStatus, RunStatus, TargetStatus},
+    status::{AccountStatus, ReminderStatus, RunStatus, TargetStatus},
     timezone::TimeZone,
 };
-use entity::{
-    audit_log, operators, reminder_run_targets, reminder_runs, reminders, whatsapp_accounts,
-};
+use entity::{audit_log, operators, reminder_run_targets, reminder_runs, reminders};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, Set,
 };
@@ -20,7 +18,7 @@ use service::{
         self, RunCursor, RunFilter, RunPage, StatusFilter, day_range, parse_day, today, when,
     },
 };
-use testkit::TestDb;
+use testkit::{TestDb, seed};
 
 /// Monday 2031-03-03, 10:00 UTC (18:00 in Kuala Lumpur): the clock every test runs on.
 fn now() -> DateTime<Utc> {
@@ -94,19 +92,8 @@ impl World {
 }
 
 async fn operator(db: &DatabaseConnection, n: i64) -> Operator {
-    let now = now();
-    let id = operators::ActiveModel {
-        telegram_user_id: Set(Some(1000 + n)),
-        display_name: Set(format!("Operator {n}")),
-        timezone: Set("Asia/Kuala_Lumpur".into()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap()
-    .id;
+    let _now = now();
+    let id = seed::operator(db, 1000 + n, "Asia/Kuala_Lumpur").await.id;
     let account = account(db, id, "office", AccountStatus::Connected).await;
     let reminder = reminder(db, id, account, "Standup", ReminderStatus::Active).await;
     Operator {
@@ -122,20 +109,7 @@ async fn account(
     label: &str,
     status: AccountStatus,
 ) -> i64 {
-    whatsapp_accounts::ActiveModel {
-        operator_id: Set(operator_id),
-        label: Set(label.into()),
-        provider: Set(Provider::Sim),
-        status: Set(status),
-        session_generation: Set(1),
-        created_at: Set(now()),
-        updated_at: Set(now()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap()
-    .id
+    seed::account(db, operator_id, label, status).await.id
 }
 
 async fn reminder(

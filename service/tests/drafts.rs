@@ -3,63 +3,27 @@
 //! abandoned.
 
 use chrono::{Duration, NaiveDate, Utc};
-use domain::status::{AccountStatus, MessageKind, Provider};
-use entity::{operators, reminder_drafts, whatsapp_accounts, whatsapp_groups};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set};
+use domain::status::{AccountStatus, MessageKind};
+use entity::reminder_drafts;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use service::{
     audit::Actor,
     drafts,
     reminders::{self, PartInput, ReminderInput},
 };
-use testkit::TestDb;
+use testkit::{TestDb, seed};
 
 async fn operator(db: &DatabaseConnection, n: i64) -> i64 {
-    let now = Utc::now();
-    operators::ActiveModel {
-        telegram_user_id: Set(Some(2000 + n)),
-        display_name: Set(format!("Operator {n}")),
-        timezone: Set("UTC".into()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap()
-    .id
+    seed::operator(db, 2000 + n, "UTC").await.id
 }
 
 /// A daily reminder of `operator`'s, on a fresh account with one group.
 async fn reminder(db: &DatabaseConnection, operator: i64) -> i64 {
     let now = Utc::now();
-    let account = whatsapp_accounts::ActiveModel {
-        operator_id: Set(operator),
-        label: Set("office".into()),
-        provider: Set(Provider::Sim),
-        status: Set(AccountStatus::Connected),
-        session_generation: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap()
-    .id;
-    let group = whatsapp_groups::ActiveModel {
-        account_id: Set(account),
-        jid: Set(format!("{operator}@g.us")),
-        name: Set("Team".into()),
-        participant_count: Set(3),
-        last_synced_at: Set(now),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap()
-    .id;
+    let account = seed::account(db, operator, "office", AccountStatus::Connected)
+        .await
+        .id;
+    let group = seed::group(db, account, "Team").await.id;
     let input = ReminderInput {
         account_id: account,
         name: "Stand-up".into(),

@@ -3,8 +3,8 @@
 //! now, retries reset, audited — refused for a task that is not failed or not theirs.
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use domain::status::{AccountStatus, Provider, ReminderStatus, RunStatus};
-use entity::{audit_log, operators, reminder_runs, reminders, whatsapp_accounts};
+use domain::status::{AccountStatus, ReminderStatus, RunStatus};
+use entity::{audit_log, reminder_runs};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     Set,
@@ -14,7 +14,7 @@ use service::{
     audit::Actor,
     jobs::{self, FailedTask, Job, RetryError, StoredTask},
 };
-use testkit::TestDb;
+use testkit::{TestDb, seed};
 use uuid::Uuid;
 
 const QUEUE: &str = "herald:test";
@@ -32,48 +32,14 @@ struct Owner {
 
 async fn owner(db: &DatabaseConnection, n: i64) -> Owner {
     let now = t(0);
-    let id = operators::ActiveModel {
-        telegram_user_id: Set(Some(1000 + n)),
-        display_name: Set(format!("Operator {n}")),
-        timezone: Set("UTC".into()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap()
-    .id;
-    let account = whatsapp_accounts::ActiveModel {
-        operator_id: Set(id),
-        label: Set("office".into()),
-        provider: Set(Provider::Sim),
-        status: Set(AccountStatus::Connected),
-        session_generation: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap()
-    .id;
+    let id = seed::operator(db, 1000 + n, "UTC").await.id;
+    let account = seed::account(db, id, "office", AccountStatus::Connected)
+        .await
+        .id;
     let name = format!("Standup {n}");
-    let reminder = reminders::ActiveModel {
-        operator_id: Set(id),
-        account_id: Set(account),
-        name: Set(name.clone()),
-        timezone: Set("UTC".into()),
-        status: Set(ReminderStatus::Active),
-        dtstart: Set(now),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap()
-    .id;
+    let reminder = seed::reminder(db, id, account, &name, ReminderStatus::Active, now)
+        .await
+        .id;
     let run = reminder_runs::ActiveModel {
         reminder_id: Set(Some(reminder)),
         reminder_name: Set(name),

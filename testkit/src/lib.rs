@@ -1,5 +1,5 @@
-//! Test support shared by every crate's tests: a fresh, migrated database per test, and helpers
-//! for running the real binaries.
+//! Test support shared by every crate's tests: a fresh, migrated database per test, the rows
+//! tests start from ([`seed`]), and helpers for running the real binaries.
 //!
 //! By default each test gets its own SQLite file. With `TEST_DATABASE_URL` naming a PostgreSQL
 //! server, each test gets its own database on it, dropped afterwards — so one suite runs against
@@ -10,6 +10,8 @@ use std::{
     sync::atomic::{AtomicU32, Ordering},
     time::{SystemTime, UNIX_EPOCH},
 };
+
+pub mod seed;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
