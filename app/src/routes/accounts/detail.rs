@@ -8,7 +8,7 @@ use domain::{
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 
 use super::{
     groups::{GroupsCard, SendTestCard, SendTracker},
@@ -26,17 +26,12 @@ use crate::{
         account_detail, delete_account, pair_account, sync_groups, unpair_account,
     },
     models::AccountDetail,
+    routes::id_param,
 };
 
 #[component]
 pub fn AccountDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-    });
+    let id = id_param("id");
     // Loaded once per account; afterwards the page refreshes itself from live events.
     let initial = Resource::new(
         move || id.get(),

@@ -8,7 +8,7 @@ use domain::{
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 
 use super::{
     plural,
@@ -25,17 +25,12 @@ use crate::{
         delete_reminder, duplicate_reminder, pause_reminder, reminder_page, resume_reminder,
     },
     models::reminders::{PartView, ReminderPage, Step},
+    routes::id_param,
 };
 
 #[component]
 pub fn ReminderDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-    });
+    let id = id_param("id");
     // Loaded once per reminder; afterwards the page refreshes itself from live events.
     let page = Resource::new(
         move || id.get(),

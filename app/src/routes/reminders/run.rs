@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use domain::{bus::Event, status::RunStatus};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use crate::{
     components::{
@@ -17,17 +16,12 @@ use crate::{
     },
     functions::reminders::{cancel_run, resume_run, run_page},
     models::reminders::{RunPage, RunTargetView, RunView},
+    routes::id_param,
 };
 
 #[component]
 pub fn RunDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-    });
+    let id = id_param("id");
     let page = Resource::new(
         move || id.get(),
         |id| async move {

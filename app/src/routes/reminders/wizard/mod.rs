@@ -21,6 +21,7 @@ use crate::{
     components::feedback::error_text,
     functions::drafts::{discard_draft, edit_reminder, load_draft, save_draft},
     models::reminders::{DraftPage, Problem, ReminderDraft, Step},
+    routes::id_param,
 };
 
 pub use account::NewReminderPage;
@@ -31,13 +32,7 @@ const AUTOSAVE_AFTER: Duration = Duration::from_millis(700);
 /// `/reminders/drafts/:draft/:step`: a new reminder being written.
 #[component]
 pub fn NewWizardPage() -> impl IntoView {
-    let params = use_params_map();
-    let draft_id = Memo::new(move |_| {
-        params
-            .read()
-            .get("draft")
-            .and_then(|id| id.parse::<i64>().ok())
-    });
+    let draft_id = id_param("draft");
     let page = Resource::new(
         move || draft_id.get(),
         |id| async move {
@@ -53,13 +48,7 @@ pub fn NewWizardPage() -> impl IntoView {
 /// `/reminders/:id/edit/:step`: changes to an existing reminder.
 #[component]
 pub fn EditWizardPage() -> impl IntoView {
-    let params = use_params_map();
-    let reminder_id = Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-    });
+    let reminder_id = id_param("id");
     let page = Resource::new(
         move || reminder_id.get(),
         |id| async move {
