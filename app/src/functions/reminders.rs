@@ -48,12 +48,9 @@ pub async fn reminder_page(id: i64) -> Result<ReminderPage, ServerFnError> {
         .await
         .map_err(super::caller::internal)?
         .ok_or_else(ssr::no_such_reminder)?;
-    let overview = service::reminders::overview(db, me.id, Some(detail.reminder.status))
+    let overview = service::reminders::overview_of(db, me.id, detail.reminder.clone())
         .await
-        .map_err(super::caller::internal)?
-        .into_iter()
-        .find(|o| o.reminder.id == id)
-        .ok_or_else(ssr::no_such_reminder)?;
+        .map_err(super::caller::internal)?;
     let runs = service::reminders::runs(db, me.id, id, RUNS_SHOWN)
         .await
         .map_err(super::caller::internal)?;

@@ -20,8 +20,8 @@ use sea_orm::DbErr;
 
 pub use input::{FieldError, FieldErrors, PartInput, ReminderInput};
 pub use read::{
-    Overview, Part, ReminderDetail, RunHistory, Target, detail, find, list, overview, runs,
-    upcoming,
+    Overview, Part, ReminderDetail, RunHistory, Target, detail, find, list, overview, overview_of,
+    runs, upcoming,
 };
 pub use write::{create, delete, duplicate, pause, resume, update};
 

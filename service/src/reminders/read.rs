@@ -130,6 +130,29 @@ pub async fn overview(
     status: Option<ReminderStatus>,
 ) -> Result<Vec<Overview>, DbErr> {
     let reminders = list(db, operator_id, status).await?;
+    describe(db, operator_id, reminders).await
+}
+
+/// [`overview`] of one reminder already read.
+pub async fn overview_of(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    reminder: reminders::Model,
+) -> Result<Overview, DbErr> {
+    let mut described = describe(db, operator_id, vec![reminder.clone()]).await?;
+    Ok(described.pop().unwrap_or(Overview {
+        reminder,
+        account_label: String::new(),
+        groups: 0,
+        last_run: None,
+    }))
+}
+
+async fn describe(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    reminders: Vec<reminders::Model>,
+) -> Result<Vec<Overview>, DbErr> {
     if reminders.is_empty() {
         return Ok(Vec::new());
     }
