@@ -7,6 +7,7 @@
 use std::future::Future;
 
 use domain::bus::Event;
+use leptos::prelude::{RwSignal, ServerFnError, Set};
 
 /// Calls `on_event` with every event about `account_id` published after event `after`, in
 /// order, until the calling component goes away. In the browser only: a server render has no
@@ -31,6 +32,36 @@ pub fn follow_all(after: i64, on_event: impl Fn(Event) + 'static) {
     browser::follow(after, on_event);
     #[cfg(not(feature = "hydrate"))]
     let _ = (after, on_event);
+}
+
+/// Keeps a page's `data` current: each event `relevant` accepts refetches it with `fetch`
+/// (through [`coalesced`]). A failed fetch keeps what is shown; the next event tries again.
+/// Returns the refresh, for pages that also refresh after their own actions.
+pub fn keep_current<T, F, Fut>(
+    data: RwSignal<T>,
+    after: i64,
+    relevant: impl Fn(&Event) -> bool + 'static,
+    fetch: F,
+) -> impl Fn() + Copy + 'static
+where
+    T: Send + Sync + 'static,
+    F: Fn() -> Fut + 'static,
+    Fut: Future<Output = Result<T, ServerFnError>> + 'static,
+{
+    let refresh = coalesced(move || {
+        let next = fetch();
+        async move {
+            if let Ok(fresh) = next.await {
+                data.try_set(fresh);
+            }
+        }
+    });
+    follow_all(after, move |event| {
+        if relevant(&event) {
+            refresh();
+        }
+    });
+    refresh
 }
 
 /// Wraps a page's refresh so that a burst of events costs at most two fetches: calls while one

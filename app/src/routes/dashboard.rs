@@ -8,7 +8,7 @@ use crate::{
     components::{
         dialog::Dialog,
         feedback::error_text,
-        live::{coalesced, follow_all},
+        live::keep_current,
         run_list::RunList,
         status_badge::{SimulatedTag, StatusBadge},
     },
@@ -43,12 +43,7 @@ fn DashboardScreen(initial: DashboardView) -> impl IntoView {
     let data = RwSignal::new(initial);
     // Any event may change a figure, a chip or the feed; bursts cost at most two fetches. A
     // failed refresh keeps what is shown: the next event retries.
-    let refresh = coalesced(move || async move {
-        if let Ok(fresh) = load_dashboard().await {
-            data.try_set(fresh);
-        }
-    });
-    follow_all(follow_from, move |_| refresh());
+    let refresh = keep_current(data, follow_from, |_| true, load_dashboard);
 
     let stats = Memo::new(move |_| data.with(|d| Some(d.stats)));
     let accounts = Memo::new(move |_| data.with(|d| d.accounts.clone()));

@@ -11,10 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     components::{
-        feedback::error_text,
-        live::{coalesced, follow_all},
-        run_badge::run_status_text,
-        run_list::RunList,
+        feedback::error_text, live::keep_current, run_badge::run_status_text, run_list::RunList,
     },
     functions::dashboard::list_runs,
     models::RunsView,
@@ -103,15 +100,16 @@ fn RunsScreen(initial: RunsView, query: RunsQuery) -> impl IntoView {
     let fetch = query.clone();
     // A run's progress or end changes its row, and a new run may join this page; a failed
     // refresh keeps what is shown until the next event.
-    let refresh = coalesced(move || {
-        let q = fetch.clone();
-        async move {
-            if let Ok(fresh) = list_runs(q.day, q.status, q.before).await {
-                data.try_set(fresh);
-            }
-        }
-    });
-    follow_all(follow_from, move |_| refresh());
+    // Nothing on this page changes a run itself, so only events refresh it.
+    let _ = keep_current(
+        data,
+        follow_from,
+        |_| true,
+        move || {
+            let q = fetch.clone();
+            list_runs(q.day, q.status, q.before)
+        },
+    );
 
     let runs = Memo::new(move |_| data.with(|d| d.runs.clone()));
     let empty = Memo::new(move |_| runs.with(Vec::is_empty));

@@ -16,10 +16,7 @@ use super::{
 };
 use crate::{
     components::{
-        dialog::Dialog,
-        feedback::error_text,
-        live::{coalesced, follow_all},
-        run_badge::ReminderStatusBadge,
+        dialog::Dialog, feedback::error_text, live::keep_current, run_badge::ReminderStatusBadge,
     },
     functions::reminders::{
         delete_reminder, duplicate_reminder, pause_reminder, reminder_page, resume_reminder,
@@ -67,18 +64,12 @@ fn LiveReminder(initial: ReminderPage) -> impl IntoView {
     let id = initial.row.id;
     let after = initial.event_id;
     let current = RwSignal::new(initial);
-    let error = RwSignal::new(None::<String>);
-    let refresh = coalesced(move || async move {
-        match reminder_page(id).await {
-            Ok(page) => current.set(page),
-            Err(e) => error.set(Some(error_text(&e))),
-        }
-    });
-    follow_all(after, move |event| {
-        if concerns(&event, id) {
-            refresh();
-        }
-    });
+    let refresh = keep_current(
+        current,
+        after,
+        move |event| concerns(event, id),
+        move || reminder_page(id),
+    );
     let reload = Callback::new(move |()| refresh());
     let ui = ScreenState {
         confirm_delete: RwSignal::new(false),
@@ -87,7 +78,6 @@ fn LiveReminder(initial: ReminderPage) -> impl IntoView {
     };
     provide_context(RunNotices::default());
     view! {
-        {move || error.get().map(|text| view! { <p class="notice notice-bad" role="alert">{text}</p> })}
         {move || view! { <ReminderScreen page=current.get() reload ui /> }}
     }
 }

@@ -11,7 +11,7 @@ use leptos_meta::Title;
 use crate::{
     components::{
         feedback::error_text,
-        live::{coalesced, follow_all},
+        live::keep_current,
         run_badge::{RunStatusBadge, TargetStatusBadge},
     },
     functions::reminders::{cancel_run, resume_run, run_page},
@@ -56,29 +56,21 @@ fn LiveRun(initial: RunPage) -> impl IntoView {
     let run_id = initial.run.id;
     let after = initial.event_id;
     let current = RwSignal::new(initial);
-    let error = RwSignal::new(None::<String>);
-    let refresh = coalesced(move || async move {
-        match run_page(run_id).await {
-            Ok(page) => current.set(page),
-            Err(e) => error.set(Some(error_text(&e))),
-        }
-    });
-    follow_all(after, move |event| {
-        let id = match &event {
-            Event::RunProgress { run_id, .. }
-            | Event::RunFinished { run_id, .. }
-            | Event::RunAlert { run_id, .. }
-            | Event::TargetsUnknown { run_id, .. } => *run_id,
-            _ => return,
-        };
-        if id == run_id {
-            refresh();
-        }
-    });
+    let refresh = keep_current(
+        current,
+        after,
+        move |event| match event {
+            Event::RunProgress { run_id: id, .. }
+            | Event::RunFinished { run_id: id, .. }
+            | Event::RunAlert { run_id: id, .. }
+            | Event::TargetsUnknown { run_id: id, .. } => *id == run_id,
+            _ => false,
+        },
+        move || run_page(run_id),
+    );
     let reload = Callback::new(move |()| refresh());
     provide_context(RunNotices::default());
     view! {
-        {move || error.get().map(|text| view! { <p class="notice notice-bad" role="alert">{text}</p> })}
         {move || {
             let page = current.get();
                         let back = match page.run.reminder_id {
