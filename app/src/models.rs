@@ -36,7 +36,7 @@ pub enum ComponentHealth {
 pub struct SessionView {
     /// A short description of the browser and system, from its user agent.
     pub device: String,
-    /// UTC, `YYYY-MM-DD HH:MM`.
+    /// On the operator's clock, `YYYY-MM-DD HH:MM`.
     pub created_at: String,
     pub last_seen_at: String,
     /// The session this page was loaded with.

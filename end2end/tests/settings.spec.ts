@@ -1,16 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
+import { watchConsole } from "./fixtures";
 import { signIn } from "./login";
-
-// Collects console errors and uncaught exceptions; a hydration mismatch shows up here. A refused
-// input is answered with 422, which Chromium also logs; those are the test's own doing.
-function watchConsole(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && !msg.text().includes("status of 422")) errors.push(msg.text());
-  });
-  page.on("pageerror", (err) => errors.push(err.message));
-  return errors;
-}
 
 async function openSettings(page: Page): Promise<string> {
   await signIn(page);
@@ -41,9 +31,15 @@ test.describe("on a phone", () => {
     await page.reload();
     await expect(page.getByTestId("operator-timezone")).toHaveText(zone);
     await expect(page.getByLabel("Change time zone")).toHaveValue(zone);
-    // Signing out is still here.
+    // Signing out is still here, and this device's session is shown on the new clock.
     await expect(page.getByRole("button", { name: "Sign out", exact: true })).toBeVisible();
-    await expect(page.getByTestId("sessions")).toBeVisible();
+    const minutes = [0, -60_000, -120_000].map((ago) =>
+      new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(
+        new Date(Date.now() + ago),
+      ),
+    );
+    const thisDevice = page.getByTestId("sessions").locator("li").filter({ hasText: "This device" });
+    await expect(thisDevice).toContainText(new RegExp(`Signed in \\d{4}-\\d\\d-\\d\\d (${minutes.join("|")}) ·`));
 
     await page.goto("/audit?action=operator.timezone_changed");
     const entry = page.getByTestId("audit-row").first();

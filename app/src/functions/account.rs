@@ -49,12 +49,14 @@ pub async fn my_sessions() -> Result<Vec<SessionView>, ServerFnError> {
     let rows = service::sessions::for_operator(&state.db, me.id)
         .await
         .map_err(super::caller::internal)?;
+    let zone = ssr::operator_zone(&state, &me).await?;
+    const SHOWN: &str = "%Y-%m-%d %H:%M";
     Ok(rows
         .into_iter()
         .map(|row| SessionView {
             device: ssr::device_label(row.user_agent.as_deref()),
-            created_at: row.created_at.format("%Y-%m-%d %H:%M").to_string(),
-            last_seen_at: row.last_seen_at.format("%Y-%m-%d %H:%M").to_string(),
+            created_at: ssr::local_time(&row.created_at, zone, SHOWN),
+            last_seen_at: ssr::local_time(&row.last_seen_at, zone, SHOWN),
             current: me.session_key.as_deref() == Some(row.id.as_str()),
         })
         .collect())

@@ -71,7 +71,7 @@ pub fn Settings() -> impl IntoView {
                                     <li>
                                         <strong>{s.device}</strong>
                                         {s.current.then(|| view! { " " <span class="badge badge-ok">"This device"</span> })}
-                                        <span class="muted">{format!("Signed in {} UTC · last used {} UTC", s.created_at, s.last_seen_at)}</span>
+                                        <span class="muted">{format!("Signed in {} · last used {}", s.created_at, s.last_seen_at)}</span>
                                     </li>
                                 }).collect_view()}
                             </ul>
