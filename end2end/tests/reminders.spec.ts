@@ -244,6 +244,12 @@ test("a run paused at its send window is resumed from its page, and another is c
 
 test("the reminders list filters by status and says why it is empty", async ({ page }) => {
   await signIn(page);
+  // A reminder or run that does not exist (or is another operator's) says so, with a way back.
+  for (const missing of ["/reminders/999999", "/reminders/runs/999999", "/reminders/999999/edit/when"]) {
+    await page.goto(missing);
+    await expect(page.getByRole("alert")).toHaveText(/^No such (reminder|run)\.$/);
+    await expect(page.getByRole("link", { name: "Back to your reminders" })).toBeVisible();
+  }
   await page.goto("/reminders?status=failed");
   await expect(page.getByTestId("filter-failed")).toHaveAttribute("aria-current", "page");
   await expect(page.getByTestId("reminders-empty")).toContainText("Nothing failed");

@@ -13,3 +13,22 @@ pub fn error_text(error: &ServerFnError) -> String {
         other => other.to_string(),
     }
 }
+
+/// A page whose thing could not be loaded (missing, another operator's, or the server failed):
+/// its heading, why, and the way back to the list it belongs to.
+#[component]
+pub fn LoadFailed(
+    /// The page's heading and title, e.g. "Reminder".
+    title: &'static str,
+    error: ServerFnError,
+    /// The list to go back to, e.g. ("/reminders", "your reminders").
+    back: (&'static str, &'static str),
+) -> impl IntoView {
+    let (href, list) = back;
+    view! {
+        <leptos_meta::Title text=title />
+        <header class="page-header"><h1>{title}</h1></header>
+        <p class="notice notice-bad" role="alert">{error_text(&error)}</p>
+        <p><a href=href>"Back to "{list}</a></p>
+    }
+}

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     components::{
         dialog::Dialog,
-        feedback::error_text,
+        feedback::{LoadFailed, error_text},
         live::follow_account,
         qr_modal::QrModal,
         status_badge::{SimulatedTag, StatusBadge},
@@ -47,15 +47,7 @@ pub fn AccountDetailPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || initial.get().map(|result| match result {
                     Ok(initial) => view! { <AccountScreen initial /> }.into_any(),
-                    Err(e) => view! {
-                        <Title text="Account" />
-                        <header class="page-header">
-                            <h1>"Account"</h1>
-                        </header>
-                        <p class="notice notice-bad" role="alert">{error_text(&e)}</p>
-                        <p><a href="/accounts">"Back to your accounts"</a></p>
-                    }
-                    .into_any(),
+                    Err(error) => view! { <LoadFailed title="Account" error back=("/accounts", "your accounts") /> }.into_any(),
                 })}
             </Transition>
         </section>

@@ -16,7 +16,10 @@ use super::{
 };
 use crate::{
     components::{
-        dialog::Dialog, feedback::error_text, live::keep_current, run_badge::ReminderStatusBadge,
+        dialog::Dialog,
+        feedback::{LoadFailed, error_text},
+        live::keep_current,
+        run_badge::ReminderStatusBadge,
     },
     functions::reminders::{
         delete_reminder, duplicate_reminder, pause_reminder, reminder_page, resume_reminder,
@@ -44,13 +47,7 @@ pub fn ReminderDetailPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || page.get().map(|result| match result {
                     Ok(initial) => view! { <LiveReminder initial /> }.into_any(),
-                    Err(e) => view! {
-                        <Title text="Reminder" />
-                        <header class="page-header"><h1>"Reminder"</h1></header>
-                        <p class="notice notice-bad" role="alert">{error_text(&e)}</p>
-                        <p><a href="/reminders">"Back to your reminders"</a></p>
-                    }
-                    .into_any(),
+                    Err(error) => view! { <LoadFailed title="Reminder" error back=("/reminders", "your reminders") /> }.into_any(),
                 })}
             </Transition>
         </section>

@@ -10,7 +10,7 @@ use leptos_meta::Title;
 
 use crate::{
     components::{
-        feedback::error_text,
+        feedback::{LoadFailed, error_text},
         live::keep_current,
         run_badge::{RunStatusBadge, TargetStatusBadge},
     },
@@ -38,12 +38,7 @@ pub fn RunDetailPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || page.get().map(|result| match result {
                     Ok(initial) => view! { <LiveRun initial /> }.into_any(),
-                    Err(e) => view! {
-                        <header class="page-header"><h1>"Run"</h1></header>
-                        <p class="notice notice-bad" role="alert">{error_text(&e)}</p>
-                        <p><a href="/reminders">"Back to your reminders"</a></p>
-                    }
-                    .into_any(),
+                    Err(error) => view! { <LoadFailed title="Run" error back=("/reminders", "your reminders") /> }.into_any(),
                 })}
             </Transition>
         </section>

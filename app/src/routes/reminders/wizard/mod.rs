@@ -18,7 +18,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::{
     clock,
-    components::feedback::error_text,
+    components::feedback::{LoadFailed, error_text},
     functions::drafts::{discard_draft, edit_reminder, load_draft, save_draft},
     models::reminders::{DraftPage, Problem, ReminderDraft, Step},
     routes::id_param,
@@ -70,13 +70,7 @@ fn WizardLoader(page: Resource<Result<DraftPage, ServerFnError>>) -> impl IntoVi
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || page.get().map(|result| match result {
                     Ok(page) => view! { <Wizard page step /> }.into_any(),
-                    Err(e) => view! {
-                        <Title text="Reminder" />
-                        <header class="page-header"><h1>"Reminder"</h1></header>
-                        <p class="notice notice-bad" role="alert">{error_text(&e)}</p>
-                        <p><a href="/reminders">"Back to your reminders"</a></p>
-                    }
-                    .into_any(),
+                    Err(error) => view! { <LoadFailed title="Reminder" error back=("/reminders", "your reminders") /> }.into_any(),
                 })}
             </Transition>
         </section>
