@@ -5,15 +5,22 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{run::RunCounts, status::RunStatus};
+use crate::{account::PhoneNumber, run::RunCounts, status::RunStatus};
 
 /// Work the server asks the worker to do. Stored as `kind` + JSON `payload`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload")]
 pub enum Command {
-    /// Start a fresh pairing: new session generation, fresh key store, QR codes.
+    /// Start a fresh pairing: new session generation, fresh key store, QR codes. With `phone`,
+    /// WhatsApp is also asked for a code to type on that phone ([`Event::PairCode`]); whichever
+    /// is used first links the device. Commands queued before pairing by code existed have no
+    /// `phone` and still decode.
     #[serde(rename = "account.pair")]
-    Pair { account_id: i64 },
+    Pair {
+        account_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<PhoneNumber>,
+    },
     /// Log the linked device out on WhatsApp's side, wipe its keys, keep the row.
     #[serde(rename = "account.unpair")]
     Unpair { account_id: i64 },
@@ -51,7 +58,7 @@ pub enum Command {
 impl Command {
     pub fn account_id(&self) -> i64 {
         match self {
-            Self::Pair { account_id }
+            Self::Pair { account_id, .. }
             | Self::Unpair { account_id }
             | Self::Delete { account_id }
             | Self::SyncGroups { account_id }
@@ -79,6 +86,15 @@ pub enum Event {
         generation: i64,
         /// 1 for the first code of a pairing, then 2, 3, …
         seq: u32,
+        expires_at: DateTime<Utc>,
+    },
+    /// Pairing by phone number: a code to type on the phone (`ABCD-EFGH`, also stored on the
+    /// account row) until `expires_at`. QR codes keep rotating beside it.
+    #[serde(rename = "session.pair_code")]
+    PairCode {
+        account_id: i64,
+        generation: i64,
+        code: String,
         expires_at: DateTime<Utc>,
     },
     /// The phone scanned the code; the link is being completed.
@@ -203,6 +219,7 @@ impl Event {
         match self {
             Self::Pending { account_id, .. }
             | Self::Qr { account_id, .. }
+            | Self::PairCode { account_id, .. }
             | Self::Paired { account_id, .. }
             | Self::Connected { account_id, .. }
             | Self::Timeout { account_id }
@@ -269,6 +286,56 @@ mod tests {
         assert_eq!(kind, "session.timeout");
         assert_eq!(stored::join::<Event>(&kind, payload).unwrap(), event);
         assert!(stored::join::<Event>("session.nope", serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn pair_commands_carry_an_optional_validated_phone() {
+        // Queued by a version without pairing by code: still a pair, without a phone.
+        let old = stored::join::<Command>("account.pair", serde_json::json!({ "account_id": 4 }));
+        assert_eq!(
+            old.unwrap(),
+            Command::Pair {
+                account_id: 4,
+                phone: None
+            }
+        );
+        let by_code = Command::Pair {
+            account_id: 4,
+            phone: Some(PhoneNumber::parse("+44 7700 900123").unwrap()),
+        };
+        let (kind, payload) = stored::split(&by_code);
+        assert_eq!(kind, "account.pair");
+        assert_eq!(payload["phone"], "447700900123");
+        assert_eq!(stored::join::<Command>(&kind, payload).unwrap(), by_code);
+        // Without a phone the payload is what it always was.
+        let (_, payload) = stored::split(&Command::Pair {
+            account_id: 4,
+            phone: None,
+        });
+        assert_eq!(payload, serde_json::json!({ "account_id": 4 }));
+        // A phone that is not one never reaches the worker as a pair command.
+        assert!(
+            stored::join::<Command>(
+                "account.pair",
+                serde_json::json!({ "account_id": 4, "phone": "12ab" })
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn pair_codes_travel_as_session_events() {
+        let event = Event::PairCode {
+            account_id: 2,
+            generation: 5,
+            code: "ABCD-EFGH".into(),
+            expires_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        };
+        let (kind, payload) = stored::split(&event);
+        assert_eq!(kind, "session.pair_code");
+        assert_eq!(payload["code"], "ABCD-EFGH");
+        assert_eq!(stored::join::<Event>(&kind, payload).unwrap(), event);
+        assert_eq!(event.account_id(), 2);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod reminder_targets;
 pub mod reminders;
 pub mod sim_messages;
 pub mod wa_devices;
+pub mod wa_keys;
 pub mod whatsapp_accounts;
 pub mod whatsapp_groups;
 
@@ -35,6 +36,7 @@ pub mod prelude {
     pub use super::reminders::Entity as Reminders;
     pub use super::sim_messages::Entity as SimMessages;
     pub use super::wa_devices::Entity as WaDevices;
+    pub use super::wa_keys::Entity as WaKeys;
     pub use super::whatsapp_accounts::Entity as WhatsappAccounts;
     pub use super::whatsapp_groups::Entity as WhatsappGroups;
 }

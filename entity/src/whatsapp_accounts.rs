@@ -26,6 +26,9 @@ pub struct Model {
     /// The text the current QR encodes, for drawing it in a terminal.
     #[sea_orm(column_type = "Text")]
     pub last_qr_code: Option<String>,
+    /// The code to type on the phone when pairing by phone number (`ABCD-EFGH`).
+    #[sea_orm(column_type = "Text")]
+    pub last_pair_code: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -7,6 +7,8 @@ mod m20261122_000002_one_local_operator;
 mod m20261122_000003_sessions;
 mod m20261122_000004_delivery;
 mod m20261122_000005_dashboard;
+mod m20261122_000006_wa_keys;
+mod m20261122_000007_pair_code;
 
 pub struct Migrator;
 
@@ -19,6 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_sessions::Migration),
             Box::new(m20261122_000004_delivery::Migration),
             Box::new(m20261122_000005_dashboard::Migration),
+            Box::new(m20261122_000006_wa_keys::Migration),
+            Box::new(m20261122_000007_pair_code::Migration),
         ]
     }
 }

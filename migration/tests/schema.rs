@@ -11,7 +11,7 @@ use serde_json::json;
 use service::{config::Backend, database};
 use testkit::TestDb;
 
-const TABLES: [&str; 19] = [
+const TABLES: [&str; 20] = [
     "audit_log",
     "auth_sessions",
     "commands",
@@ -29,6 +29,7 @@ const TABLES: [&str; 19] = [
     "reminders",
     "sim_messages",
     "wa_devices",
+    "wa_keys",
     "whatsapp_accounts",
     "whatsapp_groups",
 ];
@@ -77,6 +78,8 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
             "m20261122_000003_sessions",
             "m20261122_000004_delivery",
             "m20261122_000005_dashboard",
+            "m20261122_000006_wa_keys",
+            "m20261122_000007_pair_code",
         ]
     );
 
@@ -96,7 +99,7 @@ async fn server_and_worker_starting_together_both_migrate_safely() {
     a.expect("first starter migrates");
     b.expect("second starter migrates");
     assert_eq!(tables(&test.db).await, TABLES);
-    assert_eq!(applied(&test.db).await.len(), 5);
+    assert_eq!(applied(&test.db).await.len(), 7);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The server's command line, for the host's shell:
 //! - `login-link`: the way in when no Telegram bot is configured (and what `make run` prints);
-//! - `pair <label>`: pairs an account from the terminal, drawing its QR codes there.
+//! - `pair <label>`: pairs an account from the terminal, drawing its QR codes there — or, with
+//!   `--phone <number>`, printing the code to type on that phone.
 //!
 //! Both read the operators the server synced from its whitelist and never change them: their
 //! own environment may not be the server's.
@@ -8,7 +9,12 @@
 use std::{io::IsTerminal, time::Duration};
 
 use anyhow::{Context, bail};
-use domain::{account::AccountLabel, bus::Command, pairing::Phase, status::AccountStatus};
+use domain::{
+    account::{AccountLabel, PhoneNumber},
+    bus::Command,
+    pairing::Phase,
+    status::AccountStatus,
+};
 use entity::operators::Model as Operator;
 use sea_orm::DatabaseConnection;
 use service::{
@@ -79,11 +85,13 @@ async fn choose_operator(db: &DatabaseConnection, wanted: Option<i64>) -> anyhow
 const WORKER_HINT_AFTER: Duration = Duration::from_secs(10);
 
 /// Pairs an account from the terminal: adds it when new, asks the worker to pair it, draws each
-/// QR code as it rotates, and exits 0 once connected (non-zero on timeout or failure).
+/// QR code as it rotates — or, with `--phone`, prints the code to type on that phone — and exits
+/// 0 once connected (non-zero on timeout or failure).
 pub async fn pair(config: &Config, args: &[String]) -> anyhow::Result<()> {
-    const USAGE: &str =
-        "usage: herald-server pair <label> [--telegram-id <id>] [--timeout <seconds>]";
+    const USAGE: &str = "usage: herald-server pair <label> [--phone <number>] \
+                         [--telegram-id <id>] [--timeout <seconds>]";
     let mut label = None;
+    let mut phone = None;
     let mut wanted = None;
     let mut limit = Duration::from_secs(600);
     let mut rest = args.iter();
@@ -92,6 +100,12 @@ pub async fn pair(config: &Config, args: &[String]) -> anyhow::Result<()> {
             "--telegram-id" => {
                 let raw = rest.next().context(USAGE)?;
                 wanted = Some(parse_telegram_id(raw)?);
+            }
+            "--phone" => {
+                let raw = rest.next().context(USAGE)?;
+                phone = Some(
+                    PhoneNumber::parse(raw).map_err(|e| anyhow::anyhow!("--phone {raw:?}: {e}"))?,
+                );
             }
             "--timeout" => {
                 let raw = rest.next().context(USAGE)?;
@@ -132,11 +146,17 @@ pub async fn pair(config: &Config, args: &[String]) -> anyhow::Result<()> {
         operator.id,
         &Command::Pair {
             account_id: account.id,
+            phone: phone.clone(),
         },
     )
     .await?
     .context("the account disappeared")?;
-    eprintln!("Pairing “{label}”: waiting for the worker…");
+    match &phone {
+        Some(phone) => {
+            eprintln!("Pairing “{label}” by phone number {phone}: waiting for the worker…");
+        }
+        None => eprintln!("Pairing “{label}”: waiting for the worker…"),
+    }
     let mut waker = Waker::start(&db, Topic::Events).await?;
     let mut phase = Phase::Idle;
     let deadline = tokio::time::Instant::now() + limit;
@@ -151,6 +171,8 @@ pub async fn pair(config: &Config, args: &[String]) -> anyhow::Result<()> {
             }
             phase = phase.apply(&stored.event);
             match &phase {
+                // Pairing by phone number: the code is what matters, not the QR codes beside it.
+                Phase::Qr { .. } if phone.is_some() => {}
                 Phase::Qr { seq, expires_at } => {
                     let Some(code) = accounts::find(&db, operator.id, account.id)
                         .await?
@@ -168,6 +190,20 @@ pub async fn pair(config: &Config, args: &[String]) -> anyhow::Result<()> {
                          Link a device. Code {seq}, expires in {secs} s."
                     );
                 }
+                Phase::PairCode { code, expires_at } => {
+                    let secs = (*expires_at - chrono::Utc::now()).num_seconds().max(0);
+                    let on = phone
+                        .as_ref()
+                        .map_or_else(|| "the phone".to_owned(), |p| format!("the phone {p}"));
+                    println!("Pairing code for “{label}”: {code}");
+                    println!(
+                        "On {on}: WhatsApp → Settings → Linked devices → Link a device → Link with \
+                         phone number instead, then enter the code. It expires in {secs} s \
+                         (at {} UTC).",
+                        expires_at.format("%H:%M:%S")
+                    );
+                }
+                Phase::Linking if phone.is_some() => println!("Code entered — linking…"),
                 Phase::Linking => println!("Scanned — linking…"),
                 Phase::Connected { phone } => {
                     println!("✅ “{label}” connected as +{phone}");

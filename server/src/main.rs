@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use service::{config::Config, shutdown, telemetry};
 
-const USAGE: &str = "usage: herald-server [login-link [--telegram-id <id>] | pair <label> [--telegram-id <id>] [--timeout <seconds>]]";
+const USAGE: &str = "usage: herald-server [login-link [--telegram-id <id>] | pair <label> [--phone <number>] [--telegram-id <id>] [--timeout <seconds>]]";
 
 #[tokio::main]
 async fn main() -> ExitCode {

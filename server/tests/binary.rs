@@ -214,7 +214,7 @@ async fn act_as_worker(db: &TestDb, steps: Vec<domain::bus::Event>) -> i64 {
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    let BusCommand::Pair { account_id } = claimed.expect("the CLI asked for a pairing").command
+    let BusCommand::Pair { account_id, .. } = claimed.expect("the CLI asked for a pairing").command
     else {
         panic!("expected a pair command");
     };

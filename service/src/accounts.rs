@@ -122,20 +122,24 @@ pub async fn request(
         return Ok(None);
     }
     let id = commands::enqueue(&txn, command).await?;
-    audit::record(
-        &txn,
-        audit::Entry::new(actor, audit_action(command))
-            .operator(operator_id)
-            .target("account", account_id),
-    )
-    .await?;
+    let mut entry = audit::Entry::new(actor, audit_action(command))
+        .operator(operator_id)
+        .target("account", account_id);
+    if let Command::Pair {
+        phone: Some(phone), ..
+    } = command
+    {
+        entry = entry.detail(serde_json::json!({ "phone": phone.digits() }));
+    }
+    audit::record(&txn, entry).await?;
     txn.commit().await?;
     Ok(Some(id))
 }
 
 fn audit_action(command: &Command) -> &'static str {
     match command {
-        Command::Pair { .. } => "account.pair_requested",
+        Command::Pair { phone: None, .. } => "account.pair_requested",
+        Command::Pair { phone: Some(_), .. } => "account.pair_code_requested",
         Command::Unpair { .. } => "account.unpair_requested",
         Command::Delete { .. } => "account.deleted",
         Command::SyncGroups { .. } => "groups.sync_requested",

@@ -24,6 +24,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Which WhatsApp implementation new accounts use.
     pub wa_provider: Provider,
+    /// Development only: the WebSocket URL the `web` provider connects to instead of WhatsApp's.
+    pub wa_web_url: Option<Url>,
     /// Present only when a bot token is configured.
     pub telegram: Option<TelegramConfig>,
     /// Who may use Herald. Empty means embedded mode: one local operator, no Telegram login.
@@ -301,7 +303,10 @@ pub struct ConfigError {
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/herald.db";
-const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn";
+/// whatsapp-rust's connection loop logs every failed attempt itself; Herald logs each attempt once,
+/// with its reason and the next delay, so the library's lifecycle lines are off unless asked for.
+const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,\
+whatsapp_rust=warn,wacore=warn,whatsapp_rust::client::lifecycle=off";
 
 impl Config {
     /// Reads the process environment, falling back to `./.env` for variables it does not set.
@@ -349,6 +354,7 @@ impl Config {
         let log_format = get("LOG_FORMAT");
         let log_filter = get("RUST_LOG");
         let wa_provider = get("WA_PROVIDER");
+        let wa_web_url = get("WA_WEB_URL");
         let bot_token = get("TELEGRAM_BOT_TOKEN");
         let telegram_api_url = get("TELEGRAM_API_URL");
         let allowed_user_ids = get("TELEGRAM_ALLOWED_USER_IDS");
@@ -413,6 +419,11 @@ impl Config {
                     .parse::<Provider>()
                     .map_err(|_| format!("expected web or sim, got {raw:?}")),
             },
+        );
+        let wa_web_url = check(
+            &mut problems,
+            "WA_WEB_URL",
+            wa_web_url.as_deref().map(parse_ws_url).transpose(),
         );
         let telegram_api_url = check(
             &mut problems,
@@ -537,6 +548,7 @@ impl Config {
             Some(format),
             Some(filter),
             Some(wa_provider),
+            Some(wa_web_url),
             Some(allowed_user_ids),
             Some(default_timezone),
         ) = (
@@ -547,6 +559,7 @@ impl Config {
             log_format,
             log_filter,
             wa_provider,
+            wa_web_url,
             allowed_user_ids,
             default_timezone,
         )
@@ -565,6 +578,7 @@ impl Config {
             worker_health_addr,
             log: LogConfig { format, filter },
             wa_provider,
+            wa_web_url,
             telegram,
             allowed_user_ids,
             default_timezone,
@@ -597,6 +611,14 @@ fn check<T>(problems: &mut Vec<String>, key: &str, result: Result<T, String>) ->
     result
         .map_err(|e| problems.push(format!("{key}: {e}")))
         .ok()
+}
+
+fn parse_ws_url(raw: &str) -> Result<Url, String> {
+    match Url::parse(raw) {
+        Ok(url) if matches!(url.scheme(), "ws" | "wss") => Ok(url),
+        Ok(_) => Err(format!("expected a ws:// or wss:// URL, got {raw:?}")),
+        Err(e) => Err(format!("expected a ws:// or wss:// URL, got {raw:?} ({e})")),
+    }
 }
 
 fn parse_addr(value: Option<String>, default: &str) -> Result<SocketAddr, String> {

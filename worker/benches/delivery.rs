@@ -90,7 +90,10 @@ async fn accounts_with_groups(
             db,
             Actor::Operator,
             operator_id,
-            &Command::Pair { account_id: id },
+            &Command::Pair {
+                account_id: id,
+                phone: None,
+            },
         )
         .await
         .unwrap();

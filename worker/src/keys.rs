@@ -1,10 +1,12 @@
-//! Each account's linked-device credentials, in the database (`wa_devices`), so sessions survive
-//! restarts and a re-pair starts from nothing. A provider stores whatever it needs to resume.
+//! Each account's linked-device credentials, in the database (`wa_devices`, and for the web
+//! provider its keys in `wa_keys`), so sessions survive restarts and a re-pair starts from nothing.
 
 use chrono::Utc;
 use domain::status::Provider;
 use entity::wa_devices;
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, Set, sea_query::OnConflict};
+use sea_orm::{
+    DatabaseConnection, DbErr, EntityTrait, Set, TransactionTrait, sea_query::OnConflict,
+};
 
 /// One account's slice of the key store.
 #[derive(Clone)]
@@ -49,11 +51,11 @@ impl KeyStore {
         .map(|_| ())
     }
 
+    /// Removes the device and every key whatsapp-rust stored for it, together.
     pub async fn wipe(&self) -> Result<(), DbErr> {
-        wa_devices::Entity::delete_by_id(self.account_id)
-            .exec(&self.db)
-            .await
-            .map(|_| ())
+        let txn = self.db.begin().await?;
+        keystore::wipe(&txn, self.account_id).await?;
+        txn.commit().await
     }
 
     pub async fn exists(&self) -> Result<bool, DbErr> {

@@ -30,7 +30,10 @@ use tokio::net::TcpListener;
 use crate::{
     clock::{SharedClock, SystemClock},
     delivery::Delivery,
-    provider::sim::{self, SimProvider},
+    provider::{
+        sim::{self, SimProvider},
+        web::WebProvider,
+    },
     sessions::{Manager, Providers, SessionsHandle, Settings},
     telegram::TelegramBot,
 };
@@ -102,7 +105,7 @@ impl Worker {
         let sim = SimProvider::with_clock(db.clone(), config.sim.clone(), options.clock.clone());
         let providers = Providers {
             sim: sim.clone(),
-            web: None,
+            web: Arc::new(WebProvider::new(db.clone(), config.wa_web_url.clone())),
         };
         let (sessions, _) = Manager::spawn(db.clone(), providers, options.sessions)
             .await

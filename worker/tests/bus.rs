@@ -113,9 +113,15 @@ async fn a_claimed_command_decodes_to_what_was_queued_and_failures_are_kept() {
 #[tokio::test]
 async fn commands_a_crashed_worker_left_running_are_released() {
     let test = TestDb::new().await;
-    let id = commands::enqueue(&test.db, &Command::Pair { account_id: 1 })
-        .await
-        .unwrap();
+    let id = commands::enqueue(
+        &test.db,
+        &Command::Pair {
+            account_id: 1,
+            phone: None,
+        },
+    )
+    .await
+    .unwrap();
     commands::claim_next(&test.db, "crashed")
         .await
         .unwrap()
@@ -218,12 +224,24 @@ async fn pruning_removes_day_old_events_and_finished_commands_only() {
     .update(&test.db)
     .await
     .unwrap();
-    let finished = commands::enqueue(&test.db, &Command::Pair { account_id: 1 })
-        .await
-        .unwrap();
-    let waiting = commands::enqueue(&test.db, &Command::Pair { account_id: 2 })
-        .await
-        .unwrap();
+    let finished = commands::enqueue(
+        &test.db,
+        &Command::Pair {
+            account_id: 1,
+            phone: None,
+        },
+    )
+    .await
+    .unwrap();
+    let waiting = commands::enqueue(
+        &test.db,
+        &Command::Pair {
+            account_id: 2,
+            phone: None,
+        },
+    )
+    .await
+    .unwrap();
     commands::finish(&test.db, finished, Ok(())).await.unwrap();
     command_rows::ActiveModel {
         id: Set(finished),
@@ -266,9 +284,15 @@ async fn a_waiter_wakes_promptly_after_a_new_command() {
     let db = test.db.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        commands::enqueue(&db, &Command::Pair { account_id: 1 })
-            .await
-            .unwrap();
+        commands::enqueue(
+            &db,
+            &Command::Pair {
+                account_id: 1,
+                phone: None,
+            },
+        )
+        .await
+        .unwrap();
     });
     let started = std::time::Instant::now();
     waker.wait().await;

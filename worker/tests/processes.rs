@@ -123,7 +123,10 @@ async fn paired_account(
         db,
         Actor::Operator,
         operator_id,
-        &Command::Pair { account_id },
+        &Command::Pair {
+            account_id,
+            phone: None,
+        },
     )
     .await
     .unwrap();

@@ -97,11 +97,10 @@ impl Provider for Script {
         keys: KeyStore,
         events: EventSender,
     ) -> Result<Box<dyn Session>, ProviderError> {
+        let resume = mode == StartMode::Resume;
         self.calls.lock().unwrap().push(Call::Start(key, mode));
         self.senders.lock().unwrap().push((key, events.clone()));
-        if mode == StartMode::Resume
-            && let Some(phone) = self.auto_connect.lock().unwrap().clone()
-        {
+        if resume && let Some(phone) = self.auto_connect.lock().unwrap().clone() {
             events
                 .send(ProviderEvent {
                     key,
@@ -257,7 +256,7 @@ impl Harness {
         let script = Script::default();
         let providers = Providers {
             sim: SimProvider::new(db.db.clone(), SimConfig::default()),
-            web: Some(Arc::new(script.clone())),
+            web: Arc::new(script.clone()),
         };
         let (sessions, _) = Manager::spawn(db.db.clone(), providers, fast())
             .await
@@ -349,7 +348,11 @@ impl Harness {
 
     /// Pairs `account_id` through QR → scan → 515 → connected as `phone`.
     async fn pair_connected(&self, account_id: i64, phone: &str) -> SessionKey {
-        self.run(Command::Pair { account_id }).await;
+        self.run(Command::Pair {
+            account_id,
+            phone: None,
+        })
+        .await;
         let (key, _) = self.script.latest(account_id);
         self.script.emit(key, qr());
         // A provider stores the new credentials before it reports the scan.
@@ -394,7 +397,11 @@ async fn a_close_event_from_an_older_generation_is_ignored() {
     let old = h.pair_connected(id, "15550000001").await;
 
     // Re-pair: generation 2 is showing codes when generation 1's socket finally reports closing.
-    h.run(Command::Pair { account_id: id }).await;
+    h.run(Command::Pair {
+        account_id: id,
+        phone: None,
+    })
+    .await;
     let (new, _) = h.script.latest(id);
     assert!(new.generation > old.generation);
     h.script.emit(new, qr());
@@ -433,7 +440,11 @@ async fn a_close_event_from_an_older_generation_is_ignored() {
 async fn the_515_after_a_scan_ends_in_connected_not_timeout() {
     let h = Harness::start().await;
     let id = h.account("Gym").await;
-    h.run(Command::Pair { account_id: id }).await;
+    h.run(Command::Pair {
+        account_id: id,
+        phone: None,
+    })
+    .await;
     let (key, _) = h.script.latest(id);
     h.script.emit(key, qr());
     h.script.emit(
@@ -467,10 +478,96 @@ async fn the_515_after_a_scan_ends_in_connected_not_timeout() {
 }
 
 #[tokio::test]
+async fn a_pairing_by_phone_number_stores_and_announces_its_code() {
+    let h = Harness::start().await;
+    let id = h.account("Florist").await;
+    let phone = domain::account::PhoneNumber::parse("+44 7700 900123").unwrap();
+    h.run(Command::Pair {
+        account_id: id,
+        phone: Some(phone.clone()),
+    })
+    .await;
+    let (key, _) = h.script.latest(id);
+    assert_eq!(
+        h.script.starts().last().map(|(_, mode)| mode.clone()),
+        Some(StartMode::Pair { phone: Some(phone) }),
+        "the provider is asked for a code for that phone"
+    );
+    h.script.emit(key, qr());
+    h.script.emit(
+        key,
+        SessionEvent::PairCode {
+            code: "ab3defgh".into(),
+            valid_for: Duration::from_secs(180),
+        },
+    );
+    h.until(id, "code stored", |a| a.last_pair_code.is_some())
+        .await;
+    let row = h.row(id).await;
+    assert_eq!(
+        row.last_pair_code.as_deref(),
+        Some("AB3D-EFGH"),
+        "as WhatsApp shows it"
+    );
+    assert_eq!(row.status, AccountStatus::Pending);
+    let announced = h.events(id).await.into_iter().find_map(|e| match e {
+        Event::PairCode {
+            generation,
+            code,
+            expires_at,
+            ..
+        } => Some((generation, code, expires_at)),
+        _ => None,
+    });
+    let (generation, code, expires_at) = announced.expect("a session.pair_code event");
+    assert_eq!((generation, code.as_str()), (key.generation, "AB3D-EFGH"));
+    let left = expires_at - Utc::now();
+    assert!(left > chrono::Duration::seconds(170) && left <= chrono::Duration::seconds(180));
+
+    // The code was typed on the phone: a late code must not undo that.
+    give_keys(&h.db.db, id).await;
+    h.script.emit(
+        key,
+        SessionEvent::PairSuccess {
+            phone: "447700900123".into(),
+        },
+    );
+    h.script.emit(
+        key,
+        SessionEvent::PairCode {
+            code: "zzzzzzzz".into(),
+            valid_for: Duration::from_secs(180),
+        },
+    );
+    h.script.emit(
+        key,
+        SessionEvent::Connected {
+            phone: "447700900123".into(),
+        },
+    );
+    h.until(id, "connected", |a| a.status == AccountStatus::Connected)
+        .await;
+    let row = h.row(id).await;
+    assert_eq!(row.phone_number.as_deref(), Some("447700900123"));
+    assert_eq!(row.last_pair_code, None, "cleared with the QR code");
+    let codes = h
+        .events(id)
+        .await
+        .iter()
+        .filter(|e| matches!(e, Event::PairCode { .. }))
+        .count();
+    assert_eq!(codes, 1, "nothing announced after the code was entered");
+}
+
+#[tokio::test]
 async fn unscanned_codes_running_out_is_a_timeout() {
     let h = Harness::start().await;
     let id = h.account("Shop").await;
-    h.run(Command::Pair { account_id: id }).await;
+    h.run(Command::Pair {
+        account_id: id,
+        phone: None,
+    })
+    .await;
     let (key, _) = h.script.latest(id);
     h.script.emit(key, qr());
     h.script.emit(key, SessionEvent::QrExhausted);
@@ -491,11 +588,19 @@ async fn unscanned_codes_running_out_is_a_timeout() {
 async fn back_then_pair_again_works_at_once() {
     let h = Harness::start().await;
     let id = h.account("Choir").await;
-    h.run(Command::Pair { account_id: id }).await;
+    h.run(Command::Pair {
+        account_id: id,
+        phone: None,
+    })
+    .await;
     let (first, _) = h.script.latest(id);
     h.script.emit(first, qr());
     // The operator closes the modal and presses Pair again straight away.
-    h.run(Command::Pair { account_id: id }).await;
+    h.run(Command::Pair {
+        account_id: id,
+        phone: None,
+    })
+    .await;
     let (second, _) = h.script.latest(id);
     assert_eq!(second.generation, first.generation + 1);
     assert!(h.script.calls().contains(&Call::Stop {
@@ -558,7 +663,11 @@ async fn a_duplicate_phone_resets_the_new_row_and_names_the_holder() {
     let first = h.account("Bakery").await;
     h.pair_connected(first, "15550000005").await;
     let second = h.account("Bakery (new phone)").await;
-    h.run(Command::Pair { account_id: second }).await;
+    h.run(Command::Pair {
+        account_id: second,
+        phone: None,
+    })
+    .await;
     let (key, _) = h.script.latest(second);
     h.script.emit(key, qr());
     give_keys(&h.db.db, second).await;
@@ -710,7 +819,7 @@ async fn accounts_with_credentials_resume_on_start() {
     .await;
     let starts = h.script.starts();
     assert_eq!(starts.len(), 1, "{starts:?}");
-    let (key, mode) = starts[0];
+    let (key, mode) = starts[0].clone();
     assert_eq!(mode, StartMode::Resume);
     h.script.emit(
         key,
@@ -840,7 +949,11 @@ async fn groups_sync_on_connect() {
 #[tokio::test]
 async fn commands_for_a_missing_account_do_nothing() {
     let h = Harness::start().await;
-    h.run(Command::Pair { account_id: 999 }).await;
+    h.run(Command::Pair {
+        account_id: 999,
+        phone: None,
+    })
+    .await;
     h.run(Command::Unpair { account_id: 999 }).await;
     assert!(h.script.starts().is_empty());
 }

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use domain::{
-    account::AccountLabel,
+    account::{AccountLabel, PhoneNumber},
     bus::{Command, Event},
+    pairing::Phase,
     status::{AccountStatus, Provider},
 };
 use sea_orm::DatabaseConnection;
@@ -115,7 +116,15 @@ async fn pair(
     phone: Option<&str>,
 ) -> Event {
     let cursor = events::latest_id(db).await.unwrap();
-    request(db, operator_id, Command::Pair { account_id }).await;
+    request(
+        db,
+        operator_id,
+        Command::Pair {
+            account_id,
+            phone: None,
+        },
+    )
+    .await;
     wait_for(db, operator_id, cursor, "session.qr", |e| {
         matches!(e, Event::Qr { account_id: a, .. } if *a == account_id).then_some(())
     })
@@ -323,6 +332,108 @@ async fn two_accounts_scanned_with_the_same_phone() {
             .iter()
             .any(|op| op["op"] == "logged_out" && op["had_credentials"] == true),
         "the duplicate link is removed from the phone: {ops}"
+    );
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn pairing_by_phone_number_shows_a_code_and_links_that_phone() {
+    let db = TestDb::new().await;
+    let worker = Running::start(&db).await;
+    let operator_id = operator(&db.db).await;
+    let id = add(&db.db, operator_id, "Florist").await;
+    let cursor = events::latest_id(&db.db).await.unwrap();
+    let phone = PhoneNumber::parse("+44 7700 900123").unwrap();
+    request(
+        &db.db,
+        operator_id,
+        Command::Pair {
+            account_id: id,
+            phone: Some(phone.clone()),
+        },
+    )
+    .await;
+    let (code, expires_at) = wait_for(
+        &db.db,
+        operator_id,
+        cursor,
+        "session.pair_code",
+        |e| match e {
+            Event::PairCode {
+                account_id,
+                code,
+                expires_at,
+                ..
+            } if *account_id == id => Some((code.clone(), *expires_at)),
+            _ => None,
+        },
+    )
+    .await;
+    // Shown as WhatsApp shows it, valid 180 s × the time scale.
+    assert_eq!(code.len(), 9, "{code}");
+    assert_eq!(code.as_bytes()[4], b'-', "{code}");
+    let left = expires_at - chrono::Utc::now();
+    assert!(
+        left > chrono::Duration::zero() && left <= chrono::Duration::milliseconds(3600),
+        "{left}"
+    );
+    let row = accounts::find(&db.db, operator_id, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, AccountStatus::Pending);
+    assert_eq!(row.last_pair_code.as_deref(), Some(code.as_str()));
+    assert!(
+        row.last_qr_code.is_some(),
+        "QR codes rotate beside the code"
+    );
+
+    // Typing the code on the phone: the simulator's scan, as that phone.
+    let status = worker
+        .post(&format!("/sim/accounts/{id}/scan"), json!({}))
+        .await;
+    assert_eq!(status, 204);
+    let connected = wait_for(
+        &db.db,
+        operator_id,
+        cursor,
+        "session.connected",
+        |e| match e {
+            Event::Connected { account_id, phone } if *account_id == id => Some(phone.clone()),
+            _ => None,
+        },
+    )
+    .await;
+    assert_eq!(connected, "447700900123");
+    let row = accounts::find(&db.db, operator_id, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, AccountStatus::Connected);
+    assert_eq!(row.phone_number.as_deref(), Some("447700900123"));
+    assert_eq!(row.last_pair_code, None, "cleared with the QR code");
+    assert_eq!(row.last_qr_code, None);
+
+    // The dashboard's fold of the pairing: the code, then linked.
+    let seen: Vec<Phase> = events::current_pairing(&db.db, id)
+        .await
+        .unwrap()
+        .iter()
+        .scan(Phase::Idle, |phase, stored| {
+            *phase = phase.clone().apply(&stored.event);
+            Some(phase.clone())
+        })
+        .collect();
+    assert!(
+        seen.contains(&Phase::PairCode {
+            code: code.clone(),
+            expires_at
+        }),
+        "{seen:?}"
+    );
+    assert!(
+        matches!(seen.last(), Some(Phase::Connected { phone }) if phone == "447700900123"),
+        "{seen:?}"
     );
     worker.stop().await;
 }

@@ -114,7 +114,10 @@ impl Harness {
             &self.db,
             Actor::Operator,
             self.operator_id,
-            &Command::Pair { account_id },
+            &Command::Pair {
+                account_id,
+                phone: None,
+            },
         )
         .await
         .unwrap()

@@ -66,13 +66,12 @@ pub async fn account_detail(id: i64) -> Result<AccountDetail, ServerFnError> {
         .await
         .map_err(super::caller::internal)?;
     // An event newer than the cursor arrives over the stream, so it is left out here.
-    let phase = match events::latest_session_event(db, id)
+    let phase = events::current_pairing(db, id)
         .await
         .map_err(super::caller::internal)?
-    {
-        Some(stored) if stored.id <= cursor => Phase::Idle.apply(&stored.event),
-        _ => Phase::Idle,
-    };
+        .iter()
+        .take_while(|stored| stored.id <= cursor)
+        .fold(Phase::Idle, |phase, stored| phase.apply(&stored.event));
     Ok(AccountDetail {
         account,
         groups: groups.into_iter().map(ssr::group_view).collect(),
@@ -91,7 +90,45 @@ pub async fn account_detail(id: i64) -> Result<AccountDetail, ServerFnError> {
 #[server(endpoint = "pair_account")]
 pub async fn pair_account(id: i64) -> Result<(), ServerFnError> {
     let (state, me) = super::caller::context().await?;
-    ssr::request(&state, &me, domain::bus::Command::Pair { account_id: id }).await
+    ssr::request(
+        &state,
+        &me,
+        domain::bus::Command::Pair {
+            account_id: id,
+            phone: None,
+        },
+    )
+    .await
+}
+
+/// Reads the phone number to pair by code, or says what is wrong with it as the field's error.
+/// The dialog checks with it before asking; [`pair_account_by_code`] checks again.
+pub fn pair_phone(raw: &str) -> Result<domain::account::PhoneNumber, String> {
+    if raw.trim().is_empty() {
+        return Err("Enter the number of the phone to link.".to_owned());
+    }
+    domain::account::PhoneNumber::parse(raw).map_err(|_| {
+        "Enter the number in international form, with its country code: +44 7700 900123, \
+         for example."
+            .to_owned()
+    })
+}
+
+/// Starts a fresh pairing by phone number: WhatsApp gives a code to type on that phone
+/// (`session.pair_code`), while QR codes rotate beside it as usual.
+#[server(endpoint = "pair_account_by_code")]
+pub async fn pair_account_by_code(id: i64, phone: String) -> Result<(), ServerFnError> {
+    let (state, me) = super::caller::context().await?;
+    let phone = pair_phone(&phone).map_err(super::caller::refuse)?;
+    ssr::request(
+        &state,
+        &me,
+        domain::bus::Command::Pair {
+            account_id: id,
+            phone: Some(phone),
+        },
+    )
+    .await
 }
 
 /// Logs the linked device out on WhatsApp's side; the account, its groups and reminders stay.

@@ -94,6 +94,10 @@ fn encode(value: &str) -> String {
 const ACTIONS: &[(&str, &str)] = &[
     ("account.added", "Account added"),
     ("account.deleted", "Account deleted"),
+    (
+        "account.pair_code_requested",
+        "Pairing by phone number started",
+    ),
     ("account.pair_requested", "Pairing started"),
     ("account.send_test", "Test message sent"),
     ("account.sim_scan", "Simulated QR scan"),

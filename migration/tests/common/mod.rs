@@ -99,6 +99,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             last_qr_png: Some(vec![0x89, b'P', b'N', b'G', 0, 0xff]),
             last_qr_at: Some(t),
             last_qr_code: Some("2@abc,def,ghi".into()),
+            last_pair_code: Some("ABCD-EFGH".into()),
             created_at: t,
             updated_at: t,
         }

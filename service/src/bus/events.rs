@@ -100,6 +100,36 @@ pub async fn latest_session_event(
     Ok(rows.into_iter().find_map(decode))
 }
 
+/// The `session.*` events of one account's latest pairing, oldest first: from its latest
+/// `session.pending` on (just the latest session event when no pairing is retained). Folded
+/// through `Phase::apply`, they give the phase a pairing view starts in — including a code to
+/// type on the phone that QR codes rotated on behind.
+pub async fn current_pairing(
+    db: &DatabaseConnection,
+    account_id: i64,
+) -> Result<Vec<Stored>, DbErr> {
+    let started = events::Entity::find()
+        .filter(events::Column::AccountId.eq(account_id))
+        .filter(events::Column::Kind.eq("session.pending"))
+        .order_by_desc(events::Column::Id)
+        .one(db)
+        .await?;
+    let Some(started) = started else {
+        return Ok(latest_session_event(db, account_id)
+            .await?
+            .into_iter()
+            .collect());
+    };
+    let rows = events::Entity::find()
+        .filter(events::Column::AccountId.eq(account_id))
+        .filter(events::Column::Kind.starts_with("session."))
+        .filter(events::Column::Id.gte(started.id))
+        .order_by_asc(events::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter_map(decode).collect())
+}
+
 /// The newest event id visible now (0 when there is none): where a fresh reader starts.
 pub async fn latest_id(db: &DatabaseConnection) -> Result<i64, DbErr> {
     Ok(events::Entity::find()

@@ -3,12 +3,13 @@
 //! events onto [`SessionEvent`] and tags them with the session's generation.
 
 pub mod sim;
+pub mod web;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::status::MessageKind;
+use domain::{account::PhoneNumber, status::MessageKind};
 use tokio::sync::mpsc;
 
 use crate::keys::KeyStore;
@@ -22,10 +23,12 @@ pub struct SessionKey {
 }
 
 /// Why a session is being started.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StartMode {
-    /// A fresh pairing: the key store is empty; show QR codes until one is scanned.
-    Pair,
+    /// A fresh pairing: the key store is empty; show QR codes until one is scanned. With a
+    /// phone number, also ask WhatsApp for a code to type on that phone (whichever completes
+    /// first wins).
+    Pair { phone: Option<PhoneNumber> },
     /// Connect with the credentials in the key store.
     Resume,
 }
@@ -35,6 +38,9 @@ pub enum StartMode {
 pub enum SessionEvent {
     /// A QR code to show; the next one replaces it after `valid_for`.
     Qr { code: String, valid_for: Duration },
+    /// A code to type on the phone (pairing by phone number); the next one replaces it after
+    /// `valid_for`.
+    PairCode { code: String, valid_for: Duration },
     /// Every code expired unscanned.
     QrExhausted,
     /// The phone scanned a code. WhatsApp now restarts the stream (515) — silently, without a

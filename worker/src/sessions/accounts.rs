@@ -101,11 +101,12 @@ impl AccountRows {
     }
 }
 
-/// Clears the pairing QR fields.
+/// Clears the pairing fields: the QR code and the code to type on the phone.
 pub fn clear_qr(a: &mut accounts::ActiveModel) {
     a.last_qr_png = Set(None);
     a.last_qr_code = Set(None);
     a.last_qr_at = Set(None);
+    a.last_pair_code = Set(None);
 }
 
 /// Back to `unpaired`: no phone, no QR, `reason` saying why (if anything went wrong).

@@ -13,7 +13,9 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use domain::{
+    account::PhoneNumber,
     bus::{Command, Event},
+    pairing::display_pair_code,
     status::{AccountStatus, Provider as ProviderKind},
 };
 use sea_orm::{DatabaseConnection, Set};
@@ -69,19 +71,14 @@ impl Default for Settings {
 #[derive(Clone)]
 pub struct Providers {
     pub sim: Arc<SimProvider>,
-    /// `None` until the whatsapp-rust provider is built into this binary.
-    pub web: Option<Arc<dyn Provider>>,
+    pub web: Arc<dyn Provider>,
 }
 
 impl Providers {
-    fn get(&self, kind: ProviderKind) -> Result<Arc<dyn Provider>, String> {
+    fn get(&self, kind: ProviderKind) -> Arc<dyn Provider> {
         match kind {
-            ProviderKind::Sim => Ok(self.sim.clone()),
-            ProviderKind::Web => self.web.clone().ok_or_else(|| {
-                "This build of Herald cannot connect to WhatsApp itself yet; \
-                 use simulated accounts (WA_PROVIDER=sim)."
-                    .to_owned()
-            }),
+            ProviderKind::Sim => self.sim.clone(),
+            ProviderKind::Web => self.web.clone(),
         }
     }
 }
@@ -300,7 +297,7 @@ impl Manager {
     async fn on_command(&mut self, command: Command) -> Result<(), String> {
         let account_id = command.account_id();
         let outcome = match command {
-            Command::Pair { .. } => self.pair(account_id).await,
+            Command::Pair { phone, .. } => self.pair(account_id, phone).await,
             Command::Unpair { .. } => self.unpair(account_id).await,
             Command::Delete { .. } => self.forget(account_id).await,
             Command::SyncGroups { .. } => self.sync_groups(account_id).await,
@@ -329,8 +326,9 @@ impl Manager {
         })
     }
 
-    /// Pair / Re-pair: a fresh key store, a new generation, QR codes.
-    async fn pair(&mut self, account_id: i64) -> anyhow::Result<()> {
+    /// Pair / Re-pair: a fresh key store, a new generation, QR codes — and with `phone`, a code
+    /// to type on that phone as well.
+    async fn pair(&mut self, account_id: i64, phone: Option<PhoneNumber>) -> anyhow::Result<()> {
         let Some(row) = self.rows.get(account_id).await? else {
             return Ok(());
         };
@@ -357,7 +355,7 @@ impl Manager {
             account_id,
             generation,
         };
-        match self.start(&row, key, StartMode::Pair, keys).await {
+        match self.start(&row, key, StartMode::Pair { phone }, keys).await {
             Ok(()) => {
                 self.after(self.settings.pair_window, Input::PairDeadline(key));
             }
@@ -419,7 +417,7 @@ impl Manager {
         let Some(kind) = keys.provider().await.map_err(|e| e.to_string())? else {
             return Ok(()); // never linked: nothing to unlink
         };
-        let provider = self.providers.get(kind)?;
+        let provider = self.providers.get(kind);
         // A private channel: this session's events concern nobody else.
         let (tx, mut rx) = mpsc::unbounded_channel();
         let key = SessionKey {
@@ -531,8 +529,10 @@ impl Manager {
         match event {
             // A code or an expiry racing with a scan must not undo it: once scanned, only the
             // login (or its failure) decides.
-            SessionEvent::Qr { .. } | SessionEvent::QrExhausted if live.stage != Stage::Pairing => {
-                tracing::debug!(account_id, "QR event after the scan ignored");
+            SessionEvent::Qr { .. } | SessionEvent::PairCode { .. } | SessionEvent::QrExhausted
+                if live.stage != Stage::Pairing =>
+            {
+                tracing::debug!(account_id, "code event after the scan ignored");
             }
             SessionEvent::Qr { code, valid_for } => {
                 live.qr_seq += 1;
@@ -551,6 +551,26 @@ impl Manager {
                             account_id,
                             generation: key.generation,
                             seq,
+                            expires_at,
+                        }),
+                    )
+                    .await?;
+            }
+            SessionEvent::PairCode { code, valid_for } => {
+                let code = display_pair_code(&code);
+                let expires_at = Utc::now() + valid_for;
+                tracing::info!(account_id, "pairing code to type on the phone issued");
+                self.rows
+                    .update(
+                        account_id,
+                        {
+                            let code = code.clone();
+                            move |a| a.last_pair_code = Set(Some(code))
+                        },
+                        Some(Event::PairCode {
+                            account_id,
+                            generation: key.generation,
+                            code,
                             expires_at,
                         }),
                     )
@@ -769,15 +789,15 @@ impl Manager {
         mode: StartMode,
         keys: KeyStore,
     ) -> Result<(), String> {
-        let provider = self.providers.get(row.provider)?;
+        let provider = self.providers.get(row.provider);
+        let stage = match mode {
+            StartMode::Pair { .. } => Stage::Pairing,
+            StartMode::Resume => Stage::Resuming,
+        };
         let session = provider
             .start(key, mode, keys, self.events.clone())
             .await
             .map_err(|e| e.to_string())?;
-        let stage = match mode {
-            StartMode::Pair => Stage::Pairing,
-            StartMode::Resume => Stage::Resuming,
-        };
         self.live.insert(
             key.account_id,
             Live {

@@ -137,6 +137,7 @@ pub(super) async fn begin(
         operator_id,
         &Command::Pair {
             account_id: account.id,
+            phone: None,
         },
     )
     .await?;
@@ -217,6 +218,11 @@ impl Follower {
                         if !superseded {
                             self.show_qr(*expires_at).await;
                         }
+                    }
+                    // Pairing by phone number (started from the dashboard or the terminal).
+                    Phase::PairCode { code, expires_at } => {
+                        let secs = (*expires_at - Utc::now()).num_seconds().max(0);
+                        self.say(texts::pair_code(&self.label, code, secs)).await;
                     }
                     Phase::Connected { phone } => {
                         self.say(texts::connected(&self.label, phone)).await;

@@ -75,6 +75,13 @@ pub fn scan_caption(label: &str, expires_in_secs: i64) -> String {
     format!("Scan with WhatsApp on {label} — expires in {expires_in_secs} s")
 }
 
+pub fn pair_code(label: &str, code: &str, expires_in_secs: i64) -> String {
+    format!(
+        "To link {label} by phone number, in WhatsApp → Settings → Linked devices → Link a device → \
+         Link with phone number instead, enter {code} — expires in {expires_in_secs} s"
+    )
+}
+
 pub fn connected(label: &str, phone: &str) -> String {
     format!("✅ {label} connected as +{phone}")
 }

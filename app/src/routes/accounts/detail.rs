@@ -91,7 +91,7 @@ fn AccountScreen(initial: AccountDetail) -> impl IntoView {
     let follow_from = initial.pairing.event_id;
     let resume = matches!(
         initial.pairing.phase,
-        Phase::Waiting | Phase::Qr { .. } | Phase::Linking
+        Phase::Waiting | Phase::Qr { .. } | Phase::PairCode { .. } | Phase::Linking
     );
     let phase = RwSignal::new(initial.pairing.phase.clone());
     let detail = RwSignal::new(initial);

@@ -6,6 +6,11 @@
 //! "restart required": no `Disconnected`) and reports `Connected`. Every delay is multiplied by
 //! [`SimConfig::time_scale`].
 //!
+//! Pairing by phone number, the session also reports one code to type on the phone right after
+//! the first QR code (eight characters derived from the account and generation, valid 180 s);
+//! "entering" it is the same scan, by default with that phone, and the pairing lasts until the
+//! QR codes and the code have all expired.
+//!
 //! Nothing real is behind it: "scanning" is [`SimProvider::scan`] (or `SIM_AUTO_SCAN_SECS`),
 //! misbehaviour is [`SimProvider::inject`], and every "sent" message lands in `sim_messages`.
 //! [`control_router`] exposes the same over HTTP for the development UI and end-to-end tests.
@@ -153,23 +158,24 @@ impl SimProvider {
         })
     }
 
-    /// Scans the code the account's session is showing, with the account's default phone
-    /// number unless `phone` (digits) is given.
+    /// Scans the code the account's session is showing — or, pairing by phone number, enters
+    /// the code on that phone — with `phone` (digits) if given, else the phone the pairing code
+    /// is for, else the account's default number.
     pub fn scan(&self, account_id: i64, phone: Option<String>) -> Result<(), SimError> {
-        let phone = match phone {
-            Some(phone) => validate_phone(phone)?,
-            None => default_phone(account_id),
-        };
+        let phone = phone.map(validate_phone).transpose()?;
         let mut accounts = self.sim.lock();
         let Some(account) = accounts.get_mut(&account_id) else {
             return Err(SimError::NotPairing(account_id));
         };
-        match &account.session {
-            Some(session) if session.try_scan(&phone) => {
-                account.ops.push(SimOp::Scanned { phone });
-                Ok(())
-            }
-            _ => Err(SimError::NotPairing(account_id)),
+        let Some(session) = &account.session else {
+            return Err(SimError::NotPairing(account_id));
+        };
+        let phone = phone.unwrap_or_else(|| session.scanning_phone());
+        if session.try_scan(&phone) {
+            account.ops.push(SimOp::Scanned { phone });
+            Ok(())
+        } else {
+            Err(SimError::NotPairing(account_id))
         }
     }
 
@@ -236,8 +242,8 @@ impl Provider for SimProvider {
         keys: KeyStore,
         events: EventSender,
     ) -> Result<Box<dyn Session>, ProviderError> {
-        let phase = match mode {
-            StartMode::Pair => Phase::Starting,
+        let phase = match &mode {
+            StartMode::Pair { .. } => Phase::Starting,
             StartMode::Resume => Phase::Connecting {
                 phone: stored_phone(&keys).await?,
             },
@@ -267,7 +273,11 @@ impl Sim {
         events: EventSender,
         phase: Phase,
     ) -> Arc<SessionState> {
-        let state = Arc::new(SessionState::new(key, events, phase));
+        let pair_phone = match &mode {
+            StartMode::Pair { phone } => phone.as_ref().map(|phone| phone.digits().to_owned()),
+            StartMode::Resume => None,
+        };
+        let state = Arc::new(SessionState::new(key, pair_phone, events, phase));
         let mut accounts = self.lock();
         let account = accounts.entry(key.account_id).or_default();
         if let Some(old) = account.session.take().filter(|old| old.is_live()) {
@@ -286,7 +296,7 @@ impl Sim {
             }
         }
         let mode = match mode {
-            StartMode::Pair => "pair",
+            StartMode::Pair { .. } => "pair",
             StartMode::Resume => "resume",
         };
         account.ops.push(SimOp::Started {
@@ -300,7 +310,7 @@ impl Sim {
     /// The automatic scan (`SIM_AUTO_SCAN_SECS`) of this very session.
     fn auto_scan(&self, state: &SessionState) {
         let account_id = state.key.account_id;
-        let phone = default_phone(account_id);
+        let phone = state.scanning_phone();
         let mut accounts = self.lock();
         if state.try_scan(&phone) {
             tracing::info!(account_id, "auto-scanning the simulated QR code");
@@ -434,6 +444,26 @@ fn qr_code() -> String {
         base64(&random_bytes(32)),
         base64(&random_bytes(32))
     )
+}
+
+/// The alphabet of WhatsApp's pairing codes (Crockford's base 32 without 0, I, O and U).
+const PAIR_CODE_ALPHABET: &[u8; 32] = b"123456789ABCDEFGHJKLMNPQRSTVWXYZ";
+
+/// The code to type on the phone for a pairing by phone number: eight characters of
+/// [`PAIR_CODE_ALPHABET`], bare as whatsapp-rust hands them out (the manager shows them as
+/// `ABCD-EFGH`). Deterministic per account and generation, so tests and demos can predict it.
+fn pair_code(key: SessionKey) -> String {
+    // splitmix64 of the account and generation: stable across runs and platforms.
+    let mut z = (key.account_id as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(key.generation as u64)
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (0..8)
+        .map(|i| char::from(PAIR_CODE_ALPHABET[(z >> (5 * i) & 31) as usize]))
+        .collect()
 }
 
 /// `SIM` and 16 uppercase hex digits, unique enough to tell messages apart.

@@ -16,10 +16,10 @@ use async_trait::async_trait;
 use domain::status::Provider as ProviderKind;
 use tokio::{
     sync::{Notify, watch},
-    time::{Sleep, sleep},
+    time::{Instant, Sleep, sleep},
 };
 
-use super::{Sim, SimOp, credentials, groups, qr_code};
+use super::{Sim, SimOp, credentials, groups, pair_code, qr_code};
 use crate::{
     keys::KeyStore,
     provider::{
@@ -32,6 +32,9 @@ use crate::{
 const QR_CODES: usize = 6;
 const FIRST_QR: Duration = Duration::from_secs(60);
 const NEXT_QR: Duration = Duration::from_secs(20);
+/// How long a code for pairing by phone number lasts, as WhatsApp's does. One code per
+/// pairing; the QR codes rotate beside it, and the pairing lasts until both have run out.
+const PAIR_CODE: Duration = Duration::from_secs(180);
 /// The silent 515 reconnect after a scan.
 const RESTART_DELAY: Duration = Duration::from_millis(1500);
 const CONNECT_DELAY: Duration = Duration::from_millis(500);
@@ -67,6 +70,9 @@ struct Status {
 /// What a session's task, its `Session` handle and the provider share.
 pub(super) struct SessionState {
     pub(super) key: SessionKey,
+    /// Pairing by phone number: the phone a code is shown for, which is then the phone that
+    /// "enters" it (a scan without a phone of its own).
+    pair_phone: Option<String>,
     events: EventSender,
     status: Mutex<Status>,
     /// Wakes the pairing loop when a code is scanned.
@@ -76,9 +82,15 @@ pub(super) struct SessionState {
 }
 
 impl SessionState {
-    pub(super) fn new(key: SessionKey, events: EventSender, phase: Phase) -> Self {
+    pub(super) fn new(
+        key: SessionKey,
+        pair_phone: Option<String>,
+        events: EventSender,
+        phase: Phase,
+    ) -> Self {
         Self {
             key,
+            pair_phone,
             events,
             status: Mutex::new(Status {
                 phase,
@@ -123,6 +135,24 @@ impl SessionState {
         status.phase = Phase::ShowingQr;
         self.send(SessionEvent::Qr { code, valid_for });
         true
+    }
+
+    /// Shows the code to type on the phone while codes are on show (not after a scan).
+    fn show_pair_code(&self, code: String, valid_for: Duration) -> bool {
+        let status = self.lock();
+        if !matches!(status.phase, Phase::ShowingQr) {
+            return false;
+        }
+        self.send(SessionEvent::PairCode { code, valid_for });
+        true
+    }
+
+    /// The phone a scan comes from unless it names one: the phone the pairing code is for,
+    /// else the account's deterministic number.
+    pub(super) fn scanning_phone(&self) -> String {
+        self.pair_phone
+            .clone()
+            .unwrap_or_else(|| super::default_phone(self.key.account_id))
     }
 
     /// Scans the code on show, if one is.
@@ -280,17 +310,26 @@ async fn drive(sim: &Sim, state: &SessionState, keys: &KeyStore) {
     }
 }
 
-/// Rotates the codes until one is scanned (its phone) or the last expires (`None`).
+/// Rotates the codes until one is scanned (its phone) or the last expires (`None`). Pairing by
+/// phone number, the code to type comes right after the first QR code, as whatsapp-rust asks
+/// for it once connected, and the pairing lasts until it has expired too.
 async fn show_codes(sim: &Sim, state: &SessionState) -> Option<String> {
     let mut auto_scan = sim
         .config
         .auto_scan_secs
         .map(|secs| Box::pin(sleep(Duration::from_secs(secs.into()))));
+    let mut code_expires = None;
     for index in 0..QR_CODES {
         let valid_for = sim.scaled(if index == 0 { FIRST_QR } else { NEXT_QR });
         if !state.show_qr(qr_code(), valid_for) {
             // Scanned between two codes, or ended.
             return state.take_scanned();
+        }
+        if index == 0 && state.pair_phone.is_some() {
+            let code_for = sim.scaled(PAIR_CODE);
+            if state.show_pair_code(pair_code(state.key), code_for) {
+                code_expires = Some(Instant::now() + code_for);
+            }
         }
         tracing::debug!(
             account_id = state.key.account_id,
@@ -303,6 +342,14 @@ async fn show_codes(sim: &Sim, state: &SessionState) -> Option<String> {
         if let Some(phone) = wait_for_scan(sim, state, valid_for, &mut auto_scan).await {
             return Some(phone);
         }
+    }
+    // The code to type outlasts the QR codes: it can still be entered until it expires.
+    if let Some(left) = code_expires
+        .map(|at| at.saturating_duration_since(Instant::now()))
+        .filter(|left| !left.is_zero())
+        && let Some(phone) = wait_for_scan(sim, state, left, &mut auto_scan).await
+    {
+        return Some(phone);
     }
     state.exhaust()
 }

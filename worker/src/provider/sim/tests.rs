@@ -21,8 +21,8 @@ use tokio::{
 use tower::ServiceExt;
 
 use super::{
-    Fault, SimError, SimOp, SimProvider, base64, control_router, default_phone, groups, message_id,
-    qr_code,
+    Fault, PAIR_CODE_ALPHABET, SimError, SimOp, SimProvider, base64, control_router, default_phone,
+    groups, message_id, pair_code, qr_code,
 };
 use crate::{
     keys::KeyStore,
@@ -71,6 +71,13 @@ impl Running {
         match self.events.try_recv() {
             Err(TryRecvError::Empty) => {}
             other => panic!("expected no more events, got {other:?}"),
+        }
+    }
+
+    async fn next_pair_code(&mut self) -> (String, Duration) {
+        match self.next().await {
+            SessionEvent::PairCode { code, valid_for } => (code, valid_for),
+            other => panic!("expected a pairing code, got {other:?}"),
         }
     }
 
@@ -155,7 +162,7 @@ fn text(body: &str) -> OutgoingMessage {
 async fn qr_codes_rotate_at_whatsapps_pace_then_run_out() {
     let fixture = Fixture::new(config(0.5)).await;
     tokio::time::pause();
-    let mut pairing = fixture.start(1, 1, StartMode::Pair).await;
+    let mut pairing = fixture.start(1, 1, StartMode::Pair { phone: None }).await;
     let started = Instant::now();
     let mut codes = HashSet::new();
     let mut due = Duration::ZERO;
@@ -199,7 +206,7 @@ async fn qr_codes_rotate_at_whatsapps_pace_then_run_out() {
 async fn a_scan_stores_credentials_then_reconnects_without_a_disconnect() {
     let fixture = Fixture::new(config(0.01)).await;
     assert_eq!(fixture.sim.scan(1, None), Err(SimError::NotPairing(1)));
-    let mut pairing = fixture.start(1, 1, StartMode::Pair).await;
+    let mut pairing = fixture.start(1, 1, StartMode::Pair { phone: None }).await;
     pairing.next_qr().await;
     pairing.next_qr().await;
     fixture.sim.scan(1, None).expect("the code on show scans");
@@ -248,8 +255,8 @@ async fn a_scan_stores_credentials_then_reconnects_without_a_disconnect() {
 #[tokio::test]
 async fn a_scan_with_a_given_phone_uses_it() {
     let fixture = Fixture::new(config(0.01)).await;
-    let mut one = fixture.start(1, 1, StartMode::Pair).await;
-    let mut two = fixture.start(2, 1, StartMode::Pair).await;
+    let mut one = fixture.start(1, 1, StartMode::Pair { phone: None }).await;
+    let mut two = fixture.start(2, 1, StartMode::Pair { phone: None }).await;
     one.next_qr().await;
     two.next_qr().await;
     assert!(matches!(
@@ -276,7 +283,7 @@ async fn a_scan_with_a_given_phone_uses_it() {
 async fn a_scan_just_before_the_last_code_expires_still_connects() {
     let fixture = Fixture::new(config(0.01)).await;
     tokio::time::pause();
-    let mut pairing = fixture.start(1, 1, StartMode::Pair).await;
+    let mut pairing = fixture.start(1, 1, StartMode::Pair { phone: None }).await;
     let mut last = Duration::ZERO;
     for _ in 0..6 {
         last = pairing.next_qr().await.1;
@@ -308,7 +315,7 @@ async fn auto_scan_waits_real_seconds_not_scaled_ones() {
     })
     .await;
     tokio::time::pause();
-    let mut pairing = fixture.start(1, 1, StartMode::Pair).await;
+    let mut pairing = fixture.start(1, 1, StartMode::Pair { phone: None }).await;
     let (_, valid_for) = pairing.next_qr().await;
     assert_eq!(valid_for, Duration::from_secs(6));
     sleep(Duration::from_millis(4990)).await;
@@ -326,6 +333,131 @@ async fn auto_scan_waits_real_seconds_not_scaled_ones() {
         fixture.sim.ops(1).as_slice(),
         [SimOp::Started { .. }, SimOp::Scanned { .. }]
     ));
+}
+
+fn by_phone(raw: &str) -> StartMode {
+    StartMode::Pair {
+        phone: Some(domain::account::PhoneNumber::parse(raw).expect("a phone number")),
+    }
+}
+
+fn key(account_id: i64, generation: i64) -> SessionKey {
+    SessionKey {
+        account_id,
+        generation,
+    }
+}
+
+#[test]
+fn pairing_codes_look_like_whatsapps_and_are_predictable() {
+    let code = pair_code(key(1, 1));
+    assert_eq!(code.len(), 8, "{code}");
+    assert!(
+        code.bytes().all(|b| PAIR_CODE_ALPHABET.contains(&b)),
+        "{code}"
+    );
+    assert_eq!(code, pair_code(key(1, 1)), "the same for the same session");
+    let others: HashSet<String> = [key(1, 2), key(2, 1), key(2, 2), key(1_000_001, 1)]
+        .into_iter()
+        .map(pair_code)
+        .chain([code.clone()])
+        .collect();
+    assert_eq!(others.len(), 5, "differs by account and generation");
+    assert_eq!(
+        domain::pairing::display_pair_code(&code),
+        format!("{}-{}", &code[..4], &code[4..])
+    );
+}
+
+#[tokio::test]
+async fn a_pairing_by_phone_shows_a_code_that_links_that_phone() {
+    let fixture = Fixture::new(config(0.01)).await;
+    let mut pairing = fixture.start(1, 3, by_phone("+44 7700 900123")).await;
+    pairing.next_qr().await;
+    let (code, valid_for) = pairing.next_pair_code().await;
+    assert_eq!(code, pair_code(key(1, 3)));
+    assert_eq!(valid_for, Duration::from_millis(1800), "180 s × 0.01");
+    // Entering the code on the phone is the simulator's scan; the phone is the one asked for.
+    fixture.sim.scan(1, None).expect("the code is on show");
+    let phone = "447700900123".to_owned();
+    assert_eq!(
+        pairing.next().await,
+        SessionEvent::PairSuccess {
+            phone: phone.clone()
+        }
+    );
+    assert_eq!(
+        pairing.next().await,
+        SessionEvent::Connected {
+            phone: phone.clone()
+        }
+    );
+    pairing.assert_quiet(Duration::from_millis(300)).await;
+    assert_eq!(
+        fixture.sim.ops(1),
+        vec![
+            SimOp::Started {
+                generation: 3,
+                mode: "pair"
+            },
+            SimOp::Scanned { phone }
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_code_outlasts_the_qr_codes_then_the_pairing_runs_out() {
+    let fixture = Fixture::new(config(0.5)).await;
+    tokio::time::pause();
+    let mut pairing = fixture.start(1, 1, by_phone("447700900123")).await;
+    let started = Instant::now();
+    pairing.next_qr().await;
+    let (_, valid_for) = pairing.next_pair_code().await;
+    assert_eq!(valid_for, Duration::from_secs(90));
+    assert_about(started.elapsed(), Duration::ZERO, "with the first QR code");
+    for _ in 1..6 {
+        pairing.next_qr().await;
+    }
+    assert_about(
+        started.elapsed(),
+        Duration::from_secs(70),
+        "the last QR code",
+    );
+    assert_eq!(pairing.next().await, SessionEvent::QrExhausted);
+    assert_about(
+        started.elapsed(),
+        Duration::from_secs(90),
+        "over once the code has expired too",
+    );
+    pairing.assert_quiet(Duration::from_secs(600)).await;
+}
+
+#[tokio::test]
+async fn a_code_entered_after_the_last_qr_code_still_links() {
+    let fixture = Fixture::new(config(0.01)).await;
+    tokio::time::pause();
+    let mut pairing = fixture.start(1, 1, by_phone("447700900123")).await;
+    pairing.next_qr().await;
+    pairing.next_pair_code().await;
+    let mut last = Duration::ZERO;
+    for _ in 1..6 {
+        last = pairing.next_qr().await.1;
+    }
+    // The QR codes are gone (1.6 s in all); the code lasts 1.8 s.
+    sleep(last + Duration::from_millis(100)).await;
+    fixture
+        .sim
+        .scan(1, None)
+        .expect("the code can still be entered");
+    tokio::time::resume();
+    let phone = "447700900123".to_owned();
+    assert_eq!(
+        pairing.next().await,
+        SessionEvent::PairSuccess {
+            phone: phone.clone()
+        }
+    );
+    assert_eq!(pairing.next().await, SessionEvent::Connected { phone });
 }
 
 #[tokio::test]
@@ -435,7 +567,7 @@ async fn send_faults_apply_in_order() {
 #[tokio::test]
 async fn nothing_is_sent_or_listed_before_connecting() {
     let fixture = Fixture::new(config(0.01)).await;
-    let mut pairing = fixture.start(1, 1, StartMode::Pair).await;
+    let mut pairing = fixture.start(1, 1, StartMode::Pair { phone: None }).await;
     pairing.next_qr().await;
     let jid = groups::group_set(&default_phone(1), 1)[0].jid.clone();
     assert_eq!(
@@ -654,7 +786,7 @@ async fn stop_reports_only_a_late_stream_close() {
 async fn stopping_a_pairing_session_stops_its_codes() {
     let fixture = Fixture::new(config(1.0)).await;
     tokio::time::pause();
-    let mut pairing = fixture.start(1, 1, StartMode::Pair).await;
+    let mut pairing = fixture.start(1, 1, StartMode::Pair { phone: None }).await;
     pairing.next_qr().await;
     pairing.session.stop().await;
     assert!(matches!(
@@ -669,9 +801,9 @@ async fn stopping_a_pairing_session_stops_its_codes() {
 async fn a_new_start_stops_a_still_live_session() {
     let fixture = Fixture::new(config(1.0)).await;
     tokio::time::pause();
-    let mut old = fixture.start(1, 1, StartMode::Pair).await;
+    let mut old = fixture.start(1, 1, StartMode::Pair { phone: None }).await;
     old.next_qr().await;
-    let mut new = fixture.start(1, 2, StartMode::Pair).await;
+    let mut new = fixture.start(1, 2, StartMode::Pair { phone: None }).await;
     new.next_qr().await;
     assert_eq!(
         old.next().await,
@@ -731,7 +863,7 @@ async fn the_control_router_scans_injects_and_lists() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"], "account 1 has no session showing QR codes");
 
-    let mut pairing = fixture.start(1, 1, StartMode::Pair).await;
+    let mut pairing = fixture.start(1, 1, StartMode::Pair { phone: None }).await;
     pairing.next_qr().await;
     let (status, body) = call(&router, "POST", "/sim/accounts/1/scan", r#"{"phone": "x"}"#).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

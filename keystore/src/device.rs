@@ -1,0 +1,106 @@
+//! The device itself (its identity, keys and pairing), one `wa_devices` row per account, as JSON:
+//! `Device`'s own serde form, which round-trips every persisted field.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use domain::status::Provider;
+use entity::wa_devices;
+use sea_orm::{EntityTrait, Set, sea_query::OnConflict};
+use wacore::{
+    client_profile::ClientProfile,
+    store::{
+        Device,
+        device::DEVICE_PROPS,
+        error::{Result, StoreError},
+        traits::DeviceStore,
+    },
+};
+
+use crate::{
+    DbBackend,
+    codec::{from_json, to_json},
+    table::db_err,
+};
+
+impl DbBackend {
+    /// The account's row, if it holds a WhatsApp Web device. Credentials another provider wrote
+    /// are an error, not a device to overwrite.
+    async fn device_row(&self) -> Result<Option<wa_devices::Model>> {
+        let row = wa_devices::Entity::find_by_id(self.account_id)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) if row.provider != Provider::Web => Err(StoreError::Validation(format!(
+                "account {} holds {} credentials, not a WhatsApp Web device",
+                self.account_id, row.provider
+            ))),
+            row => Ok(row),
+        }
+    }
+
+    /// Inserts the device, or (with `replace`) overwrites the stored one.
+    async fn write_device(&self, device: &Device, replace: bool) -> Result<()> {
+        let now = Utc::now();
+        let row = wa_devices::ActiveModel {
+            account_id: Set(self.account_id),
+            provider: Set(Provider::Web),
+            data: Set(to_json(device)?),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        let mut on_conflict = OnConflict::column(wa_devices::Column::AccountId);
+        if replace {
+            on_conflict.update_columns([
+                wa_devices::Column::Provider,
+                wa_devices::Column::Data,
+                wa_devices::Column::UpdatedAt,
+            ]);
+        } else {
+            on_conflict.do_nothing();
+        }
+        wa_devices::Entity::insert(row)
+            .on_conflict(on_conflict)
+            .exec_without_returning(&self.db)
+            .await
+            .map(|_| ())
+            .map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl DeviceStore for DbBackend {
+    async fn save(&self, device: &Device) -> Result<()> {
+        self.write_device(device, true).await
+    }
+
+    /// The runtime-only fields serde skips start as a fresh device's; whatsapp-rust sets them
+    /// again before it connects.
+    async fn load(&self) -> Result<Option<Device>> {
+        let Some(row) = self.device_row().await? else {
+            return Ok(None);
+        };
+        let mut device: Device = from_json(&row.data)?;
+        device.device_props = Arc::new(DEVICE_PROPS.clone());
+        device.client_profile = ClientProfile::web();
+        Ok(Some(device))
+    }
+
+    async fn exists(&self) -> Result<bool> {
+        Ok(self.device_row().await?.is_some())
+    }
+
+    /// Stores a fresh device unless one is stored. The id is the account's: one device each
+    /// (whatsapp-rust only logs it).
+    async fn create(&self) -> Result<i32> {
+        self.write_device(&Device::new(), false).await?;
+        i32::try_from(self.account_id).map_err(|_| {
+            StoreError::Validation(format!(
+                "account id {} exceeds a device id",
+                self.account_id
+            ))
+        })
+    }
+}
