@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: delivery's speed on SQLite, then on PostgreSQL (TEST_DATABASE_URL, or a
-# throw-away cluster). Prints the figures; docs/benchmarks.md records them.
+# `make bench`: the worker's memory, then delivery's speed on SQLite and on PostgreSQL
+# (TEST_DATABASE_URL, or a throw-away cluster). Prints the figures; docs/benchmarks.md records them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -8,6 +8,9 @@ source scripts/pg-temp.sh
 trap stop_temp_postgres EXIT
 
 scripts/bootstrap.sh test
+
+step "worker memory"
+env -u TEST_DATABASE_URL cargo bench -p worker --bench memory
 
 step "delivery benchmark on SQLite"
 env -u TEST_DATABASE_URL cargo bench -p worker --bench delivery

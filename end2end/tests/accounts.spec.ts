@@ -78,6 +78,70 @@ test.describe("on a phone", () => {
     expect(errors).toEqual([]);
   });
 
+  test("pair a simulated account by phone number: a bad number is explained, a good one gets a code", async ({
+    page,
+  }) => {
+    test.setTimeout(120_000);
+    const errors = watchConsole(page);
+    await openAccounts(page);
+    const label = `Tailor-${Date.now()}`;
+    await addAccount(page, label);
+    await accountRow(page, label).getByRole("link", { name: label, exact: true }).click();
+    await expect(page).toHaveURL(/\/accounts\/\d+$/);
+    const id = Number(new URL(page.url()).pathname.split("/").pop());
+    await hydrated(page);
+
+    await page.getByTestId("pair-button").click();
+    const modal = page.getByRole("dialog", { name: `Pair “${label}”` });
+    await expect(modal.getByTestId("qr-image")).toBeVisible({ timeout: 15000 });
+    await modal.getByTestId("pair-by-phone").click();
+    const phone = modal.getByLabel("Phone number");
+    await expect(phone).toBeFocused();
+    await expect(phone).toHaveAttribute("type", "tel");
+
+    // A number WhatsApp could not use is explained beside the field, and nothing is asked for.
+    await phone.fill("12ab");
+    await modal.getByTestId("pair-phone-submit").click();
+    const problem = modal.getByTestId("pair-phone-problem");
+    await expect(problem).toHaveText(/international form, with its country code/);
+    await expect(problem).toHaveAttribute("role", "alert");
+    await expect(phone).toHaveAttribute("aria-invalid", "true");
+    await expect(phone).toHaveAttribute("aria-describedby", /pair-phone-problem/);
+
+    // A fresh number per run, so a retry on the same stack is not "already linked".
+    const digits = `4477009${String(Date.now()).slice(-5)}`;
+    await phone.fill(`+${digits.slice(0, 2)} ${digits.slice(2, 6)} ${digits.slice(6)}`);
+    await modal.getByTestId("pair-phone-submit").click();
+    const code = modal.getByTestId("pair-code");
+    await expect(code).toHaveText(/^[1-9A-HJ-NP-TV-Z]{4}-[1-9A-HJ-NP-TV-Z]{4}$/, { timeout: 15000 });
+    const shown = await code.textContent();
+    await expect(modal.getByTestId("qr-phase")).toHaveText("Enter this code on the phone");
+    await expect(modal).toContainText(`Open WhatsApp on the phone with the number +${digits}.`);
+    await expect(modal).toContainText("Settings → Linked devices → Link a device");
+    await expect(modal).toContainText("Link with phone number instead");
+    await expect(modal.getByTestId("qr-countdown")).toHaveText(/Expires in \d+ s/);
+    await expect(modal.getByTestId("qr-image")).toHaveCount(0);
+
+    // A refresh comes back to the same code, though QR codes kept rotating behind it.
+    await page.reload();
+    await hydrated(page);
+    await expect(modal.getByTestId("pair-code")).toHaveText(shown!, { timeout: 15000 });
+
+    // The phone enters the code: the simulator's scan, as the number asked for.
+    const scan = await fetch(`${process.env.WORKER_URL}/sim/accounts/${id}/scan`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(scan.status).toBe(204);
+    await expect(modal.getByTestId("qr-phase")).toHaveText(`Connected ✓ as +${digits}`, { timeout: 15000 });
+    await modal.getByTestId("qr-modal-close").click();
+    await expect(page.getByTestId("account-status")).toHaveText("Connected", { timeout: 15000 });
+    await expect(page.getByTestId("account-phone")).toHaveText(`+${digits}`);
+
+    expect(errors).toEqual([]);
+  });
+
   test("the add form explains a blank, a duplicate and a too-long name", async ({ page }) => {
     const errors = watchConsole(page);
     await openAccounts(page);

@@ -32,8 +32,9 @@ impl DbBackend {
         if entries.is_empty() {
             return Ok(());
         }
-        // IMMEDIATE: on SQLite, take the write lock before reading, so no other writer commits
-        // between the read and the writes (a deferred transaction would fail to upgrade).
+        // Concurrent writers take turns, each reading what the previous one committed: SQLite's
+        // IMMEDIATE takes the write lock at BEGIN, and on PostgreSQL this upsert's row lock holds
+        // the next writer until commit.
         let txn = self
             .db
             .begin_with_options(TransactionOptions {
@@ -43,8 +44,6 @@ impl DbBackend {
             .await
             .map_err(db_err)?;
         let rows = |space| Rows::new(&txn, self.account_id, space);
-        // On PostgreSQL, the same: this upsert's row lock makes concurrent writers take turns,
-        // and each then reads what the previous one committed.
         rows(Space::LidPnLock)
             .put(Entry::new(Vec::new(), Vec::new()))
             .await?;

@@ -60,7 +60,9 @@ impl MsgSecretStore for DbBackend {
             }
         }
 
-        let either_never = Condition::any().add(stored(Column::Num).eq(0));
+        let either_never = Condition::any()
+            .add(stored(Column::Num).eq(0))
+            .add(incoming(Column::Num).eq(0));
         let expires_at = Expr::case(either_never, 0)
             .case(
                 incoming(Column::Num).gt(stored(Column::Num)),

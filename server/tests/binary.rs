@@ -199,8 +199,12 @@ async fn login_link_asks_which_operator_when_several_are_whitelisted() {
 }
 
 /// Plays the worker's part for `herald-server pair`: claims its pair command, then reports
-/// `steps` (a QR step also stores the code on the row, as the worker does).
-async fn act_as_worker(db: &TestDb, steps: Vec<domain::bus::Event>) -> i64 {
+/// `steps` (a QR step also stores the code on the row, as the worker does). Returns the account
+/// and the phone number the command asked a code for.
+async fn act_as_worker(
+    db: &TestDb,
+    steps: Vec<domain::bus::Event>,
+) -> (i64, Option<domain::account::PhoneNumber>) {
     use domain::bus::{Command as BusCommand, Event};
     use entity::whatsapp_accounts;
     use sea_orm::{ActiveModelTrait, Set};
@@ -214,7 +218,8 @@ async fn act_as_worker(db: &TestDb, steps: Vec<domain::bus::Event>) -> i64 {
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    let BusCommand::Pair { account_id, .. } = claimed.expect("the CLI asked for a pairing").command
+    let BusCommand::Pair { account_id, phone } =
+        claimed.expect("the CLI asked for a pairing").command
     else {
         panic!("expected a pair command");
     };
@@ -246,6 +251,21 @@ async fn act_as_worker(db: &TestDb, steps: Vec<domain::bus::Event>) -> i64 {
                     expires_at,
                 }
             }
+            Event::PairCode {
+                generation,
+                code,
+                expires_at,
+                ..
+            } => Event::PairCode {
+                account_id,
+                generation,
+                code,
+                expires_at,
+            },
+            Event::Paired { generation, .. } => Event::Paired {
+                account_id,
+                generation,
+            },
             Event::Connected { phone, .. } => Event::Connected { account_id, phone },
             Event::Timeout { .. } => Event::Timeout { account_id },
             other => other,
@@ -255,7 +275,7 @@ async fn act_as_worker(db: &TestDb, steps: Vec<domain::bus::Event>) -> i64 {
             .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
-    account_id
+    (account_id, phone)
 }
 
 fn pair_steps(last: domain::bus::Event) -> Vec<domain::bus::Event> {
@@ -301,7 +321,8 @@ async fn pair_draws_each_code_in_the_terminal_and_exits_when_connected() {
         account_id: 0,
         phone: "15550100001".into(),
     });
-    let account_id = act_as_worker(&db, steps).await;
+    let (account_id, phone) = act_as_worker(&db, steps).await;
+    assert_eq!(phone, None, "a QR pairing");
     let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
@@ -364,4 +385,102 @@ async fn pair_exits_non_zero_when_the_codes_run_out() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("give the account a name"));
+}
+
+#[tokio::test]
+async fn pair_by_phone_prints_the_code_instead_of_drawing_qr_codes() {
+    use domain::bus::Event;
+    let db = TestDb::new().await;
+    operators::sync_whitelist(&db.db, &[], domain::timezone::TimeZone::UTC)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let child = server_command(dir.path())
+        .env("DATABASE_URL", db.url.expose())
+        .env("WA_PROVIDER", "sim")
+        .args(["pair", "Front desk", "--phone", "+44 7700 900123"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut steps = pair_steps(Event::Paired {
+        account_id: 0,
+        generation: 1,
+    });
+    // The code arrives after the first QR code, as whatsapp-rust asks for it once connected.
+    steps.insert(
+        2,
+        Event::PairCode {
+            account_id: 0,
+            generation: 1,
+            code: "AB3D-EFGH".into(),
+            expires_at: chrono::Utc::now() + chrono::Duration::seconds(180),
+        },
+    );
+    steps.push(Event::Connected {
+        account_id: 0,
+        phone: "447700900123".into(),
+    });
+    let (_, phone) = act_as_worker(&db, steps).await;
+    assert_eq!(
+        phone.as_ref().map(|p| p.digits()),
+        Some("447700900123"),
+        "the worker is asked for a code for that phone"
+    );
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("by phone number +447700900123"), "{stderr}");
+    assert!(
+        stdout.contains("Pairing code for “Front desk”: AB3D-EFGH"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Link with phone number instead") && stdout.contains("expires in 1"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains('█'), "no QR code is drawn: {stdout}");
+    assert!(stdout.contains("Code entered — linking…"), "{stdout}");
+    assert!(stdout.contains("connected as +447700900123"), "{stdout}");
+}
+
+#[tokio::test]
+async fn pair_refuses_a_phone_number_it_cannot_read() {
+    let db = TestDb::new().await;
+    operators::sync_whitelist(&db.db, &[], domain::timezone::TimeZone::UTC)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["12ab", "0044 7700 900123", "+1 555"] {
+        let output = server_command(dir.path())
+            .env("DATABASE_URL", db.url.expose())
+            .args(["pair", "Gym", "--phone", bad])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{bad}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("--phone") && stderr.contains("international form"),
+            "{bad}: {stderr}"
+        );
+    }
+    let missing = server_command(dir.path())
+        .env("DATABASE_URL", db.url.expose())
+        .args(["pair", "Gym", "--phone"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--phone <number>"));
+    let operator = operators::active(&db.db).await.unwrap()[0].id;
+    let gym = domain::account::AccountLabel::parse("Gym").unwrap();
+    assert!(
+        service::accounts::find_by_label(&db.db, operator, &gym)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing was added or asked for"
+    );
 }

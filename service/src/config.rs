@@ -659,7 +659,25 @@ mod tests {
         assert_eq!(config.worker_health_addr, "127.0.0.1:8081".parse().unwrap());
         assert_eq!(config.log.format, LogFormat::Pretty);
         assert_eq!(config.wa_provider, Provider::Web);
+        assert_eq!(config.wa_web_url, None);
         assert!(config.telegram.is_none());
+    }
+
+    #[test]
+    fn whatsapp_url_override_must_be_a_websocket_url() {
+        let config = load(&[("WA_WEB_URL", "ws://127.0.0.1:9000/ws/chat")]).unwrap();
+        assert_eq!(
+            config.wa_web_url.map(|u| u.to_string()).as_deref(),
+            Some("ws://127.0.0.1:9000/ws/chat")
+        );
+        for bad in ["http://127.0.0.1:9000/ws/chat", "not a url"] {
+            let err = load(&[("WA_WEB_URL", bad)]).unwrap_err();
+            assert!(
+                err.problems[0].starts_with("WA_WEB_URL: expected a ws:// or wss:// URL"),
+                "{:?}",
+                err.problems
+            );
+        }
     }
 
     #[test]
