@@ -180,7 +180,7 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Rows<'a, C> {
         Ok(found.is_some())
     }
 
-    /// The rows that exist among `keys`, in key order.
+    /// The rows that exist among `keys`.
     pub async fn get_many(&self, keys: Vec<Vec<u8>>) -> Result<Vec<Model>> {
         let mut rows = Vec::new();
         for chunk in keys.chunks(CHUNK) {
