@@ -1,6 +1,6 @@
 //! The worker's memory, printed (not asserted): resident set size of a real `herald-worker`
-//! process idle, then with 50 simulated accounts connected and 5 WhatsApp Web accounts whose
-//! whatsapp-rust clients are built and connecting. WhatsApp cannot be reached from here, so the
+//! process idle, with 5 WhatsApp Web accounts whose whatsapp-rust clients are built and
+//! connecting, and with those plus 50 simulated accounts connected. WhatsApp cannot be reached from here, so the
 //! web accounts connect to a local socket that accepts and never answers: each client holds its
 //! open connection attempt, as one waiting on a slow network would.
 
@@ -128,6 +128,10 @@ async fn main() {
     for n in 0..WEB_ACCOUNTS {
         linked_web_account(db, operator_id, n).await;
     }
+    let web_only = {
+        let worker = WorkerProcess::start(&test, &url).await;
+        settle(&worker).await
+    };
     let worker = WorkerProcess::start(&test, &url).await;
     for n in 0..SIM_ACCOUNTS {
         let label = AccountLabel::parse(&format!("Sim {n}")).unwrap();
@@ -163,18 +167,23 @@ async fn main() {
     let loaded = settle(&worker).await;
     let connecting = accepted.load(Ordering::SeqCst);
     assert!(
-        connecting >= WEB_ACCOUNTS,
+        connecting >= 2 * WEB_ACCOUNTS,
         "only {connecting} web clients reached the socket"
     );
 
+    let per_web = web_only.saturating_sub(idle) as f64 / WEB_ACCOUNTS as f64;
+    let per_sim = loaded.saturating_sub(web_only) as f64 / SIM_ACCOUNTS as f64;
     println!("worker resident memory (VmRSS), release build:");
-    println!("  idle, no accounts:                         {}", mib(idle));
-    println!(
-        "  {SIM_ACCOUNTS} simulated connected + {WEB_ACCOUNTS} web clients connecting: {}",
-        mib(loaded)
+    let row = |what: String, figure: String| println!("  {what:<36} {figure}");
+    row("idle, no accounts".into(), mib(idle));
+    row(
+        format!("{WEB_ACCOUNTS} web clients connecting"),
+        mib(web_only),
     );
-    println!(
-        "  per account, over idle:                    {:.0} KiB",
-        (loaded.saturating_sub(idle)) as f64 / (SIM_ACCOUNTS + WEB_ACCOUNTS) as f64
+    row(
+        format!("{WEB_ACCOUNTS} web + {SIM_ACCOUNTS} simulated connected"),
+        mib(loaded),
     );
+    row("per web client".into(), format!("{per_web:.0} KiB"));
+    row("per simulated account".into(), format!("{per_sim:.0} KiB"));
 }
