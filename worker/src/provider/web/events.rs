@@ -6,6 +6,8 @@
 //! The one exit that is not a drop is the 515 "restart required" WhatsApp sends right after a
 //! successful pairing: the session reconnects at once with its new credentials, reporting nothing.
 
+use std::time::Instant;
+
 use chrono::Utc;
 use whatsapp_rust::wacore::{
     net::DisconnectReason,
@@ -26,6 +28,8 @@ pub struct EventMapper {
     stage: Stage,
     /// 515 restarts since the last `PairSuccess`.
     relinks: u32,
+    /// Until when the phone-number code shown last can still be typed.
+    code_valid_until: Option<Instant>,
     /// Set once a terminal event went out, or the manager stopped the session: nothing more
     /// is reported.
     ended: bool,
@@ -57,6 +61,7 @@ impl EventMapper {
             phone,
             stage: Stage::Connecting,
             relinks: 0,
+            code_valid_until: None,
             ended: false,
         }
     }
@@ -77,11 +82,23 @@ impl EventMapper {
                 code: qr.code.clone(),
                 valid_for: qr.timeout,
             }),
+            // The operator chose the code: running out of QR codes does not end its pairing
+            // (the manager's pairing window still does).
+            Event::PairingQrCodesExhausted(_)
+                if self
+                    .code_valid_until
+                    .is_some_and(|until| Instant::now() < until) =>
+            {
+                None
+            }
             Event::PairingQrCodesExhausted(_) => Some(SessionEvent::QrExhausted),
-            Event::PairingCode(code) => Some(SessionEvent::PairCode {
-                code: code.code.clone(),
-                valid_for: code.timeout,
-            }),
+            Event::PairingCode(code) => {
+                self.code_valid_until = Instant::now().checked_add(code.timeout);
+                Some(SessionEvent::PairCode {
+                    code: code.code.clone(),
+                    valid_for: code.timeout,
+                })
+            }
             Event::PairingCodeError(error) => Some(SessionEvent::Failed {
                 reason: match error.backoff {
                     Some(wait) => format!(

@@ -139,6 +139,31 @@ fn expired_codes_and_a_phone_code_map_one_to_one() {
             .disconnected(true)
             .build(),
     );
+    let mut qr_only = EventMapper::new(None);
+    assert_eq!(qr_only.map(&exhausted), Some(SessionEvent::QrExhausted));
+}
+
+#[test]
+fn running_out_of_qr_codes_does_not_end_a_pairing_by_a_code_still_valid() {
+    let code = |secs| {
+        Event::PairingCode(
+            PairingCode::builder()
+                .code("ABCD1234".to_owned())
+                .timeout(Duration::from_secs(secs))
+                .build(),
+        )
+    };
+    let exhausted = Event::PairingQrCodesExhausted(
+        PairingQrCodesExhausted::builder()
+            .disconnected(false)
+            .build(),
+    );
+    let mut mapper = EventMapper::new(None);
+    mapper.map(&code(180));
+    assert_eq!(mapper.map(&exhausted), None);
+
+    let mut mapper = EventMapper::new(None);
+    mapper.map(&code(0));
     assert_eq!(mapper.map(&exhausted), Some(SessionEvent::QrExhausted));
 }
 
