@@ -80,3 +80,40 @@ pub async fn accounts_with_credentials(db: &DatabaseConnection) -> Result<Vec<i6
         .map(|row| row.account_id)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use keystore::DbBackend;
+    use whatsapp_rust::wacore::store::{
+        Device,
+        traits::{DeviceStore, SignalStore},
+    };
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wipe_removes_the_device_and_every_key_of_that_account_only() {
+        let test = testkit::TestDb::new().await;
+        let db = &test.db;
+        for account_id in [1, 2] {
+            let backend = DbBackend::new(db.clone(), account_id);
+            backend.save(&Device::new()).await.unwrap();
+            backend
+                .put_session("15551234567.0:1", b"session")
+                .await
+                .unwrap();
+            backend.store_prekey(7, b"prekey", true).await.unwrap();
+        }
+
+        KeyStore::new(db.clone(), 1).wipe().await.unwrap();
+
+        let wiped = DbBackend::new(db.clone(), 1);
+        assert!(!wiped.exists().await.unwrap());
+        assert_eq!(wiped.get_session("15551234567.0:1").await.unwrap(), None);
+        assert_eq!(wiped.load_prekey(7).await.unwrap(), None);
+        let kept = DbBackend::new(db.clone(), 2);
+        assert!(kept.exists().await.unwrap());
+        assert!(kept.get_session("15551234567.0:1").await.unwrap().is_some());
+        assert!(kept.load_prekey(7).await.unwrap().is_some());
+    }
+}
