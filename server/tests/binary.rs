@@ -302,30 +302,45 @@ fn pair_steps(last: domain::bus::Event) -> Vec<domain::bus::Event> {
     ]
 }
 
-#[tokio::test]
-async fn pair_draws_each_code_in_the_terminal_and_exits_when_connected() {
+/// A database with the local operator, and a working directory, for `herald-server pair`.
+async fn pair_setup() -> (TestDb, tempfile::TempDir) {
     let db = TestDb::new().await;
     operators::sync_whitelist(&db.db, &[], domain::timezone::TimeZone::UTC)
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let child = server_command(dir.path())
+    (db, tempfile::tempdir().unwrap())
+}
+
+/// `herald-server pair <args>` on `db`, simulated accounts by default, its output captured.
+fn spawn_pair(db: &TestDb, dir: &std::path::Path, args: &[&str]) -> std::process::Child {
+    server_command(dir)
         .env("DATABASE_URL", db.url.expose())
         .env("WA_PROVIDER", "sim")
-        .args(["pair", "Front desk"])
+        .arg("pair")
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+async fn finished(child: std::process::Child) -> std::process::Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pair_draws_each_code_in_the_terminal_and_exits_when_connected() {
+    let (db, dir) = pair_setup().await;
+    let child = spawn_pair(&db, dir.path(), &["Front desk"]);
     let steps = pair_steps(domain::bus::Event::Connected {
         account_id: 0,
         phone: "15550100001".into(),
     });
     let (account_id, phone) = act_as_worker(&db, steps).await;
     assert_eq!(phone, None, "a QR pairing");
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = finished(child).await;
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
@@ -354,26 +369,14 @@ async fn pair_draws_each_code_in_the_terminal_and_exits_when_connected() {
 
 #[tokio::test]
 async fn pair_exits_non_zero_when_the_codes_run_out() {
-    let db = TestDb::new().await;
-    operators::sync_whitelist(&db.db, &[], domain::timezone::TimeZone::UTC)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let child = server_command(dir.path())
-        .env("DATABASE_URL", db.url.expose())
-        .args(["pair", "Gym"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (db, dir) = pair_setup().await;
+    let child = spawn_pair(&db, dir.path(), &["Gym"]);
     act_as_worker(
         &db,
         pair_steps(domain::bus::Event::Timeout { account_id: 0 }),
     )
     .await;
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = finished(child).await;
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("timed out"), "{stderr}");
@@ -390,19 +393,12 @@ async fn pair_exits_non_zero_when_the_codes_run_out() {
 #[tokio::test]
 async fn pair_by_phone_prints_the_code_instead_of_drawing_qr_codes() {
     use domain::bus::Event;
-    let db = TestDb::new().await;
-    operators::sync_whitelist(&db.db, &[], domain::timezone::TimeZone::UTC)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let child = server_command(dir.path())
-        .env("DATABASE_URL", db.url.expose())
-        .env("WA_PROVIDER", "sim")
-        .args(["pair", "Front desk", "--phone", "+44 7700 900123"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (db, dir) = pair_setup().await;
+    let child = spawn_pair(
+        &db,
+        dir.path(),
+        &["Front desk", "--phone", "+44 7700 900123"],
+    );
     let mut steps = pair_steps(Event::Paired {
         account_id: 0,
         generation: 1,
@@ -427,9 +423,7 @@ async fn pair_by_phone_prints_the_code_instead_of_drawing_qr_codes() {
         Some("447700900123"),
         "the worker is asked for a code for that phone"
     );
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = finished(child).await;
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
@@ -449,11 +443,7 @@ async fn pair_by_phone_prints_the_code_instead_of_drawing_qr_codes() {
 
 #[tokio::test]
 async fn pair_refuses_a_phone_number_it_cannot_read() {
-    let db = TestDb::new().await;
-    operators::sync_whitelist(&db.db, &[], domain::timezone::TimeZone::UTC)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (db, dir) = pair_setup().await;
     for bad in ["12ab", "0044 7700 900123", "+1 555"] {
         let output = server_command(dir.path())
             .env("DATABASE_URL", db.url.expose())

@@ -202,6 +202,20 @@ async fn wait_exit(
     None
 }
 
+/// Polls `check` every 20 ms until it gives `Some`, for up to 60 seconds; panics naming `what`.
+pub async fn eventually<T, Fut: Future<Output = Option<T>>>(
+    what: &str,
+    check: impl Fn() -> Fut,
+) -> T {
+    for _ in 0..3000 {
+        if let Some(found) = check().await {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
 /// A port that was free a moment ago, for binaries that must be told where to listen.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -26,7 +26,7 @@ use service::{
     config::Backend,
     reminders::{PartInput, ReminderInput},
 };
-use testkit::TestDb;
+use testkit::{TestDb, eventually};
 
 struct WorkerProcess {
     child: Child,
@@ -89,17 +89,6 @@ impl Drop for WorkerProcess {
     }
 }
 
-/// Polls `check` every 20 ms for up to 60 s.
-async fn wait<T, Fut: Future<Output = Option<T>>>(what: &str, check: impl Fn() -> Fut) -> T {
-    for _ in 0..3000 {
-        if let Some(found) = check().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 /// An operator with one simulated account, paired through `worker`, in 20 groups.
 async fn paired_account(
     db: &DatabaseConnection,
@@ -130,11 +119,11 @@ async fn paired_account(
     )
     .await
     .unwrap();
-    wait("a QR code to scan", || async {
+    eventually("a QR code to scan", || async {
         worker.scan(account_id).await.then_some(())
     })
     .await;
-    let groups = wait("the groups", || async {
+    let groups = eventually("the groups", || async {
         let groups = accounts::groups(db, account_id).await.unwrap();
         (groups.len() == 20).then_some(groups)
     })
@@ -215,8 +204,8 @@ async fn a_worker_killed_mid_run_never_sends_twice_and_reports_the_interrupted_s
     .await;
 
     // Kill it 100 ms into a 0.6 s send, after a few groups got theirs.
-    let run = wait("the run", || run_of(db, reminder_id)).await;
-    let in_flight = wait("a send in flight", || async {
+    let run = eventually("the run", || run_of(db, reminder_id)).await;
+    let in_flight = eventually("a send in flight", || async {
         let targets = targets(db, run.id).await;
         let sent = targets
             .iter()
@@ -233,7 +222,7 @@ async fn a_worker_killed_mid_run_never_sends_twice_and_reports_the_interrupted_s
     first.kill();
 
     let _second = WorkerProcess::start(&test, data.path(), 600).await;
-    let run = wait("the run to finish", || async {
+    let run = eventually("the run to finish", || async {
         run_of(db, reminder_id)
             .await
             .filter(|r| r.status != RunStatus::Running)
@@ -293,7 +282,7 @@ async fn two_workers_on_postgresql_racing_for_one_reminder_make_one_run_and_send
     let a = WorkerProcess::start(&test, data.path(), 50).await;
     let (operator_id, account_id, groups) = paired_account(db, &a).await;
     let b = WorkerProcess::start(&test, data.path(), 50).await;
-    wait("the second worker to resume the account", || async {
+    eventually("the second worker to resume the account", || async {
         b.ops(account_id)
             .await
             .as_array()
@@ -312,7 +301,7 @@ async fn two_workers_on_postgresql_racing_for_one_reminder_make_one_run_and_send
     )
     .await;
     // fang may hand one task out twice; here it does, on purpose: every fire is queued thrice.
-    wait("the fire to be queued", || async {
+    eventually("the fire to be queued", || async {
         let n = db
             .query_one_raw(Statement::from_string(
                 DbBackend::Postgres,
@@ -337,7 +326,7 @@ async fn two_workers_on_postgresql_racing_for_one_reminder_make_one_run_and_send
         .unwrap();
     }
     // And once the run exists, both workers are told to deliver it, several times over.
-    let run = wait("the run", || run_of(db, reminder_id)).await;
+    let run = eventually("the run", || run_of(db, reminder_id)).await;
     for _ in 0..3 {
         db.execute_unprepared(&format!(
             "INSERT INTO fang_tasks (id, metadata, state, task_type, retries, scheduled_at, \
@@ -351,7 +340,7 @@ async fn two_workers_on_postgresql_racing_for_one_reminder_make_one_run_and_send
         .unwrap();
     }
 
-    let run = wait("the run to finish", || async {
+    let run = eventually("the run to finish", || async {
         run_of(db, reminder_id)
             .await
             .filter(|r| r.status != RunStatus::Running)

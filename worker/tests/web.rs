@@ -7,7 +7,6 @@ use std::{
     io::{BufRead, BufReader},
     process::{Child, Command as Process, Stdio},
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use domain::{
@@ -19,7 +18,7 @@ use entity::{wa_devices, whatsapp_accounts};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde_json::Value;
 use service::{accounts, audit::Actor};
-use testkit::{TestDb, seed};
+use testkit::{TestDb, eventually, seed};
 use whatsapp_rust::wacore::store::{Device, traits::DeviceStore};
 
 struct WorkerProcess {
@@ -84,17 +83,6 @@ impl Drop for WorkerProcess {
     }
 }
 
-/// Polls `check` every 50 ms for up to 60 s.
-async fn wait<T, Fut: Future<Output = Option<T>>>(what: &str, check: impl Fn() -> Fut) -> T {
-    for _ in 0..1200 {
-        if let Some(found) = check().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 /// A WhatsApp URL where nothing listens.
 fn closed_port_url() -> String {
     format!("ws://127.0.0.1:{}/ws/chat", testkit::free_port())
@@ -132,7 +120,7 @@ async fn a_linked_account_that_cannot_reach_whatsapp_says_why_and_retries_with_b
     let url = closed_port_url();
     let worker = WorkerProcess::start(&test, &url).await;
 
-    let down = wait("the account to show why it is down", || async {
+    let down = eventually("the account to show why it is down", || async {
         let row = account(db, shop).await;
         (row.status == AccountStatus::Disconnected).then_some(row)
     })
@@ -165,17 +153,17 @@ async fn a_linked_account_that_cannot_reach_whatsapp_says_why_and_retries_with_b
     )
     .await
     .unwrap();
-    wait("a QR code to scan", || async {
+    eventually("a QR code to scan", || async {
         worker.scan(bakery).await.then_some(())
     })
     .await;
-    wait("the simulated account to connect", || async {
+    eventually("the simulated account to connect", || async {
         (account(db, bakery).await.status == AccountStatus::Connected).then_some(())
     })
     .await;
 
     // Three attempts: one line each, each delay about twice the last.
-    let attempts = wait("three logged attempts", || async {
+    let attempts = eventually("three logged attempts", || async {
         let attempts: Vec<Value> = worker
             .lines()
             .into_iter()
@@ -235,7 +223,7 @@ async fn pairing_while_whatsapp_cannot_be_reached_fails_with_the_reason_and_keep
     )
     .await
     .unwrap();
-    let row = wait("the pairing to fail", || async {
+    let row = eventually("the pairing to fail", || async {
         let row = account(db, shop).await;
         (row.status == AccountStatus::Unpaired && row.status_reason.is_some()).then_some(row)
     })
