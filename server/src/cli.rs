@@ -213,11 +213,8 @@ pub async fn pair(config: &Config, args: &[String]) -> anyhow::Result<()> {
                 Phase::Duplicate { existing_label } => {
                     bail!("this phone is already linked to the account “{existing_label}”")
                 }
-                Phase::Failed { message } => {
-                    // The worker's own wording may already say so.
-                    let message = message.strip_prefix("Pairing failed: ").unwrap_or(message);
-                    bail!("pairing failed: {message}")
-                }
+                // The worker's message is already a sentence for the operator.
+                Phase::Failed { message } => bail!("{message}"),
                 Phase::Idle => bail!("the pairing was cancelled (the account was unpaired)"),
                 Phase::Waiting => {}
             }

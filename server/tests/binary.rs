@@ -268,6 +268,10 @@ async fn act_as_worker(
             },
             Event::Connected { phone, .. } => Event::Connected { account_id, phone },
             Event::Timeout { .. } => Event::Timeout { account_id },
+            Event::Error { message, .. } => Event::Error {
+                account_id,
+                message,
+            },
             other => other,
         };
         events::publish(&db.db, Some(operator_id), &step)
@@ -388,6 +392,28 @@ async fn pair_exits_non_zero_when_the_codes_run_out() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("give the account a name"));
+}
+
+#[tokio::test]
+async fn pair_says_why_a_pairing_failed_in_the_workers_words() {
+    let (db, dir) = pair_setup().await;
+    let child = spawn_pair(&db, dir.path(), &["Gym"]);
+    let reason = "Pairing failed: cannot reach WhatsApp at web.whatsapp.com: DNS lookup failed";
+    act_as_worker(
+        &db,
+        pair_steps(domain::bus::Event::Error {
+            account_id: 0,
+            message: reason.into(),
+        }),
+    )
+    .await;
+    let output = finished(child).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("herald-server pair: {reason}\n")),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
