@@ -25,6 +25,8 @@ pub struct Model {
     pub operator_id: Option<i64>,
     /// Set when the operator resumed the run past its send window.
     pub resumed_at: Option<DateTimeUtc>,
+    /// Milliseconds from `occurrence_at` to the run starting; only for runs that fired.
+    pub fire_lag_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

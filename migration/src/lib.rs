@@ -9,6 +9,7 @@ mod m20261122_000004_delivery;
 mod m20261122_000005_dashboard;
 mod m20261122_000006_wa_keys;
 mod m20261122_000007_pair_code;
+mod m20261122_000008_fire_lag;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_dashboard::Migration),
             Box::new(m20261122_000006_wa_keys::Migration),
             Box::new(m20261122_000007_pair_code::Migration),
+            Box::new(m20261122_000008_fire_lag::Migration),
         ]
     }
 }

@@ -80,6 +80,7 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
             "m20261122_000005_dashboard",
             "m20261122_000006_wa_keys",
             "m20261122_000007_pair_code",
+            "m20261122_000008_fire_lag",
         ]
     );
 
@@ -99,7 +100,7 @@ async fn server_and_worker_starting_together_both_migrate_safely() {
     a.expect("first starter migrates");
     b.expect("second starter migrates");
     assert_eq!(tables(&test.db).await, TABLES);
-    assert_eq!(applied(&test.db).await.len(), 7);
+    assert_eq!(applied(&test.db).await.len(), Migrator::migrations().len());
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 mod live;
 mod media;
+mod metrics;
 mod qr_image;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
@@ -177,6 +178,7 @@ fn request_span(request: &axum::extract::Request) -> tracing::Span {
 fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     vec![
         (Method::GET, "/api/health", get(health)),
+        (Method::GET, "/metrics", get(metrics::scrape)),
         (Method::POST, "/auth/login", post(auth::login)),
         (Method::POST, "/auth/logout", post(auth::logout)),
         (Method::GET, "/api/events", get(live::stream_events)),

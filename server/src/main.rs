@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
-use service::{config::Config, shutdown, telemetry};
+use service::{config::Config, healthcheck, shutdown, telemetry};
 
-const USAGE: &str = "usage: herald-server [login-link [--telegram-id <id>] | pair <label> [--phone <number>] [--telegram-id <id>] [--timeout <seconds>]]";
+const USAGE: &str = "usage: herald-server [login-link [--telegram-id <id>] | pair <label> [--phone <number>] [--telegram-id <id>] [--timeout <seconds>] | healthcheck]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,6 +30,15 @@ async fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("herald-server pair: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some((command, [])) if command == "healthcheck" => {
+            match healthcheck::probe(config.server_addr, "/api/health").await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("herald-server healthcheck: {e}");
                     ExitCode::FAILURE
                 }
             }

@@ -31,6 +31,51 @@ async fn health_reports_database_version_and_commit() {
 }
 
 #[tokio::test]
+async fn metrics_need_the_configured_bearer_token() {
+    // Off unless a token is configured; a signed-in operator's session does not open it either.
+    let server = TestServer::start().await;
+    let operator = server.signed_in(None).await;
+    let response = operator.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let token = "scrape-0123456789abcdef";
+    let server = TestServer::start_with(&[("METRICS_TOKEN", token)]).await;
+    let scrape = |auth: Option<String>| {
+        let mut request = client().get(server.url("/metrics"));
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.send()
+    };
+    for refused in [
+        None,
+        Some("Bearer wrong-0123456789abcdef".to_owned()),
+        Some(format!("Basic {token}")),
+        Some(format!("Bearer {token}x")),
+    ] {
+        let response = scrape(refused.clone()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{refused:?}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"herald metrics\""
+        );
+        assert!(!response.text().await.unwrap().contains("herald_"));
+    }
+    let response = scrape(Some(format!("Bearer {token}"))).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("herald_build_info{process=\"server\","),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l == "herald_database_up 1"), "{text}");
+    assert!(
+        text.contains("# TYPE herald_fire_lag_seconds histogram"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn dashboard_is_rendered_on_the_server_with_hydration_scripts() {
     let server = TestServer::start().await;
     let operator = server.signed_in(None).await;

@@ -1,5 +1,5 @@
 //! The `herald-server` binary as an operator runs it: configuration errors, signals, logs, and
-//! the `login-link` and `pair` commands.
+//! the `login-link`, `pair` and `healthcheck` commands.
 
 mod common;
 
@@ -57,6 +57,47 @@ async fn stops_cleanly_on_sigterm_and_sigint() {
         testkit::expect_up(&health, "server").await;
         testkit::expect_clean_stop(&mut child, signal).await;
     }
+}
+
+#[tokio::test]
+async fn healthcheck_exits_zero_only_while_the_server_answers() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = testkit::free_port();
+    // Bound to every interface, as in a container; the probe goes over loopback.
+    let addr = format!("0.0.0.0:{port}");
+    let healthcheck = || {
+        server_command(dir.path())
+            .arg("healthcheck")
+            .env("DATABASE_URL", db.url.expose())
+            .env("LEPTOS_SITE_ADDR", &addr)
+            .output()
+            .unwrap()
+    };
+    let down = healthcheck();
+    assert_eq!(down.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&down.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "herald-server healthcheck: http://127.0.0.1:{port}/api/health: "
+        )),
+        "{stderr}"
+    );
+
+    let mut child = server_command(dir.path())
+        .env("DATABASE_URL", db.url.expose())
+        .env("LEPTOS_SITE_ADDR", &addr)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    testkit::expect_up(&format!("http://127.0.0.1:{port}/api/health"), "server").await;
+    let up = healthcheck();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    testkit::expect_clean_stop(&mut child, "TERM").await;
 }
 
 #[tokio::test]

@@ -35,6 +35,9 @@ pub struct Config {
     /// How simulated accounts behave (used only by accounts on the `sim` provider).
     pub sim: SimConfig,
     pub delivery: DeliveryConfig,
+    /// The bearer token the server's `/metrics` requires; unset, the server serves no metrics
+    /// (the worker's internal listener always does).
+    pub metrics_token: Option<Secret>,
 }
 
 /// How reminders go out (`SEND_*`, `FIRE_GRACE_MINUTES`): the pacing that keeps an account from
@@ -149,6 +152,13 @@ impl Secret {
 
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// Whether `given` is this secret. Digests are compared, not the strings, so the time taken
+    /// says nothing about how much of a guess was right.
+    pub fn matches(&self, given: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(given) == Sha256::digest(&self.0)
     }
 }
 
@@ -363,6 +373,7 @@ impl Config {
         let sim_auto_scan = get("SIM_AUTO_SCAN_SECS");
         let sim_groups = get("SIM_GROUP_COUNT");
         let sim_latency = get("SIM_SEND_LATENCY_MS");
+        let metrics_token = get("METRICS_TOKEN");
         let delivery_vars = [
             "SEND_MIN_INTERVAL_MS",
             "SEND_JITTER_MS",
@@ -539,6 +550,18 @@ impl Config {
             None => None,
         };
 
+        let metrics_token = match metrics_token {
+            // The value itself is never echoed.
+            Some(token) if !is_strong_token(&token) => {
+                problems.push(format!(
+                    "METRICS_TOKEN: expected at least {MIN_TOKEN_LEN} characters with no spaces \
+                     (e.g. from `openssl rand -hex 32`)"
+                ));
+                None
+            }
+            other => other.map(Secret::new),
+        };
+
         // Each check that yielded `None` recorded a problem, so with none recorded all are `Some`.
         let (
             Some(database_url),
@@ -584,8 +607,16 @@ impl Config {
             default_timezone,
             sim,
             delivery,
+            metrics_token,
         })
     }
+}
+
+/// The shortest bearer token accepted: guessing 16 random characters is out of reach.
+const MIN_TOKEN_LEN: usize = 16;
+
+fn is_strong_token(token: &str) -> bool {
+    token.len() >= MIN_TOKEN_LEN && !token.chars().any(char::is_whitespace)
 }
 
 /// A whole number from `min` to `max` inclusive.
@@ -805,6 +836,25 @@ mod tests {
 
         let err = load(&[("TELEGRAM_BOT_TOKEN", "oops-leaked-value")]).unwrap_err();
         assert!(!err.to_string().contains("oops-leaked-value"));
+    }
+
+    #[test]
+    fn metrics_token_is_optional_strong_and_never_echoed() {
+        assert!(load(&[]).unwrap().metrics_token.is_none());
+        let token = "0123456789abcdef-scrape";
+        let config = load(&[("METRICS_TOKEN", token)]).unwrap();
+        let secret = config.metrics_token.as_ref().unwrap();
+        assert!(secret.matches(token));
+        assert!(!secret.matches("0123456789abcdef-scrapE"));
+        assert!(!secret.matches(""));
+        assert!(!format!("{config:?}").contains(token));
+
+        for weak in ["short-secret", "has a space in it but long"] {
+            let err = load(&[("METRICS_TOKEN", weak)]).unwrap_err();
+            assert_eq!(err.problems.len(), 1, "{err}");
+            assert!(err.problems[0].starts_with("METRICS_TOKEN: expected at least 16"));
+            assert!(!err.to_string().contains(weak));
+        }
     }
 
     #[test]

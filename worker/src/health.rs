@@ -1,20 +1,26 @@
-//! The worker's internal health endpoint: is the database reachable, and how many WhatsApp
-//! sessions are in each state. Bound to loopback by default; not for the public internet.
+//! The worker's internal listener: `/health` (is the database reachable, how many WhatsApp
+//! sessions are in each state) and `/metrics` (Prometheus). Bound to loopback by default; in a
+//! container, reachable only on the internal network — never published.
 
 use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
-use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
-use domain::status::AccountStatus;
-use entity::whatsapp_accounts;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QuerySelect};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::IntoResponse,
+    routing::get,
+};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use service::{build_info, config::Config, database};
+use service::{build_info, config::Config, database, metrics};
 
 #[derive(Clone)]
 pub struct HealthState {
-    pub db: DatabaseConnection,
+    pub db: sea_orm::DatabaseConnection,
     pub config: Arc<Config>,
     pub started_at: Instant,
+    pub process: metrics::Process,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -33,16 +39,24 @@ pub struct WorkerHealth {
 pub fn router(state: HealthState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(scrape))
         .with_state(state)
 }
 
 async fn health(State(state): State<HealthState>) -> impl IntoResponse {
     let counts = match database::ping(&state.db).await {
-        Ok(()) => sessions_by_status(&state.db).await,
+        Ok(()) => metrics::sessions_by_status(&state.db).await,
         Err(e) => Err(e),
     };
     let (code, database, sessions) = match counts {
-        Ok(sessions) => (StatusCode::OK, "ok", sessions),
+        Ok(sessions) => (
+            StatusCode::OK,
+            "ok",
+            sessions
+                .into_iter()
+                .map(|(status, n)| (status.as_str().to_owned(), n))
+                .collect(),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unavailable");
             (
@@ -68,24 +82,10 @@ async fn health(State(state): State<HealthState>) -> impl IntoResponse {
     (code, Json(body))
 }
 
-async fn sessions_by_status(db: &DatabaseConnection) -> Result<BTreeMap<String, u64>, DbErr> {
-    let rows: Vec<(AccountStatus, i64)> = whatsapp_accounts::Entity::find()
-        .select_only()
-        .column(whatsapp_accounts::Column::Status)
-        .column_as(whatsapp_accounts::Column::Id.count(), "count")
-        .group_by(whatsapp_accounts::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut counts: BTreeMap<String, u64> = AccountStatus::ALL
-        .iter()
-        .map(|s| (s.as_str().to_owned(), 0))
-        .collect();
-    for (status, count) in rows {
-        counts.insert(
-            status.as_str().to_owned(),
-            u64::try_from(count).unwrap_or(0),
-        );
-    }
-    Ok(counts)
+async fn scrape(State(state): State<HealthState>) -> impl IntoResponse {
+    let text = metrics::scrape(&state.db, &state.process, Utc::now()).await;
+    (
+        [(header::CONTENT_TYPE, metrics::exposition::CONTENT_TYPE)],
+        text,
+    )
 }

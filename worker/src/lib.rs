@@ -146,6 +146,10 @@ impl Worker {
                 db,
                 config: Arc::new(config),
                 started_at: Instant::now(),
+                process: service::metrics::Process {
+                    name: "worker",
+                    started_at: chrono::Utc::now(),
+                },
             },
             sim,
             sessions,

@@ -1,9 +1,10 @@
 use std::process::ExitCode;
 
-use service::{config::Config, shutdown, telemetry};
+use service::{config::Config, healthcheck, shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let config = match Config::load() {
         Ok(config) => config,
         Err(e) => {
@@ -11,6 +12,22 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match args.as_slice() {
+        [] => {}
+        [command] if command == "healthcheck" => {
+            return match healthcheck::probe(config.worker_health_addr, "/health").await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("herald-worker healthcheck: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {
+            eprintln!("usage: herald-worker [healthcheck]");
+            return ExitCode::from(2);
+        }
+    }
     telemetry::init(&config.log);
     let worker = match worker::Worker::start(config).await {
         Ok(worker) => worker,

@@ -338,6 +338,11 @@ async fn a_one_off_fires_at_its_time_and_reaches_every_group_once() {
     h.clock.set(at(8, 10, 0));
     let run = h.settled_run(reminder.id, at(8, 10, 0)).await;
     assert_eq!(run.status, RunStatus::Success);
+    assert_eq!(
+        run.fire_lag_ms,
+        Some(0),
+        "fired on the delivery clock's dot"
+    );
     let targets = h.targets(run.id).await;
     assert_eq!(targets.len(), 3);
     for (target, group) in targets.iter().zip(&h.groups) {
@@ -799,6 +804,8 @@ async fn an_occurrence_missed_while_down_fires_late_within_grace_and_is_recorded
         })
         .await;
     assert_eq!(run.status, RunStatus::Success);
+    let lag = run.fire_lag_ms.unwrap();
+    assert!((5 * 60 * 1000..6 * 60 * 1000).contains(&lag), "{lag}");
     let latency = h.targets(run.id).await[0].latency_ms.unwrap();
     assert!(
         (5 * 60 * 1000..6 * 60 * 1000).contains(&latency),
@@ -808,6 +815,7 @@ async fn an_occurrence_missed_while_down_fires_late_within_grace_and_is_recorded
     let missed = h.settled_run(lost.id, at(8, 20, 0)).await;
     assert_eq!(missed.status, RunStatus::Skipped);
     assert!(missed.reason.as_deref().unwrap().starts_with("missed"));
+    assert_eq!(missed.fire_lag_ms, None, "a missed occurrence never fired");
     assert!(h.targets(missed.id).await.is_empty());
     assert!(h.events().await.iter().any(|e| matches!(
         e,

@@ -87,6 +87,80 @@ async fn health_reports_the_database_and_sessions_by_status() {
 }
 
 #[tokio::test]
+async fn metrics_are_served_on_the_internal_listener() {
+    let db = TestDb::new().await;
+    let (base, _stop) = start_worker(&db).await;
+    let operator = testkit::seed::operator(&db.db, 1, "UTC").await.id;
+    add_account(&db, operator, "bakery", AccountStatus::Connected).await;
+    add_account(&db, operator, "shop", AccountStatus::Banned).await;
+
+    let response = reqwest::get(format!("{base}/metrics")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = response.text().await.unwrap();
+    for line in [
+        "herald_database_up 1",
+        "herald_sessions{status=\"connected\"} 1",
+        "herald_sessions{status=\"banned\"} 1",
+        "herald_sends_total{outcome=\"sent\"} 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} missing:\n{text}");
+    }
+    assert!(
+        text.contains("herald_build_info{process=\"worker\","),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_healthcheck_command_probes_the_running_worker() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = testkit::free_port();
+    // Bound to every interface, as in a container; the probe goes over loopback.
+    let addr = format!("0.0.0.0:{port}");
+    let healthcheck = || {
+        Command::new(env!("CARGO_BIN_EXE_herald-worker"))
+            .arg("healthcheck")
+            .env_clear()
+            .current_dir(dir.path())
+            .env("DATABASE_URL", db.url.expose())
+            .env("WORKER_HEALTH_ADDR", &addr)
+            .output()
+            .unwrap()
+    };
+    let down = healthcheck();
+    assert_eq!(down.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&down.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "herald-worker healthcheck: http://127.0.0.1:{port}/health: "
+        )),
+        "{stderr}"
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald-worker"))
+        .env_clear()
+        .current_dir(dir.path())
+        .env("DATABASE_URL", db.url.expose())
+        .env("WORKER_HEALTH_ADDR", &addr)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    testkit::expect_up(&format!("http://127.0.0.1:{port}/health"), "worker").await;
+    let up = healthcheck();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    testkit::expect_clean_stop(&mut child, "TERM").await;
+}
+
+#[tokio::test]
 async fn only_one_worker_runs_on_a_sqlite_database() {
     // PostgreSQL deployments coordinate several workers through the database instead.
     let db = TestDb::sqlite().await;

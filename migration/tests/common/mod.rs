@@ -246,6 +246,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             created_at: t,
             operator_id: Some(operator.id),
             resumed_at: Some(t + Duration::seconds(1)),
+            fire_lag_ms: Some(1_234),
         }
     );
 

@@ -43,13 +43,16 @@ const PUBLIC_FILES: [&str; 7] = [
     "/icons/apple-touch-icon.png",
 ];
 
-/// Reachable without a session: the login pages and their form, health, and static assets.
+/// Reachable without a session: the login pages and their form, health, metrics (which checks
+/// its own token), and static assets.
 /// Everything else — pages, server functions, API, media, QR images — needs an operator.
 pub fn is_public(method: &Method, path: &str) -> bool {
     let read = matches!(*method, Method::GET | Method::HEAD);
     (read && (path == "/login" || path.starts_with("/login/")))
         || (*method == Method::POST && path == "/auth/login")
         || (read && path == "/api/health")
+        // Guarded by its own bearer token (METRICS_TOKEN), for scrapers that have no session.
+        || (read && path == "/metrics")
         || (read && (path.starts_with("/pkg/") || PUBLIC_FILES.contains(&path)))
 }
 

@@ -230,6 +230,7 @@ impl Delivery {
             status: Set(status),
             reason: Set(reason.map(str::to_owned)),
             started_at: Set((!finished).then_some(now)),
+            fire_lag_ms: Set((!finished).then(|| (now - occurrence).num_milliseconds().max(0))),
             finished_at: Set(finished.then_some(now)),
             created_at: Set(now),
             ..Default::default()
