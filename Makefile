@@ -1,5 +1,5 @@
 # Herald's entry points. Each installs what it needs first (see scripts/bootstrap.sh).
-.PHONY: run test dev lint login-link bench
+.PHONY: run test dev lint login-link bench image
 
 ## Build and run Herald (server + worker) on the embedded SQLite default. Ctrl-C stops it.
 run:
@@ -21,6 +21,11 @@ login-link:
 dev:
 	@scripts/bootstrap.sh build
 	cargo leptos watch
+
+## The container image's /app (release build, ~30 min) in target/image, as the Dockerfile lays it out.
+image:
+	@scripts/bootstrap.sh release
+	@scripts/image.sh target/image
 
 ## Formatting and clippy only.
 lint:

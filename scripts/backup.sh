@@ -391,7 +391,12 @@ open_archive() {
 
 cmd_verify() {
   [[ $# -eq 1 ]] || usage
-  open_archive "$1" "${TMPDIR:-/tmp}"
+  # Unpacked beside the archive: in the container /tmp is a small tmpfs that counts against the
+  # memory limit, and an archive's media can be large.
+  local parent
+  parent=$(dirname -- "$1")
+  [[ -w $parent ]] || parent=${TMPDIR:-/tmp}
+  open_archive "$1" "$parent"
   printf 'kind=%s\ncreated=%s\nschema=%s\nmedia_files=%s\n' "$M_KIND" "$M_CREATED" "$M_SCHEMA" "$M_MEDIA"
   say "$1 is complete and readable"
 }

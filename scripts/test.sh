@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: install what is missing, then run every check and test Herald has:
-#   lints · Rust tests on SQLite · Rust tests on PostgreSQL · wasm build · browser tests.
+#   lints · Rust tests on SQLite · Rust tests on PostgreSQL · wasm build · browser tests ·
+#   deployment checks (compose.yaml, Dockerfile, the image's build steps and a smoke test).
 # TEST_DATABASE_URL (a PostgreSQL server URL) is used when given; otherwise a throw-away cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,9 +42,13 @@ build_site
 step "browser tests (headless Chromium)"
 scripts/e2e.sh 2>&1 | tee -a "$log"
 
+# Reuses the builds above (scripts/image.sh --debug), so it adds little time.
+step "deployment checks: compose.yaml, Dockerfile, the image's build steps"
+scripts/deploy-check.sh 2>&1 | tee -a "$log"
+
 # One closing line for the whole run, summed over every suite above.
 passed=$(grep -hoE '(test result: [a-z]+\. )?[0-9]+ passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
 failed=$(grep -hoE '[0-9]+ failed' "$log" | awk '{s += $1} END {print s + 0}')
-step "all suites ran: SQLite, PostgreSQL, browser"
+step "all suites ran: SQLite, PostgreSQL, browser, deployment"
 echo "summary: $passed passed, $failed failed"
 ((failed == 0))
