@@ -55,6 +55,10 @@ test_tools() {
   local packages=()
   [[ -x /usr/bin/chromium ]] || packages+=(chromium)
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || packages+=(postgresql)
+  # herald-backup's tests: sqlite3 for SQLite backups; pg_dump, pg_restore and psql come with
+  # postgresql (its client package).
+  command -v sqlite3 >/dev/null || packages+=(sqlite3)
+  command -v pg_dump >/dev/null || packages+=(postgresql-client)
   # scripts/deploy-check.sh keeps hadolint (from PyPI) in a virtualenv under target/tools.
   python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
   ((${#packages[@]} == 0)) || apt_install "${packages[@]}"
