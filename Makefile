@@ -9,7 +9,7 @@ run:
 test:
 	@scripts/test.sh
 
-## Delivery's speed (fire lag, dispatch throughput) on SQLite and PostgreSQL, printed.
+## The worker's memory, delivery's speed and a metrics scrape's cost on SQLite and PostgreSQL, printed.
 bench:
 	@scripts/bench.sh
 

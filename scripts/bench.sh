@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: the worker's memory, then delivery's speed on SQLite and on PostgreSQL
-# (TEST_DATABASE_URL, or a throw-away cluster). Prints the figures; docs/benchmarks.md records them.
+# `make bench`: the worker's memory, then delivery's speed and a metrics scrape's cost on SQLite
+# and on PostgreSQL (TEST_DATABASE_URL, or a throw-away cluster). Prints the figures; docs/benchmarks.md records them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -15,8 +15,14 @@ env -u TEST_DATABASE_URL cargo bench -p worker --bench memory
 step "delivery benchmark on SQLite"
 env -u TEST_DATABASE_URL cargo bench -p worker --bench delivery
 
+step "metrics scrape on SQLite"
+env -u TEST_DATABASE_URL cargo bench -p service --bench metrics
+
 step "delivery benchmark on PostgreSQL"
 if [[ -z "${TEST_DATABASE_URL:-}" ]]; then
   start_temp_postgres
 fi
 cargo bench -p worker --bench delivery
+
+step "metrics scrape on PostgreSQL"
+cargo bench -p service --bench metrics
