@@ -258,6 +258,76 @@ async fn repeated_bad_redemptions_are_rate_limited_even_with_a_good_link() {
     assert_eq!(lockouts, 1, "one audit row per lockout, not per attempt");
 }
 
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_brake_counts_each_forwarded_client() {
+    // The test client connects from 127.0.0.1, standing in for the reverse proxy.
+    let server = TestServer::start_with(&[("TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let from = |client_ip: &'static str| {
+        let server = &server;
+        move |token: String| async move {
+            client()
+                .post(server.url("/auth/login"))
+                .header("origin", server.origin())
+                .header("x-forwarded-for", client_ip)
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let guesser = from("203.0.113.7");
+    for _ in 0..10 {
+        let response = guesser("B".repeat(43)).await;
+        assert_eq!(response.headers()["location"], "/login?link=invalid");
+    }
+    let good = server.link_token(None).await;
+    let response = guesser(good.clone()).await;
+    assert_eq!(
+        response.headers()["location"],
+        "/login?link=too_many_attempts"
+    );
+    // Another client behind the same proxy is not locked out with the guesser.
+    let response = from("198.51.100.4")(good).await;
+    assert_eq!(response.headers()["location"], "/");
+
+    let ips: Vec<(String, Option<String>)> = audit_log::Entity::find()
+        .order_by_asc(audit_log::Column::Id)
+        .all(&server.db.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.action, row.client_ip))
+        .filter(|(action, _)| action.starts_with("login"))
+        .collect();
+    assert_eq!(ips.first().unwrap().1.as_deref(), Some("203.0.113.7"));
+    assert_eq!(
+        ips.last().unwrap(),
+        &("login".to_owned(), Some("198.51.100.4".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_address_is_ignored() {
+    let server = TestServer::start().await;
+    for n in 0..11 {
+        // A guesser cannot dodge the brake by naming a new address each time.
+        let response = client()
+            .post(server.url("/auth/login"))
+            .header("origin", server.origin())
+            .header("x-forwarded-for", format!("203.0.113.{n}"))
+            .form(&[("token", "B".repeat(43))])
+            .send()
+            .await
+            .unwrap();
+        let expected = if n < 10 {
+            "/login?link=invalid"
+        } else {
+            "/login?link=too_many_attempts"
+        };
+        assert_eq!(response.headers()["location"], expected, "attempt {n}");
+    }
+}
+
 fn session_cookie(response: &reqwest::Response) -> String {
     response
         .headers()

@@ -7,6 +7,8 @@ use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf};
 use domain::{status::Provider, timezone::TimeZone};
 use url::Url;
 
+use crate::trusted_proxies::TrustedProxies;
+
 /// Everything Herald reads from its environment.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -38,6 +40,8 @@ pub struct Config {
     /// The bearer token the server's `/metrics` requires; unset, the server serves no metrics
     /// (the worker's internal listener always does).
     pub metrics_token: Option<Secret>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// How reminders go out (`SEND_*`, `FIRE_GRACE_MINUTES`): the pacing that keeps an account from
@@ -374,6 +378,7 @@ impl Config {
         let sim_groups = get("SIM_GROUP_COUNT");
         let sim_latency = get("SIM_SEND_LATENCY_MS");
         let metrics_token = get("METRICS_TOKEN");
+        let trusted_proxies = get("TRUSTED_PROXIES");
         let delivery_vars = [
             "SEND_MIN_INTERVAL_MS",
             "SEND_JITTER_MS",
@@ -550,6 +555,14 @@ impl Config {
             None => None,
         };
 
+        let trusted_proxies = check(
+            &mut problems,
+            "TRUSTED_PROXIES",
+            TrustedProxies::parse(trusted_proxies.as_deref().unwrap_or_default()).map_err(|e| {
+                format!("expected comma-separated IP addresses or CIDR blocks, such as 127.0.0.1,172.16.0.0/12: {e}")
+            }),
+        )
+        .unwrap_or_default();
         let metrics_token = match metrics_token {
             // The value itself is never echoed.
             Some(token) if !is_strong_token(&token) => {
@@ -608,6 +621,7 @@ impl Config {
             sim,
             delivery,
             metrics_token,
+            trusted_proxies,
         })
     }
 }
@@ -855,6 +869,26 @@ mod tests {
             assert!(err.problems[0].starts_with("METRICS_TOKEN: expected at least 16"));
             assert!(!err.to_string().contains(weak));
         }
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_none_and_validate() {
+        let peer: std::net::IpAddr = "172.18.0.1".parse().unwrap();
+        let none = load(&[]).unwrap().trusted_proxies;
+        assert_eq!(none.client_ip(peer, &["203.0.113.7"]), peer);
+        let config = load(&[("TRUSTED_PROXIES", "127.0.0.1, 172.16.0.0/12")]).unwrap();
+        assert_eq!(
+            config.trusted_proxies.client_ip(peer, &["203.0.113.7"]),
+            "203.0.113.7".parse::<std::net::IpAddr>().unwrap()
+        );
+        let err = load(&[("TRUSTED_PROXIES", "127.0.0.1,proxy")]).unwrap_err();
+        assert_eq!(
+            err.problems,
+            [
+                "TRUSTED_PROXIES: expected comma-separated IP addresses or CIDR blocks, such as \
+              127.0.0.1,172.16.0.0/12: \"proxy\" is not an IP address or CIDR block"
+            ]
+        );
     }
 
     #[test]

@@ -21,3 +21,4 @@ pub mod runs;
 pub mod sessions;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trusted_proxies;

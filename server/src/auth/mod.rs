@@ -2,15 +2,16 @@
 //! reachable without a signed-in operator. Login is by one-time link: the link's page posts its
 //! token to `/auth/login`, which starts a session.
 
+mod client_ip;
 pub mod origin;
 mod rate_limit;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use app::state::{AppState, CurrentOperator};
 use axum::{
     Extension, Form, Json,
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     http::{HeaderMap, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
@@ -25,7 +26,7 @@ use service::{
 use tower_sessions::Session;
 
 pub use self::rate_limit::FailedLogins;
-use self::rate_limit::Verdict;
+use self::{client_ip::ClientIp, rate_limit::Verdict};
 
 /// Failed redemptions one client may make per window before it is refused.
 const MAX_FAILED_LOGINS: usize = 10;
@@ -160,13 +161,12 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     Extension(failed_logins): Extension<Arc<FailedLogins>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     session: Session,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let db = &state.db;
-    let ip = peer.ip();
     let now = std::time::Instant::now();
     if let Verdict::Refused { first } = failed_logins.check(ip, now) {
         if first {
@@ -226,7 +226,7 @@ pub async fn login(
 /// `POST /auth/logout`: ends this session.
 pub async fn logout(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     session: Session,
 ) -> Response {
     let operator = session
@@ -241,7 +241,7 @@ pub async fn logout(
     if let Some(operator) = operator {
         let entry = audit::Entry::new(Actor::Operator, "logout")
             .operator(operator)
-            .client_ip(peer.ip());
+            .client_ip(ip);
         if let Err(e) = audit::record(&state.db, entry).await {
             tracing::error!(error = %e, "auditing a logout failed");
         }
