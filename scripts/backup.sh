@@ -166,8 +166,23 @@ load_config() {
       ;;
     postgres://* | postgresql://*)
       KIND=postgres
-      if [[ $DB_URL =~ ^[a-z]+://[^/@:]*:([^/@]*)@ ]]; then SECRET=${BASH_REMATCH[1]}; fi
-      if [[ -z $SECRET && $DB_URL =~ [?\&]password=([^\&]*) ]]; then SECRET=${BASH_REMATCH[1]}; fi
+      # The password goes to pg_dump, pg_restore and psql in PGPASSWORD, never on their command
+      # lines: those are in the host's process table, for every local user to read.
+      local in_userinfo='^([a-z]+://[^/@:]*):([^/@]*)@(.*)$'
+      local in_query='^([^?]*[?](.*&)?)password=([^&]*)&?(.*)$'
+      if [[ $DB_URL =~ $in_userinfo ]]; then
+        SECRET=${BASH_REMATCH[2]}
+        DB_URL="${BASH_REMATCH[1]}@${BASH_REMATCH[3]}"
+      elif [[ $DB_URL =~ $in_query ]]; then
+        SECRET=${BASH_REMATCH[3]}
+        DB_URL="${BASH_REMATCH[1]}${BASH_REMATCH[4]}"
+        DB_URL=${DB_URL%[?&]}
+      fi
+      if [[ -n $SECRET ]]; then
+        # URLs percent-encode the password; libpq wants it plain.
+        printf -v PGPASSWORD '%b' "${SECRET//%/\\x}"
+        export PGPASSWORD
+      fi
       ;;
     *) die "DATABASE_URL must be sqlite://<path> or postgres://user@host/db" ;;
   esac
@@ -335,10 +350,13 @@ open_archive() {
   name=${name%%/*}
   [[ -n $name && $name != . && $name != .. ]] || die "$archive is not a Herald backup (no top directory)"
   # One top directory and nothing outside it: extraction cannot write anywhere else.
-  if grep -qvE "^$name(/|$)" <<<"$listing" || grep -qE '(^|/)\.\.(/|$)' <<<"$listing"; then
+  # Compared as plain strings: the name comes from the archive, so it is data, never a pattern.
+  if ! awk -v top="$name" '
+      $0 != top && index($0, top "/") != 1 { exit 1 }
+      /(^|\/)\.\.(\/|$)/ { exit 1 }' <<<"$listing"; then
     die "$archive is not a Herald backup (entries outside its top directory)"
   fi
-  grep -qx "$name/manifest" <<<"$listing" || die "$archive is not a Herald backup (no manifest)"
+  grep -qxF "$name/manifest" <<<"$listing" || die "$archive is not a Herald backup (no manifest)"
 
   mkdir -p -- "$parent" 2>/dev/null || die "cannot create $parent"
   local tmp
@@ -377,7 +395,8 @@ open_archive() {
       die "$archive's database is at schema '$schema' but its manifest says '$M_SCHEMA'"
   else
     [[ -f $TOP/database.pgdump ]] || die "$archive is incomplete (no database.pgdump)"
-    quietly "$archive's PostgreSQL dump is not readable" pg_restore --list "$TOP/database.pgdump" >/dev/null
+    # Decodes every block, not just the table of contents.
+    quietly "$archive's PostgreSQL dump is not readable" pg_restore --file=/dev/null "$TOP/database.pgdump"
   fi
 
   [[ -d $TOP/media ]] || die "$archive is incomplete (no media directory)"
@@ -422,16 +441,18 @@ cmd_restore() {
   mkdir -p -- "$DATA_DIR" 2>/dev/null || die "cannot create DATA_DIR $DATA_DIR"
   open_archive "$archive" "$DATA_DIR" "$KIND"
 
-  # Herald must be stopped: a worker writing mid-restore would mix two states.
+  # Herald must be stopped: a process writing mid-restore would mix two states, and one holding
+  # the old file open would go on writing to it.
   if [[ $KIND == sqlite ]]; then
     local db_dir lock
     db_dir=$(dirname -- "$DB_PATH")
     mkdir -p -- "$db_dir" 2>/dev/null || die "cannot create $db_dir"
-    lock=$DB_PATH.worker.lock
-    # Held until this script exits, so no worker can start while the files are swapped.
-    exec {LOCK_FD}>>"$lock" || die "cannot open $lock"
-    flock -n "$LOCK_FD" ||
-      die "a herald-worker is running on $DB_PATH (it holds $lock); stop Herald (worker and server) before restoring"
+    # Every running server and worker holds this one shared; held here exclusively until the
+    # script exits, so neither can start while the files are swapped.
+    lock=$DB_PATH.in-use.lock
+    exec {IN_USE_FD}>>"$lock" || die "cannot open $lock"
+    flock -n -x "$IN_USE_FD" ||
+      die "Herald is running on $DB_PATH (a server or worker holds $lock); stop it (server and worker) before restoring"
   else
     local others
     others=$(quietly "cannot connect to $(db_name)" pg_value \

@@ -91,7 +91,9 @@ sed 's/^POSTGRES_PASSWORD=$/POSTGRES_PASSWORD=0123456789abcdef/' .env.example >"
 compose() { (cd "$project" && env -u POSTGRES_PASSWORD -u HERALD_BIND -u HERALD_PORT docker-compose "$@"); }
 check "docker compose config accepts compose.yaml with .env.example's settings" compose config --quiet
 refuses_empty_password() {
-  ! compose --env-file "$repo/.env.example" config --quiet
+  local said
+  if said=$(compose --env-file "$repo/.env.example" config --quiet 2>&1); then return 1; fi
+  grep -q 'set POSTGRES_PASSWORD' <<<"$said" || { echo "$said"; return 1; }
 }
 check "docker compose config refuses an empty POSTGRES_PASSWORD (as in .env.example)" refuses_empty_password
 resolve() { compose config --format json >"$work/compose.json"; }
@@ -184,6 +186,14 @@ if not pg_data or pg_data.get("type") != "volume" or pg_data.get("source") != "p
 if postgres.get("user") != "postgres":
     problem("postgres: does not run as the postgres user (needed with cap_drop ALL)")
 
+# X-Forwarded-For is believed from the compose network's gateway only, where a proxy on the host
+# connects from.
+ipam = (((config.get("networks") or {}).get("default") or {}).get("ipam") or {}).get("config") or [{}]
+gateway = ipam[0].get("gateway")
+trusted = (services.get("server", {}).get("environment") or {}).get("TRUSTED_PROXIES")
+if not gateway or trusted != gateway:
+    problem(f"server: TRUSTED_PROXIES is {trusted!r}, expected the network's gateway {gateway!r}")
+
 volumes = config.get("volumes") or {}
 for volume in ("postgres", "data"):
     if volume not in volumes:
@@ -232,13 +242,11 @@ else
 fi
 lays_out() {
   local missing=0 path
-  for path in bin/herald-server bin/herald-worker site/pkg/herald.wasm site/pkg/herald.js site/pkg/herald.css; do
+  for path in bin/herald-server bin/herald-worker bin/herald-backup site/pkg/herald.wasm site/pkg/herald.js site/pkg/herald.css; do
     [[ -e "$image_dir/$path" ]] || { echo "missing: $path"; missing=1; }
   done
-  if [[ -f scripts/backup.sh && ! -x "$image_dir/bin/herald-backup" ]]; then
-    echo "missing: bin/herald-backup"
-    missing=1
-  fi
+  [[ ! -e "$image_dir/bin/herald-backup" || -x "$image_dir/bin/herald-backup" ]] ||
+    { echo "not executable: bin/herald-backup"; missing=1; }
   ((missing == 0))
 }
 check "the staged layout has bin/herald-server, bin/herald-worker, herald-backup and site/pkg" lays_out

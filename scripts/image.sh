@@ -43,6 +43,8 @@ out=$(cd "$out" && pwd)
 [[ "$out" != / ]] || { echo "scripts/image.sh: OUT_DIR must not be /" >&2; exit 2; }
 
 build() {
+  # The Dockerfile keeps target/ in a cache mount: a file deleted from public/ must not linger.
+  rm -rf target/site
   step "building the site (cargo leptos build ${release[*]} --frontend-only)"
   cargo leptos build "${release[@]}" --frontend-only
 
@@ -93,7 +95,7 @@ smoke() {
 
   # The Dockerfile's ENV, with the differences named above; nothing else from this shell leaks in.
   local environment=(
-    PATH="$out/bin:/usr/local/bin:/usr/bin:/bin" HOME="$dir" TMPDIR="$dir"
+    PATH="$out/bin:/usr/local/bin:/usr/bin:/bin" HOME=/nonexistent TMPDIR="$dir"
     LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$out/site" DATA_DIR="$dir/data"
     DATABASE_URL="sqlite://$dir/data/herald.db" WORKER_HEALTH_ADDR="127.0.0.1:$health_port"
     LOG_FORMAT=json PUBLIC_URL="http://127.0.0.1:$port" WA_PROVIDER=sim METRICS_TOKEN="$token"
@@ -165,12 +167,21 @@ smoke() {
   }
   check "/pkg/herald.wasm is served as application/wasm, byte for byte" serves_wasm
 
+  local archive=
   backs_up() {
-    local archive
     archive=$(run herald-backup create) && [[ -f "$archive" ]] &&
       run herald-backup verify "$archive"
   }
   check "herald-backup create and verify work from the image layout while Herald runs" backs_up
+  refuses_restore() {
+    local said
+    if said=$(run herald-backup restore "$archive" 2>&1); then
+      echo "restored while Herald runs: $said"
+      return 1
+    fi
+    grep -q "Herald is running" <<<"$said" || { echo "$said"; return 1; }
+  }
+  check "herald-backup restore refuses while the server and worker run" refuses_restore
 
   # SIGTERM, as `docker stop` sends it: each must exit 0 by itself.
   stops_cleanly() { # stops_cleanly PID

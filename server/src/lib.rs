@@ -37,6 +37,8 @@ const SESSION_IDLE_LIFETIME: time::Duration = time::Duration::days(30);
 
 pub struct Application {
     listener: TcpListener,
+    /// Tells `herald-backup restore` the server runs (SQLite).
+    in_use: database::InUse,
     router: Router,
     /// Tells long-lived responses (event streams) to end, so graceful shutdown can finish.
     stopping: watch::Sender<bool>,
@@ -57,6 +59,7 @@ impl Application {
         config: Config,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        let in_use = database::hold_in_use(&config.database_url)?;
         let db = database::connect_and_migrate(&config.database_url)
             .await
             .context("preparing the database")?;
@@ -86,6 +89,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            in_use,
             router: router(state),
             stopping,
         })
@@ -105,6 +109,7 @@ impl Application {
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         let stopping = self.stopping;
+        let _in_use = self.in_use;
         axum::serve(self.listener, service)
             .with_graceful_shutdown(async move {
                 shutdown.await;

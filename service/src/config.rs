@@ -568,7 +568,7 @@ impl Config {
             Some(token) if !is_strong_token(&token) => {
                 problems.push(format!(
                     "METRICS_TOKEN: expected at least {MIN_TOKEN_LEN} characters with no spaces \
-                     (e.g. from `openssl rand -hex 32`)"
+                     (e.g. from `openssl rand -hex 24`)"
                 ));
                 None
             }

@@ -23,7 +23,7 @@ pub enum DatabaseError {
         path: String,
         source: std::io::Error,
     },
-    #[error("cannot take the migration lock: {0}")]
+    #[error("cannot take a lock: {0}")]
     Lock(String),
     #[error("cannot connect to {url}: {source}")]
     Connect { url: String, source: DbErr },
@@ -123,6 +123,44 @@ pub async fn connect_and_migrate(url: &DatabaseUrl) -> Result<DatabaseConnection
 /// Is the database answering?
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await
+}
+
+/// Held, shared, by every running server and worker on a SQLite database. `herald-backup
+/// restore` takes it exclusively, so it can tell that Herald is stopped (and Herald cannot start
+/// mid-restore). PostgreSQL deployments are told apart by their connected sessions instead.
+pub struct InUse {
+    _file: Option<fs::File>,
+}
+
+/// Takes [`InUse`] for the process's lifetime; fails while a restore holds it.
+pub fn hold_in_use(url: &DatabaseUrl) -> Result<InUse, DatabaseError> {
+    let Some(db_path) = url.sqlite_path() else {
+        return Ok(InUse { _file: None });
+    };
+    let mut name = db_path.into_os_string();
+    name.push(".in-use.lock");
+    let path = Path::new(&name);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|source| DatabaseError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let err = |e: std::io::Error| DatabaseError::Lock(format!("{}: {e}", path.display()));
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(err)?;
+    match file.try_lock_shared() {
+        Ok(()) => Ok(InUse { _file: Some(file) }),
+        Err(fs::TryLockError::WouldBlock) => Err(DatabaseError::Lock(format!(
+            "{}: a restore (herald-backup) is under way",
+            path.display()
+        ))),
+        Err(fs::TryLockError::Error(e)) => Err(err(e)),
+    }
 }
 
 /// An exclusive lock on `<db>.migrate.lock`, released when the file is dropped.

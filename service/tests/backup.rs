@@ -25,7 +25,10 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryOrder, Set,
 };
-use service::config::{Backend, DatabaseUrl};
+use service::{
+    config::{Backend, DatabaseUrl},
+    database,
+};
 use testkit::{TestDb, seed};
 
 const STORED_PATH: &str = "media/2026/11/flyer.jpg";
@@ -106,7 +109,7 @@ async fn a_restore_brings_back_exactly_what_was_backed_up_and_keeps_a_safety_bac
 }
 
 #[tokio::test]
-async fn a_restore_is_refused_while_a_worker_holds_the_sqlite_lock() {
+async fn a_restore_is_refused_while_herald_runs_on_the_sqlite_file() {
     let test = TestDb::sqlite().await;
     let data = tempfile::tempdir().unwrap();
     let tool = Tool::new(test.url.expose(), data.path());
@@ -115,18 +118,27 @@ async fn a_restore_is_refused_while_a_worker_holds_the_sqlite_lock() {
     seed::operator(&test.db, 999, "UTC").await;
     let before = state(&test.db, data.path()).await;
 
-    // As herald-worker does at start (worker/src/single_instance.rs).
-    let mut lock = test.url.sqlite_path().unwrap().into_os_string();
-    lock.push(".worker.lock");
-    let lock = fs::File::create(lock).unwrap();
-    lock.try_lock().unwrap();
-
+    // As a running server or worker holds it (service::database::hold_in_use).
+    let in_use = database::hold_in_use(&test.url).unwrap();
     let refused = tool.refuses(&["restore", p(&archive)]);
-    says(&refused, "a herald-worker is running");
+    says(&refused, "Herald is running on");
     assert_eq!(
         state(&test.db, data.path()).await,
         before,
         "no safety backup either"
+    );
+
+    // And Herald cannot start while a restore holds it.
+    drop(in_use);
+    let mut lock = test.url.sqlite_path().unwrap().into_os_string();
+    lock.push(".in-use.lock");
+    let restoring = fs::File::create(lock).unwrap();
+    restoring.try_lock().unwrap();
+    let err = database::hold_in_use(&test.url).err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains("a restore (herald-backup) is under way"),
+        "{err}"
     );
 }
 
@@ -144,10 +156,15 @@ async fn a_backup_of_the_other_database_kind_is_refused() {
     let url = "postgres://herald:s3cret-pw@127.0.0.1:1/herald";
     let refused = Tool::new(url, data.path()).refuses(&["restore", p(&lite_archive)]);
     says(&refused, "is a sqlite backup");
-    says(&refused, "postgres://herald:***@127.0.0.1:1/herald");
+    says(&refused, "postgres://herald@127.0.0.1:1/herald");
     assert!(!refused.contains("s3cret-pw"), "{refused}");
 
     if test.backend() == Backend::Postgres {
+        // The password leaves the URL for PGPASSWORD (command lines are public on the host);
+        // what remains must still connect (the test cluster trusts, so the password is unused).
+        let with_password = test.url.expose().replacen("@", ":pass%40word@", 1);
+        let archive = Tool::new(&with_password, data.path()).create(None);
+        assert!(archive.exists());
         let tool = Tool::new(test.url.expose(), data.path());
         seed::operator(&test.db, 2, "UTC").await;
         let pg_archive = tool.create(Some(&data.path().join("elsewhere")));
@@ -207,6 +224,44 @@ async fn a_damaged_archive_fails_verify_and_restore_and_changes_nothing() {
         before,
         "no safety backup, no leftovers"
     );
+}
+
+#[tokio::test]
+async fn a_crafted_archive_cannot_reach_outside_its_directory() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let tool = Tool::new(test.url.expose(), data.path());
+    seed_state(&test.db, data.path()).await;
+    let archive = tool.create(None);
+    let before = state(&test.db, data.path()).await;
+
+    let bad = tempfile::tempdir().unwrap();
+    // A top directory whose name is a broken pattern, beside an entry outside it.
+    let outside = repacked(&archive, bad.path(), "outside", |root, top| {
+        let renamed = root.join("herald-a(");
+        fs::rename(top, &renamed).unwrap();
+        fs::create_dir(root.join("other")).unwrap();
+        fs::write(root.join("other/evil"), "x").unwrap();
+        vec!["herald-a(".into(), "other".into()]
+    });
+    let link = repacked(&archive, bad.path(), "link", |_, top| {
+        std::os::unix::fs::symlink("/etc/passwd", top.join("media/passwd")).unwrap();
+        vec![top.file_name().unwrap().to_owned()]
+    });
+    for (archive, why) in [
+        (&outside, "entries outside its top directory"),
+        (&link, "it holds symbolic links"),
+    ] {
+        for command in ["verify", "restore"] {
+            says(&tool.refuses(&[command, p(archive)]), why);
+        }
+    }
+    assert_eq!(
+        state(&test.db, data.path()).await,
+        before,
+        "nothing changed"
+    );
+    assert!(!data.path().join("other").exists());
 }
 
 #[tokio::test]
@@ -487,27 +542,44 @@ async fn table_exists(db: &DatabaseConnection, table: &str) -> Result<(), DbErr>
 
 /// A copy of `archive`, written into `dir`, without these paths (relative to its top directory).
 fn without(archive: &Path, paths: &[&str], dir: &Path) -> PathBuf {
+    let label = format!("without-{}", paths[0].replace('/', "_"));
+    repacked(archive, dir, &label, |_, top| {
+        for path in paths {
+            let _ = fs::remove_file(top.join(path));
+        }
+        vec![top.file_name().unwrap().to_owned()]
+    })
+}
+
+/// `archive` unpacked into `dir`, changed by `edit` (given the unpacking root and the top
+/// directory; it returns the entries to pack), and packed again.
+fn repacked(
+    archive: &Path,
+    dir: &Path,
+    label: &str,
+    edit: impl FnOnce(&Path, &Path) -> Vec<std::ffi::OsString>,
+) -> PathBuf {
     let unpacked = tempfile::tempdir_in(dir).unwrap();
-    let tar = |args: &[&OsStr]| {
+    let tar = |args: Vec<&OsStr>| {
         let status = Command::new("tar")
             .arg("-C")
             .arg(unpacked.path())
-            .args(args)
+            .args(&args)
             .status();
         assert!(status.unwrap().success(), "tar {args:?}");
     };
-    tar(&["-xzf".as_ref(), archive.as_os_str()]);
+    tar(vec!["-xzf".as_ref(), archive.as_os_str()]);
     let top = fs::read_dir(unpacked.path())
         .unwrap()
         .next()
         .unwrap()
         .unwrap()
         .path();
-    for path in paths {
-        let _ = fs::remove_file(top.join(path));
-    }
-    let copy = dir.join(format!("without-{}.tar.gz", paths[0].replace('/', "_")));
-    tar(&["-czf".as_ref(), copy.as_os_str(), top.file_name().unwrap()]);
+    let entries = edit(unpacked.path(), &top);
+    let copy = dir.join(format!("{label}.tar.gz"));
+    let mut args: Vec<&OsStr> = vec!["-czf".as_ref(), copy.as_os_str()];
+    args.extend(entries.iter().map(|e| e.as_os_str()));
+    tar(args);
     copy
 }
 

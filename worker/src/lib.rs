@@ -69,6 +69,8 @@ pub struct Worker {
     ),
     telegram: Option<TelegramBot>,
     _instance: single_instance::InstanceGuard,
+    /// Tells `herald-backup restore` the worker runs (SQLite).
+    _in_use: database::InUse,
 }
 
 impl Worker {
@@ -82,6 +84,7 @@ impl Worker {
     /// job queue, and binds the internal listener.
     pub async fn start_with(config: Config, options: Options) -> anyhow::Result<Self> {
         let instance = single_instance::acquire(&config.database_url)?;
+        let in_use = database::hold_in_use(&config.database_url)?;
         let db = database::connect_and_migrate(&config.database_url)
             .await
             .context("preparing the database")?;
@@ -157,6 +160,7 @@ impl Worker {
             consumer: (stop_consumer, consumer),
             telegram,
             _instance: instance,
+            _in_use: in_use,
         })
     }
 
