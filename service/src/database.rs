@@ -3,7 +3,11 @@
 //! Both binaries migrate at start, and `make run` starts them together, so migrations run under a
 //! cross-process lock: an advisory lock on PostgreSQL, a lock file beside the SQLite database.
 
-use std::{fs, path::Path, time::Duration};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -137,46 +141,46 @@ pub fn hold_in_use(url: &DatabaseUrl) -> Result<InUse, DatabaseError> {
     let Some(db_path) = url.sqlite_path() else {
         return Ok(InUse { _file: None });
     };
-    let mut name = db_path.into_os_string();
-    name.push(".in-use.lock");
-    let path = Path::new(&name);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|source| DatabaseError::CreateDir {
             path: dir.display().to_string(),
             source,
         })?;
     }
-    let err = |e: std::io::Error| DatabaseError::Lock(format!("{}: {e}", path.display()));
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(err)?;
+    let (file, path) = open_lock_file(&db_path, ".in-use.lock")?;
     match file.try_lock_shared() {
         Ok(()) => Ok(InUse { _file: Some(file) }),
         Err(fs::TryLockError::WouldBlock) => Err(DatabaseError::Lock(format!(
             "{}: a restore (herald-backup) is under way",
             path.display()
         ))),
-        Err(fs::TryLockError::Error(e)) => Err(err(e)),
+        Err(fs::TryLockError::Error(e)) => Err(lock_error(&path, e)),
     }
 }
 
 /// An exclusive lock on `<db>.migrate.lock`, released when the file is dropped.
 fn lock_file(db_path: &Path) -> Result<fs::File, DatabaseError> {
+    let (file, path) = open_lock_file(db_path, ".migrate.lock")?;
+    file.lock().map_err(|e| lock_error(&path, e))?;
+    Ok(file)
+}
+
+/// `<db><suffix>`, opened (created if need be) for locking.
+fn open_lock_file(db_path: &Path, suffix: &str) -> Result<(fs::File, PathBuf), DatabaseError> {
     let mut name = db_path.as_os_str().to_owned();
-    name.push(".migrate.lock");
-    let path = Path::new(&name);
-    let err = |e: std::io::Error| DatabaseError::Lock(format!("{}: {e}", path.display()));
+    name.push(suffix);
+    let path = PathBuf::from(name);
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(path)
-        .map_err(err)?;
-    file.lock().map_err(err)?;
-    Ok(file)
+        .open(&path)
+        .map_err(|e| lock_error(&path, e))?;
+    Ok((file, path))
+}
+
+fn lock_error(path: &Path, e: std::io::Error) -> DatabaseError {
+    DatabaseError::Lock(format!("{}: {e}", path.display()))
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at BEGIN
