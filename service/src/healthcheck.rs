@@ -12,10 +12,10 @@ use tokio::{
 };
 
 /// How long a probe may take in all; a container's HEALTHCHECK has its own, longer, timeout.
-pub const TIMEOUT: Duration = Duration::from_secs(4);
+const TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Where to reach a listener bound to `bind`: a wildcard bind is reached over loopback.
-pub fn reachable(bind: SocketAddr) -> SocketAddr {
+fn reachable(bind: SocketAddr) -> SocketAddr {
     let ip = match bind.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
