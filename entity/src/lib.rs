@@ -10,6 +10,8 @@ pub mod media_files;
 pub mod operators;
 pub mod reminder_drafts;
 pub mod reminder_messages;
+pub mod reminder_owed_fires;
+pub mod reminder_run_parts;
 pub mod reminder_run_targets;
 pub mod reminder_runs;
 pub mod reminder_targets;
@@ -30,6 +32,8 @@ pub mod prelude {
     pub use super::operators::Entity as Operators;
     pub use super::reminder_drafts::Entity as ReminderDrafts;
     pub use super::reminder_messages::Entity as ReminderMessages;
+    pub use super::reminder_owed_fires::Entity as ReminderOwedFires;
+    pub use super::reminder_run_parts::Entity as ReminderRunParts;
     pub use super::reminder_run_targets::Entity as ReminderRunTargets;
     pub use super::reminder_runs::Entity as ReminderRuns;
     pub use super::reminder_targets::Entity as ReminderTargets;

@@ -10,6 +10,7 @@ mod m20261122_000005_dashboard;
 mod m20261122_000006_wa_keys;
 mod m20261122_000007_pair_code;
 mod m20261122_000008_fire_lag;
+mod m20261206_000009_run_messages;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_wa_keys::Migration),
             Box::new(m20261122_000007_pair_code::Migration),
             Box::new(m20261122_000008_fire_lag::Migration),
+            Box::new(m20261206_000009_run_messages::Migration),
         ]
     }
 }

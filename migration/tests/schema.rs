@@ -11,7 +11,7 @@ use serde_json::json;
 use service::{config::Backend, database};
 use testkit::TestDb;
 
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 22] = [
     "audit_log",
     "auth_sessions",
     "commands",
@@ -23,6 +23,8 @@ const TABLES: [&str; 20] = [
     "operators",
     "reminder_drafts",
     "reminder_messages",
+    "reminder_owed_fires",
+    "reminder_run_parts",
     "reminder_run_targets",
     "reminder_runs",
     "reminder_targets",

@@ -673,7 +673,7 @@ async fn another_operators_reminder_does_not_exist_for_them() {
         ..w.one_off()
     };
     not_found(reminders::update(db, Actor::Operator, them, id, &theirs, now()).await);
-    not_found(reminders::pause(db, Actor::Operator, them, id, None).await);
+    not_found(reminders::pause(db, Actor::Operator, them, id, None, now()).await);
     not_found(reminders::resume(db, Actor::Operator, them, id, now()).await);
     not_found(reminders::duplicate(db, Actor::Operator, them, id, now()).await);
     not_found(reminders::delete(db, Actor::Operator, them, id).await);
@@ -804,7 +804,7 @@ async fn an_edit_revives_an_ended_reminder_but_not_a_paused_one() {
     assert_eq!(revived.next_fire_at, Some(utc(2031, 3, 10, 9, 0)));
 
     let paused = w.create(&w.weekly()).await;
-    reminders::pause(w.db(), Actor::Operator, w.me.id, paused.id, Some("holiday"))
+    reminders::pause(w.db(), Actor::Operator, w.me.id, paused.id, Some("holiday"), now())
         .await
         .unwrap();
     let edited = reminders::update(
@@ -855,6 +855,7 @@ async fn pause_keeps_the_next_fire_and_resume_skips_what_came_due() {
         w.me.id,
         reminder.id,
         Some(" holiday "),
+        now(),
     )
     .await
     .unwrap();
@@ -863,7 +864,7 @@ async fn pause_keeps_the_next_fire_and_resume_skips_what_came_due() {
     assert_eq!(paused.next_fire_at, reminder.next_fire_at);
 
     // Pausing again changes nothing and records nothing.
-    let again = reminders::pause(w.db(), Actor::Operator, w.me.id, reminder.id, None)
+    let again = reminders::pause(w.db(), Actor::Operator, w.me.id, reminder.id, None, now())
         .await
         .unwrap();
     assert_eq!(again, paused);
@@ -896,7 +897,7 @@ async fn pause_keeps_the_next_fire_and_resume_skips_what_came_due() {
 async fn a_one_off_whose_time_passed_while_paused_cannot_resume() {
     let w = World::new().await;
     let reminder = w.create(&w.one_off()).await;
-    reminders::pause(w.db(), Actor::Operator, w.me.id, reminder.id, None)
+    reminders::pause(w.db(), Actor::Operator, w.me.id, reminder.id, None, now())
         .await
         .unwrap();
     let day_after = utc(2031, 3, 5, 9, 0);
@@ -923,7 +924,7 @@ async fn a_one_off_whose_time_passed_while_paused_cannot_resume() {
         Err(ReminderError::NotPaused(ReminderStatus::Ended))
     ));
     assert!(matches!(
-        reminders::pause(w.db(), Actor::Operator, w.me.id, reminder.id, None).await,
+        reminders::pause(w.db(), Actor::Operator, w.me.id, reminder.id, None, now()).await,
         Err(ReminderError::NotActive(ReminderStatus::Ended))
     ));
     assert_eq!(

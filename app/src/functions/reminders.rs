@@ -108,7 +108,14 @@ pub async fn reminder_page(id: i64) -> Result<ReminderPage, ServerFnError> {
 #[server(endpoint = "pause_reminder")]
 pub async fn pause_reminder(id: i64) -> Result<(), ServerFnError> {
     let (state, me) = super::caller::context().await?;
-    service::reminders::pause(&state.db, service::audit::Actor::Operator, me.id, id, None)
+    service::reminders::pause(
+        &state.db,
+        service::audit::Actor::Operator,
+        me.id,
+        id,
+        None,
+        chrono::Utc::now(),
+    )
         .await
         .map(|_| ())
         .map_err(ssr::reminder_error)

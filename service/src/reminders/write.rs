@@ -124,6 +124,7 @@ pub async fn pause(
     operator_id: i64,
     reminder_id: i64,
     reason: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<reminders::Model, ReminderError> {
     let txn = begin_write(db).await?;
     let current = owned(&txn, operator_id, reminder_id).await?;
@@ -139,7 +140,7 @@ pub async fn pause(
     let mut row = current.into_active_model();
     row.status = Set(ReminderStatus::Paused);
     row.status_reason = Set(reason.clone());
-    row.updated_at = Set(Utc::now());
+    row.updated_at = Set(now);
     let reminder = row.update(&txn).await?;
     announce(
         &txn,
