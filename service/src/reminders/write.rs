@@ -8,7 +8,10 @@ use domain::{
     bus::{Command, Event},
     status::ReminderStatus,
 };
-use entity::{reminder_messages as messages, reminder_targets as targets, reminders};
+use entity::{
+    reminder_messages as messages, reminder_owed_fires as owed, reminder_targets as targets,
+    reminders,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -77,6 +80,7 @@ pub async fn update(
         ReminderStatus::Paused => (ReminderStatus::Paused, current.status_reason.clone()),
         _ => (ReminderStatus::Active, None),
     };
+    owe_due_occurrence(&txn, &current, Some(valid.next_fire_at), now).await?;
     let mut row = current.into_active_model();
     row.status = Set(status);
     row.status_reason = Set(reason);
@@ -101,6 +105,34 @@ pub async fn update(
     .await?;
     txn.commit().await?;
     Ok(reminder)
+}
+
+/// A change to an active reminder whose occurrence has come due but not fired yet (the worker
+/// is down or about to fire it) moves the reminder on; the occurrence is recorded as owed, so
+/// the worker still fires it late or reports it, and it is never erased. `next` is when the
+/// changed reminder fires next: an occurrence it keeps is not owed.
+async fn owe_due_occurrence(
+    txn: &DatabaseTransaction,
+    current: &reminders::Model,
+    next: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let Some(due) = current.next_fire_at else {
+        return Ok(());
+    };
+    if current.status != ReminderStatus::Active || due > now || next == Some(due) {
+        return Ok(());
+    }
+    owed::Entity::insert(owed::ActiveModel {
+        reminder_id: Set(current.id),
+        occurrence_at: Set(due),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([owed::Column::ReminderId, owed::Column::OccurrenceAt])
+    .exec(txn)
+    .await?;
+    Ok(())
 }
 
 /// What a create and an update both store from a validated submission.
@@ -137,6 +169,7 @@ pub async fn pause(
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .map(str::to_owned);
+    owe_due_occurrence(&txn, &current, None, now).await?;
     let mut row = current.into_active_model();
     row.status = Set(ReminderStatus::Paused);
     row.status_reason = Set(reason.clone());

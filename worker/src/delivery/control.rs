@@ -9,7 +9,7 @@ use domain::{
     status::{ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::reminder_runs as runs;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use service::{
     audit::Actor,
     bus::events,
@@ -18,6 +18,7 @@ use service::{
 };
 
 use super::{Delivery, targets as rows};
+use crate::jobs::tasks::Fire;
 
 impl Delivery {
     /// Runs a delivery command; `Err` holds the reason, for the command row.
@@ -40,6 +41,19 @@ impl Delivery {
             .await?
         {
             self.arm(&self.db, &reminder).await?;
+        }
+        // An occurrence the change left owed fires now (its own queued fire may be spent).
+        let owed = entity::reminder_owed_fires::Entity::find()
+            .filter(entity::reminder_owed_fires::Column::ReminderId.eq(reminder_id))
+            .all(&self.db)
+            .await?;
+        for row in owed {
+            let fire = Fire {
+                queue: self.queue_name.clone(),
+                reminder_id,
+                occurrence_at: row.occurrence_at,
+            };
+            self.queue.schedule_on(&self.db, &fire).await?;
         }
         Ok(())
     }

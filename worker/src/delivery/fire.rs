@@ -2,6 +2,12 @@
 //! (a conditional UPDATE on the occurrence being fired, so of two workers only one proceeds),
 //! the run is recorded with one target per group — or, past the grace window, a `missed` run
 //! with none — and the next occurrence's fire is queued. Then the account's sender takes over.
+//!
+//! A run keeps its own copy of the message (`reminder_run_parts`), taken here: it sends that
+//! copy, whatever the operator edits meanwhile. An occurrence that came due and was then
+//! overtaken by a change to its reminder (an edit, a pause) is owed (`reminder_owed_fires`): it
+//! is still recorded here — fired late within the grace window, or not sent with an alert —
+//! so no occurrence that came due is ever erased without a record.
 
 use std::sync::Arc;
 
@@ -12,6 +18,7 @@ use domain::{
     status::{ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::{
+    reminder_messages as messages, reminder_owed_fires as owed, reminder_run_parts as run_parts,
     reminder_run_targets as targets, reminder_runs as runs, reminder_targets, reminders,
     whatsapp_groups as groups,
 };
@@ -28,6 +35,10 @@ use crate::jobs::tasks::{Deliver, Fire};
 const MISSED_PER_FIRE: usize = 500;
 
 const MISSED: &str = "missed: the worker was not running when it was due";
+const PAUSED_WHEN_DUE: &str =
+    "not sent: the reminder was paused after this occurrence came due, before it could fire";
+const STOPPED_WHEN_DUE: &str =
+    "not sent: the reminder stopped after this occurrence came due, before it could fire";
 
 impl Delivery {
     /// Queues the fire of `reminder`'s next occurrence, if it is active and has one. Fires queued
@@ -73,8 +84,9 @@ impl Delivery {
             return Ok(());
         };
         if reminder.status != ReminderStatus::Active || reminder.next_fire_at != Some(occurrence) {
-            // Edited, paused, deleted or already fired since this was queued.
-            return Ok(());
+            // Edited, paused or already fired since this was queued — unless the change came
+            // after the occurrence was due: then it is owed, and recorded all the same.
+            return self.fire_owed(txn, &reminder, occurrence, now).await;
         }
         let schedule = match service::reminders::schedule_of(&reminder) {
             Ok(schedule) => schedule,
@@ -147,6 +159,12 @@ impl Delivery {
         if claimed.rows_affected != 1 {
             return Ok(());
         }
+        // An edit saved just as this came due may also have recorded it as owed: it fires once.
+        owed::Entity::delete_many()
+            .filter(owed::Column::ReminderId.eq(reminder_id))
+            .filter(owed::Column::OccurrenceAt.eq(occurrence))
+            .exec(&txn)
+            .await?;
 
         let mut missed_runs = Vec::new();
         for at in &missed {
@@ -156,15 +174,7 @@ impl Delivery {
             missed_runs.push(run);
         }
         let run = match firing {
-            Some(at) => {
-                let run = self
-                    .insert_run(&txn, &reminder, at, RunStatus::Running, None, now)
-                    .await?;
-                self.insert_targets(&txn, &reminder, run.id, now).await?;
-                // Should this process stop before its sender takes the run, a pass still comes.
-                self.safety_net(&txn, run.id, now).await?;
-                Some(run)
-            }
+            Some(at) => Some(self.start_run(&txn, &reminder, at, now).await?),
             None => None,
         };
         let moved_on = reminders::Model {
@@ -207,6 +217,132 @@ impl Delivery {
         if let Some(run) = run {
             tracing::info!(reminder_id, run_id = run.id, occurrence = %run.occurrence_at, "fired");
             self.dispatch(run.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Records an owed occurrence (see [`owed`]): the reminder changed after it came due and
+    /// before this fire. It fires late if the reminder is still active and the grace window
+    /// allows, or is recorded as not sent, with an alert. The reminder's own schedule is left
+    /// as the change set it.
+    async fn fire_owed(
+        self: &Arc<Self>,
+        txn: DatabaseTransaction,
+        reminder: &reminders::Model,
+        occurrence: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        // Deleting the row is the claim: of two processes only one records the occurrence.
+        let taken = owed::Entity::delete_many()
+            .filter(owed::Column::ReminderId.eq(reminder.id))
+            .filter(owed::Column::OccurrenceAt.eq(occurrence))
+            .exec(&txn)
+            .await?;
+        let recorded = runs::Entity::find()
+            .filter(runs::Column::ReminderId.eq(reminder.id))
+            .filter(runs::Column::OccurrenceAt.eq(occurrence))
+            .one(&txn)
+            .await?
+            .is_some();
+        if taken.rows_affected != 1 || recorded {
+            txn.commit().await?;
+            return Ok(());
+        }
+        let not_sent = match reminder.status {
+            ReminderStatus::Active if now - occurrence > self.settings.grace => Some(MISSED),
+            ReminderStatus::Active => None,
+            ReminderStatus::Paused => Some(PAUSED_WHEN_DUE),
+            _ => Some(STOPPED_WHEN_DUE),
+        };
+        let operator = Some(reminder.operator_id);
+        let run = match not_sent {
+            None => Some(self.start_run(&txn, reminder, occurrence, now).await?),
+            Some(reason) => {
+                let run = self
+                    .insert_run(
+                        &txn,
+                        reminder,
+                        occurrence,
+                        RunStatus::Skipped,
+                        Some(reason),
+                        now,
+                    )
+                    .await?;
+                let alert = Event::Missed {
+                    account_id: reminder.account_id,
+                    reminder_id: reminder.id,
+                    reminder_name: reminder.name.clone(),
+                    occurrences: 1,
+                    first: run.occurrence_at,
+                    last: run.occurrence_at,
+                };
+                events::publish_in(&txn, operator, &alert).await?;
+                None
+            }
+        };
+        if reminder.last_fired_at.is_none_or(|last| last < occurrence) {
+            reminders::Entity::update_many()
+                .col_expr(reminders::Column::LastFiredAt, Expr::value(occurrence))
+                .filter(reminders::Column::Id.eq(reminder.id))
+                .exec(&txn)
+                .await?;
+        }
+        let changed = Event::ReminderChanged {
+            account_id: reminder.account_id,
+            reminder_id: reminder.id,
+        };
+        events::publish_in(&txn, operator, &changed).await?;
+        txn.commit().await?;
+        tracing::warn!(reminder_id = reminder.id, %occurrence, reason = not_sent, "owed occurrence recorded");
+        if let Some(run) = run {
+            self.dispatch(run.id).await?;
+        }
+        Ok(())
+    }
+
+    /// A run that sends now: its row, its own copy of the message, one target per group, and
+    /// the safety net that continues it should this process stop before its sender takes it.
+    async fn start_run(
+        &self,
+        txn: &DatabaseTransaction,
+        reminder: &reminders::Model,
+        occurrence: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<runs::Model> {
+        let run = self
+            .insert_run(txn, reminder, occurrence, RunStatus::Running, None, now)
+            .await?;
+        self.copy_message(txn, reminder.id, run.id).await?;
+        self.insert_targets(txn, reminder, run.id, now).await?;
+        self.safety_net(txn, run.id, now).await?;
+        Ok(run)
+    }
+
+    /// The run's own copy of the reminder's message, as it is at the fire: the run sends this
+    /// copy, so an edit never changes a run under way.
+    async fn copy_message(
+        &self,
+        txn: &DatabaseTransaction,
+        reminder_id: i64,
+        run_id: i64,
+    ) -> Result<(), DbErr> {
+        let parts: Vec<_> = messages::Entity::find()
+            .filter(messages::Column::ReminderId.eq(reminder_id))
+            .order_by_asc(messages::Column::Position)
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|part| run_parts::ActiveModel {
+                run_id: Set(run_id),
+                position: Set(part.position),
+                kind: Set(part.kind),
+                body: Set(part.body),
+                media_file_id: Set(part.media_file_id),
+                ..Default::default()
+            })
+            .collect();
+        if !parts.is_empty() {
+            run_parts::Entity::insert_many(parts).exec(txn).await?;
         }
         Ok(())
     }

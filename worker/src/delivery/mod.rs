@@ -79,6 +79,8 @@ pub struct Delivery {
     senders: Mutex<HashMap<i64, mpsc::UnboundedSender<i64>>>,
     hourly: Mutex<HourlyCap>,
     uploads: Mutex<HashMap<i64, sending::RunUploads>>,
+    /// When each run found its account without a session, for the grace window.
+    away_since: Mutex<HashMap<i64, chrono::DateTime<chrono::Utc>>>,
     /// `true` once shutting down; the count is of sends under way.
     stopping: watch::Sender<bool>,
     sending: watch::Sender<usize>,
@@ -106,6 +108,7 @@ impl Delivery {
             data_dir,
             senders: Mutex::default(),
             uploads: Mutex::default(),
+            away_since: Mutex::default(),
             stopping: watch::Sender::new(false),
             sending: watch::Sender::new(0),
         });

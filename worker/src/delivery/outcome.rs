@@ -102,6 +102,7 @@ impl Delivery {
         }
         txn.commit().await?;
         self.forget_uploads(run.id);
+        self.back(run.id);
         tracing::info!(run_id = run.id, %status, sent = counts.sent, failed = counts.failed, "run finished");
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! - a target left `sending` (its sender died mid-send) becomes `unknown` — WhatsApp may or may
 //!   not have it — and is reported, never re-sent;
 //! - every active reminder whose next fire is not queued gets it queued (a reminder saved while
-//!   the worker was down, or a fire that ran out of retries);
+//!   the worker was down, or a fire that ran out of retries), and so does every owed occurrence;
 //! - every run still `running` gets a delivery pass.
 //!
 //! With one worker (always, on SQLite) everything a previous process left is orphaned at start.
@@ -19,12 +19,14 @@ use domain::{
     bus::Event,
     status::{ReminderStatus, RunStatus, TargetStatus},
 };
-use entity::{reminder_run_targets as targets, reminder_runs as runs, reminders};
+use entity::{
+    reminder_owed_fires as owed, reminder_run_targets as targets, reminder_runs as runs, reminders,
+};
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
 use service::{bus::events, database::begin_write};
 
 use super::Delivery;
-use crate::jobs::queue::JobQueue;
+use crate::jobs::{queue::JobQueue, tasks::Fire};
 
 const UNKNOWN: &str =
     "unknown: Herald stopped while sending; WhatsApp may have delivered it, so it is not re-sent";
@@ -49,7 +51,9 @@ impl Delivery {
             .await
     }
 
-    /// Longer than any send can take: every part may use the whole send timeout.
+    /// Longer than a live claim can go unrenewed: the sender renews it before each part, and a
+    /// part takes at most the send timeout (uploads happen before the claim). So it holds for a
+    /// message of any number of parts.
     pub(super) fn orphan_after(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.settings.send_timeout * 3)
             .unwrap_or(chrono::Duration::minutes(10))
@@ -92,9 +96,15 @@ impl Delivery {
             .filter(reminders::Column::NextFireAt.is_not_null())
             .all(&self.db)
             .await?;
+        let owed = owed::Entity::find().all(&self.db).await?;
         let waiting = self.queue.waiting(&self.queue_name).await?;
         let mut missing = Vec::new();
-        for fire in active.iter().filter_map(|r| self.next_fire(r)) {
+        let owed = owed.into_iter().map(|row| Fire {
+            queue: self.queue_name.clone(),
+            reminder_id: row.reminder_id,
+            occurrence_at: row.occurrence_at,
+        });
+        for fire in active.iter().filter_map(|r| self.next_fire(r)).chain(owed) {
             if !waiting.contains(&JobQueue::uniq_hash(&fire)?) {
                 missing.push(fire);
             }

@@ -13,7 +13,7 @@ use domain::{
     window,
 };
 use entity::{
-    media_files, reminder_messages as messages, reminder_run_targets as targets,
+    media_files, reminder_run_parts as run_parts, reminder_run_targets as targets,
     reminder_runs as runs, reminders, whatsapp_accounts as accounts,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -26,8 +26,9 @@ use super::{
 };
 use crate::{jobs::tasks::Deliver, provider::SendError};
 
-/// The run, its reminder and message parts are re-read at least this often during a run, so an
-/// edit or a deletion made meanwhile applies to the groups still to come.
+/// The run and its reminder are re-read at least this often during a run, so a pause, a
+/// cancel, a new send window or a deletion made meanwhile applies to the groups still to come.
+/// (The message is the run's own copy, which never changes.)
 const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Due targets are looked up this many at a time; each is still claimed on its own.
 const BATCH: u64 = 64;
@@ -197,6 +198,7 @@ impl Delivery {
             let Some(session) = self.sessions.connected(account_id) else {
                 return self.away(run, reminder, account_id, now).await;
             };
+            self.back(run_id);
             if due.is_empty() {
                 due.extend(rows::next_due(&self.db, run_id, now, BATCH).await?);
             }
@@ -238,8 +240,9 @@ impl Delivery {
             if self.stopping() {
                 continue;
             }
-            // The claim returns the row as claimed: another process may have moved it on.
-            let Some(target) = rows::claim(&self.db, target.id, now).await? else {
+            // The claim returns the row as claimed: another process may have moved it on. Its
+            // time is read now, after any upload, so it is the send's own start.
+            let Some(target) = rows::claim(&self.db, target.id, self.clock.now()).await? else {
                 continue;
             };
             let (outcome, error) = self
@@ -284,12 +287,18 @@ impl Delivery {
             rows::close_pending(&self.db, run_id, TargetStatus::Skipped, reason, now).await?;
             return Ok(Err(Stop::Done));
         };
-        let parts = messages::Entity::find()
-            .filter(messages::Column::ReminderId.eq(reminder.id))
-            .order_by_asc(messages::Column::Position)
+        // The run's own copy of the message: an edit since the fire changes the next run only.
+        let parts = run_parts::Entity::find()
+            .filter(run_parts::Column::RunId.eq(run_id))
+            .order_by_asc(run_parts::Column::Position)
             .find_also_related(media_files::Entity)
             .all(&self.db)
             .await?;
+        if parts.is_empty() {
+            let reason = "this run has no message to send";
+            rows::close_pending(&self.db, run_id, TargetStatus::Failed, reason, now).await?;
+            return Ok(Err(Stop::Done));
+        }
         Ok(Ok(Snapshot {
             run,
             reminder,
@@ -300,7 +309,9 @@ impl Delivery {
 
     /// The account has no connected session here. Not connected when the run starts: its
     /// groups are skipped at once. Dropped mid-run, or still being resumed by this process:
-    /// wait for it, within the grace window from the run's start, then skip.
+    /// wait for it, within the grace window counted from when this run found it away (in this
+    /// process: after a restart late in a long run the wait for the resuming session starts
+    /// afresh), then skip.
     async fn away(
         &self,
         run: &runs::Model,
@@ -314,13 +325,26 @@ impl Delivery {
         let resuming = account
             .as_ref()
             .is_some_and(|a| a.status == AccountStatus::Connected);
-        let started = run.started_at.unwrap_or(run.created_at);
+        let gone = *self
+            .away_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(run.id)
+            .or_insert(now);
         let waiting = resuming || rows::attempted(&self.db, run.id).await?;
-        if waiting && now - started < self.settings.grace {
+        if waiting && now - gone < self.settings.grace {
             return Ok(Stop::WaitUntil(now + OFFLINE_RECHECK));
         }
         self.skip_offline(run, reminder, account).await?;
         Ok(Stop::Done)
+    }
+
+    /// The run's account has its session: should it go away again, the wait starts afresh.
+    pub(super) fn back(&self, run_id: i64) {
+        self.away_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&run_id);
     }
 
     /// Takes `messages` sends from the hourly budget all accounts share, or says when there is

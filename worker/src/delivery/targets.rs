@@ -72,6 +72,22 @@ pub async fn claim(
     Ok(claimed.into_iter().next())
 }
 
+/// Renews a `sending` claim before each part: `false` when the target is no longer `sending`
+/// (a sweep took it for abandoned and reported it unknown).
+pub async fn renew_claim(
+    db: &impl ConnectionTrait,
+    target_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let renewed = targets::Entity::update_many()
+        .col_expr(targets::Column::ClaimedAt, Expr::value(now))
+        .filter(targets::Column::Id.eq(target_id))
+        .filter(targets::Column::Status.eq(TargetStatus::Sending))
+        .exec(db)
+        .await?;
+    Ok(renewed.rows_affected == 1)
+}
+
 /// Not waiting out a retry delay.
 fn due(now: DateTime<Utc>) -> Condition {
     Condition::any()
@@ -119,6 +135,7 @@ pub enum Outcome {
     Sent {
         wa_message_id: String,
         latency_ms: i64,
+        parts_sent: i32,
     },
     /// Back to `pending` until `at`.
     Retry {
@@ -138,13 +155,47 @@ pub enum Outcome {
 }
 
 /// Records the outcome of a claimed target. An outcome may also land on a target another
-/// process has meanwhile marked `unknown`: the truth beats the guess.
+/// process has meanwhile marked `unknown`: the truth beats the guess — but a retry never
+/// reopens it (its run may have rolled up already): it is recorded failed instead.
 pub async fn settle(
     db: &impl ConnectionTrait,
     target_id: i64,
     outcome: &Outcome,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    let Outcome::Retry {
+        reason, parts_sent, ..
+    } = outcome
+    else {
+        return record(
+            db,
+            target_id,
+            outcome,
+            &[TargetStatus::Sending, TargetStatus::Unknown],
+            now,
+        )
+        .await
+        .map(|_| ());
+    };
+    if record(db, target_id, outcome, &[TargetStatus::Sending], now).await? {
+        return Ok(());
+    }
+    let failed = Outcome::Failed {
+        reason: format!("{reason}; not retried, as it was already reported unknown"),
+        parts_sent: *parts_sent,
+    };
+    record(db, target_id, &failed, &[TargetStatus::Unknown], now).await?;
+    Ok(())
+}
+
+/// Writes `outcome` if the target is in one of `from`; `false` when it was not.
+async fn record(
+    db: &impl ConnectionTrait,
+    target_id: i64,
+    outcome: &Outcome,
+    from: &[TargetStatus],
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let update = targets::Entity::update_many()
         .col_expr(targets::Column::UpdatedAt, Expr::value(now))
         .col_expr(
@@ -155,8 +206,10 @@ pub async fn settle(
         Outcome::Sent {
             wa_message_id,
             latency_ms,
+            parts_sent,
         } => update
             .col_expr(targets::Column::Status, Expr::value(TargetStatus::Sent))
+            .col_expr(targets::Column::PartsSent, Expr::value(parts_sent))
             .col_expr(targets::Column::Reason, Expr::value(None::<String>))
             .col_expr(targets::Column::WaMessageId, Expr::value(wa_message_id))
             .col_expr(targets::Column::LatencyMs, Expr::value(latency_ms))
@@ -189,12 +242,12 @@ pub async fn settle(
                 )
         }
     };
-    update
+    let done = update
         .filter(targets::Column::Id.eq(target_id))
-        .filter(targets::Column::Status.is_in([TargetStatus::Sending, TargetStatus::Unknown]))
+        .filter(targets::Column::Status.is_in(from.iter().copied()))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(done.rows_affected == 1)
 }
 
 /// Decides every still-pending target of `run_id` as `status` with `reason`.

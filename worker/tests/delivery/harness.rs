@@ -8,7 +8,7 @@ use domain::{
     account::AccountLabel,
     bus::{Command, Event},
     pacing::Rules,
-    status::{MessageKind, Provider, ReminderStatus, RunStatus, TargetStatus},
+    status::{MessageKind, Provider, RunStatus},
 };
 use entity::{reminder_run_targets, reminder_runs, reminders, whatsapp_groups};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
@@ -24,7 +24,7 @@ use worker::{
     Options,
     clock::{Clock, ManualClock},
     delivery,
-    provider::sim::{Fault, SimOp, SimProvider},
+    provider::sim::SimProvider,
     sessions::Settings,
 };
 
@@ -76,8 +76,8 @@ pub struct Harness {
     pub operator_id: i64,
     pub account_id: i64,
     pub groups: Vec<whatsapp_groups::Model>,
-    pub stop: Option<oneshot::Sender<()>>,
-    pub stopped: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    stop: Option<oneshot::Sender<()>>,
+    stopped: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Harness {

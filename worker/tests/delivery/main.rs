@@ -1,32 +1,19 @@
 mod changes;
 mod harness;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
+use chrono::{DateTime, TimeZone as _, Utc};
 use domain::{
-    account::AccountLabel,
-    bus::{Command, Event},
+    bus::Event,
     pacing::Rules,
-    status::{MessageKind, Provider, ReminderStatus, RunStatus, TargetStatus},
+    status::{MessageKind, ReminderStatus, RunStatus, TargetStatus},
 };
-use entity::{reminder_run_targets, reminder_runs, reminders, whatsapp_groups};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
-use service::{
-    accounts,
-    audit::Actor,
-    bus::events,
-    reminders::{PartInput, ReminderInput},
-};
+use entity::{reminder_run_targets, reminders};
+use sea_orm::{DatabaseConnection, EntityTrait};
+use service::{accounts, audit::Actor, reminders::PartInput};
 use testkit::TestDb;
-use tokio::sync::oneshot;
-use worker::{
-    Options,
-    clock::{Clock, ManualClock},
-    delivery,
-    provider::sim::{Fault, SimOp, SimProvider},
-    sessions::Settings,
-};
+use worker::provider::sim::{Fault, SimOp};
 
 use harness::*;
 
