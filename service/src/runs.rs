@@ -2,8 +2,8 @@
 //! Here the request is checked and queued with its audit row; the worker carries it out.
 
 use domain::{bus::Command, status::RunStatus};
-use entity::reminder_run_targets as run_targets;
 use entity::reminder_runs as runs;
+use entity::{media_files, reminder_run_parts as run_parts, reminder_run_targets as run_targets};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -50,6 +50,21 @@ pub enum RunActionError {
     AccountGone,
     #[error(transparent)]
     Db(#[from] DbErr),
+}
+
+/// The message a run sent (or is sending): its own copy, taken when it fired, with each part's
+/// file. Empty for runs recorded before runs kept their message, and for runs that never fired.
+/// Pass a run already found for the operator.
+pub async fn message(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+) -> Result<Vec<(run_parts::Model, Option<media_files::Model>)>, DbErr> {
+    run_parts::Entity::find()
+        .filter(run_parts::Column::RunId.eq(run_id))
+        .order_by_asc(run_parts::Column::Position)
+        .find_also_related(media_files::Entity)
+        .all(db)
+        .await
 }
 
 /// Sends the rest of a paused run now, past its send window. Returns the queued command's id.

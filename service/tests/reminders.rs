@@ -804,9 +804,16 @@ async fn an_edit_revives_an_ended_reminder_but_not_a_paused_one() {
     assert_eq!(revived.next_fire_at, Some(utc(2031, 3, 10, 9, 0)));
 
     let paused = w.create(&w.weekly()).await;
-    reminders::pause(w.db(), Actor::Operator, w.me.id, paused.id, Some("holiday"), now())
-        .await
-        .unwrap();
+    reminders::pause(
+        w.db(),
+        Actor::Operator,
+        w.me.id,
+        paused.id,
+        Some("holiday"),
+        now(),
+    )
+    .await
+    .unwrap();
     let edited = reminders::update(
         w.db(),
         Actor::Operator,

@@ -116,9 +116,9 @@ pub async fn pause_reminder(id: i64) -> Result<(), ServerFnError> {
         None,
         chrono::Utc::now(),
     )
-        .await
-        .map(|_| ())
-        .map_err(ssr::reminder_error)
+    .await
+    .map(|_| ())
+    .map_err(ssr::reminder_error)
 }
 
 /// Fires again from the next occurrence after now; what came due while paused is not sent.
@@ -191,8 +191,21 @@ pub async fn run_page(id: i64) -> Result<RunPage, ServerFnError> {
         .as_ref()
         .map(ssr::zone_of)
         .unwrap_or(domain::timezone::TimeZone::UTC);
+    use crate::models::reminders::PartView;
+
+    let message = service::runs::message(db, history.run.id)
+        .await
+        .map_err(super::caller::internal)?
+        .into_iter()
+        .map(|(part, media)| PartView {
+            kind: part.kind,
+            body: part.body,
+            media: media.as_ref().map(ssr::media_ref),
+        })
+        .collect();
     Ok(RunPage {
         run: ssr::run_view(history, zone),
+        message,
         account_label,
         event_id,
     })

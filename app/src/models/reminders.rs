@@ -351,6 +351,8 @@ pub struct RunTargetView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunPage {
     pub run: RunView,
+    /// What this run sent, as it fired: later edits to the reminder do not show here.
+    pub message: Vec<PartView>,
     pub account_label: Option<String>,
     pub event_id: i64,
 }

@@ -1,10 +1,13 @@
-//! Retention: files no reminder uses are removed after a while, and so are files on disk that
-//! no row names (what a crash between writing a file and recording it leaves behind).
+//! Retention: files no reminder (and no run still sending) uses are removed after a while, and
+//! so are files on disk that no row names (what a crash between writing a file and recording it leaves behind).
 
 use std::{collections::HashSet, io, path::Path};
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{media_files, reminder_messages};
+use domain::status::RunStatus;
+use entity::{
+    media_files, reminder_messages, reminder_run_parts as run_parts, reminder_runs as runs,
+};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
     SqlErr, sea_query::Query,
@@ -50,17 +53,36 @@ pub async fn sweep(
     Ok(report)
 }
 
-/// Not named by any reminder message.
+/// Not named by any reminder message, nor by the message of a run still sending or paused.
 fn unused() -> Condition {
-    Condition::all().add(
-        media_files::Column::Id.not_in_subquery(
-            Query::select()
-                .column(reminder_messages::Column::MediaFileId)
-                .from(reminder_messages::Entity)
-                .and_where(reminder_messages::Column::MediaFileId.is_not_null())
-                .to_owned(),
-        ),
-    )
+    Condition::all()
+        .add(
+            media_files::Column::Id.not_in_subquery(
+                Query::select()
+                    .column(reminder_messages::Column::MediaFileId)
+                    .from(reminder_messages::Entity)
+                    .and_where(reminder_messages::Column::MediaFileId.is_not_null())
+                    .to_owned(),
+            ),
+        )
+        .add(
+            media_files::Column::Id.not_in_subquery(
+                Query::select()
+                    .column(run_parts::Column::MediaFileId)
+                    .from(run_parts::Entity)
+                    .and_where(run_parts::Column::MediaFileId.is_not_null())
+                    .and_where(run_parts::Column::RunId.in_subquery(open_runs()))
+                    .to_owned(),
+            ),
+        )
+}
+
+fn open_runs() -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(runs::Column::Id)
+        .from(runs::Entity)
+        .and_where(runs::Column::Status.is_in([RunStatus::Running, RunStatus::Paused]))
+        .to_owned()
 }
 
 async fn expire_unused(
@@ -77,6 +99,16 @@ async fn expire_unused(
     for file in expired {
         // Each row is re-checked as it is deleted: a reminder may have taken it up meanwhile.
         let txn = crate::database::begin_write(db).await?;
+        // Finished runs' history keeps each part's kind and caption, not the expired file.
+        run_parts::Entity::update_many()
+            .col_expr(
+                run_parts::Column::MediaFileId,
+                sea_orm::sea_query::Expr::value(None::<i64>),
+            )
+            .filter(run_parts::Column::MediaFileId.eq(file.id))
+            .filter(run_parts::Column::RunId.not_in_subquery(open_runs()))
+            .exec(&txn)
+            .await?;
         let deleted = media_files::Entity::delete_many()
             .filter(media_files::Column::Id.eq(file.id))
             .filter(unused())

@@ -16,7 +16,7 @@ use crate::{
     },
     functions::reminders::{cancel_run, resume_run, run_page},
     models::reminders::{RunPage, RunTargetView, RunView},
-    routes::id_param,
+    routes::{id_param, reminders::detail::PartPreview},
 };
 
 #[component]
@@ -81,6 +81,14 @@ fn LiveRun(initial: RunPage) -> impl IntoView {
                                 {page.account_label.map(|label| view! { <p class="lede">"Sent from "{label}</p> })}
                             </header>
                             <RunCard run=page.run open=true on_change=reload />
+                            {(!page.message.is_empty()).then(|| view! {
+                                <section class="card stack" aria-labelledby="run-message-title">
+                                    <h2 id="run-message-title">"Message sent"</h2>
+                                    <ol class="message-preview" data-testid="run-message">
+                                        {page.message.into_iter().map(|part| view! { <PartPreview part /> }).collect_view()}
+                                    </ol>
+                                </section>
+                            })}
                         }
         }}
     }
