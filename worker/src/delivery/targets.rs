@@ -314,3 +314,83 @@ pub async fn set_run_status(
         .await?;
     Ok(done.rows_affected == 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+    use sea_orm::{ActiveModelTrait, Set};
+    use testkit::TestDb;
+
+    use super::*;
+
+    /// A run already rolled up with one target reported unknown.
+    async fn unknown_target(db: &impl ConnectionTrait) -> targets::Model {
+        let now = Utc.with_ymd_and_hms(2027, 1, 4, 8, 0, 0).unwrap();
+        let run = runs::ActiveModel {
+            reminder_name: Set("Finished".to_owned()),
+            occurrence_at: Set(now),
+            status: Set(RunStatus::Failed),
+            created_at: Set(now),
+            finished_at: Set(Some(now)),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        targets::ActiveModel {
+            run_id: Set(run.id),
+            group_jid: Set("1@g.us".to_owned()),
+            group_name: Set("Choir".to_owned()),
+            status: Set(TargetStatus::Unknown),
+            attempts: Set(1),
+            parts_sent: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_retry_never_reopens_a_target_reported_unknown() {
+        let test = TestDb::new().await;
+        let target = unknown_target(&test.db).await;
+        let now = target.updated_at;
+        let retry = Outcome::Retry {
+            at: now + chrono::Duration::seconds(30),
+            reason: "simulated send failure".to_owned(),
+            parts_sent: 1,
+        };
+        settle(&test.db, target.id, &retry, now).await.unwrap();
+        let after = targets::Entity::find_by_id(target.id)
+            .one(&test.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after.status, TargetStatus::Failed, "{after:?}");
+        assert_eq!(after.next_attempt_at, None);
+        assert!(after.reason.unwrap().contains("already reported unknown"));
+    }
+
+    #[tokio::test]
+    async fn the_truth_of_a_send_replaces_an_unknown() {
+        let test = TestDb::new().await;
+        let target = unknown_target(&test.db).await;
+        let sent = Outcome::Sent {
+            wa_message_id: "3EB0AA".to_owned(),
+            latency_ms: 5,
+            parts_sent: 2,
+        };
+        settle(&test.db, target.id, &sent, target.updated_at)
+            .await
+            .unwrap();
+        let after = targets::Entity::find_by_id(target.id)
+            .one(&test.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((after.status, after.parts_sent), (TargetStatus::Sent, 2));
+    }
+}

@@ -73,6 +73,21 @@ impl Harness {
         panic!("timed out ticking towards {n} sends");
     }
 
+    /// As [`Harness::wait`], for up to a minute.
+    async fn wait_long<T, F, Fut>(&self, what: &str, check: F) -> T
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        for _ in 0..600 {
+            if let Some(found) = check().await {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
     async fn edit(&self, reminder_id: i64, input: &ReminderInput) -> reminders::Model {
         service::reminders::update(
             &self.db,
@@ -388,5 +403,50 @@ async fn a_hung_upload_times_out_and_is_retried_then_fails_with_an_alert() {
         e,
         Event::RunAlert { run_id, status: RunStatus::Failed, .. } if *run_id == run.id
     )));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_long_message_is_never_taken_for_an_abandoned_send() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut short = settings(pacing_off());
+    // A send may take 2 s, so a claim unrenewed for 6 s counts as abandoned; the sweep looks
+    // every 6 s. Each part takes 1.5 s: the eight parts take twice the cut-off.
+    short.send_timeout = Duration::from_secs(2);
+    let h = Harness::start_with(&test, data.path(), short, 1500).await;
+    let mut input = h.input("Long read", local(8, 30), &[0]);
+    let bodies: Vec<String> = (1..=8).map(|i| format!("chapter {i}")).collect();
+    input.parts = texts(&bodies.iter().map(String::as_str).collect::<Vec<_>>());
+    let reminder = h.create(input).await;
+    h.clock.set(at(8, 30, 0));
+    // The delivery clock keeps pace with real time while the parts go out.
+    let clock = h.clock.clone();
+    let ticking = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            clock.advance(chrono::Duration::milliseconds(100));
+        }
+    });
+    let run = h
+        .wait_long("the run to settle", || async {
+            h.runs(reminder.id)
+                .await
+                .into_iter()
+                .find(|r| r.status != RunStatus::Running)
+        })
+        .await;
+    ticking.abort();
+    assert_eq!(run.status, RunStatus::Success);
+    assert_eq!(h.bodies_in(0).await, bodies);
+    let target = &h.targets(run.id).await[0];
+    assert_eq!((target.status, target.parts_sent), (TargetStatus::Sent, 8));
+    assert!(
+        !h.events()
+            .await
+            .iter()
+            .any(|e| matches!(e, Event::TargetsUnknown { .. })),
+        "no false alarm of an interrupted send"
+    );
     h.stop().await;
 }

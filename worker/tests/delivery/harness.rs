@@ -123,14 +123,20 @@ impl Harness {
         settings: delivery::Settings,
         latency_ms: u32,
     ) -> Self {
-        // Simulated delays run at a hundredth of real time.
-        let latency = (latency_ms * 100).to_string();
+        // Simulated delays run at a hundredth of real time, or a tenth for sends slower than
+        // the simulator's latency setting allows at a hundredth.
+        let (scale, factor) = if latency_ms <= 600 {
+            ("0.01", 100)
+        } else {
+            ("0.1", 10)
+        };
+        let latency = (latency_ms * factor).to_string();
         let config = testkit::config(&[
             ("DATABASE_URL", test.url.expose()),
             ("DATA_DIR", data_dir.to_str().unwrap()),
             ("WORKER_HEALTH_ADDR", "127.0.0.1:0"),
             ("WA_PROVIDER", "sim"),
-            ("SIM_TIME_SCALE", "0.01"),
+            ("SIM_TIME_SCALE", scale),
             ("SIM_SEND_LATENCY_MS", &latency),
             ("SIM_GROUP_COUNT", "12"),
             ("RUST_LOG", "warn"),
