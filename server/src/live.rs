@@ -1,6 +1,10 @@
 //! `GET /api/events`: the operator's events as Server-Sent Events. Each message's `id:` is the
 //! event row's id, so a browser that reconnects with `Last-Event-ID` (or a page that starts at
 //! `?after=N`) receives exactly the events it has not seen, once each, in order.
+//!
+//! A stream lasts only as long as the session that opened it. Sessions end in the database
+//! (logout, "sign out everywhere else", removal from the whitelist by whichever process syncs
+//! it), so the stream re-reads its session before delivering and every `RECHECK` while idle.
 
 use std::{convert::Infallible, time::Duration};
 
@@ -14,13 +18,19 @@ use axum::{
         sse::{Event as SseEvent, KeepAlive, Sse},
     },
 };
+use chrono::Utc;
+use entity::{auth_sessions, operators};
 use futures_util::stream;
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use serde::Deserialize;
 use service::bus::events;
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, time::MissedTickBehavior};
 
 /// Events read per query; a reader far behind catches up in pages of this size.
 const PAGE: u64 = 200;
+
+/// How long an idle stream may outlive its session.
+const RECHECK: Duration = Duration::from_secs(2);
 
 #[derive(Deserialize)]
 pub struct Start {
@@ -49,7 +59,7 @@ pub async fn stream_events(
         },
     };
     let (tx, rx) = mpsc::channel::<SseEvent>(PAGE as usize);
-    tokio::spawn(tail(state, me.id, cursor, tx));
+    tokio::spawn(tail(state, me.id, me.session_key, cursor, tx));
     let messages = stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
@@ -60,10 +70,21 @@ pub async fn stream_events(
         .into_response()
 }
 
-/// Forwards the operator's events after `cursor` until the client goes away or the server stops.
-async fn tail(state: AppState, operator_id: i64, mut cursor: i64, tx: mpsc::Sender<SseEvent>) {
+/// Forwards the operator's events after `cursor` until the client goes away, the server stops
+/// or the session ends.
+async fn tail(
+    state: AppState,
+    operator_id: i64,
+    session_key: Option<String>,
+    mut cursor: i64,
+    tx: mpsc::Sender<SseEvent>,
+) {
     let mut waker = state.event_waker.clone();
     let mut stopping = state.stopping.clone();
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // The guard has just checked the session; the first re-check is due one period from now.
+    recheck.reset();
     loop {
         if *stopping.borrow() {
             return;
@@ -75,6 +96,10 @@ async fn tail(state: AppState, operator_id: i64, mut cursor: i64, tx: mpsc::Send
                 Vec::new()
             }
         };
+        if !batch.is_empty() && !still_signed_in(&state, operator_id, session_key.as_deref()).await
+        {
+            return;
+        }
         let full = batch.len() as u64 == PAGE;
         for stored in batch {
             cursor = stored.id;
@@ -91,8 +116,40 @@ async fn tail(state: AppState, operator_id: i64, mut cursor: i64, tx: mpsc::Send
         }
         tokio::select! {
             _ = waker.wait() => {}
+            _ = recheck.tick() => {
+                if !still_signed_in(&state, operator_id, session_key.as_deref()).await {
+                    return;
+                }
+            }
             _ = stopping.changed() => return,
             _ = tx.closed() => return,
+        }
+    }
+}
+
+/// Whether the session still exists, unexpired, for this operator, and the operator is still
+/// active. A failed read keeps the stream: the database hiccuping is not a sign-out.
+async fn still_signed_in(state: &AppState, operator_id: i64, session_key: Option<&str>) -> bool {
+    let Some(key) = session_key else {
+        return false;
+    };
+    let live = async {
+        let sessions = auth_sessions::Entity::find_by_id(key)
+            .filter(auth_sessions::Column::OperatorId.eq(operator_id))
+            .filter(auth_sessions::Column::ExpiresAt.gt(Utc::now()))
+            .inner_join(operators::Entity)
+            .filter(operators::Column::DisabledAt.is_null())
+            .select_only()
+            .column(auth_sessions::Column::Id)
+            .count(&state.db)
+            .await?;
+        Ok::<_, DbErr>(sessions > 0)
+    };
+    match live.await {
+        Ok(live) => live,
+        Err(e) => {
+            tracing::warn!(error = %e, "event stream: checking the session failed");
+            true
         }
     }
 }

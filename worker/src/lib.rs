@@ -2,7 +2,7 @@
 //!
 //! It owns the WhatsApp sessions (the session manager, fed by the command bus), delivery (on
 //! the job queue), the Telegram bot (when a token is configured) and an internal listener with
-//! `/health` and the simulator's control routes.
+//! `/health` and, when the simulator is the configured provider, its control routes.
 
 pub mod clock;
 pub mod delivery;
@@ -17,6 +17,7 @@ pub mod telegram;
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
+use domain::status::Provider;
 use service::{
     bus::{
         commands,
@@ -185,7 +186,12 @@ impl Worker {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let router = health::router(self.health).merge(sim::control_router(self.sim));
+        // The simulator's controls answer anyone who reaches the listener: development only.
+        let simulated = self.health.config.wa_provider == Provider::Sim;
+        let mut router = health::router(self.health);
+        if simulated {
+            router = router.merge(sim::control_router(self.sim));
+        }
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -37,6 +37,9 @@ impl WorkerProcess {
             .env("DATA_DIR", data_dir.path())
             .env("WORKER_HEALTH_ADDR", format!("127.0.0.1:{port}"))
             .env("WA_WEB_URL", whatsapp_url)
+            // The simulated account scans through the simulator's controls, served only when it
+            // is the configured provider; the account on real WhatsApp keeps its own provider.
+            .env("WA_PROVIDER", "sim")
             .env("SIM_TIME_SCALE", "0.05")
             .env("LOG_FORMAT", "json")
             .env_remove("RUST_LOG")

@@ -10,6 +10,14 @@ use sea_orm::{
 };
 use service::bus::events;
 
+/// Who holds a phone already.
+pub enum PhoneHolder {
+    /// An account of the same operator, who may be told which.
+    Own { account_id: i64, label: String },
+    /// Another operator's account: its id is for the log, never for the operator.
+    OtherOperator { account_id: i64 },
+}
+
 #[derive(Clone)]
 pub struct AccountRows {
     db: DatabaseConnection,
@@ -63,21 +71,39 @@ impl AccountRows {
         .await
     }
 
-    /// Another account that already holds `phone` as a live link, if any.
+    /// The account, other than `account_id`, that already holds `phone` as a live link. A phone
+    /// links to one account across all operators, but only the same operator learns which.
     pub async fn holder_of_phone(
         &self,
         phone: &str,
-        except: i64,
-    ) -> Result<Option<accounts::Model>, DbErr> {
-        accounts::Entity::find()
+        account_id: i64,
+    ) -> Result<Option<PhoneHolder>, DbErr> {
+        let Some(holder) = accounts::Entity::find()
             .filter(accounts::Column::PhoneNumber.eq(phone))
-            .filter(accounts::Column::Id.ne(except))
+            .filter(accounts::Column::Id.ne(account_id))
             .filter(
                 accounts::Column::Status
                     .is_in([AccountStatus::Connected, AccountStatus::Disconnected]),
             )
             .one(&self.db)
-            .await
+            .await?
+        else {
+            return Ok(None);
+        };
+        let own = self
+            .get(account_id)
+            .await?
+            .is_some_and(|account| account.operator_id == holder.operator_id);
+        Ok(Some(if own {
+            PhoneHolder::Own {
+                account_id: holder.id,
+                label: holder.label,
+            }
+        } else {
+            PhoneHolder::OtherOperator {
+                account_id: holder.id,
+            }
+        }))
     }
 
     pub async fn with_status(&self, status: AccountStatus) -> Result<Vec<accounts::Model>, DbErr> {
