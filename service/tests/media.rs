@@ -9,8 +9,11 @@ use std::{
 };
 
 use chrono::{Datelike, Duration, Utc};
-use domain::status::{AccountStatus, MessageKind, Provider, ReminderStatus};
-use entity::{audit_log, media_files, operators, reminder_messages, reminders, whatsapp_accounts};
+use domain::status::{AccountStatus, MessageKind, Provider, ReminderStatus, RunStatus};
+use entity::{
+    audit_log, media_files, operators, reminder_messages, reminder_run_parts, reminder_runs,
+    reminders, whatsapp_accounts,
+};
 use futures_util::stream;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -698,4 +701,93 @@ async fn the_sweep_removes_only_unused_old_files_and_leftovers() {
         1
     );
     assert!(media::path(data.path(), &used_old).unwrap().exists());
+}
+
+/// A run of `status` whose own message carries `file`.
+async fn use_in_run(
+    db: &DatabaseConnection,
+    file: &media_files::Model,
+    status: RunStatus,
+) -> reminder_run_parts::Model {
+    let now = Utc::now();
+    let run = reminder_runs::ActiveModel {
+        reminder_name: Set("Weekly flyer".into()),
+        operator_id: Set(Some(file.operator_id)),
+        occurrence_at: Set(now),
+        status: Set(status),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    reminder_run_parts::ActiveModel {
+        run_id: Set(run.id),
+        position: Set(0),
+        kind: Set(file.kind),
+        body: Set(Some("This week's flyer".into())),
+        media_file_id: Set(Some(file.id)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_sweep_keeps_what_an_open_run_sends_and_unlinks_finished_runs() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let me = operator(&test.db).await;
+    let sending = upload(
+        &test.db,
+        data.path(),
+        me,
+        MessageKind::Image,
+        "a.jpg",
+        None,
+        &jpeg(900, 21),
+    )
+    .await
+    .unwrap();
+    let history = upload(
+        &test.db,
+        data.path(),
+        me,
+        MessageKind::Image,
+        "b.jpg",
+        None,
+        &jpeg(900, 22),
+    )
+    .await
+    .unwrap();
+    let open_part = use_in_run(&test.db, &sending, RunStatus::Running).await;
+    let old_part = use_in_run(&test.db, &history, RunStatus::Success).await;
+    stored_days_ago(&test.db, &sending, 200).await;
+    stored_days_ago(&test.db, &history, 200).await;
+
+    let report = media::sweep(&test.db, data.path(), Utc::now(), media::RETENTION)
+        .await
+        .unwrap();
+    assert_eq!(report.rows_removed, 1, "{report:?}");
+    let left: Vec<i64> = rows(&test.db).await.iter().map(|f| f.id).collect();
+    assert_eq!(left, [sending.id]);
+    assert!(media::path(data.path(), &sending).unwrap().exists());
+    let part = |id| {
+        let db = test.db.clone();
+        async move {
+            reminder_run_parts::Entity::find_by_id(id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(part(open_part.id).await.media_file_id, Some(sending.id));
+    let unlinked = part(old_part.id).await;
+    assert_eq!(
+        (unlinked.media_file_id, unlinked.body.as_deref()),
+        (None, Some("This week's flyer")),
+        "the finished run's history keeps its caption"
+    );
 }
