@@ -17,6 +17,7 @@ pub mod reminder_runs;
 pub mod reminder_targets;
 pub mod reminders;
 pub mod sim_messages;
+pub mod telegram_alert_cursors;
 pub mod wa_devices;
 pub mod wa_keys;
 pub mod whatsapp_accounts;
@@ -39,6 +40,7 @@ pub mod prelude {
     pub use super::reminder_targets::Entity as ReminderTargets;
     pub use super::reminders::Entity as Reminders;
     pub use super::sim_messages::Entity as SimMessages;
+    pub use super::telegram_alert_cursors::Entity as TelegramAlertCursors;
     pub use super::wa_devices::Entity as WaDevices;
     pub use super::wa_keys::Entity as WaKeys;
     pub use super::whatsapp_accounts::Entity as WhatsappAccounts;

@@ -11,6 +11,8 @@ mod m20261122_000006_wa_keys;
 mod m20261122_000007_pair_code;
 mod m20261122_000008_fire_lag;
 mod m20261206_000009_run_messages;
+mod m20261206_000010_alert_cursor;
+mod m20261206_000011_command_claims;
 
 pub struct Migrator;
 
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_pair_code::Migration),
             Box::new(m20261122_000008_fire_lag::Migration),
             Box::new(m20261206_000009_run_messages::Migration),
+            Box::new(m20261206_000010_alert_cursor::Migration),
+            Box::new(m20261206_000011_command_claims::Migration),
         ]
     }
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use service::{config::Backend, database};
 use testkit::TestDb;
 
-const TABLES: [&str; 22] = [
+const TABLES: [&str; 23] = [
     "audit_log",
     "auth_sessions",
     "commands",
@@ -30,6 +30,7 @@ const TABLES: [&str; 22] = [
     "reminder_targets",
     "reminders",
     "sim_messages",
+    "telegram_alert_cursors",
     "wa_devices",
     "wa_keys",
     "whatsapp_accounts",
@@ -83,6 +84,9 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
             "m20261122_000006_wa_keys",
             "m20261122_000007_pair_code",
             "m20261122_000008_fire_lag",
+            "m20261206_000009_run_messages",
+            "m20261206_000010_alert_cursor",
+            "m20261206_000011_command_claims",
         ]
     );
 

@@ -4,18 +4,25 @@
 
 mod support;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
+use chrono::Utc;
 use domain::{
     account::AccountLabel,
-    bus::Command,
-    status::{AccountStatus, Provider},
+    bus::{Command, Event},
+    status::{AccountStatus, Provider, RunStatus, TargetStatus},
 };
-use entity::{audit_log, commands, login_tokens, whatsapp_accounts};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use entity::{
+    audit_log, commands, login_tokens, reminder_run_targets, reminder_runs, whatsapp_accounts,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Set,
+};
 use service::{
     accounts,
     audit::Actor,
+    bus::events,
     config::TelegramUserId,
     login_links::{self, Refusal},
     operators,
@@ -32,7 +39,7 @@ const OUTSIDER: i64 = 7;
 const REFUSAL: &str = "Sorry, this bot is private.";
 
 struct Harness {
-    api: FakeBotApi,
+    api: Arc<FakeBotApi>,
     db: DatabaseConnection,
     sim: std::sync::Arc<SimProvider>,
     operator_id: i64,
@@ -42,7 +49,12 @@ struct Harness {
 
 impl Harness {
     async fn start(test: &TestDb) -> Self {
-        let api = FakeBotApi::start(TOKEN).await;
+        Self::start_with(test, Arc::new(FakeBotApi::start(TOKEN).await)).await
+    }
+
+    /// A worker talking to `api`, which may have served an earlier worker on the same database:
+    /// a restart keeps what Telegram already saw.
+    async fn start_with(test: &TestDb, api: Arc<FakeBotApi>) -> Self {
         let config = testkit::config(&[
             ("DATABASE_URL", test.url.expose()),
             ("WORKER_HEALTH_ADDR", "127.0.0.1:0"),
@@ -89,16 +101,7 @@ impl Harness {
     }
 
     async fn add(&self, label: &str) -> i64 {
-        accounts::add(
-            &self.db,
-            Actor::Operator,
-            self.operator_id,
-            &AccountLabel::parse(label).unwrap(),
-            Provider::Sim,
-        )
-        .await
-        .unwrap()
-        .id
+        add_account(&self.db, self.operator_id, label).await
     }
 
     async fn account(&self, account_id: i64) -> whatsapp_accounts::Model {
@@ -132,6 +135,23 @@ impl Harness {
         .await;
     }
 
+    /// Waits until Telegram accepted a message to the operator containing `needle`.
+    async fn wait_delivered(&self, what: &str, needle: &str) {
+        wait(what, || async {
+            (self.delivered_count(needle) > 0).then_some(())
+        })
+        .await;
+    }
+
+    /// How many messages containing `needle` Telegram accepted for the operator.
+    fn delivered_count(&self, needle: &str) -> usize {
+        self.api
+            .delivered(OPERATOR)
+            .iter()
+            .filter(|t| t.contains(needle))
+            .count()
+    }
+
     async fn audit_rows(&self, action: &str) -> Vec<audit_log::Model> {
         audit_log::Entity::find()
             .filter(audit_log::Column::Action.eq(action))
@@ -139,6 +159,95 @@ impl Harness {
             .await
             .unwrap()
     }
+}
+
+async fn add_account(db: &DatabaseConnection, operator_id: i64, label: &str) -> i64 {
+    accounts::add(
+        db,
+        Actor::Operator,
+        operator_id,
+        &AccountLabel::parse(label).unwrap(),
+        Provider::Sim,
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+/// The whitelisted operator, created as the server does before any worker has run.
+async fn whitelisted(db: &DatabaseConnection) -> i64 {
+    operators::sync_whitelist(
+        db,
+        &[TelegramUserId(OPERATOR)],
+        domain::timezone::TimeZone::UTC,
+    )
+    .await
+    .unwrap();
+    operators::find_active_by_telegram_id(db, OPERATOR)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// Publishes that `reminder` was missed once, as the worker does for an occurrence it was not
+/// running for.
+async fn publish_missed(
+    db: &DatabaseConnection,
+    operator_id: i64,
+    account_id: i64,
+    reminder: &str,
+) {
+    let at = Utc::now();
+    let event = Event::Missed {
+        account_id,
+        reminder_id: 1,
+        reminder_name: reminder.to_owned(),
+        occurrences: 1,
+        first: at,
+        last: at,
+    };
+    events::publish(db, Some(operator_id), &event)
+        .await
+        .unwrap();
+}
+
+/// A send a stopped worker left `sending`: the next start reports its fate as unknown.
+async fn strand_a_send(db: &DatabaseConnection, operator_id: i64, account_id: i64) {
+    let claimed = Utc::now() - chrono::Duration::hours(1);
+    let run = reminder_runs::ActiveModel {
+        reminder_name: Set("Opening hours".to_owned()),
+        account_id: Set(Some(account_id)),
+        operator_id: Set(Some(operator_id)),
+        occurrence_at: Set(claimed),
+        status: Set(RunStatus::Running),
+        started_at: Set(Some(claimed)),
+        created_at: Set(claimed),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    reminder_run_targets::ActiveModel {
+        run_id: Set(run.id),
+        group_jid: Set("120363000000000001@g.us".to_owned()),
+        group_name: Set("Front desk".to_owned()),
+        status: Set(TargetStatus::Sending),
+        attempts: Set(1),
+        parts_sent: Set(0),
+        claimed_at: Set(Some(claimed)),
+        created_at: Set(claimed),
+        updated_at: Set(claimed),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+}
+
+/// Gives a late or repeated message the time to show up before counting.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
 }
 
 /// Polls `check` every 20 ms for at most 20 s.
@@ -538,7 +647,7 @@ async fn alerts_reach_the_operator() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_alert_telegram_refuses_is_retried_once_then_audited() {
+async fn an_alert_telegram_refuses_is_audited_once_and_arrives_when_telegram_is_back() {
     let test = TestDb::new().await;
     let bot = Harness::start(&test).await;
     let bakery = bot.add("Bakery").await;
@@ -551,31 +660,25 @@ async fn an_alert_telegram_refuses_is_retried_once_then_audited() {
         (!rows.is_empty()).then_some(rows)
     })
     .await;
-    assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].operator_id, Some(bot.operator_id));
     let detail = failed[0].detail.as_ref().unwrap();
     assert_eq!(detail["kind"], "session.logged_out");
     assert_eq!(detail["account_id"], bakery);
     assert!(!detail["error"].as_str().unwrap().contains(TOKEN));
 
-    // Exactly two attempts, and no third however long we look.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let attempts = bot.api.calls("sendMessage");
-    assert_eq!(attempts.len(), 2, "{attempts:?}");
-    assert!(
-        attempts
-            .iter()
-            .all(|c| !c.ok && c.chat_id() == Some(OPERATOR))
-    );
+    // Held, not dropped: tried again later, and audited once however often it fails.
+    wait("the alert to be tried again", || async {
+        (bot.api.calls("sendMessage").len() >= 4).then_some(())
+    })
+    .await;
+    assert_eq!(bot.audit_rows("telegram.alert_failed").await.len(), 1);
 
-    // The worker carries on: once Telegram is back, the bot answers again.
     bot.api.heal("sendMessage");
-    bot.api.message(OPERATOR, "/help");
-    bot.api
-        .wait_text(OPERATOR, "help after the outage", |t| {
-            t.starts_with("Herald")
-        })
+    bot.wait_delivered("the held alert", "Bakery was logged out")
         .await;
+    settle().await;
+    assert_eq!(bot.delivered_count("Bakery was logged out"), 1);
+    assert_eq!(bot.audit_rows("telegram.alert_failed").await.len(), 1);
     assert_eq!(bot.account(bakery).await.status, AccountStatus::LoggedOut);
     bot.stop().await;
 }
@@ -655,5 +758,97 @@ async fn a_paused_runs_alert_offers_resume_and_cancel_buttons_that_work() {
         "the resume goes to the worker as the dashboard's would"
     );
     assert_eq!(bot.audit_rows("run.resumed").await.len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_raised_while_the_worker_was_down_or_starting_arrive_once() {
+    let test = TestDb::new().await;
+    let operator_id = whitelisted(&test.db).await;
+    let bakery = add_account(&test.db, operator_id, "Bakery").await;
+    publish_missed(&test.db, operator_id, bakery, "Class").await;
+    strand_a_send(&test.db, operator_id, bakery).await;
+
+    let bot = Harness::start(&test).await;
+    bot.wait_delivered("the alert raised while down", "“Class” was missed")
+        .await;
+    bot.wait_delivered(
+        "the alert the start-up raised",
+        "“Opening hours”: the send to Front desk was interrupted",
+    )
+    .await;
+    settle().await;
+    assert_eq!(bot.delivered_count("“Class” was missed"), 1);
+    assert_eq!(bot.delivered_count("the send to Front desk"), 1);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_send_no_alert_twice_and_catch_up_on_those_raised_while_down() {
+    let test = TestDb::new().await;
+    let bot = Harness::start(&test).await;
+    let operator_id = bot.operator_id;
+    let bakery = bot.add("Bakery").await;
+    publish_missed(&bot.db, operator_id, bakery, "Before").await;
+    bot.wait_delivered("the alert raised while running", "“Before” was missed")
+        .await;
+    let api = bot.api.clone();
+    bot.stop().await;
+
+    publish_missed(&test.db, operator_id, bakery, "Meanwhile").await;
+    let bot = Harness::start_with(&test, api).await;
+    bot.wait_delivered("the alert raised while down", "“Meanwhile” was missed")
+        .await;
+    let api = bot.api.clone();
+    bot.stop().await;
+
+    // Nothing new: a start sends nothing at all.
+    let bot = Harness::start_with(&test, api).await;
+    wait("the third start's bot to be up", || async {
+        (bot.api.calls("setMyCommands").len() == 3).then_some(())
+    })
+    .await;
+    settle().await;
+    let sent = bot.api.delivered(OPERATOR);
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    assert_eq!(bot.delivered_count("“Before” was missed"), 1);
+    assert_eq!(bot.delivered_count("“Meanwhile” was missed"), 1);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_outages_alerts_are_summarised_not_flooded() {
+    const RAISED: usize = 300;
+    let test = TestDb::new().await;
+    let operator_id = whitelisted(&test.db).await;
+    let bakery = add_account(&test.db, operator_id, "Bakery").await;
+    for i in 1..=RAISED {
+        publish_missed(&test.db, operator_id, bakery, &format!("Class {i}")).await;
+    }
+
+    let bot = Harness::start(&test).await;
+    bot.wait_delivered("the newest alert", &format!("“Class {RAISED}” was missed"))
+        .await;
+    settle().await;
+    let sent = bot.api.delivered(OPERATOR);
+    let shown: Vec<&String> = sent.iter().filter(|t| t.contains("was missed")).collect();
+    assert!(
+        !shown.is_empty() && shown.len() <= 20,
+        "a bounded number shown one by one: {sent:#?}"
+    );
+    assert_eq!(
+        sent.len(),
+        shown.len() + 1,
+        "one summary besides: {sent:#?}"
+    );
+    let summary = &sent[0];
+    assert!(
+        summary.contains(&format!("{} earlier alerts", RAISED - shown.len())),
+        "the summary comes first and counts the rest: {summary}"
+    );
+    // The newest ones, in order.
+    for (text, i) in shown.iter().zip(RAISED - shown.len() + 1..) {
+        assert!(text.contains(&format!("“Class {i}” was missed")), "{text}");
+    }
     bot.stop().await;
 }

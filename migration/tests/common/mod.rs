@@ -8,8 +8,9 @@ use domain::status::{
 use entity::prelude::*;
 use entity::{
     audit_log, auth_sessions, commands, events, login_tokens, media_files, operators,
-    reminder_drafts, reminder_messages, reminder_run_targets, reminder_runs, reminder_targets,
-    reminders, sim_messages, wa_devices, whatsapp_accounts, whatsapp_groups,
+    reminder_drafts, reminder_messages, reminder_owed_fires, reminder_run_parts,
+    reminder_run_targets, reminder_runs, reminder_targets, reminders, sim_messages, wa_devices,
+    whatsapp_accounts, whatsapp_groups,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -250,6 +251,40 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
         }
     );
 
+    round_trip!(
+        db,
+        reminder_run_parts,
+        reminder_run_parts::Model {
+            id: 0,
+            run_id: run.id,
+            position: 0,
+            kind: MessageKind::Image,
+            body: Some("See you at 10".into()),
+            media_file_id: Some(media.id),
+        }
+    );
+    let owed = round_trip!(
+        db,
+        reminder_owed_fires,
+        reminder_owed_fires::Model {
+            id: 0,
+            reminder_id: reminder.id,
+            occurrence_at: t,
+            created_at: t,
+        }
+    );
+    // An occurrence is owed once.
+    let mut again = owed.into_active_model().reset_all();
+    again.id = NotSet;
+    let err = again
+        .insert(db)
+        .await
+        .expect_err("a second owed row is refused");
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "{err:?}"
+    );
+
     let run_target = round_trip!(
         db,
         reminder_run_targets,
@@ -312,6 +347,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             error: None,
             claimed_by: None,
             claimed_at: None,
+            heartbeat_at: None,
             finished_at: None,
             created_at: t,
         }

@@ -6,7 +6,7 @@
 //! - [`commands`]: the slash commands.
 //! - [`pairing`]: following one pairing in a chat, from QR photo to "connected".
 //! - [`accounts`]: the account list with its pair/unpair buttons.
-//! - [`alerts`]: the event tail that tells operators what went wrong.
+//! - [`alerts`]: the event tail that tells operators what went wrong, each alert once.
 //! - [`texts`]: everything the bot says.
 
 mod access;
@@ -21,10 +21,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 use service::{
-    bus::{
-        events,
-        wake::{Topic, Waker},
-    },
+    bus::wake::{Topic, Waker},
     config::{Config, PublicUrl, TelegramConfig},
     operators,
 };
@@ -72,8 +69,9 @@ pub struct TelegramBot {
 
 impl TelegramBot {
     /// Mirrors the whitelist into `operators` (so the bot works even if the worker starts before
-    /// the server), then starts polling and tailing alerts from the newest event on. Telegram
-    /// being unreachable does not fail the start: the bot keeps trying in the background.
+    /// the server), then starts polling and sending each operator the alerts not sent yet,
+    /// so those raised while it was down or starting go out too. Telegram being unreachable does
+    /// not fail the start: the bot keeps trying in the background.
     pub async fn start(
         db: DatabaseConnection,
         telegram: &TelegramConfig,
@@ -91,7 +89,6 @@ impl TelegramBot {
         let events_waker = Waker::start(&db, Topic::Events)
             .await
             .context("listening for events")?;
-        let cursor = events::latest_id(&db).await?;
         let shared = Arc::new(Shared {
             db,
             public_url: config.public_url.clone(),
@@ -120,7 +117,7 @@ impl TelegramBot {
                 }
             }
         });
-        let alerts = tokio::spawn(alerts::run(shared.clone(), bot, cursor, stopped));
+        let alerts = tokio::spawn(alerts::run(shared.clone(), bot, stopped));
         tracing::info!(api = %telegram.api_url, "Telegram bot started");
         Ok(Self {
             shared,

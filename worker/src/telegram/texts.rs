@@ -248,6 +248,22 @@ pub fn alert(event: &Event, label: &str, tz: Tz, public_url: &PublicUrl) -> Opti
     Some(text)
 }
 
+/// Stands for the `earlier` alerts of a backlog that are not sent one by one; the newest `shown`
+/// follow it.
+pub fn backlog(earlier: usize, shown: usize, public_url: &PublicUrl) -> String {
+    let (alerts, were) = if earlier == 1 {
+        ("alert", "was")
+    } else {
+        ("alerts", "were")
+    };
+    format!(
+        "⏳ {earlier} earlier {alerts} {were} raised while the alerts could not go out one by \
+         one (Herald was down, Telegram unreachable, or a burst). The newest {shown} follow; \
+         every run is listed at {}",
+        public_url.join("/runs")
+    )
+}
+
 fn time(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
 }
@@ -333,6 +349,18 @@ mod tests {
             text.contains("missed 3 times between Mon 4 Jan 08:00 and Wed 6 Jan 08:00"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_backlog_summary_counts_what_it_stands_for() {
+        let text = backlog(290, 10, &url());
+        assert!(
+            text.starts_with("⏳ 290 earlier alerts were raised"),
+            "{text}"
+        );
+        assert!(text.contains("The newest 10 follow"), "{text}");
+        assert!(text.ends_with("https://herald.example.com/runs"), "{text}");
+        assert!(backlog(1, 10, &url()).starts_with("⏳ 1 earlier alert was raised"));
     }
 
     #[test]

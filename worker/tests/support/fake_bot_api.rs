@@ -162,6 +162,15 @@ impl FakeBotApi {
             .collect()
     }
 
+    /// The texts of the messages Telegram accepted for `chat`, in order: what the user saw.
+    pub fn delivered(&self, chat: i64) -> Vec<String> {
+        self.calls("sendMessage")
+            .into_iter()
+            .filter(|c| c.ok && c.chat_id() == Some(chat))
+            .map(|c| c.text().to_owned())
+            .collect()
+    }
+
     /// Waits (bounded, polling) for a call of `method` that `pick` accepts.
     pub async fn wait_for(&self, method: &str, what: &str, pick: impl Fn(&Call) -> bool) -> Call {
         for _ in 0..1000 {
