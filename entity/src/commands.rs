@@ -16,8 +16,12 @@ pub struct Model {
     pub status: CommandStatus,
     #[sea_orm(column_type = "Text")]
     pub error: Option<String>,
+    /// The claiming worker process, unique to it.
     pub claimed_by: Option<String>,
     pub claimed_at: Option<DateTimeUtc>,
+    /// When the claimer last showed it is alive; a running command whose claimer stopped
+    /// renewing it is orphaned.
+    pub heartbeat_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }

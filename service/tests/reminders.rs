@@ -1059,7 +1059,7 @@ async fn lists_upcoming_fires_and_history() {
             ..w.one_off()
         })
         .await;
-    reminders::pause(w.db(), Actor::Operator, w.me.id, paused.id, None)
+    reminders::pause(w.db(), Actor::Operator, w.me.id, paused.id, None, now())
         .await
         .unwrap();
 

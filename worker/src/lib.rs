@@ -97,7 +97,12 @@ impl Worker {
                     config.worker_health_addr
                 )
             })?;
-        let released = commands::release_abandoned(&db)
+        // On SQLite this worker holds the database's lock: nobody else's claim can be alive.
+        let orphaned_after = match config.database_url.sqlite_path() {
+            Some(_) => std::time::Duration::ZERO,
+            None => commands::ORPHANED_AFTER,
+        };
+        let released = commands::release_abandoned(&db, orphaned_after)
             .await
             .context("releasing commands a previous run left claimed")?;
         if released > 0 {

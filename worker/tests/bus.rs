@@ -1,6 +1,11 @@
 //! The command/event bus on the test engine: a command is claimed by exactly one of two racing
-//! claimers, events become visible in id order even with concurrent publishers, old rows are
-//! pruned, and on PostgreSQL a notification wakes a waiter at once.
+//! claimers, only claims whose claimer died are released, events become visible in id order even
+//! with concurrent publishers, old rows are pruned, and on PostgreSQL a notification wakes a
+//! waiter at once.
+
+#[allow(dead_code, unused_imports)]
+#[path = "delivery/harness.rs"]
+mod harness;
 
 use std::{collections::HashSet, time::Duration};
 
@@ -126,12 +131,207 @@ async fn commands_a_crashed_worker_left_running_are_released() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(commands::release_abandoned(&test.db).await.unwrap(), 1);
+    crash(&test, id, "crashed").await;
+    assert_eq!(
+        commands::release_abandoned(&test.db, commands::ORPHANED_AFTER)
+            .await
+            .unwrap(),
+        1
+    );
     let again = commands::claim_next(&test.db, "restarted")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(again.id, id);
+}
+
+#[tokio::test]
+async fn a_command_a_live_peer_is_running_is_not_released() {
+    let test = TestDb::new().await;
+    let id = commands::enqueue(&test.db, &Command::SyncGroups { account_id: 1 })
+        .await
+        .unwrap();
+    commands::claim_next(&test.db, "peer")
+        .await
+        .unwrap()
+        .unwrap();
+    // Another worker starts meanwhile (several share PostgreSQL).
+    assert_eq!(
+        commands::release_abandoned(&test.db, commands::ORPHANED_AFTER)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        commands::claim_next(&test.db, "starting")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let row = command_rows::Entity::find_by_id(id)
+        .one(&test.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, domain::status::CommandStatus::Running);
+    assert_eq!(row.claimed_by.as_deref(), Some("peer"));
+}
+
+#[tokio::test]
+async fn a_claim_lives_as_long_as_its_claimer_beats() {
+    let test = TestDb::new().await;
+    let mut ids = Vec::new();
+    for account_id in [1, 2] {
+        ids.push(
+            commands::enqueue(&test.db, &Command::SyncGroups { account_id })
+                .await
+                .unwrap(),
+        );
+    }
+    commands::claim_next(&test.db, "alive").await.unwrap();
+    commands::claim_next(&test.db, "dead").await.unwrap();
+    // Both were claimed an hour ago; only one claimer has beaten since.
+    crash(&test, ids[0], "alive").await;
+    crash(&test, ids[1], "dead").await;
+    assert_eq!(commands::heartbeat(&test.db, "alive").await.unwrap(), 1);
+    assert_eq!(
+        commands::release_abandoned(&test.db, commands::ORPHANED_AFTER)
+            .await
+            .unwrap(),
+        1
+    );
+    let again = commands::claim_next(&test.db, "restarted")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.id, ids[1]);
+    assert!(
+        commands::claim_next(&test.db, "restarted")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A claim just under the limit is still its claimer's.
+    let recent = Utc::now() - chrono::Duration::from_std(commands::ORPHANED_AFTER).unwrap()
+        + chrono::Duration::seconds(5);
+    command_rows::ActiveModel {
+        id: Set(ids[0]),
+        heartbeat_at: Set(Some(recent)),
+        ..Default::default()
+    }
+    .update(&test.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        commands::release_abandoned(&test.db, commands::ORPHANED_AFTER)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+/// Makes `id` look like a claim `claimer` took and never finished because its process died.
+async fn crash(test: &TestDb, id: i64, claimer: &str) {
+    let long_ago = Utc::now() - chrono::Duration::hours(1);
+    command_rows::ActiveModel {
+        id: Set(id),
+        status: Set(domain::status::CommandStatus::Running),
+        claimed_by: Set(Some(claimer.to_owned())),
+        claimed_at: Set(Some(long_ago)),
+        heartbeat_at: Set(Some(long_ago)),
+        finished_at: Set(None),
+        error: Set(None),
+        ..Default::default()
+    }
+    .update(&test.db)
+    .await
+    .unwrap();
+}
+
+/// A send-test a killed worker claimed and sent, but never marked finished, runs again once a
+/// worker releases the orphaned claim; the group still has the message once.
+#[tokio::test]
+async fn a_send_test_replayed_after_a_crash_reaches_the_group_once() {
+    use harness::{Harness, pacing_off};
+
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    let (operator_id, account_id) = (h.operator_id, h.account_id);
+    let group = h.groups[3].clone();
+    let id = commands::enqueue(
+        &test.db,
+        &Command::SendTest {
+            account_id,
+            group_id: group.id,
+            request_id: "req-1".into(),
+            text: "Test message from Herald".into(),
+        },
+    )
+    .await
+    .unwrap();
+    h.wait("the test message", || async {
+        (h.sim.sent(account_id).await.unwrap().len() == 1).then_some(())
+    })
+    .await;
+    let clock = h.clock.clone();
+    h.stop().await;
+
+    let cursor = events::latest_id(&test.db).await.unwrap();
+    let h = Harness::restart_from(&test, data.path(), clock, pacing_off()).await;
+    h.wait("the session to resume", || async {
+        let after = events::after(&test.db, operator_id, cursor, 100)
+            .await
+            .unwrap();
+        after
+            .iter()
+            .any(|e| matches!(e.event, Event::Connected { .. }))
+            .then_some(())
+    })
+    .await;
+    // The dead worker's claim, released once the session is up so the replay really sends.
+    let cursor = events::latest_id(&test.db).await.unwrap();
+    crash(&test, id, "worker-killed").await;
+    assert_eq!(
+        commands::release_abandoned(&test.db, commands::ORPHANED_AFTER)
+            .await
+            .unwrap(),
+        1
+    );
+    let error = h
+        .wait("the replayed send-test", || async {
+            events::after(&test.db, operator_id, cursor, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .find_map(|e| match e.event {
+                    Event::SendTestDone {
+                        request_id, error, ..
+                    } if request_id == "req-1" => Some(error),
+                    _ => None,
+                })
+        })
+        .await;
+    assert_eq!(error, None, "WhatsApp accepts the repeated send");
+    let sent = h.sim.sent(account_id).await.unwrap();
+    assert_eq!(
+        sent.len(),
+        1,
+        "the group has the test message once: {sent:?}"
+    );
+    assert_eq!(sent[0].group_jid, group.jid);
+    h.stop().await;
+    let row = command_rows::Entity::find_by_id(id)
+        .one(&test.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, domain::status::CommandStatus::Done);
+    let claimer = row.claimed_by.unwrap();
+    assert!(
+        claimer.starts_with("worker-") && claimer != "worker-killed",
+        "{claimer}"
+    );
 }
 
 #[tokio::test]

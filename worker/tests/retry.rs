@@ -1,6 +1,12 @@
-//! The dashboard's Retry, as the worker sees it: a task that failed for good and is retried
-//! (through `service::jobs`) is claimed and run again by fang's workers; and the dashboard reads
-//! the worker's own task types for what they are.
+//! Retries as the worker sees them. The dashboard's Retry: a task that failed for good and is
+//! retried (through `service::jobs`) is claimed and run again by fang's workers, and the
+//! dashboard reads the worker's own task types for what they are. Delivery's retries: a part that
+//! may have reached its group is never sent again on a guess, and one that is sent again carries
+//! the same message id, so the group has it once.
+
+#[allow(dead_code, unused_imports)]
+#[path = "delivery/harness.rs"]
+mod harness;
 
 use std::{
     sync::atomic::{AtomicU32, Ordering},
@@ -149,4 +155,80 @@ fn the_dashboard_reads_the_workers_tasks_for_what_they_are() {
         Job::from_metadata(&metadata(&SweepMedia { queue })),
         Job::SweepMedia
     );
+}
+
+#[tokio::test]
+async fn a_part_whose_answer_was_lost_is_unknown_and_never_sent_again() {
+    use domain::status::{RunStatus, TargetStatus};
+    use harness::{Harness, at, local, pacing_off};
+    use worker::provider::sim::Fault;
+
+    let test = testkit::TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    h.sim
+        .inject(h.account_id, Fault::LoseAnswers { count: 1 })
+        .unwrap();
+    let reminder = h.create(h.input("Lost", local(8, 5), &[0])).await;
+    h.clock.set(at(8, 5, 0));
+    h.sent_count(1).await;
+    // Past every retry delay.
+    h.tick_until(at(8, 20, 0), chrono::Duration::minutes(1))
+        .await;
+    let run = h.settled_run(reminder.id, at(8, 5, 0)).await;
+    let sent = h.sim.sent(h.account_id).await.unwrap();
+    assert_eq!(sent.len(), 1, "the group has the part once: {sent:?}");
+    assert_eq!(run.status, RunStatus::Failed);
+    let target = &h.targets(run.id).await[0];
+    assert_eq!((target.status, target.attempts), (TargetStatus::Unknown, 1));
+    assert!(
+        target.reason.as_deref().unwrap().contains("not re-sent"),
+        "{target:?}"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_part_sent_again_after_it_reached_the_group_arrives_once() {
+    use domain::status::{MessageKind, RunStatus, TargetStatus};
+    use harness::{Harness, at, local, pacing_off};
+    use service::reminders::PartInput;
+    use worker::provider::sim::Fault;
+
+    let test = testkit::TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    // The first send reaches the group yet reports a transient failure: the retry repeats it.
+    h.sim
+        .inject(h.account_id, Fault::FailAfterSending { count: 1 })
+        .unwrap();
+    let mut input = h.input("Twice", local(8, 5), &[0]);
+    input.parts.push(PartInput {
+        kind: MessageKind::Text,
+        body: Some("Bring water".into()),
+        media_file_id: None,
+    });
+    let reminder = h.create(input).await;
+    h.clock.set(at(8, 5, 0));
+    let run = h
+        .tick_until_run(
+            reminder.id,
+            at(8, 5, 0),
+            chrono::Duration::seconds(10),
+            |s| s != RunStatus::Running,
+        )
+        .await;
+    assert_eq!(run.status, RunStatus::Success);
+    let target = &h.targets(run.id).await[0];
+    assert_eq!((target.status, target.attempts), (TargetStatus::Sent, 2));
+    let sent = h.sim.sent(h.account_id).await.unwrap();
+    let bodies: Vec<&str> = sent.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(
+        bodies,
+        ["Twice: see you there", "Bring water"],
+        "each part once, in order"
+    );
+    assert_ne!(sent[0].wa_message_id, sent[1].wa_message_id);
+    assert_eq!(target.wa_message_id.as_ref(), Some(&sent[1].wa_message_id));
+    h.stop().await;
 }

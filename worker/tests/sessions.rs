@@ -20,9 +20,9 @@ use testkit::TestDb;
 use worker::{
     keys::KeyStore,
     provider::{
-        EventSender, GroupInfo, MediaFile, OutgoingMessage, Provider, ProviderError, ProviderEvent,
-        SendError, SentMessage, Session, SessionEvent, SessionKey, StartMode, UploadedMedia,
-        sim::SimProvider,
+        EventSender, GroupInfo, MediaFile, MessageId, OutgoingMessage, Provider, ProviderError,
+        ProviderEvent, SendError, SentMessage, Session, SessionEvent, SessionKey, StartMode,
+        UploadedMedia, sim::SimProvider,
     },
     sessions::{Manager, Providers, SessionsHandle, Settings},
 };
@@ -126,7 +126,12 @@ struct ScriptedSession {
 
 #[async_trait]
 impl Session for ScriptedSession {
-    async fn send(&self, _: &str, _: &OutgoingMessage) -> Result<SentMessage, SendError> {
+    async fn send(
+        &self,
+        _: &str,
+        _: &OutgoingMessage,
+        _: &MessageId,
+    ) -> Result<SentMessage, SendError> {
         Ok(SentMessage {
             wa_message_id: "SCRIPTED".into(),
         })
@@ -285,7 +290,7 @@ impl Harness {
     }
 
     async fn run(&self, command: Command) {
-        self.sessions.execute(command).await.unwrap();
+        self.sessions.execute(0, command).await.unwrap();
     }
 
     async fn row(&self, account_id: i64) -> whatsapp_accounts::Model {
@@ -339,10 +344,13 @@ impl Harness {
         // is no such simulated account.)
         let _ = self
             .sessions
-            .execute(Command::SimScan {
-                account_id: -1,
-                phone: None,
-            })
+            .execute(
+                0,
+                Command::SimScan {
+                    account_id: -1,
+                    phone: None,
+                },
+            )
             .await;
     }
 

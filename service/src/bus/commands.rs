@@ -1,15 +1,28 @@
 //! Server → worker: commands written in the same transaction as the change that asks for them,
 //! claimed by exactly one worker, marked done or failed.
+//!
+//! A claimer renews its claims every [`HEARTBEAT`] while it lives. A claim not renewed for
+//! [`ORPHANED_AFTER`] belongs to a worker that is gone (killed, crashed) and goes back to
+//! pending; a live worker's claims never do, even when a peer starts beside it on PostgreSQL.
+
+use std::time::Duration;
 
 use chrono::Utc;
 use domain::{bus::Command, bus::stored, status::CommandStatus};
 use entity::commands;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::wake::{Topic, notify};
+
+/// How often a live claimer renews its claims.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// How long a claim outlives its last renewal: several missed heartbeats (a busy database, a
+/// slow disk), and then some for clock differences between peers.
+pub const ORPHANED_AFTER: Duration = Duration::from_secs(60);
 
 /// A command some worker now owns.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,9 +48,10 @@ pub async fn enqueue(db: &impl ConnectionTrait, command: &Command) -> Result<i64
     Ok(row.id)
 }
 
-/// Takes the oldest pending command for `claimer`, or `None` when there is none. A row moves
-/// `pending → running` by a conditional UPDATE, so when two claimers race for it exactly one
-/// wins; the other moves on to the next row. A row that no longer decodes is failed, not retried.
+/// Takes the oldest pending command for `claimer` (a name unique to the worker process), or `None`
+/// when there is none. A row moves `pending → running` by a conditional UPDATE, so when two
+/// claimers race for it exactly one wins; the other moves on to the next row. A row that no longer
+/// decodes is failed, not retried.
 pub async fn claim_next(db: &DatabaseConnection, claimer: &str) -> Result<Option<Claimed>, DbErr> {
     loop {
         let candidates = commands::Entity::find()
@@ -50,13 +64,15 @@ pub async fn claim_next(db: &DatabaseConnection, claimer: &str) -> Result<Option
             return Ok(None);
         }
         for row in candidates {
+            let now = Utc::now();
             let won = commands::Entity::update_many()
                 .col_expr(
                     commands::Column::Status,
                     CommandStatus::Running.as_str().into(),
                 )
                 .col_expr(commands::Column::ClaimedBy, claimer.into())
-                .col_expr(commands::Column::ClaimedAt, Utc::now().into())
+                .col_expr(commands::Column::ClaimedAt, now.into())
+                .col_expr(commands::Column::HeartbeatAt, now.into())
                 .filter(commands::Column::Id.eq(row.id))
                 .filter(commands::Column::Status.eq(CommandStatus::Pending))
                 .exec(db)
@@ -104,17 +120,52 @@ pub async fn finish(
     .map(|_| ())
 }
 
-/// Commands a previous worker claimed and never finished (it crashed or was killed): they go
-/// back to pending, because every command is safe to run again.
-pub async fn release_abandoned(db: &DatabaseConnection) -> Result<u64, DbErr> {
+/// Renews `claimer`'s claims: it is alive. Returns how many it holds.
+pub async fn heartbeat(db: &DatabaseConnection, claimer: &str) -> Result<u64, DbErr> {
     commands::Entity::update_many()
+        .col_expr(commands::Column::HeartbeatAt, Utc::now().into())
+        .filter(commands::Column::Status.eq(CommandStatus::Running))
+        .filter(commands::Column::ClaimedBy.eq(claimer))
+        .exec(db)
+        .await
+        .map(|r| r.rows_affected)
+}
+
+/// Puts orphaned claims back to pending: commands whose claimer stopped renewing them for
+/// [`ORPHANED_AFTER`] (it was killed or crashed before finishing them). They run again, so a
+/// command that sends names what it sends after its row (the same message id every time), and
+/// WhatsApp keeps one. Claims of live workers stay theirs.
+///
+/// `orphaned_after` is [`ORPHANED_AFTER`], or zero for a worker that knows it runs alone (on
+/// SQLite one worker holds the database's lock): then every claim left is its predecessor's.
+pub async fn release_abandoned(
+    db: &DatabaseConnection,
+    orphaned_after: Duration,
+) -> Result<u64, DbErr> {
+    let orphaned_after =
+        chrono::Duration::from_std(orphaned_after).unwrap_or(chrono::Duration::MAX);
+    let cutoff = Utc::now() - orphaned_after;
+    let released = commands::Entity::update_many()
         .col_expr(
             commands::Column::Status,
             CommandStatus::Pending.as_str().into(),
         )
         .col_expr(commands::Column::ClaimedBy, Option::<String>::None.into())
+        .col_expr(
+            commands::Column::HeartbeatAt,
+            Option::<chrono::DateTime<Utc>>::None.into(),
+        )
         .filter(commands::Column::Status.eq(CommandStatus::Running))
+        .filter(
+            Condition::any()
+                .add(commands::Column::HeartbeatAt.is_null())
+                .add(commands::Column::HeartbeatAt.lte(cutoff)),
+        )
         .exec(db)
-        .await
-        .map(|r| r.rows_affected)
+        .await?
+        .rows_affected;
+    if released > 0 {
+        notify(db, Topic::Commands).await?;
+    }
+    Ok(released)
 }

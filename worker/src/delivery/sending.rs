@@ -4,13 +4,16 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use domain::status::MessageKind;
-use entity::{media_files, reminder_messages as messages, reminder_run_targets as targets};
+use entity::{media_files, reminder_run_parts as run_parts, reminder_run_targets as targets};
 
-use super::{Delivery, targets::Outcome};
+use super::{
+    Delivery,
+    targets::{self as rows, Outcome},
+};
 use crate::provider::{MediaFile, OutgoingMessage, SendError, Session, UploadedMedia};
 
-/// A reminder's message parts, in order, with their media rows.
-pub(super) struct Parts(pub Vec<(messages::Model, Option<media_files::Model>)>);
+/// A run's own message parts, in order, with their media rows.
+pub(super) struct Parts(pub Vec<(run_parts::Model, Option<media_files::Model>)>);
 
 impl Parts {
     /// How many messages a target that has had `parts_sent` of them still gets.
@@ -19,6 +22,9 @@ impl Parts {
         u32::try_from(self.0.len().saturating_sub(sent)).unwrap_or(u32::MAX)
     }
 }
+
+/// An upload may take this many send timeouts.
+const UPLOAD_TIMEOUT_FACTOR: u32 = 4;
 
 /// What a run's media uploads have come to so far (kept across passes over the run).
 #[derive(Default)]
@@ -68,7 +74,16 @@ impl Delivery {
                 sha256: media.sha256.clone(),
                 bytes,
             };
-            let uploaded = session.upload(file).await;
+            // An upload that never answers must not hold the account's sender forever; it is
+            // safe to try again, since nothing reaches a group until a send.
+            let limit = self.upload_timeout();
+            let uploaded = match tokio::time::timeout(limit, session.upload(file)).await {
+                Ok(uploaded) => uploaded,
+                Err(_) => Err(SendError::Transient(format!(
+                    "the upload did not finish within {} s",
+                    limit.as_secs()
+                ))),
+            };
             let mut uploads = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
             let run = uploads.entry(run_id).or_default();
             match uploaded {
@@ -88,6 +103,11 @@ impl Delivery {
             }
         }
         Ok(())
+    }
+
+    /// An upload carries up to a whole file, so it gets longer than a send.
+    fn upload_timeout(&self) -> std::time::Duration {
+        self.settings.send_timeout * UPLOAD_TIMEOUT_FACTOR
     }
 
     fn uploaded(&self, run_id: i64, part_id: i64) -> Option<UploadedMedia> {
@@ -115,6 +135,25 @@ impl Delivery {
         let mut sent = target.parts_sent;
         let mut last_id = None;
         for (part, _) in parts.0.iter().skip(usize::try_from(sent).unwrap_or(0)) {
+            // Each part renews the claim, so a long message is never taken for an abandoned
+            // send; a claim someone else has since decided is left alone.
+            match rows::renew_claim(&self.db, target.id, self.clock.now()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let reason = "unknown: the send was taken for abandoned; not re-sent".into();
+                    return (
+                        Outcome::Unknown {
+                            reason,
+                            parts_sent: sent,
+                        },
+                        None,
+                    );
+                }
+                Err(e) => {
+                    let reason = format!("could not renew the claim: {e}");
+                    return (self.retry_or_fail(target, reason, sent), None);
+                }
+            }
             let message = match part.kind {
                 MessageKind::Text => OutgoingMessage::Text(part.body.clone().unwrap_or_default()),
                 _ => match self.uploaded(target.run_id, part.id) {
@@ -122,14 +161,16 @@ impl Delivery {
                         media,
                         caption: part.body.clone().filter(|c| !c.is_empty()),
                     },
-                    // The parts changed since the uploads (an edit mid-run): next pass.
+                    // Uploads are kept in memory for the run; the next pass uploads again.
                     None => {
-                        let reason = "the reminder changed while sending".to_owned();
+                        let reason = "the file's upload was not at hand".to_owned();
                         return (self.retry_or_fail(target, reason, sent), None);
                     }
                 },
             };
-            let sending = session.send(&target.group_jid, &message);
+            // The same part to the same target always carries the same id: a repeat is dropped.
+            let id = crate::provider::MessageId::for_part(target.run_id, target.id, sent);
+            let sending = session.send(&target.group_jid, &message, &id);
             let Ok(result) = tokio::time::timeout(self.settings.send_timeout, sending).await else {
                 // The message may have gone out: never send it again on a guess.
                 let reason = format!(
@@ -156,6 +197,13 @@ impl Delivery {
                     };
                     return (outcome, Some(SendError::Permanent(reason)));
                 }
+                Err(SendError::Ambiguous(reason)) => {
+                    let outcome = Outcome::Unknown {
+                        reason: format!("unknown: {reason}; it is not re-sent"),
+                        parts_sent: sent,
+                    };
+                    return (outcome, None);
+                }
                 Err(e) => return (self.retry_or_fail(target, e.to_string(), sent), Some(e)),
             }
         }
@@ -163,6 +211,7 @@ impl Delivery {
         let outcome = Outcome::Sent {
             wa_message_id: last_id.unwrap_or_default(),
             latency_ms: latency.num_milliseconds().max(0),
+            parts_sent: sent,
         };
         (outcome, None)
     }

@@ -5,11 +5,12 @@
 pub mod sim;
 pub mod web;
 
-use std::time::Duration;
+use std::{fmt, time::Duration};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{account::PhoneNumber, status::MessageKind};
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::keys::KeyStore;
@@ -110,6 +111,70 @@ pub struct UploadedMedia {
     pub handle: String,
 }
 
+/// The id a message carries on WhatsApp, chosen by Herald rather than the library: the same
+/// message sent again (a retry, a replayed command) carries the same id, and WhatsApp keeps only
+/// the first. Shaped like whatsapp-rust's own ids, `3EB0` and 18 uppercase hex digits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MessageId(String);
+
+impl MessageId {
+    /// Part `position` (from 0) of a run's message, to the run's target `target_id`.
+    pub fn for_part(run_id: i64, target_id: i64, position: i32) -> Self {
+        Self::derive(b"part", &[run_id, target_id, i64::from(position)])
+    }
+
+    /// What the command with this row id sends (a test message).
+    pub fn for_command(command_id: i64) -> Self {
+        Self::derive(b"command", &[command_id])
+    }
+
+    /// The id keyed by `key`, a secret or identity of the sending device: ids derived from row
+    /// ids alone repeat across installations (and a fresh database), and a group's phones drop a
+    /// message whose id they have seen.
+    pub fn keyed(&self, key: &[u8]) -> Self {
+        let mut hasher = Self::hasher(b"keyed");
+        hasher.update(self.0.as_bytes());
+        hasher.update(key);
+        Self::from_digest(&hasher.finalize())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn hasher(kind: &[u8]) -> Sha256 {
+        let mut hasher = Sha256::new();
+        hasher.update(b"herald.message-id.");
+        hasher.update(kind);
+        hasher.update(b".");
+        hasher
+    }
+
+    fn derive(kind: &[u8], values: &[i64]) -> Self {
+        let mut hasher = Self::hasher(kind);
+        for value in values {
+            hasher.update(value.to_be_bytes());
+        }
+        Self::from_digest(&hasher.finalize())
+    }
+
+    /// As whatsapp-rust formats the 9 bytes of hash it takes for an id.
+    fn from_digest(digest: &[u8]) -> Self {
+        let mut id = String::with_capacity(22);
+        id.push_str("3EB0");
+        for byte in &digest[..9] {
+            id.push_str(&format!("{byte:02X}"));
+        }
+        Self(id)
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SentMessage {
     pub wa_message_id: String,
@@ -119,9 +184,13 @@ pub struct SentMessage {
 pub enum SendError {
     #[error("the account is not connected")]
     NotConnected,
-    /// Worth retrying later.
+    /// Failed before the message left the device: worth retrying later.
     #[error("{0}")]
     Transient(String),
+    /// Failed after the message may have left the device (the write to WhatsApp broke, its
+    /// answer was lost): WhatsApp may have it, so it is never sent again on a guess.
+    #[error("{0}")]
+    Ambiguous(String),
     #[error("WhatsApp is rate-limiting this account")]
     RateLimited,
     /// Retrying will not help (not a participant, group gone, banned).
@@ -150,10 +219,13 @@ pub trait Provider: Send + Sync + 'static {
 /// One running session.
 #[async_trait]
 pub trait Session: Send + Sync {
+    /// Sends `message` as `id`. Sending an id the group already has succeeds without
+    /// delivering it again, as WhatsApp does.
     async fn send(
         &self,
         group_jid: &str,
         message: &OutgoingMessage,
+        id: &MessageId,
     ) -> Result<SentMessage, SendError>;
 
     /// Uploads a file to WhatsApp's media servers once, for any number of sends.
@@ -169,4 +241,39 @@ pub trait Session: Send + Sync {
     /// Stops the session without logging out. Reports nothing afterwards that the manager
     /// should act on (anything late carries this session's, by then stale, generation).
     async fn stop(&self);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MessageId;
+
+    #[test]
+    fn message_ids_are_shaped_like_whatsapps_and_name_one_message_each() {
+        let id = MessageId::for_part(7, 42, 0);
+        assert_eq!(
+            id,
+            MessageId::for_part(7, 42, 0),
+            "the same part, the same id"
+        );
+        assert_eq!(id.as_str().len(), 22);
+        assert!(id.as_str().starts_with("3EB0"), "{id}");
+        assert!(
+            id.as_str()
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()),
+            "{id}"
+        );
+        let others = [
+            MessageId::for_part(7, 42, 1),
+            MessageId::for_part(7, 43, 0),
+            MessageId::for_part(8, 42, 0),
+            MessageId::for_command(7),
+            id.keyed(b"one device"),
+        ];
+        for other in &others {
+            assert_ne!(&id, other);
+        }
+        assert_eq!(id.keyed(b"one device"), id.keyed(b"one device"));
+        assert_ne!(id.keyed(b"one device"), id.keyed(b"another device"));
+    }
 }

@@ -16,9 +16,63 @@ use crate::delivery::Delivery;
 /// How often old events and finished commands are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// Orphaned claims are looked for every this many heartbeats (the worker's start looks once).
+const RELEASE_EVERY_BEATS: u64 = 3;
+
 /// Runs until `stop` turns true (after the command in hand, if any). `claimer` names this
-/// worker in `commands.claimed_by`.
+/// worker in `commands.claimed_by`, with a random suffix: the name must be this process's alone
+/// (a restarted container has the same pid), or it would keep a dead predecessor's claims alive.
 pub async fn run(
+    db: DatabaseConnection,
+    sessions: SessionsHandle,
+    delivery: Arc<Delivery>,
+    waker: Waker,
+    claimer: String,
+    stop: watch::Receiver<bool>,
+) {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let claimer = format!("{claimer}-{}", &suffix[..8]);
+    let _keeper = Keeper(tokio::spawn(keep_claims(db.clone(), claimer.clone())));
+    consume(db, sessions, delivery, waker, claimer, stop).await;
+}
+
+/// Stops renewing the claims however the consumer ends, a panic included: claims nobody works
+/// on must not look alive.
+struct Keeper(tokio::task::JoinHandle<()>);
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Renews this worker's claims every [`commands::HEARTBEAT`], and now and then releases the
+/// claims of workers that are gone: a peer that died, or the process this one replaced, whose
+/// claims still looked alive when it started.
+async fn keep_claims(db: DatabaseConnection, claimer: String) {
+    let mut beat = tokio::time::interval(commands::HEARTBEAT);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for n in 0u64.. {
+        beat.tick().await;
+        if let Err(e) = commands::heartbeat(&db, &claimer).await {
+            tracing::warn!(error = %e, "renewing this worker's command claims failed");
+        }
+        if n % RELEASE_EVERY_BEATS == RELEASE_EVERY_BEATS - 1 {
+            match commands::release_abandoned(&db, commands::ORPHANED_AFTER).await {
+                Ok(0) => {}
+                Ok(released) => {
+                    tracing::warn!(
+                        commands = released,
+                        "re-queued commands a stopped worker left"
+                    );
+                }
+                Err(e) => tracing::warn!(error = %e, "releasing orphaned commands failed"),
+            }
+        }
+    }
+}
+
+async fn consume(
     db: DatabaseConnection,
     sessions: SessionsHandle,
     delivery: Arc<Delivery>,
@@ -46,7 +100,7 @@ pub async fn run(
                     command @ (Command::ReminderChanged { .. }
                     | Command::ResumeRun { .. }
                     | Command::CancelRun { .. }) => delivery.execute(command).await,
-                    command => sessions.execute(command).await,
+                    command => sessions.execute(claimed.id, command).await,
                 };
                 if let Err(e) = commands::finish(&db, claimed.id, outcome).await {
                     tracing::error!(id = claimed.id, error = %e, "recording a command's outcome failed");

@@ -25,16 +25,21 @@ use tokio::{
 };
 
 use super::{
-    accounts::{AccountRows, clear_qr, reset_unpaired},
+    accounts::{AccountRows, PhoneHolder, clear_qr, reset_unpaired},
     groups,
 };
 use crate::{
     keys::{self, KeyStore},
     provider::{
-        OutgoingMessage, Provider, ProviderEvent, Session, SessionEvent, SessionKey, StartMode,
-        sim::SimProvider,
+        MessageId, OutgoingMessage, Provider, ProviderEvent, Session, SessionEvent, SessionKey,
+        StartMode, sim::SimProvider,
     },
 };
+
+/// Why pairing stopped when the phone is already another operator's link; a sentence to show,
+/// without a final period so it can be embedded.
+const LINKED_BY_ANOTHER_OPERATOR: &str =
+    "This phone is already linked to another operator's account";
 
 /// Timings of the session rules; the defaults are production's.
 #[derive(Clone, Debug)]
@@ -103,11 +108,13 @@ impl SessionsHandle {
             .cloned()
     }
 
-    /// Runs `command` and reports how it went (`Err` holds the reason, for the command row).
-    pub async fn execute(&self, command: Command) -> Result<(), String> {
+    /// Runs `command`, row `id` of the bus, and reports how it went (`Err` holds the reason, for
+    /// the command row). What it sends is named after `id`, so running it again (a replay after
+    /// a crash) sends nothing new.
+    pub async fn execute(&self, id: i64, command: Command) -> Result<(), String> {
         let (done, result) = oneshot::channel();
         self.tx
-            .send(Input::Command { command, done })
+            .send(Input::Command { id, command, done })
             .map_err(|_| "the session manager has stopped".to_owned())?;
         result
             .await
@@ -125,6 +132,7 @@ impl SessionsHandle {
 
 enum Input {
     Command {
+        id: i64,
         command: Command,
         done: oneshot::Sender<Result<(), String>>,
     },
@@ -264,8 +272,8 @@ impl Manager {
 
     async fn on_input(&mut self, input: Input) {
         match input {
-            Input::Command { command, done } => {
-                let result = self.on_command(command).await;
+            Input::Command { id, command, done } => {
+                let result = self.on_command(id, command).await;
                 let _ = done.send(result);
             }
             Input::Reconnect {
@@ -294,7 +302,7 @@ impl Manager {
         }
     }
 
-    async fn on_command(&mut self, command: Command) -> Result<(), String> {
+    async fn on_command(&mut self, id: i64, command: Command) -> Result<(), String> {
         let account_id = command.account_id();
         let outcome = match command {
             Command::Pair { phone, .. } => self.pair(account_id, phone).await,
@@ -306,7 +314,11 @@ impl Manager {
                 request_id,
                 text,
                 ..
-            } => self.send_test(account_id, group_id, request_id, text).await,
+            } => {
+                let message_id = MessageId::for_command(id);
+                self.send_test(account_id, group_id, request_id, text, message_id)
+                    .await
+            }
             Command::ReminderChanged { .. }
             | Command::ResumeRun { .. }
             | Command::CancelRun { .. } => {
@@ -467,13 +479,14 @@ impl Manager {
         Ok(())
     }
 
-    /// Sends in the background; the outcome arrives as `send_test.done`.
+    /// Sends in the background as `message_id`; the outcome arrives as `send_test.done`.
     async fn send_test(
         &mut self,
         account_id: i64,
         group_id: i64,
         request_id: String,
         text: String,
+        message_id: MessageId,
     ) -> anyhow::Result<()> {
         let Some(row) = self.rows.get(account_id).await? else {
             return Ok(());
@@ -490,7 +503,7 @@ impl Manager {
                 (None, _) => Some("That group is no longer listed for this account.".to_owned()),
                 (_, None) => Some("The account is not connected.".to_owned()),
                 (Some(group), Some(session)) => session
-                    .send(&group.jid, &OutgoingMessage::Text(text))
+                    .send(&group.jid, &OutgoingMessage::Text(text), &message_id)
                     .await
                     .err()
                     .map(|e| e.to_string()),
@@ -677,27 +690,41 @@ impl Manager {
     async fn connected(&mut self, account_id: i64, phone: String) -> anyhow::Result<()> {
         if let Some(holder) = self.rows.holder_of_phone(&phone, account_id).await? {
             // The phone is someone else's link already: undo this one, keep theirs.
+            let existing = match &holder {
+                PhoneHolder::Own { account_id, .. } | PhoneHolder::OtherOperator { account_id } => {
+                    *account_id
+                }
+            };
             tracing::warn!(
                 account_id,
-                existing = holder.id,
+                existing,
                 "phone already linked to another account"
             );
             if let Err(e) = self.log_out(account_id).await {
                 tracing::warn!(account_id, error = %e, "could not unlink the duplicate device");
             }
             KeyStore::new(self.db.clone(), account_id).wipe().await?;
-            let reason = format!("This phone is already linked to “{}”.", holder.label);
-            self.rows
-                .update(
-                    account_id,
-                    |a| reset_unpaired(a, Some(reason)),
-                    Some(Event::Duplicate {
+            let (reason, event) = match holder {
+                PhoneHolder::Own { label, .. } => (
+                    format!("This phone is already linked to “{label}”."),
+                    Event::Duplicate {
                         account_id,
                         phone,
-                        existing_account_id: holder.id,
-                        existing_label: holder.label,
-                    }),
-                )
+                        existing_account_id: existing,
+                        existing_label: label,
+                    },
+                ),
+                // Neither the label nor the id of another operator's account reaches this one.
+                PhoneHolder::OtherOperator { .. } => (
+                    format!("{LINKED_BY_ANOTHER_OPERATOR}."),
+                    Event::Error {
+                        account_id,
+                        message: LINKED_BY_ANOTHER_OPERATOR.to_owned(),
+                    },
+                ),
+            };
+            self.rows
+                .update(account_id, |a| reset_unpaired(a, Some(reason)), Some(event))
                 .await?;
             return Ok(());
         }

@@ -12,7 +12,8 @@
 //! QR codes and the code have all expired.
 //!
 //! Nothing real is behind it: "scanning" is [`SimProvider::scan`] (or `SIM_AUTO_SCAN_SECS`),
-//! misbehaviour is [`SimProvider::inject`], and every "sent" message lands in `sim_messages`.
+//! misbehaviour is [`SimProvider::inject`], and every "sent" message lands in `sim_messages`:
+//! once per message id and group, as WhatsApp keeps only the first message with an id.
 //! [`control_router`] exposes the same over HTTP for the development UI and end-to-end tests.
 //!
 //! A simulated phone number is `1555` followed by seven digits derived from the account id
@@ -44,8 +45,8 @@ use service::config::SimConfig;
 
 use self::session::{Phase, SessionState, SimSession};
 use super::{
-    EventSender, OutgoingMessage, Provider, ProviderError, SendError, Session, SessionKey,
-    StartMode,
+    EventSender, MessageId, OutgoingMessage, Provider, ProviderError, SendError, Session,
+    SessionKey, StartMode,
 };
 use crate::clock::{SharedClock, SystemClock};
 use crate::keys::KeyStore;
@@ -64,8 +65,16 @@ pub struct SimProvider {
 pub enum Fault {
     /// The next `count` sends fail with a transient error.
     FailSends { count: u32 },
+    /// The next `after` sends go through, then `count` fail with a transient error.
+    FailSendsAfter { after: u32, count: u32 },
     /// The next `count` sends are rate-limited.
     RateLimit { count: u32 },
+    /// The next `count` sends reach the group, then report a transient failure anyway (as a
+    /// library that misjudged where a send failed would): a retry repeats the message.
+    FailAfterSending { count: u32 },
+    /// The next `count` sends reach the group but their answer is lost (the connection breaks
+    /// right after the write): the sender cannot know whether they went out.
+    LoseAnswers { count: u32 },
     /// The connection drops (`Disconnected`).
     Disconnect,
     /// The phone removes the linked device (`LoggedOut`, 401).
@@ -74,6 +83,8 @@ pub enum Fault {
     TempBan { secs: u32 },
     /// The account is now in this many groups (the rest vanish).
     SetGroupCount { count: u32 },
+    /// The next `count` media uploads never answer.
+    HangUploads { count: u32 },
 }
 
 /// What the manager did to a simulated account, in order (see [`SimProvider::ops`]).
@@ -109,6 +120,9 @@ struct Sim {
     config: SimConfig,
     clock: SharedClock,
     accounts: Mutex<HashMap<i64, Account>>,
+    /// Held from looking an id up in the outbox to recording it, so two sends of one id
+    /// cannot both deliver.
+    outbox: tokio::sync::Mutex<()>,
 }
 
 /// Everything the simulator knows about one account, across its sessions.
@@ -125,8 +139,13 @@ struct Account {
 #[derive(Default)]
 struct PendingFaults {
     fail_sends: u32,
+    /// Sends that go through before `fail_sends` take effect.
+    pass_sends: u32,
     rate_limits: u32,
+    fail_after_sending: u32,
+    lost_answers: u32,
     group_count: Option<u32>,
+    hang_uploads: u32,
 }
 
 /// What a simulated device stores in the key store.
@@ -154,6 +173,7 @@ impl SimProvider {
                 config,
                 clock,
                 accounts: Mutex::new(HashMap::new()),
+                outbox: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -186,15 +206,31 @@ impl SimProvider {
         let account = accounts.entry(account_id).or_default();
         let event = match fault {
             Fault::FailSends { count } => {
-                account.faults.fail_sends = count;
+                (account.faults.pass_sends, account.faults.fail_sends) = (0, count);
+                return Ok(());
+            }
+            Fault::FailSendsAfter { after, count } => {
+                (account.faults.pass_sends, account.faults.fail_sends) = (after, count);
                 return Ok(());
             }
             Fault::RateLimit { count } => {
                 account.faults.rate_limits = count;
                 return Ok(());
             }
+            Fault::FailAfterSending { count } => {
+                account.faults.fail_after_sending = count;
+                return Ok(());
+            }
+            Fault::LoseAnswers { count } => {
+                account.faults.lost_answers = count;
+                return Ok(());
+            }
             Fault::SetGroupCount { count } => {
                 account.faults.group_count = Some(groups::validate_count(count)?);
+                return Ok(());
+            }
+            Fault::HangUploads { count } => {
+                account.faults.hang_uploads = count;
                 return Ok(());
             }
             Fault::Disconnect => super::SessionEvent::Disconnected {
@@ -333,6 +369,15 @@ impl Sim {
         }
     }
 
+    /// Takes one injected hang for the account's next upload, if any is left.
+    fn take_upload_hang(&self, account_id: i64) -> bool {
+        let mut accounts = self.lock();
+        let faults = &mut accounts.entry(account_id).or_default().faults;
+        let hang = faults.hang_uploads > 0;
+        faults.hang_uploads = faults.hang_uploads.saturating_sub(1);
+        hang
+    }
+
     fn group_count(&self, account_id: i64) -> u32 {
         let configured = self
             .lock()
@@ -346,7 +391,9 @@ impl Sim {
         {
             let mut accounts = self.lock();
             let faults = &mut accounts.entry(account_id).or_default().faults;
-            if faults.fail_sends > 0 {
+            if faults.pass_sends > 0 {
+                faults.pass_sends -= 1;
+            } else if faults.fail_sends > 0 {
                 faults.fail_sends -= 1;
                 return Err(SendError::Transient("simulated send failure".to_owned()));
             }
@@ -364,15 +411,47 @@ impl Sim {
         }
     }
 
-    /// Puts a "sent" message in the outbox and returns its message id.
+    /// The failure an injected fault reports for a send that did reach the group, if any.
+    fn take_failure_after_sending(&self, account_id: i64) -> Option<SendError> {
+        let mut accounts = self.lock();
+        let faults = &mut accounts.entry(account_id).or_default().faults;
+        if faults.lost_answers > 0 {
+            faults.lost_answers -= 1;
+            return Some(SendError::Ambiguous(
+                "simulated connection loss right after the write".to_owned(),
+            ));
+        }
+        if faults.fail_after_sending > 0 {
+            faults.fail_after_sending -= 1;
+            return Some(SendError::Transient(
+                "simulated failure after sending".to_owned(),
+            ));
+        }
+        None
+    }
+
+    /// Puts a "sent" message in the outbox and returns its message id. As WhatsApp keeps only
+    /// the first message with an id in a chat, an id the group already has is acknowledged
+    /// without delivering it again.
     async fn record_message(
         &self,
         account_id: i64,
         group_jid: &str,
         message: &OutgoingMessage,
+        id: &MessageId,
         sent_at: DateTime<Utc>,
     ) -> Result<String, DbErr> {
-        let wa_message_id = message_id();
+        let wa_message_id = id.to_string();
+        let _outbox = self.outbox.lock().await;
+        let delivered = sim_messages::Entity::find()
+            .filter(sim_messages::Column::AccountId.eq(account_id))
+            .filter(sim_messages::Column::GroupJid.eq(group_jid))
+            .filter(sim_messages::Column::WaMessageId.eq(id.as_str()))
+            .one(&self.db)
+            .await?;
+        if delivered.is_some() {
+            return Ok(wa_message_id);
+        }
         let (kind, body, media_sha256) = match message {
             OutgoingMessage::Text(text) => (MessageKind::Text, text.clone(), None),
             OutgoingMessage::Media { media, caption } => (
@@ -464,16 +543,6 @@ fn pair_code(key: SessionKey) -> String {
     (0..8)
         .map(|i| char::from(PAIR_CODE_ALPHABET[(z >> (5 * i) & 31) as usize]))
         .collect()
-}
-
-/// `SIM` and 16 uppercase hex digits, unique enough to tell messages apart.
-fn message_id() -> String {
-    random_bytes(8)
-        .iter()
-        .fold(String::from("SIM"), |mut id, byte| {
-            id.push_str(&format!("{byte:02X}"));
-            id
-        })
 }
 
 /// Unpredictable bytes. The simulator needs variety, not secrecy: std's randomly keyed hasher

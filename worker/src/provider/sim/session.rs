@@ -23,8 +23,8 @@ use super::{Sim, SimOp, credentials, groups, pair_code, qr_code};
 use crate::{
     keys::KeyStore,
     provider::{
-        EventSender, GroupInfo, MediaFile, OutgoingMessage, ProviderError, ProviderEvent,
-        SendError, SentMessage, Session, SessionEvent, SessionKey, UploadedMedia,
+        EventSender, GroupInfo, MediaFile, MessageId, OutgoingMessage, ProviderError,
+        ProviderEvent, SendError, SentMessage, Session, SessionEvent, SessionKey, UploadedMedia,
     },
 };
 
@@ -425,6 +425,7 @@ impl Session for SimSession {
         &self,
         group_jid: &str,
         message: &OutgoingMessage,
+        id: &MessageId,
     ) -> Result<SentMessage, SendError> {
         if self.state.connected_phone().is_none() {
             return Err(SendError::NotConnected);
@@ -444,17 +445,23 @@ impl Session for SimSession {
         self.sim.check_send(account_id, &phone, group_jid)?;
         let wa_message_id = self
             .sim
-            .record_message(account_id, group_jid, message, sent_at)
+            .record_message(account_id, group_jid, message, id, sent_at)
             .await
             .map_err(|e| {
                 SendError::Transient(format!("could not record the simulated message: {e}"))
             })?;
+        if let Some(failure) = self.sim.take_failure_after_sending(account_id) {
+            return Err(failure);
+        }
         Ok(SentMessage { wa_message_id })
     }
 
     async fn upload(&self, file: MediaFile) -> Result<UploadedMedia, SendError> {
         if self.state.connected_phone().is_none() {
             return Err(SendError::NotConnected);
+        }
+        if self.sim.take_upload_hang(self.state.key.account_id) {
+            std::future::pending::<()>().await;
         }
         self.sim.record(
             self.state.key.account_id,

@@ -22,13 +22,13 @@ use tower::ServiceExt;
 
 use super::{
     Fault, PAIR_CODE_ALPHABET, SimError, SimOp, SimProvider, base64, control_router, default_phone,
-    groups, message_id, pair_code, qr_code,
+    groups, pair_code, qr_code,
 };
 use crate::{
     keys::KeyStore,
     provider::{
-        OutgoingMessage, Provider, ProviderError, ProviderEvent, SendError, Session, SessionEvent,
-        SessionKey, StartMode,
+        MessageId, OutgoingMessage, Provider, ProviderError, ProviderEvent, SendError, Session,
+        SessionEvent, SessionKey, StartMode,
     },
 };
 use service::config::SimConfig;
@@ -152,6 +152,12 @@ fn assert_about(actual: Duration, expected: Duration, what: &str) {
         actual >= expected && actual <= expected + Duration::from_millis(10),
         "{what}: expected {expected:?}, got {actual:?}"
     );
+}
+
+/// A message id no other send in the test binary uses.
+fn next_id() -> MessageId {
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+    MessageId::for_command(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
 fn text(body: &str) -> OutgoingMessage {
@@ -493,9 +499,10 @@ async fn sends_are_recorded_after_the_simulated_latency() {
     let running = fixture.connected(1, "15550100001").await;
     let groups = running.session.groups().await.expect("groups");
     let sent_at = Instant::now();
+    let message_id = next_id();
     let sent = running
         .session
-        .send(&groups[3].jid, &text("Choir at 7!"))
+        .send(&groups[3].jid, &text("Choir at 7!"), &message_id)
         .await
         .expect("sent");
     assert!(
@@ -503,14 +510,7 @@ async fn sends_are_recorded_after_the_simulated_latency() {
         "400 ms × 0.1"
     );
     let id = &sent.wa_message_id;
-    assert_eq!(id.len(), 19);
-    assert!(id.starts_with("SIM"), "{id}");
-    assert!(
-        id[3..]
-            .chars()
-            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase() && c.is_ascii_hexdigit()),
-        "{id}"
-    );
+    assert_eq!(id, message_id.as_str(), "the id it was sent as");
 
     let rows = fixture.sim.sent(1).await.expect("outbox readable");
     assert_eq!(rows.len(), 1);
@@ -537,17 +537,29 @@ async fn send_faults_apply_in_order() {
         .inject(1, Fault::FailSends { count: 2 })
         .expect("injected");
     let failure = Err(SendError::Transient("simulated send failure".to_owned()));
-    assert_eq!(running.session.send(&jid, &text("a")).await, failure);
-    assert_eq!(running.session.send(&jid, &text("b")).await, failure);
     assert_eq!(
-        running.session.send(&jid, &text("c")).await,
+        running.session.send(&jid, &text("a"), &next_id()).await,
+        failure
+    );
+    assert_eq!(
+        running.session.send(&jid, &text("b"), &next_id()).await,
+        failure
+    );
+    assert_eq!(
+        running.session.send(&jid, &text("c"), &next_id()).await,
         Err(SendError::RateLimited)
     );
-    assert!(running.session.send(&jid, &text("d")).await.is_ok());
+    assert!(
+        running
+            .session
+            .send(&jid, &text("d"), &next_id())
+            .await
+            .is_ok()
+    );
     assert_eq!(
         running
             .session
-            .send("120363000000000000@g.us", &text("e"))
+            .send("120363000000000000@g.us", &text("e"), &next_id())
             .await,
         Err(SendError::Permanent(
             "this account is not a participant of that group".to_owned()
@@ -565,13 +577,90 @@ async fn send_faults_apply_in_order() {
 }
 
 #[tokio::test]
+async fn a_message_id_the_group_already_has_is_accepted_but_not_delivered_again() {
+    let fixture = Fixture::new(config(0.01)).await;
+    let running = fixture.connected(1, "15550100001").await;
+    let groups = running.session.groups().await.expect("groups");
+    let id = next_id();
+    let first = running
+        .session
+        .send(&groups[0].jid, &text("Choir at 7!"), &id)
+        .await
+        .expect("sent");
+    let again = running
+        .session
+        .send(&groups[0].jid, &text("Choir at 7!"), &id)
+        .await
+        .expect("accepted");
+    assert_eq!(again, first);
+    // Another group is another chat: the id is new there.
+    running
+        .session
+        .send(&groups[1].jid, &text("Choir at 7!"), &id)
+        .await
+        .expect("sent");
+    let rows = fixture.sim.sent(1).await.expect("outbox");
+    let jids: Vec<_> = rows.iter().map(|row| row.group_jid.as_str()).collect();
+    assert_eq!(jids, [groups[0].jid.as_str(), groups[1].jid.as_str()]);
+    assert!(rows.iter().all(|row| row.wa_message_id == id.as_str()));
+}
+
+#[tokio::test]
+async fn faults_after_sending_leave_the_message_delivered() {
+    let fixture = Fixture::new(config(0.01)).await;
+    let running = fixture.connected(1, "15550100001").await;
+    let jid = running.session.groups().await.expect("groups")[0]
+        .jid
+        .clone();
+    fixture
+        .sim
+        .inject(1, Fault::LoseAnswers { count: 1 })
+        .expect("injected");
+    let lost = next_id();
+    assert_eq!(
+        running.session.send(&jid, &text("lost"), &lost).await,
+        Err(SendError::Ambiguous(
+            "simulated connection loss right after the write".to_owned()
+        ))
+    );
+    fixture
+        .sim
+        .inject(1, Fault::FailAfterSending { count: 1 })
+        .expect("injected");
+    let failed = next_id();
+    assert_eq!(
+        running.session.send(&jid, &text("failed"), &failed).await,
+        Err(SendError::Transient(
+            "simulated failure after sending".to_owned()
+        ))
+    );
+    // Sent again as the same id: acknowledged, and the group still has each once.
+    assert!(
+        running
+            .session
+            .send(&jid, &text("failed"), &failed)
+            .await
+            .is_ok()
+    );
+    let bodies: Vec<_> = fixture
+        .sim
+        .sent(1)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|row| row.body)
+        .collect();
+    assert_eq!(bodies, ["lost", "failed"]);
+}
+
+#[tokio::test]
 async fn nothing_is_sent_or_listed_before_connecting() {
     let fixture = Fixture::new(config(0.01)).await;
     let mut pairing = fixture.start(1, 1, StartMode::Pair { phone: None }).await;
     pairing.next_qr().await;
     let jid = groups::group_set(&default_phone(1), 1)[0].jid.clone();
     assert_eq!(
-        pairing.session.send(&jid, &text("hi")).await,
+        pairing.session.send(&jid, &text("hi"), &next_id()).await,
         Err(SendError::NotConnected)
     );
     assert!(pairing.session.groups().await.is_err());
@@ -607,13 +696,16 @@ async fn faults_for_an_account_without_a_session() {
     let groups = running.session.groups().await.expect("groups");
     assert_eq!(groups.len(), 2, "the remembered group count applies");
     assert!(matches!(
-        running.session.send(&groups[0].jid, &text("x")).await,
+        running
+            .session
+            .send(&groups[0].jid, &text("x"), &next_id())
+            .await,
         Err(SendError::Transient(_))
     ));
     assert!(
         running
             .session
-            .send(&groups[0].jid, &text("y"))
+            .send(&groups[0].jid, &text("y"), &next_id())
             .await
             .is_ok()
     );
@@ -652,7 +744,7 @@ async fn connection_faults_end_the_session() {
             (other, _) => panic!("{fault:?} reported {other:?}"),
         }
         assert_eq!(
-            running.session.send(&jid, &text("x")).await,
+            running.session.send(&jid, &text("x"), &next_id()).await,
             Err(SendError::NotConnected)
         );
         assert_eq!(
@@ -711,7 +803,10 @@ async fn set_group_count_shrinks_the_group_set() {
     let after = running.session.groups().await.expect("groups");
     assert_eq!(after, before[..5]);
     assert!(matches!(
-        running.session.send(&before[10].jid, &text("gone")).await,
+        running
+            .session
+            .send(&before[10].jid, &text("gone"), &next_id())
+            .await,
         Err(SendError::Permanent(_))
     ));
 }
@@ -730,7 +825,7 @@ async fn logout_records_whether_the_credentials_were_still_stored() {
     first.session.logout().await.expect("idempotent");
     first.assert_quiet(Duration::from_millis(100)).await;
     assert!(matches!(
-        first.session.send("x@g.us", &text("x")).await,
+        first.session.send("x@g.us", &text("x"), &next_id()).await,
         Err(SendError::NotConnected)
     ));
     assert_eq!(
@@ -917,10 +1012,16 @@ async fn the_control_router_scans_injects_and_lists() {
     let jid = pairing.session.groups().await.expect("groups")[0]
         .jid
         .clone();
-    assert!(pairing.session.send(&jid, &text("first")).await.is_err());
+    assert!(
+        pairing
+            .session
+            .send(&jid, &text("first"), &next_id())
+            .await
+            .is_err()
+    );
     let sent = pairing
         .session
-        .send(&jid, &text("second"))
+        .send(&jid, &text("second"), &next_id())
         .await
         .expect("sent");
     let (status, body) = call(&router, "GET", "/sim/accounts/1/messages", "").await;
@@ -954,7 +1055,6 @@ fn helpers_look_like_whatsapp() {
     assert_eq!(base64(b"foo"), "Zm9v");
     assert_eq!(base64(b"foobar"), "Zm9vYmFy");
     assert_ne!(qr_code(), qr_code());
-    assert_ne!(message_id(), message_id());
     assert_eq!(default_phone(1), "15550100001");
     assert_eq!(default_phone(0).len(), 11);
     assert_eq!(default_phone(i64::MAX).len(), 11);

@@ -8,7 +8,8 @@ use whatsapp_rust::{
     ClientError,
     bot::BotHandle,
     download::MediaType,
-    prelude::{Client, IqError, Jid, MessageBuilderExt, SendError as WaSendError, wa},
+    prelude::{Client, IqError, Jid, MessageBuilderExt, SendError as WaSendError, SendOptions, wa},
+    socket::error::EncryptSendErrorKind,
     upload::UploadOptions,
     wacore::types::events::{Event, EventHandler},
 };
@@ -19,8 +20,8 @@ use super::{
     reach::Reach,
 };
 use crate::provider::{
-    EventSender, GroupInfo, MediaFile, OutgoingMessage, ProviderError, ProviderEvent, SendError,
-    SentMessage, Session, SessionKey, UploadedMedia,
+    EventSender, GroupInfo, MediaFile, MessageId, OutgoingMessage, ProviderError, ProviderEvent,
+    SendError, SentMessage, Session, SessionKey, UploadedMedia,
 };
 use domain::status::MessageKind;
 
@@ -112,6 +113,7 @@ impl Session for WebSession {
         &self,
         group_jid: &str,
         message: &OutgoingMessage,
+        id: &MessageId,
     ) -> Result<SentMessage, SendError> {
         let to: Jid = group_jid.parse().map_err(|_| {
             SendError::Permanent(format!("{group_jid:?} is not a WhatsApp address"))
@@ -130,8 +132,12 @@ impl Session for WebSession {
                 })
             }
         };
+        // Keyed by the device's identity key: unique to this pairing, stable across restarts.
+        let device = self.client.persistence_manager().get_device_snapshot();
+        let id = id.keyed(device.identity_key.public_key.public_key_bytes());
+        let options = SendOptions::default().with_message_id(id.as_str());
         self.client
-            .send_message(to, message)
+            .send_message_with_options(to, message, options)
             .await
             .map(|sent| SentMessage {
                 wa_message_id: sent.message_id,
@@ -198,14 +204,31 @@ impl Session for WebSession {
     }
 }
 
-/// Only what certainly never reached WhatsApp may be retried; the delivery layer turns anything
-/// that might have gone out into `unknown`.
-fn send_error(error: WaSendError) -> SendError {
+/// Only what certainly never reached WhatsApp may be retried; anything that may have gone out is
+/// `Ambiguous`. whatsapp-rust prepares a send completely (group metadata and device-list IQs,
+/// Signal encryption, persisting the advanced Signal state) before it writes the stanza, so only
+/// the write itself can fail after the message left.
+pub(super) fn send_error(error: WaSendError) -> SendError {
     match error {
         WaSendError::NotLoggedIn
         | WaSendError::Client(ClientError::NotConnected | ClientError::NotLoggedIn) => {
             SendError::NotConnected
         }
+        WaSendError::Client(ClientError::EncryptSend(e)) => match e.kind {
+            // Refused before a byte of the frame was written.
+            EncryptSendErrorKind::Crypto
+            | EncryptSendErrorKind::Framing
+            | EncryptSendErrorKind::Poisoned => SendError::Transient(format!(
+                "the connection to WhatsApp refused the message ({}: {:#})",
+                e.kind, e.source
+            )),
+            // The write failed part-way, or its outcome was lost with the sender task.
+            _ => SendError::Ambiguous(format!(
+                "the connection to WhatsApp broke while sending ({}: {:#}), so WhatsApp may have \
+                 the message",
+                e.kind, e.source
+            )),
+        },
         WaSendError::Iq(IqError::ServerError { code: 429, .. }) => SendError::RateLimited,
         WaSendError::Iq(IqError::ServerError { code, text, .. })
             if matches!(code, 401 | 403 | 404 | 406) =>
@@ -213,6 +236,15 @@ fn send_error(error: WaSendError) -> SendError {
             SendError::Permanent(format!("WhatsApp refused the send ({code} {text})"))
         }
         WaSendError::InvalidRequest(e) => SendError::Permanent(e),
-        other => SendError::Transient(other.to_string()),
+        // Marshalling (the only socket error before the write), the preparing IQs, encryption.
+        e @ (WaSendError::Client(
+            ClientError::Socket(_) | ClientError::Iq(_) | ClientError::Internal(_),
+        )
+        | WaSendError::Iq(_)
+        | WaSendError::Internal(_)) => SendError::Transient(e.to_string()),
+        // A failure this version does not know: it may have come after the write.
+        other => SendError::Ambiguous(format!(
+            "sending failed in a way that leaves open whether WhatsApp has the message: {other}"
+        )),
     }
 }

@@ -17,8 +17,11 @@ use whatsapp_rust::{
     },
 };
 
-use super::events::{AfterRun, EventMapper};
-use crate::provider::SessionEvent;
+use super::{
+    events::{AfterRun, EventMapper},
+    session::send_error,
+};
+use crate::provider::{SendError, SessionEvent};
 
 const PHONE: &str = "15551234567";
 
@@ -334,4 +337,44 @@ fn after_the_manager_stops_the_session_nothing_is_reported() {
         None
     );
     assert_eq!(mapper.after_run(None), AfterRun::Done);
+}
+
+/// Whether delivery may send the part again after this error.
+fn retried(error: &SendError) -> bool {
+    matches!(
+        error,
+        SendError::Transient(_) | SendError::NotConnected | SendError::RateLimited
+    )
+}
+
+#[test]
+fn only_send_errors_from_before_the_socket_write_are_retried() {
+    use whatsapp_rust::{
+        ClientError, SendError as WaSendError,
+        prelude::IqError,
+        socket::{SocketError, error::EncryptSendError},
+    };
+    let encrypt = |e: EncryptSendError| WaSendError::Client(ClientError::EncryptSend(e));
+    // The write to the transport failed or its answer was lost: part of the frame, or all of
+    // it, may have reached WhatsApp.
+    for ambiguous in [
+        encrypt(EncryptSendError::transport(anyhow::anyhow!("broken pipe"))),
+        encrypt(EncryptSendError::channel_closed()),
+    ] {
+        let mapped = send_error(ambiguous);
+        assert!(matches!(mapped, SendError::Ambiguous(_)), "{mapped:?}");
+        assert!(!retried(&mapped), "{mapped:?}");
+    }
+    // Refused before a byte was written.
+    for unsent in [
+        encrypt(EncryptSendError::poisoned()),
+        encrypt(EncryptSendError::crypto(anyhow::anyhow!("cipher"))),
+        WaSendError::Client(ClientError::NotConnected),
+        WaSendError::Client(ClientError::Socket(SocketError::SocketClosed)),
+        WaSendError::Iq(IqError::Timeout),
+        WaSendError::Internal(anyhow::anyhow!("no session with a participant's device")),
+    ] {
+        let mapped = send_error(unsent);
+        assert!(retried(&mapped), "{mapped:?}");
+    }
 }
