@@ -13,6 +13,10 @@ pub struct Model {
     pub reminder_id: i64,
     /// Unique per reminder.
     pub occurrence_at: DateTimeUtc,
+    /// Why it is recorded as not sent, decided by the change (a pause, a new schedule); `None`
+    /// when it still fires, late, within the grace window.
+    #[sea_orm(column_type = "Text")]
+    pub reason: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

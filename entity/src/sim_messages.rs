@@ -14,10 +14,13 @@ pub struct Model {
     pub kind: domain::status::MessageKind,
     #[sea_orm(column_type = "Text")]
     pub body: String,
+    /// Unique per account and group: WhatsApp keeps one message per id.
     pub wa_message_id: String,
     pub sent_at: DateTimeUtc,
     /// SHA-256 of the media a media part carried.
     pub media_sha256: Option<String>,
+    /// Sends that repeated this id after it was delivered (and were dropped, as WhatsApp does).
+    pub repeats: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,7 +8,11 @@
 //! - `reminder_owed_fires`: an occurrence that came due while its reminder was active but had not
 //!   fired yet when the operator changed the reminder (edit, pause). The change moves the
 //!   schedule on; the worker still records the owed occurrence — fired late within the grace
-//!   window, or missed with its alert — and deletes the row in the same transaction.
+//!   window, or not sent with its alert (`reason`, decided by the change: a pause or a new
+//!   schedule replaces it) — and deletes the row in the same transaction.
+//! - `sim_messages.repeats`: the simulator keeps a message id once per group, as WhatsApp does,
+//!   and counts the sends that repeated it (unique `account_id, group_jid, wa_message_id`), so a
+//!   repeat is dropped across processes and still visible to the chaos checks.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -86,6 +90,7 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto("id"))
                     .col(big_integer("reminder_id"))
                     .col(timestamp_with_time_zone("occurrence_at"))
+                    .col(text_null("reason"))
                     .col(timestamp_with_time_zone("created_at"))
                     .foreign_key(&mut fk(
                         "reminder_owed_fires",
@@ -107,10 +112,52 @@ impl MigrationTrait for Migration {
                     .if_not_exists()
                     .take(),
             )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("sim_messages")
+                    .add_column(integer("repeats").default(0))
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_sim_messages_id")
+                    .table("sim_messages")
+                    .col("account_id")
+                    .col("group_jid")
+                    .col("wa_message_id")
+                    .unique()
+                    .if_not_exists()
+                    .take(),
+            )
             .await
     }
 
+    /// SQLite too: a crash half-way must not leave copied rows that a re-run would collide with.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ux_sim_messages_id")
+                    .table("sim_messages")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("sim_messages")
+                    .drop_column("repeats")
+                    .take(),
+            )
+            .await?;
         for table in ["reminder_owed_fires", "reminder_run_parts"] {
             manager
                 .drop_table(Table::drop().table(table).if_exists().take())

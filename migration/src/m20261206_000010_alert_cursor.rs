@@ -43,6 +43,11 @@ impl MigrationTrait for Migration {
             .map(|_| ())
     }
 
+    /// SQLite too: a crash half-way must not leave a half-applied migration to re-run.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(TABLE).if_exists().take())

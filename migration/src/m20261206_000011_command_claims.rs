@@ -21,6 +21,11 @@ impl MigrationTrait for Migration {
             .await
     }
 
+    /// SQLite too: a crash half-way must not leave a half-applied migration to re-run.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .alter_table(

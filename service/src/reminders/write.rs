@@ -80,7 +80,16 @@ pub async fn update(
         ReminderStatus::Paused => (ReminderStatus::Paused, current.status_reason.clone()),
         _ => (ReminderStatus::Active, None),
     };
-    owe_due_occurrence(&txn, &current, Some(valid.next_fire_at), now).await?;
+    // The same schedule keeps a due occurrence (it fires late); a new one replaces it.
+    let rescheduled = current.dtstart != valid.first
+        || current.rrule != valid.rrule()
+        || current.timezone != valid.schedule.zone.name()
+        || current.start_local != Some(valid.schedule.start);
+    let owed = Owed {
+        next: Some(valid.next_fire_at),
+        not_sent: rescheduled.then_some(RESCHEDULED_WHEN_DUE),
+    };
+    owe_due_occurrence(&txn, &current, owed, now).await?;
     let mut row = current.into_active_model();
     row.status = Set(status);
     row.status_reason = Set(reason);
@@ -107,25 +116,39 @@ pub async fn update(
     Ok(reminder)
 }
 
+const PAUSED_WHEN_DUE: &str =
+    "not sent: the reminder was paused after this occurrence came due, before it could fire";
+const RESCHEDULED_WHEN_DUE: &str =
+    "not sent: the reminder was rescheduled after this occurrence came due, before it could fire";
+
+/// What a change does to an occurrence that came due and has not fired.
+struct Owed {
+    /// When the changed reminder fires next: an occurrence it keeps is not owed.
+    next: Option<DateTime<Utc>>,
+    /// Why it is recorded as not sent (a pause, a new schedule), or `None`: it fires late.
+    not_sent: Option<&'static str>,
+}
+
 /// A change to an active reminder whose occurrence has come due but not fired yet (the worker
 /// is down or about to fire it) moves the reminder on; the occurrence is recorded as owed, so
-/// the worker still fires it late or reports it, and it is never erased. `next` is when the
-/// changed reminder fires next: an occurrence it keeps is not owed.
+/// the worker still fires it late or records why not, with an alert — it is never erased. What
+/// becomes of it is the change's decision, taken now, whatever follows.
 async fn owe_due_occurrence(
     txn: &DatabaseTransaction,
     current: &reminders::Model,
-    next: Option<DateTime<Utc>>,
+    owed: Owed,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let Some(due) = current.next_fire_at else {
         return Ok(());
     };
-    if current.status != ReminderStatus::Active || due > now || next == Some(due) {
+    if current.status != ReminderStatus::Active || due > now || owed.next == Some(due) {
         return Ok(());
     }
     owed::Entity::insert(owed::ActiveModel {
         reminder_id: Set(current.id),
         occurrence_at: Set(due),
+        reason: Set(owed.not_sent.map(str::to_owned)),
         created_at: Set(now),
         ..Default::default()
     })
@@ -169,7 +192,11 @@ pub async fn pause(
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .map(str::to_owned);
-    owe_due_occurrence(&txn, &current, None, now).await?;
+    let owed = Owed {
+        next: None,
+        not_sent: Some(PAUSED_WHEN_DUE),
+    };
+    owe_due_occurrence(&txn, &current, owed, now).await?;
     let mut row = current.into_active_model();
     row.status = Set(ReminderStatus::Paused);
     row.status_reason = Set(reason.clone());

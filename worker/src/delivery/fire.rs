@@ -35,10 +35,7 @@ use crate::jobs::tasks::{Deliver, Fire};
 const MISSED_PER_FIRE: usize = 500;
 
 const MISSED: &str = "missed: the worker was not running when it was due";
-const PAUSED_WHEN_DUE: &str =
-    "not sent: the reminder was paused after this occurrence came due, before it could fire";
-const STOPPED_WHEN_DUE: &str =
-    "not sent: the reminder stopped after this occurrence came due, before it could fire";
+const STOPPED_WHEN_DUE: &str = "not sent: the reminder was paused or stopped after this occurrence came due, before it could fire";
 
 impl Delivery {
     /// Queues the fire of `reminder`'s next occurrence, if it is active and has one. Fires queued
@@ -222,9 +219,10 @@ impl Delivery {
     }
 
     /// Records an owed occurrence (see [`owed`]): the reminder changed after it came due and
-    /// before this fire. It fires late if the reminder is still active and the grace window
-    /// allows, or is recorded as not sent, with an alert. The reminder's own schedule is left
-    /// as the change set it.
+    /// before this fire. It fires late if the change kept it (same schedule) and the grace
+    /// window allows, or is recorded as not sent — for the reason the change gave (a pause, a
+    /// new schedule), or because it is too late — with an alert. The reminder's own schedule is
+    /// left as the change set it.
     async fn fire_owed(
         self: &Arc<Self>,
         txn: DatabaseTransaction,
@@ -232,12 +230,16 @@ impl Delivery {
         occurrence: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        // Deleting the row is the claim: of two processes only one records the occurrence.
-        let taken = owed::Entity::delete_many()
+        let Some(row) = owed::Entity::find()
             .filter(owed::Column::ReminderId.eq(reminder.id))
             .filter(owed::Column::OccurrenceAt.eq(occurrence))
-            .exec(&txn)
-            .await?;
+            .one(&txn)
+            .await?
+        else {
+            return Ok(());
+        };
+        // Deleting the row is the claim: of two processes only one records the occurrence.
+        let taken = owed::Entity::delete_by_id(row.id).exec(&txn).await?;
         let recorded = runs::Entity::find()
             .filter(runs::Column::ReminderId.eq(reminder.id))
             .filter(runs::Column::OccurrenceAt.eq(occurrence))
@@ -248,11 +250,13 @@ impl Delivery {
             txn.commit().await?;
             return Ok(());
         }
-        let not_sent = match reminder.status {
-            ReminderStatus::Active if now - occurrence > self.settings.grace => Some(MISSED),
-            ReminderStatus::Active => None,
-            ReminderStatus::Paused => Some(PAUSED_WHEN_DUE),
-            _ => Some(STOPPED_WHEN_DUE),
+        // The change decided, when it was made, whether this still goes out.
+        let missed = now - occurrence > self.settings.grace;
+        let not_sent = match (row.reason.as_deref(), reminder.status) {
+            (Some(reason), _) => Some(reason),
+            (None, ReminderStatus::Active | ReminderStatus::Ended) if missed => Some(MISSED),
+            (None, ReminderStatus::Active | ReminderStatus::Ended) => None,
+            (None, _) => Some(STOPPED_WHEN_DUE),
         };
         let operator = Some(reminder.operator_id);
         let run = match not_sent {
@@ -268,13 +272,24 @@ impl Delivery {
                         now,
                     )
                     .await?;
-                let alert = Event::Missed {
-                    account_id: reminder.account_id,
-                    reminder_id: reminder.id,
-                    reminder_name: reminder.name.clone(),
-                    occurrences: 1,
-                    first: run.occurrence_at,
-                    last: run.occurrence_at,
+                let alert = if reason == MISSED {
+                    Event::Missed {
+                        account_id: reminder.account_id,
+                        reminder_id: reminder.id,
+                        reminder_name: reminder.name.clone(),
+                        occurrences: 1,
+                        first: run.occurrence_at,
+                        last: run.occurrence_at,
+                    }
+                } else {
+                    Event::RunAlert {
+                        account_id: reminder.account_id,
+                        run_id: run.id,
+                        reminder_id: Some(reminder.id),
+                        reminder_name: reminder.name.clone(),
+                        status: RunStatus::Skipped,
+                        counts: RunCounts::default(),
+                    }
                 };
                 events::publish_in(&txn, operator, &alert).await?;
                 None
@@ -319,17 +334,17 @@ impl Delivery {
     }
 
     /// The run's own copy of the reminder's message, as it is at the fire: the run sends this
-    /// copy, so an edit never changes a run under way.
-    async fn copy_message(
+    /// copy, so an edit never changes a run under way. Idempotent: a part already copied stays.
+    pub(super) async fn copy_message(
         &self,
-        txn: &DatabaseTransaction,
+        db: &impl ConnectionTrait,
         reminder_id: i64,
         run_id: i64,
     ) -> Result<(), DbErr> {
         let parts: Vec<_> = messages::Entity::find()
             .filter(messages::Column::ReminderId.eq(reminder_id))
             .order_by_asc(messages::Column::Position)
-            .all(txn)
+            .all(db)
             .await?
             .into_iter()
             .map(|part| run_parts::ActiveModel {
@@ -342,7 +357,10 @@ impl Delivery {
             })
             .collect();
         if !parts.is_empty() {
-            run_parts::Entity::insert_many(parts).exec(txn).await?;
+            run_parts::Entity::insert_many(parts)
+                .on_conflict_do_nothing_on([run_parts::Column::RunId, run_parts::Column::Position])
+                .exec(db)
+                .await?;
         }
         Ok(())
     }

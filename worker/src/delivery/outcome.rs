@@ -120,7 +120,10 @@ impl Delivery {
             .unwrap_or_else(|| ("(deleted)".to_owned(), "deleted".to_owned()));
         let reason = format!("the account was not connected ({status})");
         let txn = begin_write(&self.db).await?;
-        rows::close_pending(&txn, run.id, TargetStatus::Skipped, &reason, now).await?;
+        // Another process may have decided these groups already: it told the operator then.
+        if rows::close_pending(&txn, run.id, TargetStatus::Skipped, &reason, now).await? == 0 {
+            return Ok(());
+        }
         events::publish_in(
             &txn,
             run.operator_id,
@@ -196,6 +199,8 @@ impl Delivery {
             events::publish_in(&txn, run.operator_id, &event).await?;
         }
         txn.commit().await?;
+        // Resumed later, the run waits afresh for an account that is away then.
+        self.back(run.id);
         tracing::info!(
             run_id = run.id,
             pending = counts.pending,

@@ -12,7 +12,10 @@
 //! Several workers share PostgreSQL, so there only claims older than the send timeout allows
 //! count as orphaned: a peer's send under way is never mistaken for a dead one.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Utc};
 use domain::{
@@ -133,16 +136,25 @@ impl Delivery {
         if stranded.is_empty() {
             return Ok(());
         }
-        targets::Entity::update_many()
+        // Re-checked in the UPDATE: a claim renewed meanwhile (a live send's next part) stays,
+        // and only the rows this sweep changed are reported, so two sweeps never alert twice.
+        let changed: HashSet<i64> = targets::Entity::update_many()
             .col_expr(targets::Column::Status, Expr::value(TargetStatus::Unknown))
             .col_expr(targets::Column::Reason, Expr::value(UNKNOWN))
             .col_expr(targets::Column::UpdatedAt, Expr::value(now))
             .filter(targets::Column::Id.is_in(stranded.iter().map(|(t, _)| t.id)))
             .filter(targets::Column::Status.eq(TargetStatus::Sending))
-            .exec(&txn)
-            .await?;
+            .filter(targets::Column::ClaimedAt.lte(before))
+            .exec_with_returning(&txn)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
         let mut by_run: BTreeMap<i64, (runs::Model, Vec<String>)> = BTreeMap::new();
         for (target, run) in stranded {
+            if !changed.contains(&target.id) {
+                continue;
+            }
             if let Some(run) = run {
                 by_run
                     .entry(run.id)

@@ -258,8 +258,8 @@ impl Delivery {
             }
             jitter = jitter_unit();
             let unknown = matches!(outcome, Outcome::Unknown { .. });
-            self.settle(target.id, outcome).await;
-            if unknown {
+            // Reported already when a sweep took the send for abandoned.
+            if self.settle(target.id, outcome).await && unknown {
                 self.report_unknown(run, &target).await?;
             }
             self.progress(run, account_id, last_progress, false).await?;
@@ -288,12 +288,13 @@ impl Delivery {
             return Ok(Err(Stop::Done));
         };
         // The run's own copy of the message: an edit since the fire changes the next run only.
-        let parts = run_parts::Entity::find()
-            .filter(run_parts::Column::RunId.eq(run_id))
-            .order_by_asc(run_parts::Column::Position)
-            .find_also_related(media_files::Entity)
-            .all(&self.db)
-            .await?;
+        let mut parts = self.run_message(run_id).await?;
+        if parts.is_empty() {
+            // Fired by a worker older than the copies (during an upgrade): it takes the
+            // message as it is now.
+            self.copy_message(&self.db, reminder.id, run_id).await?;
+            parts = self.run_message(run_id).await?;
+        }
         if parts.is_empty() {
             let reason = "this run has no message to send";
             rows::close_pending(&self.db, run_id, TargetStatus::Failed, reason, now).await?;
@@ -305,6 +306,18 @@ impl Delivery {
             parts: Parts(parts),
             read_at: tokio::time::Instant::now(),
         }))
+    }
+
+    async fn run_message(
+        &self,
+        run_id: i64,
+    ) -> Result<Vec<(run_parts::Model, Option<media_files::Model>)>, sea_orm::DbErr> {
+        run_parts::Entity::find()
+            .filter(run_parts::Column::RunId.eq(run_id))
+            .order_by_asc(run_parts::Column::Position)
+            .find_also_related(media_files::Entity)
+            .all(&self.db)
+            .await
     }
 
     /// The account has no connected session here. Not connected when the run starts: its
@@ -363,12 +376,12 @@ impl Delivery {
     }
 
     /// Stores an outcome; a send that happened must not go unrecorded, so this waits out a
-    /// database hiccup rather than giving up.
-    async fn settle(&self, target_id: i64, outcome: Outcome) {
+    /// database hiccup rather than giving up. `true` when it landed on this sender's claim.
+    async fn settle(&self, target_id: i64, outcome: Outcome) -> bool {
         let mut delay = std::time::Duration::from_millis(200);
         loop {
             match rows::settle(&self.db, target_id, &outcome, self.clock.now()).await {
-                Ok(()) => return,
+                Ok(own) => return own,
                 Err(e) => {
                     tracing::warn!(target_id, error = %e, "recording a send's outcome failed; retrying");
                     tokio::time::sleep(delay).await;

@@ -154,38 +154,31 @@ pub enum Outcome {
     },
 }
 
-/// Records the outcome of a claimed target. An outcome may also land on a target another
-/// process has meanwhile marked `unknown`: the truth beats the guess — but a retry never
-/// reopens it (its run may have rolled up already): it is recorded failed instead.
+/// Records the outcome of a claimed target; `true` when it landed on the claim itself, `false`
+/// when another process had meanwhile taken the send for abandoned and reported it `unknown`.
+/// Then the truth beats the guess — but a retry never reopens the target (its run may have
+/// rolled up already): it is recorded failed instead, and an `unknown` stays as it was.
 pub async fn settle(
     db: &impl ConnectionTrait,
     target_id: i64,
     outcome: &Outcome,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let Outcome::Retry {
-        reason, parts_sent, ..
-    } = outcome
-    else {
-        return record(
-            db,
-            target_id,
-            outcome,
-            &[TargetStatus::Sending, TargetStatus::Unknown],
-            now,
-        )
-        .await
-        .map(|_| ());
-    };
+) -> Result<bool, DbErr> {
     if record(db, target_id, outcome, &[TargetStatus::Sending], now).await? {
-        return Ok(());
+        return Ok(true);
     }
-    let failed = Outcome::Failed {
-        reason: format!("{reason}; not retried, as it was already reported unknown"),
-        parts_sent: *parts_sent,
+    let truth = match outcome {
+        Outcome::Retry {
+            reason, parts_sent, ..
+        } => Outcome::Failed {
+            reason: format!("{reason}; not retried, as it was already reported unknown"),
+            parts_sent: *parts_sent,
+        },
+        Outcome::Unknown { .. } => return Ok(false),
+        other => other.clone(),
     };
-    record(db, target_id, &failed, &[TargetStatus::Unknown], now).await?;
-    Ok(())
+    record(db, target_id, &truth, &[TargetStatus::Unknown], now).await?;
+    Ok(false)
 }
 
 /// Writes `outcome` if the target is in one of `from`; `false` when it was not.

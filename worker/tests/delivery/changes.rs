@@ -194,20 +194,11 @@ async fn an_occurrence_due_while_down_survives_an_edit_and_fires_late_within_gra
     let clock = h.clock.clone();
     h.stop().await;
 
-    // Down at 09:00; the operator moves it to 10:00 at 09:03; the worker is back at 09:06.
+    // Down at 09:00; the operator rewords it at 09:03; the worker is back at 09:06.
     clock.set(at(9, 3, 0));
-    input.start_local = local(10, 0);
-    let edited = service::reminders::update(
-        &test.db,
-        Actor::Operator,
-        reminder.operator_id,
-        reminder.id,
-        &input,
-        clock.now(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(edited.next_fire_at, Some(at(10, 0, 0)));
+    input.parts = texts(&["Reworded"]);
+    let edited = edit_while_down(&test, &reminder, &input, clock.now()).await;
+    assert_eq!(edited.next_fire_at, Some(tomorrow(9, 0)));
     clock.set(at(9, 6, 0));
     let h = Harness::restart_from(&test, data.path(), clock, pacing_off()).await;
     let run = h
@@ -219,17 +210,67 @@ async fn an_occurrence_due_while_down_survives_an_edit_and_fires_late_within_gra
         )
         .await;
     assert_eq!(run.status, RunStatus::Success);
-    assert_eq!(h.bodies_in(0).await.len(), 1);
-    // The edit still holds for what follows.
+    assert_eq!(h.bodies_in(0).await, ["Reworded"]);
     let after = h.reminder(reminder.id).await;
     assert_eq!(
         (after.status, after.next_fire_at),
-        (ReminderStatus::Active, Some(at(10, 0, 0)))
+        (ReminderStatus::Active, Some(tomorrow(9, 0)))
     );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn an_occurrence_due_while_down_and_then_rescheduled_is_recorded_not_sent() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    let mut input = h.input("Moved", local(9, 0), &[0]);
+    input.rrule = Some("FREQ=DAILY".to_owned());
+    let reminder = h.create(input.clone()).await;
+    let clock = h.clock.clone();
+    h.stop().await;
+
+    // Down at 09:00; at 09:03 the operator moves it to 10:00: 10:00 replaces 09:00.
+    clock.set(at(9, 3, 0));
+    input.start_local = local(10, 0);
+    let edited = edit_while_down(&test, &reminder, &input, clock.now()).await;
+    assert_eq!(edited.next_fire_at, Some(at(10, 0, 0)));
+    clock.set(at(9, 6, 0));
+    let h = Harness::restart_from(&test, data.path(), clock, pacing_off()).await;
+    let replaced = h.settled_run(reminder.id, at(9, 0, 0)).await;
+    assert_eq!(replaced.status, RunStatus::Skipped);
+    assert!(
+        replaced.reason.as_deref().unwrap().contains("rescheduled"),
+        "{replaced:?}"
+    );
+    assert!(h.events().await.iter().any(|e| matches!(
+        e,
+        Event::RunAlert { run_id, status: RunStatus::Skipped, .. } if *run_id == replaced.id
+    )));
+    assert!(h.bodies_in(0).await.is_empty());
     h.clock.set(at(10, 0, 0));
     h.settled_run(reminder.id, at(10, 0, 0)).await;
-    assert_eq!(h.bodies_in(0).await.len(), 2);
+    assert_eq!(h.bodies_in(0).await.len(), 1, "sent once, at its new time");
     h.stop().await;
+}
+
+/// An edit saved through the reminder service while no worker runs.
+async fn edit_while_down(
+    test: &TestDb,
+    reminder: &reminders::Model,
+    input: &ReminderInput,
+    now: DateTime<Utc>,
+) -> reminders::Model {
+    service::reminders::update(
+        &test.db,
+        Actor::Operator,
+        reminder.operator_id,
+        reminder.id,
+        input,
+        now,
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -264,7 +305,7 @@ async fn an_occurrence_due_while_down_and_then_paused_is_recorded_with_an_alert(
     );
     assert!(h.events().await.iter().any(|e| matches!(
         e,
-        Event::Missed { reminder_id, first, .. } if *reminder_id == reminder.id && *first == at(9, 0, 0)
+        Event::RunAlert { run_id, status: RunStatus::Skipped, .. } if *run_id == run.id
     )));
     h.stop().await;
 }

@@ -83,7 +83,7 @@ fn LiveRun(initial: RunPage) -> impl IntoView {
                             <RunCard run=page.run open=true on_change=reload />
                             {(!page.message.is_empty()).then(|| view! {
                                 <section class="card stack" aria-labelledby="run-message-title">
-                                    <h2 id="run-message-title">"Message sent"</h2>
+                                    <h2 id="run-message-title">"This run's message"</h2>
                                     <ol class="message-preview" data-testid="run-message">
                                         {page.message.into_iter().map(|part| view! { <PartPreview part /> }).collect_view()}
                                     </ol>

@@ -39,6 +39,7 @@ use entity::sim_messages;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, OnConflict},
 };
 use serde::{Deserialize, Serialize};
 use service::config::SimConfig;
@@ -120,9 +121,6 @@ struct Sim {
     config: SimConfig,
     clock: SharedClock,
     accounts: Mutex<HashMap<i64, Account>>,
-    /// Held from looking an id up in the outbox to recording it, so two sends of one id
-    /// cannot both deliver.
-    outbox: tokio::sync::Mutex<()>,
 }
 
 /// Everything the simulator knows about one account, across its sessions.
@@ -173,7 +171,6 @@ impl SimProvider {
                 config,
                 clock,
                 accounts: Mutex::new(HashMap::new()),
-                outbox: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -442,16 +439,6 @@ impl Sim {
         sent_at: DateTime<Utc>,
     ) -> Result<String, DbErr> {
         let wa_message_id = id.to_string();
-        let _outbox = self.outbox.lock().await;
-        let delivered = sim_messages::Entity::find()
-            .filter(sim_messages::Column::AccountId.eq(account_id))
-            .filter(sim_messages::Column::GroupJid.eq(group_jid))
-            .filter(sim_messages::Column::WaMessageId.eq(id.as_str()))
-            .one(&self.db)
-            .await?;
-        if delivered.is_some() {
-            return Ok(wa_message_id);
-        }
         let (kind, body, media_sha256) = match message {
             OutgoingMessage::Text(text) => (MessageKind::Text, text.clone(), None),
             OutgoingMessage::Media { media, caption } => (
@@ -469,7 +456,22 @@ impl Sim {
             wa_message_id: Set(wa_message_id.clone()),
             sent_at: Set(sent_at),
             media_sha256: Set(media_sha256),
+            repeats: Set(0),
         })
+        // An id the group already has is not delivered again, only counted: the unique key
+        // decides, so this holds across processes too.
+        .on_conflict(
+            OnConflict::columns([
+                sim_messages::Column::AccountId,
+                sim_messages::Column::GroupJid,
+                sim_messages::Column::WaMessageId,
+            ])
+            .value(
+                sim_messages::Column::Repeats,
+                sea_orm::sea_query::ExprTrait::add(Expr::col(sim_messages::Column::Repeats), 1),
+            )
+            .to_owned(),
+        )
         .exec(&self.db)
         .await?;
         Ok(wa_message_id)

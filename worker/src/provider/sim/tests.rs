@@ -603,6 +603,9 @@ async fn a_message_id_the_group_already_has_is_accepted_but_not_delivered_again(
     let jids: Vec<_> = rows.iter().map(|row| row.group_jid.as_str()).collect();
     assert_eq!(jids, [groups[0].jid.as_str(), groups[1].jid.as_str()]);
     assert!(rows.iter().all(|row| row.wa_message_id == id.as_str()));
+    // The repeat is dropped but counted, for checks that look for repeats.
+    let repeats: Vec<_> = rows.iter().map(|row| row.repeats).collect();
+    assert_eq!(repeats, [1, 0]);
 }
 
 #[tokio::test]
