@@ -62,7 +62,9 @@ async fn a_command_with_two_claimers_runs_once() {
             let mut mine = Vec::new();
             while let Some(claimed) = commands::claim_next(&db, name).await.unwrap() {
                 mine.push(claimed.id);
-                commands::finish(&db, claimed.id, Ok(())).await.unwrap();
+                commands::finish(&db, claimed.id, name, Ok(()))
+                    .await
+                    .unwrap();
             }
             mine
         }
@@ -102,9 +104,14 @@ async fn a_claimed_command_decodes_to_what_was_queued_and_failures_are_kept() {
     assert_eq!(claimed.id, id);
     assert_eq!(claimed.command, command);
     assert!(commands::claim_next(&test.db, "w").await.unwrap().is_none());
-    commands::finish(&test.db, id, Err("the account is not connected".into()))
-        .await
-        .unwrap();
+    commands::finish(
+        &test.db,
+        id,
+        "w",
+        Err("the account is not connected".into()),
+    )
+    .await
+    .unwrap();
     let row = command_rows::Entity::find_by_id(id)
         .one(&test.db)
         .await
@@ -442,7 +449,11 @@ async fn pruning_removes_day_old_events_and_finished_commands_only() {
     )
     .await
     .unwrap();
-    commands::finish(&test.db, finished, Ok(())).await.unwrap();
+    let claimed = commands::claim_next(&test.db, "w").await.unwrap().unwrap();
+    assert_eq!(claimed.id, finished);
+    commands::finish(&test.db, finished, "w", Ok(()))
+        .await
+        .unwrap();
     command_rows::ActiveModel {
         id: Set(finished),
         finished_at: Set(Some(long_ago)),
@@ -504,4 +515,50 @@ async fn a_waiter_wakes_promptly_after_a_new_command() {
     // The wake-up may have come with the insert's commit or just before it on SQLite's poll.
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert!(commands::claim_next(&test.db, "w").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_claimer_that_lost_its_claim_does_not_overwrite_the_new_outcome() {
+    let test = TestDb::new().await;
+    let id = commands::enqueue(&test.db, &Command::SyncGroups { account_id: 4 })
+        .await
+        .unwrap();
+    commands::claim_next(&test.db, "stalled")
+        .await
+        .unwrap()
+        .unwrap();
+    // Its heartbeat stopped long enough for the claim to be released and taken again.
+    command_rows::ActiveModel {
+        id: Set(id),
+        heartbeat_at: Set(Some(Utc::now() - chrono::Duration::minutes(5))),
+        ..Default::default()
+    }
+    .update(&test.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        commands::release_abandoned(&test.db, commands::ORPHANED_AFTER)
+            .await
+            .unwrap(),
+        1
+    );
+    commands::claim_next(&test.db, "successor")
+        .await
+        .unwrap()
+        .unwrap();
+    commands::finish(&test.db, id, "successor", Ok(()))
+        .await
+        .unwrap();
+    commands::finish(&test.db, id, "stalled", Err("timed out".into()))
+        .await
+        .unwrap();
+    let row = command_rows::Entity::find_by_id(id)
+        .one(&test.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.status, row.error),
+        (domain::status::CommandStatus::Done, None)
+    );
 }

@@ -91,7 +91,13 @@ pub async fn claim_next(db: &DatabaseConnection, claimer: &str) -> Result<Option
                 }
                 Err(e) => {
                     tracing::error!(id = row.id, kind = %row.kind, error = %e, "undecodable command");
-                    finish(db, row.id, Err(format!("cannot decode {}: {e}", row.kind))).await?;
+                    finish(
+                        db,
+                        row.id,
+                        claimer,
+                        Err(format!("cannot decode {}: {e}", row.kind)),
+                    )
+                    .await?;
                 }
             }
         }
@@ -102,22 +108,28 @@ pub async fn claim_next(db: &DatabaseConnection, claimer: &str) -> Result<Option
 pub async fn finish(
     db: &DatabaseConnection,
     id: i64,
+    claimer: &str,
     outcome: Result<(), String>,
 ) -> Result<(), DbErr> {
     let (status, error) = match outcome {
         Ok(()) => (CommandStatus::Done, None),
         Err(e) => (CommandStatus::Error, Some(e)),
     };
-    commands::ActiveModel {
-        id: Set(id),
-        status: Set(status),
-        error: Set(error),
-        finished_at: Set(Some(Utc::now())),
-        ..Default::default()
+    // Only while the claim is still this claimer's: a claim released meanwhile (taken for
+    // orphaned) belongs to whoever runs the command now, and their outcome stands.
+    let finished = commands::Entity::update_many()
+        .col_expr(commands::Column::Status, status.as_str().into())
+        .col_expr(commands::Column::Error, error.into())
+        .col_expr(commands::Column::FinishedAt, Utc::now().into())
+        .filter(commands::Column::Id.eq(id))
+        .filter(commands::Column::Status.eq(CommandStatus::Running))
+        .filter(commands::Column::ClaimedBy.eq(claimer))
+        .exec(db)
+        .await?;
+    if finished.rows_affected == 0 {
+        tracing::warn!(id, claimer, "a command's claim was lost before it finished");
     }
-    .update(db)
-    .await
-    .map(|_| ())
+    Ok(())
 }
 
 /// Renews `claimer`'s claims: it is alive. Returns how many it holds.

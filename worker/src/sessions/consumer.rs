@@ -102,7 +102,7 @@ async fn consume(
                     | Command::CancelRun { .. }) => delivery.execute(command).await,
                     command => sessions.execute(claimed.id, command).await,
                 };
-                if let Err(e) = commands::finish(&db, claimed.id, outcome).await {
+                if let Err(e) = commands::finish(&db, claimed.id, &claimer, outcome).await {
                     tracing::error!(id = claimed.id, error = %e, "recording a command's outcome failed");
                 }
             }
