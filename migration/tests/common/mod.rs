@@ -270,6 +270,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             id: 0,
             reminder_id: reminder.id,
             occurrence_at: t,
+            reason: Some("not sent: the reminder was paused".into()),
             created_at: t,
         }
     );
@@ -441,6 +442,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             wa_message_id: "SIM0001".into(),
             sent_at: t,
             media_sha256: Some("ab".repeat(32)),
+            repeats: 2,
         }
     );
     // Keyed by account id (no auto-increment), so written by hand.
