@@ -137,7 +137,7 @@ impl Delivery {
         for (part, _) in parts.0.iter().skip(usize::try_from(sent).unwrap_or(0)) {
             // Each part renews the claim, so a long message is never taken for an abandoned
             // send; a claim someone else has since decided is left alone.
-            match rows::renew_claim(&self.db, target.id, self.clock.now()).await {
+            match rows::renew_claim(&self.db, target.id, sent, self.clock.now()).await {
                 Ok(true) => {}
                 Ok(false) => {
                     let reason = "unknown: the send was taken for abandoned; not re-sent".into();

@@ -72,15 +72,18 @@ pub async fn claim(
     Ok(claimed.into_iter().next())
 }
 
-/// Renews a `sending` claim before each part: `false` when the target is no longer `sending`
-/// (a sweep took it for abandoned and reported it unknown).
+/// Renews a `sending` claim before each part, recording the `parts_sent` delivered so far (so a
+/// send cut short by a crash is recorded with the parts the group has): `false` when the target
+/// is no longer `sending` (a sweep took it for abandoned and reported it unknown).
 pub async fn renew_claim(
     db: &impl ConnectionTrait,
     target_id: i64,
+    parts_sent: i32,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let renewed = targets::Entity::update_many()
         .col_expr(targets::Column::ClaimedAt, Expr::value(now))
+        .col_expr(targets::Column::PartsSent, Expr::value(parts_sent))
         .filter(targets::Column::Id.eq(target_id))
         .filter(targets::Column::Status.eq(TargetStatus::Sending))
         .exec(db)

@@ -469,6 +469,16 @@ async fn a_long_message_is_never_taken_for_an_abandoned_send() {
             clock.advance(chrono::Duration::milliseconds(100));
         }
     });
+    // What has gone out is on record while the rest is still sending (a crash now loses
+    // nothing of it).
+    h.wait_long("parts recorded as they go", || async {
+        let run = h.runs(reminder.id).await.pop()?;
+        let target = h.targets(run.id).await.pop()?;
+        let out = h.bodies_in(0).await.len();
+        (target.status == TargetStatus::Sending && target.parts_sent >= 2)
+            .then(|| assert!(out >= 2, "{out} delivered, {} recorded", target.parts_sent))
+    })
+    .await;
     let run = h
         .wait_long("the run to settle", || async {
             h.runs(reminder.id)

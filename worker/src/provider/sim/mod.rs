@@ -468,7 +468,11 @@ impl Sim {
             ])
             .value(
                 sim_messages::Column::Repeats,
-                sea_orm::sea_query::ExprTrait::add(Expr::col(sim_messages::Column::Repeats), 1),
+                // Qualified: PostgreSQL reads a bare name here as ambiguous with EXCLUDED's.
+                sea_orm::sea_query::ExprTrait::add(
+                    Expr::col((sim_messages::Entity, sim_messages::Column::Repeats)),
+                    1,
+                ),
             )
             .to_owned(),
         )
