@@ -1,5 +1,5 @@
 # Herald's entry points. Each installs what it needs first (see scripts/bootstrap.sh).
-.PHONY: run test dev lint login-link bench image
+.PHONY: run test dev lint login-link bench image chaos
 
 ## Build and run Herald (server + worker) on the embedded SQLite default. Ctrl-C stops it.
 run:
@@ -12,6 +12,11 @@ test:
 ## The worker's memory, delivery's speed and a metrics scrape's cost on SQLite and PostgreSQL, printed.
 bench:
 	@scripts/bench.sh
+
+## The chaos harness, long version: the real binaries under random actions and faults, then the
+## delivery invariants, on SQLite and PostgreSQL (docs/reliability.md; `scripts/chaos.sh --short`).
+chaos:
+	@scripts/chaos.sh $(ARGS)
 
 ## Print a one-time dashboard link (with several operators: make login-link ARGS="--telegram-id 123").
 login-link:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: install what is missing, then run every check and test Herald has:
-#   lints · Rust tests on SQLite · Rust tests on PostgreSQL · wasm build · browser tests ·
+#   lints · Rust tests on SQLite · Rust tests on PostgreSQL · chaos harness (short) · wasm build ·
+#   browser tests ·
 #   deployment checks (compose.yaml, Dockerfile, the image's build steps and a smoke test).
 # TEST_DATABASE_URL (a PostgreSQL server URL) is used when given; otherwise a throw-away cluster.
 set -euo pipefail
@@ -34,6 +35,11 @@ else
   cargo test 2>&1 | tee -a "$log"
   stop_temp_postgres
 fi
+
+# The real binaries under random operator actions and faults (kill -9, SIGTERM, a PostgreSQL
+# restart), then the delivery invariants; a few trials per database (docs/reliability.md).
+step "chaos harness, short: SQLite and PostgreSQL"
+scripts/chaos.sh --short 2>&1 | tee -a "$log"
 
 # The browser tests run herald-server, herald-worker and herald-fixture (mostly built by the
 # Rust tests already) with the wasm site built here.

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make chaos`: the chaos harness (crate chaos/, binary herald-chaos) against the real
+# herald-server and herald-worker on the simulator, on SQLite and on PostgreSQL: random operator
+# actions and injected faults, then the delivery invariants (docs/reliability.md).
+#   scripts/chaos.sh            the long version: 25 trials per database
+#   scripts/chaos.sh --short    a few trials per database, for the test suite (~3 minutes)
+# Any other argument goes to herald-chaos (--seed S --trials 1 --db sqlite replays a trial).
+# TEST_DATABASE_URL (a PostgreSQL server URL) is used when given, without the restart fault;
+# otherwise a throw-away cluster is started, and restarted once per PostgreSQL trial.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+source scripts/pg-temp.sh
+trap stop_temp_postgres EXIT
+
+step "building herald-server, herald-worker and herald-chaos"
+cargo build -p server -p worker -p chaos --bins
+
+if [[ -z "${TEST_DATABASE_URL:-}" ]] && [[ " $* " != *" --db sqlite "* ]]; then
+  start_temp_postgres
+  # pg_ctl restart reuses the server's options; its log goes where the first start's went.
+  export CHAOS_PG_RESTART="${PG_TEMP_RUN[*]} $PG_TEMP_BIN/pg_ctl -D $PG_TEMP_DIR/data -l $PG_TEMP_DIR/server.log -w -t 60 -m fast restart"
+fi
+
+step "herald-chaos $*"
+"$(target_dir)/debug/herald-chaos" "$@"
