@@ -1,4 +1,4 @@
-//! The messages the server and the worker exchange through the database (DESIGN §3): commands
+//! The messages the server and the worker exchange through the database (docs/architecture.md, "The bus"): commands
 //! flow server → worker, events worker → server → browser. Both sides and the browser decode
 //! the same types, so a kind is spelled exactly once: in its `serde(rename)`.
 

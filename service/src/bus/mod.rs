@@ -1,4 +1,4 @@
-//! The command/event bus of DESIGN §3, on the database: rows are the truth; PostgreSQL's NOTIFY
+//! The command/event bus (docs/architecture.md, "The bus"), on the database: rows are the truth; PostgreSQL's NOTIFY
 //! (or, on SQLite, a short poll) only wakes the other side.
 
 pub mod commands;

@@ -1,6 +1,7 @@
-//! Delivery (DESIGN §6): the next occurrence of every active reminder waits in the job queue;
-//! firing it records the run and its targets; each account's sender then sends them, paced,
-//! claiming each target before sending so that nothing is ever sent twice.
+//! Delivery: the next occurrence of every active reminder waits in the job queue; firing it
+//! records the run and its targets; each account's sender then sends them, paced, claiming each
+//! target before sending so that nothing is ever sent twice. docs/architecture.md ("The path of
+//! a reminder", "Invariants") states what this promises and which test guards each promise.
 //!
 //! - [`fire`]: an occurrence comes due — a run, or a `missed` record — and the next is armed.
 //! - [`sender`]: one task per account works through its runs, paced, with retries;

@@ -1,4 +1,4 @@
-//! The WhatsApp seam (DESIGN §7): what the session manager needs from a WhatsApp implementation,
+//! The WhatsApp seam (docs/architecture.md, "The WhatsApp seam"): what the session manager needs from a WhatsApp implementation,
 //! and nothing more. The manager cannot tell the providers apart; each maps its own library's
 //! events onto [`SessionEvent`] and tags them with the session's generation.
 

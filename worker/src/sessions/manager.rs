@@ -3,7 +3,7 @@
 //! Commands, provider events and timers all arrive on channels and are handled one at a time, so
 //! no two of them race over an account. Every session start gets a new generation, and an event
 //! whose generation is not the account's live one is dropped: that is what makes a late close
-//! from a replaced socket, or "Back then Pair again", harmless by construction (DESIGN §5).
+//! from a replaced socket, or "Back then Pair again", harmless by construction (docs/architecture.md, "Sessions").
 
 use std::{
     collections::HashMap,
@@ -185,7 +185,8 @@ pub struct Manager {
 }
 
 impl Manager {
-    /// Recovers what a previous run left (DESIGN §5, worker start), then runs until shut down.
+    /// Recovers what a previous run left (docs/architecture.md, "Sessions"), then runs until shut
+    /// down.
     pub async fn spawn(
         db: DatabaseConnection,
         providers: Providers,

@@ -1,4 +1,4 @@
-//! The private Telegram bot (DESIGN §8): long polling with teloxide, a whitelist read from the
+//! The private Telegram bot (README.md, "Telegram bot"): long polling with teloxide, a whitelist read from the
 //! database at the root of the handler tree, commands for logging in and pairing accounts, QR
 //! codes as a photo edited in place, and alerts from the event stream.
 //!
