@@ -1,6 +1,6 @@
-//! The messages the server and the worker exchange through the database (docs/architecture.md, "The bus"): commands
-//! flow server → worker, events worker → server → browser. Both sides and the browser decode
-//! the same types, so a kind is spelled exactly once: in its `serde(rename)`.
+//! The messages the server and the worker exchange through the database (docs/architecture.md, "The
+//! bus"): commands flow server → worker, events worker → server → browser. Both sides and the
+//! browser decode the same types, so a kind is spelled exactly once: in its `serde(rename)`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

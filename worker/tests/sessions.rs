@@ -1,6 +1,7 @@
-//! The session manager's rules (docs/architecture.md, "Sessions"), each a regression test for a bug the previous system
-//! shipped. A scripted provider stands in for WhatsApp: the test decides exactly which event
-//! arrives, from which session generation, and when — so races are reproduced, not hoped for.
+//! The session manager's rules (docs/architecture.md, "Sessions"), each a regression test for a bug
+//! the previous system shipped. A scripted provider stands in for WhatsApp: the test decides
+//! exactly which event arrives, from which session generation, and when — so races are reproduced,
+//! not hoped for.
 
 use std::{
     sync::{Arc, Mutex},

@@ -1,5 +1,5 @@
-//! The command/event bus (docs/architecture.md, "The bus"), on the database: rows are the truth; PostgreSQL's NOTIFY
-//! (or, on SQLite, a short poll) only wakes the other side.
+//! The command/event bus (docs/architecture.md, "The bus"), on the database: rows are the truth;
+//! PostgreSQL's NOTIFY (or, on SQLite, a short poll) only wakes the other side.
 
 pub mod commands;
 pub mod events;

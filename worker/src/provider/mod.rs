@@ -1,6 +1,7 @@
-//! The WhatsApp seam (docs/architecture.md, "The WhatsApp seam"): what the session manager needs from a WhatsApp implementation,
-//! and nothing more. The manager cannot tell the providers apart; each maps its own library's
-//! events onto [`SessionEvent`] and tags them with the session's generation.
+//! The WhatsApp seam (docs/architecture.md, "The WhatsApp seam"): what the session manager needs
+//! from a WhatsApp implementation, and nothing more. The manager cannot tell the providers apart;
+//! each maps its own library's events onto [`SessionEvent`] and tags them with the session's
+//! generation.
 
 pub mod sim;
 pub mod web;

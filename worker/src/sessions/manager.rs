@@ -1,9 +1,10 @@
 //! The session manager: the one owner of every account's WhatsApp session in this worker.
 //!
-//! Commands, provider events and timers all arrive on channels and are handled one at a time, so
-//! no two of them race over an account. Every session start gets a new generation, and an event
-//! whose generation is not the account's live one is dropped: that is what makes a late close
-//! from a replaced socket, or "Back then Pair again", harmless by construction (docs/architecture.md, "Sessions").
+//! Commands, provider events and timers all arrive on channels and are handled one at a time, so no
+//! two of them race over an account. Every session start gets a new generation, and an event whose
+//! generation is not the account's live one is dropped: that is what makes a late close from a
+//! replaced socket, or "Back then Pair again", harmless by construction (docs/architecture.md,
+//! "Sessions").
 
 use std::{
     collections::HashMap,

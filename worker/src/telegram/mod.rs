@@ -1,6 +1,6 @@
-//! The private Telegram bot (README.md, "Telegram bot"): long polling with teloxide, a whitelist read from the
-//! database at the root of the handler tree, commands for logging in and pairing accounts, QR
-//! codes as a photo edited in place, and alerts from the event stream.
+//! The private Telegram bot (README.md, "Telegram bot"): long polling with teloxide, a whitelist
+//! read from the database at the root of the handler tree, commands for logging in and pairing
+//! accounts, QR codes as a photo edited in place, and alerts from the event stream.
 //!
 //! - [`access`]: who may talk to the bot; everyone else is refused and audited.
 //! - [`commands`]: the slash commands.

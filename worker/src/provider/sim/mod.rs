@@ -1,9 +1,9 @@
 //! The simulated WhatsApp provider (`WA_PROVIDER=sim`), for development, demos and tests.
 //!
-//! Seen through the seam it behaves like whatsapp-rust (docs/architecture.md, "The WhatsApp seam"): QR
-//! codes rotate (60 s, then 20 s each, six in all) until one is scanned or they run out; a scan
-//! stores the credentials, reports `PairSuccess`, then reconnects silently (WhatsApp's 515
-//! "restart required": no `Disconnected`) and reports `Connected`. Every delay is multiplied by
+//! Seen through the seam it behaves like whatsapp-rust (docs/architecture.md, "The WhatsApp seam"):
+//! QR codes rotate (60 s, then 20 s each, six in all) until one is scanned or they run out; a scan
+//! stores the credentials, reports `PairSuccess`, then reconnects silently (WhatsApp's 515 "restart
+//! required": no `Disconnected`) and reports `Connected`. Every delay is multiplied by
 //! [`SimConfig::time_scale`].
 //!
 //! Pairing by phone number, the session also reports one code to type on the phone right after
