@@ -35,7 +35,8 @@ use crate::jobs::tasks::{Deliver, Fire};
 const MISSED_PER_FIRE: usize = 500;
 
 const MISSED: &str = "missed: the worker was not running when it was due";
-const STOPPED_WHEN_DUE: &str = "not sent: the reminder was paused or stopped after this occurrence came due, before it could fire";
+const STOPPED_WHEN_DUE: &str = "not sent: the reminder was paused or stopped after this \
+     occurrence came due, before it could fire";
 
 impl Delivery {
     /// Queues the fire of `reminder`'s next occurrence, if it is active and has one. Fires queued
@@ -156,12 +157,6 @@ impl Delivery {
         if claimed.rows_affected != 1 {
             return Ok(());
         }
-        // An edit saved just as this came due may also have recorded it as owed: it fires once.
-        owed::Entity::delete_many()
-            .filter(owed::Column::ReminderId.eq(reminder_id))
-            .filter(owed::Column::OccurrenceAt.eq(occurrence))
-            .exec(&txn)
-            .await?;
 
         let mut missed_runs = Vec::new();
         for at in &missed {

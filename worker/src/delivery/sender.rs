@@ -13,10 +13,10 @@ use domain::{
     window,
 };
 use entity::{
-    media_files, reminder_run_parts as run_parts, reminder_run_targets as targets,
-    reminder_runs as runs, reminders, whatsapp_accounts as accounts,
+    reminder_run_targets as targets, reminder_runs as runs, reminders,
+    whatsapp_accounts as accounts,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::EntityTrait;
 use tokio::sync::mpsc;
 
 use super::{
@@ -288,12 +288,12 @@ impl Delivery {
             return Ok(Err(Stop::Done));
         };
         // The run's own copy of the message: an edit since the fire changes the next run only.
-        let mut parts = self.run_message(run_id).await?;
+        let mut parts = service::runs::message(&self.db, run_id).await?;
         if parts.is_empty() {
             // Fired by a worker older than the copies (during an upgrade): it takes the
             // message as it is now.
             self.copy_message(&self.db, reminder.id, run_id).await?;
-            parts = self.run_message(run_id).await?;
+            parts = service::runs::message(&self.db, run_id).await?;
         }
         if parts.is_empty() {
             let reason = "this run has no message to send";
@@ -306,18 +306,6 @@ impl Delivery {
             parts: Parts(parts),
             read_at: tokio::time::Instant::now(),
         }))
-    }
-
-    async fn run_message(
-        &self,
-        run_id: i64,
-    ) -> Result<Vec<(run_parts::Model, Option<media_files::Model>)>, sea_orm::DbErr> {
-        run_parts::Entity::find()
-            .filter(run_parts::Column::RunId.eq(run_id))
-            .order_by_asc(run_parts::Column::Position)
-            .find_also_related(media_files::Entity)
-            .all(&self.db)
-            .await
     }
 
     /// The account has no connected session here. Not connected when the run starts: its
