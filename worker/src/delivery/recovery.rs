@@ -13,7 +13,7 @@
 //! count as orphaned: a peer's send under way is never mistaken for a dead one.
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::{BTreeMap, HashMap},
     sync::Arc,
 };
 
@@ -127,35 +127,29 @@ impl Delivery {
     async fn mark_unknown(&self, before: DateTime<Utc>) -> anyhow::Result<()> {
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
-        let stranded = targets::Entity::find()
+        // One conditional UPDATE: a claim renewed meanwhile (a live send's next part) stays, and
+        // only the rows this sweep changed are reported, so two sweeps never alert twice.
+        let stranded = targets::Entity::update_many()
+            .col_expr(targets::Column::Status, Expr::value(TargetStatus::Unknown))
+            .col_expr(targets::Column::Reason, Expr::value(UNKNOWN))
+            .col_expr(targets::Column::UpdatedAt, Expr::value(now))
             .filter(targets::Column::Status.eq(TargetStatus::Sending))
             .filter(targets::Column::ClaimedAt.lte(before))
-            .find_also_related(runs::Entity)
-            .all(&txn)
+            .exec_with_returning(&txn)
             .await?;
         if stranded.is_empty() {
             return Ok(());
         }
-        // Re-checked in the UPDATE: a claim renewed meanwhile (a live send's next part) stays,
-        // and only the rows this sweep changed are reported, so two sweeps never alert twice.
-        let changed: HashSet<i64> = targets::Entity::update_many()
-            .col_expr(targets::Column::Status, Expr::value(TargetStatus::Unknown))
-            .col_expr(targets::Column::Reason, Expr::value(UNKNOWN))
-            .col_expr(targets::Column::UpdatedAt, Expr::value(now))
-            .filter(targets::Column::Id.is_in(stranded.iter().map(|(t, _)| t.id)))
-            .filter(targets::Column::Status.eq(TargetStatus::Sending))
-            .filter(targets::Column::ClaimedAt.lte(before))
-            .exec_with_returning(&txn)
+        let runs: HashMap<i64, runs::Model> = runs::Entity::find()
+            .filter(runs::Column::Id.is_in(stranded.iter().map(|t| t.run_id)))
+            .all(&txn)
             .await?
             .into_iter()
-            .map(|t| t.id)
+            .map(|run| (run.id, run))
             .collect();
-        let mut by_run: BTreeMap<i64, (runs::Model, Vec<String>)> = BTreeMap::new();
-        for (target, run) in stranded {
-            if !changed.contains(&target.id) {
-                continue;
-            }
-            if let Some(run) = run {
+        let mut by_run: BTreeMap<i64, (&runs::Model, Vec<String>)> = BTreeMap::new();
+        for target in stranded {
+            if let Some(run) = runs.get(&target.run_id) {
                 by_run
                     .entry(run.id)
                     .or_insert_with(|| (run, Vec::new()))
