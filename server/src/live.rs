@@ -18,10 +18,7 @@ use axum::{
         sse::{Event as SseEvent, KeepAlive, Sse},
     },
 };
-use chrono::Utc;
-use entity::{auth_sessions, operators};
 use futures_util::stream;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use serde::Deserialize;
 use service::bus::events;
 use tokio::{sync::mpsc, time::MissedTickBehavior};
@@ -133,19 +130,7 @@ async fn still_signed_in(state: &AppState, operator_id: i64, session_key: Option
     let Some(key) = session_key else {
         return false;
     };
-    let live = async {
-        let sessions = auth_sessions::Entity::find_by_id(key)
-            .filter(auth_sessions::Column::OperatorId.eq(operator_id))
-            .filter(auth_sessions::Column::ExpiresAt.gt(Utc::now()))
-            .inner_join(operators::Entity)
-            .filter(operators::Column::DisabledAt.is_null())
-            .select_only()
-            .column(auth_sessions::Column::Id)
-            .count(&state.db)
-            .await?;
-        Ok::<_, DbErr>(sessions > 0)
-    };
-    match live.await {
+    match service::sessions::is_live(&state.db, key, operator_id).await {
         Ok(live) => live,
         Err(e) => {
             tracing::warn!(error = %e, "event stream: checking the session failed");

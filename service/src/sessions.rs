@@ -5,10 +5,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use entity::auth_sessions;
+use entity::{auth_sessions, operators};
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set, SqlErr,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
 use tower_sessions::{
     SessionStore,
@@ -159,6 +159,23 @@ pub async fn for_operator(
         .order_by_desc(auth_sessions::Column::LastSeenAt)
         .all(db)
         .await
+}
+
+/// Whether the session row `key` (a [`row_key`]) still exists unexpired for `operator_id`, and
+/// the operator is still active: what a long-lived request re-checks.
+pub async fn is_live(
+    db: &impl ConnectionTrait,
+    key: &str,
+    operator_id: i64,
+) -> Result<bool, DbErr> {
+    let found = auth_sessions::Entity::find_by_id(key)
+        .filter(auth_sessions::Column::OperatorId.eq(operator_id))
+        .filter(auth_sessions::Column::ExpiresAt.gt(Utc::now()))
+        .inner_join(operators::Entity)
+        .filter(operators::Column::DisabledAt.is_null())
+        .count(db)
+        .await?;
+    Ok(found > 0)
 }
 
 /// Ends every session of the operator except the one whose [`row_key`] is `keep`; returns how
