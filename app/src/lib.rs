@@ -4,10 +4,10 @@
 pub mod clock;
 pub mod components;
 pub mod functions;
-pub mod models;
 pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod wire;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -5,8 +5,9 @@ use std::{sync::Arc, time::Instant};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
+use runtime::config::Config;
 use sea_orm::DatabaseConnection;
-use service::{bus::wake::Waker, config::Config};
+use service::bus::wake::Waker;
 use tokio::sync::watch;
 
 #[derive(Clone)]

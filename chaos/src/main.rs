@@ -14,7 +14,6 @@
 
 mod api;
 mod check;
-mod fake_bot;
 mod model;
 mod procs;
 mod rng;

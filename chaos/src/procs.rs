@@ -11,10 +11,11 @@ use std::{
 
 use anyhow::{Context, bail};
 
-use crate::fake_bot;
-
 /// The Telegram user id of the trial's only operator: alerts go to this chat.
 pub const OPERATOR_CHAT: i64 = 777_001;
+
+/// The worker's bot token, which the fake Bot API serves.
+pub const BOT_TOKEN: &str = "424242:chaos-harness-bot-token";
 
 /// Everything both binaries are told, and where they are.
 pub struct Setup {
@@ -91,7 +92,7 @@ impl Setup {
                 "SEND_TIMEOUT_SECS",
                 std::env::var("CHAOS_SEND_TIMEOUT_SECS").unwrap_or_else(|_| "2".to_owned()),
             )
-            .env("TELEGRAM_BOT_TOKEN", fake_bot::TOKEN)
+            .env("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
             .env("TELEGRAM_API_URL", &self.bot_api_url);
         command.spawn().context("starting herald-worker")
     }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use domain::status::Provider;
 use entity::wa_devices;
-use sea_orm::{EntityTrait, Set, sea_query::OnConflict};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, sea_query::OnConflict};
 use wacore::{
     client_profile::ClientProfile,
     store::{
@@ -43,31 +43,51 @@ impl DbBackend {
 
     /// Inserts the device, or (with `replace`) overwrites the stored one.
     async fn write_device(&self, device: &Device, replace: bool) -> Result<()> {
-        let now = Utc::now();
-        let row = wa_devices::ActiveModel {
-            account_id: Set(self.account_id),
-            provider: Set(Provider::Web),
-            data: Set(to_json(device)?),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
-        let mut on_conflict = OnConflict::column(wa_devices::Column::AccountId);
-        if replace {
-            on_conflict.update_columns([
-                wa_devices::Column::Provider,
-                wa_devices::Column::Data,
-                wa_devices::Column::UpdatedAt,
-            ]);
-        } else {
-            on_conflict.do_nothing();
-        }
-        wa_devices::Entity::insert(row)
-            .on_conflict(on_conflict)
-            .exec_without_returning(&self.db)
-            .await
-            .map(|_| ())
-            .map_err(db_err)
+        write_row(
+            &self.db,
+            self.account_id,
+            Provider::Web,
+            to_json(device)?,
+            replace,
+        )
+        .await
+        .map_err(db_err)
     }
+}
+
+/// Stores `data` as the account's credentials, written by `provider`: inserts the row, or (with
+/// `replace`) overwrites the stored one. The only statement that writes `wa_devices`, whichever
+/// provider the credentials are for.
+pub(crate) async fn write_row(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    provider: Provider,
+    data: Vec<u8>,
+    replace: bool,
+) -> std::result::Result<(), DbErr> {
+    let now = Utc::now();
+    let row = wa_devices::ActiveModel {
+        account_id: Set(account_id),
+        provider: Set(provider),
+        data: Set(data),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let mut on_conflict = OnConflict::column(wa_devices::Column::AccountId);
+    if replace {
+        on_conflict.update_columns([
+            wa_devices::Column::Provider,
+            wa_devices::Column::Data,
+            wa_devices::Column::UpdatedAt,
+        ]);
+    } else {
+        on_conflict.do_nothing();
+    }
+    wa_devices::Entity::insert(row)
+        .on_conflict(on_conflict)
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
 }
 
 #[async_trait]

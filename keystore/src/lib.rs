@@ -1,7 +1,8 @@
 //! whatsapp-rust's key store (its [`Backend`](wacore::store::traits::Backend)) on Herald's
 //! database, one slice per account: the device in `wa_devices`, every other collection in
 //! `wa_keys` (see [`table::Space`]). Behaves as wacore's reference `InMemoryBackend` does, on
-//! SQLite and PostgreSQL alike.
+//! SQLite and PostgreSQL alike. [`KeyStore`] is the same slice as the rest of Herald sees it:
+//! any provider's credentials, as bytes. This crate is the only writer of both tables.
 //!
 //! No write-behind cache: every write is a statement (or a transaction) that has committed when
 //! the call returns. whatsapp-rust persists a session or sender key before it publishes the message
@@ -9,6 +10,7 @@
 
 mod app_sync;
 mod codec;
+mod credentials;
 mod device;
 mod lid;
 mod msg_secret;
@@ -20,9 +22,10 @@ mod tc_token;
 use entity::{wa_devices, wa_keys};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
+pub use credentials::{KeyStore, accounts_with_credentials};
 use table::{Rows, Space};
 
-/// One account's key store.
+/// whatsapp-rust's backend on one account's slice of the key store.
 #[derive(Clone)]
 pub struct DbBackend {
     db: DatabaseConnection,

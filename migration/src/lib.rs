@@ -13,6 +13,7 @@ mod m20261122_000008_fire_lag;
 mod m20261206_000009_run_messages;
 mod m20261206_000010_alert_cursor;
 mod m20261206_000011_command_claims;
+mod m20261206_000012_due_from_rows;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_run_messages::Migration),
             Box::new(m20261206_000010_alert_cursor::Migration),
             Box::new(m20261206_000011_command_claims::Migration),
+            Box::new(m20261206_000012_due_from_rows::Migration),
         ]
     }
 }

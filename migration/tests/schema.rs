@@ -6,9 +6,10 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use migration::{Migrator, MigratorTrait};
+use runtime::config::Backend;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, prelude::Uuid};
 use serde_json::json;
-use service::{config::Backend, database};
+use service::database;
 use testkit::TestDb;
 
 const TABLES: [&str; 23] = [
@@ -87,6 +88,7 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
             "m20261206_000009_run_messages",
             "m20261206_000010_alert_cursor",
             "m20261206_000011_command_claims",
+            "m20261206_000012_due_from_rows",
         ]
     );
 

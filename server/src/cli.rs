@@ -16,6 +16,7 @@ use domain::{
     status::AccountStatus,
 };
 use entity::operators::Model as Operator;
+use runtime::config::Config;
 use sea_orm::DatabaseConnection;
 use service::{
     accounts,
@@ -24,8 +25,7 @@ use service::{
         events,
         wake::{Topic, Waker},
     },
-    config::Config,
-    database, login_links, operators, qr,
+    database, login_links, operators,
 };
 
 /// Prints a fresh login link. With several operators, `--telegram-id <id>` picks one.

@@ -26,8 +26,9 @@ use axum::{
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use runtime::config::Config;
 use service::bus::wake::{Topic, Waker};
-use service::{config::Config, database, operators, sessions::DbSessionStore};
+use service::{database, operators, web_sessions::DbSessionStore};
 use tokio::{net::TcpListener, sync::watch};
 use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
@@ -224,8 +225,8 @@ fn spawn_session_sweeper(store: DbSessionStore) {
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let report = app::functions::system::ssr::health_report(&state).await;
     let status = match report.status {
-        app::models::HealthStatus::Ok => StatusCode::OK,
-        app::models::HealthStatus::Degraded => StatusCode::SERVICE_UNAVAILABLE,
+        app::wire::HealthStatus::Ok => StatusCode::OK,
+        app::wire::HealthStatus::Degraded => StatusCode::SERVICE_UNAVAILABLE,
     };
     (status, Json(report))
 }

@@ -130,7 +130,7 @@ async fn still_signed_in(state: &AppState, operator_id: i64, session_key: Option
     let Some(key) = session_key else {
         return false;
     };
-    match service::sessions::is_live(&state.db, key, operator_id).await {
+    match service::web_sessions::is_live(&state.db, key, operator_id).await {
         Ok(live) => live,
         Err(e) => {
             tracing::warn!(error = %e, "event stream: checking the session failed");

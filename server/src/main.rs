@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use service::{config::Config, healthcheck, shutdown, telemetry};
+use runtime::{config::Config, healthcheck, shutdown, telemetry};
 
 const USAGE: &str = "usage: herald-server [login-link [--telegram-id <id>] | pair <label> [--phone <number>] [--telegram-id <id>] [--timeout <seconds>] | healthcheck]";
 

@@ -9,7 +9,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
-use service::{config::Secret, metrics};
+use runtime::config::Secret;
+use service::metrics;
 
 pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(token) = &state.config.metrics_token else {

@@ -6,11 +6,12 @@ mod common;
 use common::{TestServer, client};
 use entity::{audit_log, auth_sessions, login_tokens, operators as operator_rows};
 use reqwest::{Method, StatusCode};
+use runtime::config::TelegramUserId;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, sea_query::Expr,
 };
 use serde_json::Value;
-use service::{config::TelegramUserId, operators};
+use service::operators;
 use tower_sessions::{
     SessionStore,
     session::{Id, Record},
@@ -423,7 +424,7 @@ async fn a_visit_slides_the_expiry_of_a_session_last_written_over_an_hour_ago() 
 #[tokio::test]
 async fn an_ended_session_is_not_brought_back_by_a_late_save() {
     let server = TestServer::start().await;
-    let store = service::sessions::DbSessionStore::new(server.db.db.clone());
+    let store = service::web_sessions::DbSessionStore::new(server.db.db.clone());
     let mut record = Record {
         id: Id::default(),
         data: Default::default(),

@@ -5,8 +5,8 @@ mod common;
 
 use common::{TestServer, client};
 use reqwest::StatusCode;
+use runtime::config::Backend;
 use serde_json::Value;
-use service::config::Backend;
 
 #[tokio::test]
 async fn health_reports_database_version_and_commit() {

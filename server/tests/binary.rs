@@ -6,7 +6,8 @@ mod common;
 use std::process::Command;
 
 use common::{TestServer, client};
-use service::{config::TelegramUserId, operators};
+use runtime::config::TelegramUserId;
+use service::operators;
 use testkit::TestDb;
 
 fn server_command(cwd: &std::path::Path) -> Command {

@@ -204,7 +204,7 @@ async fn the_qr_image_is_served_only_to_its_operator_and_never_cached() {
     let me = local_operator(&server).await;
     let them = other_operator(&server).await;
     let client = server.signed_in(Some(me)).await;
-    let png = service::qr::png("2@code,for,test").unwrap();
+    let png = qr::png("2@code,for,test").unwrap();
     let mine = account_with_qr(&server, me, Some(png.clone())).await;
     let no_code = account_with_qr(&server, me, None).await;
     let theirs = account_with_qr(&server, them, Some(png.clone())).await;

@@ -10,8 +10,9 @@ use common::TestServer;
 use domain::bus::Event;
 use entity::operators as operator_rows;
 use reqwest::{Client, Response, StatusCode};
+use runtime::config::TelegramUserId;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-use service::{bus::events, config::TelegramUserId, operators};
+use service::{bus::events, operators};
 
 /// Long enough for a periodic re-check of the session, short of a client's patience.
 const SOON: Duration = Duration::from_secs(6);

@@ -10,12 +10,11 @@ use std::{
 };
 
 use migration::{Migrator, MigratorTrait};
+use runtime::config::{Backend, DatabaseUrl};
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
-
-use crate::config::{Backend, DatabaseUrl};
 
 /// An arbitrary constant naming Herald's migration lock among PostgreSQL advisory locks.
 const PG_MIGRATION_LOCK: i64 = 0x4845_5241_4c44; // "HERALD"

@@ -1,17 +1,14 @@
-//! The job queue's table, `fang_tasks`, outside the worker: how its rows are encoded on each
-//! engine, and the operator's view of it — the tasks that failed for good, and putting one back
-//! in line. The worker's queue (`worker::jobs::queue`) owns claiming and running; it reads and
+//! The maintenance queue's table, `fang_tasks`, outside the worker: how its rows are encoded on
+//! each engine, and the operator's view of it — the tasks that failed for good, and putting one
+//! back in line. The worker's queue (`worker::jobs::queue`) owns claiming and running; it reads and
 //! writes rows through the same encoding, so the two never disagree.
 //!
 //! SQLite has no uuid, json or timestamp types: there the id is 16 bytes, the metadata is JSON
 //! text and every timestamp is unix milliseconds.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
-use entity::{reminder_runs, reminders};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
     QueryResult, Statement, Value,
 };
 use serde_json::json;
@@ -170,17 +167,11 @@ impl StoredTask {
 }
 
 /// What a task does, read from its metadata: fang records the task's Rust type in `type`, next
-/// to the task's own fields (the worker's `jobs::tasks`).
+/// to the task's own fields (the worker's `jobs::tasks`). Every task is the installation's
+/// maintenance, not one operator's: every operator sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Job {
-    /// Fire one occurrence of a reminder.
-    Fire {
-        reminder_id: i64,
-        occurrence_at: DateTime<Utc>,
-    },
-    /// Send a run's targets that are due.
-    Deliver { run_id: i64 },
-    /// The daily removal of unused media: the installation's, not one operator's.
+    /// The daily removal of unused media.
     SweepMedia,
     /// A task this version does not know; `None` when its metadata names no type at all.
     Other { task_type: Option<String> },
@@ -188,39 +179,17 @@ pub enum Job {
 
 impl Job {
     pub fn from_metadata(metadata: &serde_json::Value) -> Self {
-        let number = |field: &str| metadata.get(field).and_then(serde_json::Value::as_i64);
-        let task_type = metadata.get("type").and_then(serde_json::Value::as_str);
-        let occurrence_at = metadata
-            .get("occurrence_at")
-            .and_then(|at| serde_json::from_value::<DateTime<Utc>>(at.clone()).ok());
-        let known = match task_type {
-            Some("Fire") => {
-                number("reminder_id")
-                    .zip(occurrence_at)
-                    .map(|(reminder_id, occurrence_at)| Job::Fire {
-                        reminder_id,
-                        occurrence_at,
-                    })
-            }
-            Some("Deliver") => number("run_id").map(|run_id| Job::Deliver { run_id }),
-            Some("SweepMedia") => Some(Job::SweepMedia),
-            _ => None,
-        };
-        known.unwrap_or_else(|| Job::Other {
-            task_type: task_type.map(str::to_owned),
-        })
+        match metadata.get("type").and_then(serde_json::Value::as_str) {
+            Some("SweepMedia") => Job::SweepMedia,
+            task_type => Job::Other {
+                task_type: task_type.map(str::to_owned),
+            },
+        }
     }
 
-    /// The task's type and what it is about, for the audit row.
+    /// The task's type, for the audit row.
     fn audit_detail(&self) -> serde_json::Value {
         match self {
-            Job::Fire {
-                reminder_id,
-                occurrence_at,
-            } => {
-                json!({ "task": "Fire", "reminder_id": reminder_id, "occurrence_at": occurrence_at })
-            }
-            Job::Deliver { run_id } => json!({ "task": "Deliver", "run_id": run_id }),
             Job::SweepMedia => json!({ "task": "SweepMedia" }),
             Job::Other { task_type } => json!({ "task": task_type }),
         }
@@ -232,136 +201,41 @@ impl Job {
 pub struct FailedTask {
     pub id: Uuid,
     pub job: Job,
-    /// The reminder's name (a fire) or the run's snapshot of it (a delivery); `None` for
-    /// system tasks.
-    pub name: Option<String>,
-    /// Whose task it is; `None` for system tasks, which every operator sees.
-    pub operator_id: Option<i64>,
     pub error: Option<String>,
     pub retries: i32,
     /// When it failed: the row's last update.
     pub failed_at: DateTime<Utc>,
 }
 
-/// Who a task belongs to.
-enum Owner {
-    System,
-    Operator {
-        id: i64,
-        name: String,
-    },
-    /// Its reminder or run no longer exists (or never named an operator): nobody's to see.
-    Gone,
-}
-
-/// The reminders and runs that failed tasks name, looked up in two queries.
-struct Owners {
-    reminders: HashMap<i64, (i64, String)>,
-    runs: HashMap<i64, (Option<i64>, String)>,
-}
-
-impl Owners {
-    async fn load(db: &impl ConnectionTrait, jobs: &[&Job]) -> Result<Self, DbErr> {
-        let (mut reminder_ids, mut run_ids) = (Vec::new(), Vec::new());
-        for job in jobs {
-            match job {
-                Job::Fire { reminder_id, .. } => reminder_ids.push(*reminder_id),
-                Job::Deliver { run_id } => run_ids.push(*run_id),
-                Job::SweepMedia | Job::Other { .. } => {}
-            }
-        }
-        let reminders = if reminder_ids.is_empty() {
-            HashMap::new()
-        } else {
-            reminders::Entity::find()
-                .filter(reminders::Column::Id.is_in(reminder_ids))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|r| (r.id, (r.operator_id, r.name)))
-                .collect()
-        };
-        let runs = if run_ids.is_empty() {
-            HashMap::new()
-        } else {
-            reminder_runs::Entity::find()
-                .filter(reminder_runs::Column::Id.is_in(run_ids))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|r| (r.id, (r.operator_id, r.reminder_name)))
-                .collect()
-        };
-        Ok(Self { reminders, runs })
-    }
-
-    fn of(&self, job: &Job) -> Owner {
-        let owner = match job {
-            Job::SweepMedia | Job::Other { .. } => return Owner::System,
-            Job::Fire { reminder_id, .. } => self
-                .reminders
-                .get(reminder_id)
-                .map(|(id, name)| (Some(*id), name)),
-            Job::Deliver { run_id } => self.runs.get(run_id).map(|(id, name)| (*id, name)),
-        };
-        match owner {
-            Some((Some(id), name)) => Owner::Operator {
-                id,
-                name: name.clone(),
-            },
-            _ => Owner::Gone,
-        }
-    }
-
-    /// The task as `operator_id` may see it; `None` when it is someone else's (or nobody's).
-    fn visible(&self, task: StoredTask, operator_id: i64) -> Option<FailedTask> {
-        let job = Job::from_metadata(&task.metadata);
-        let (owner, name) = match self.of(&job) {
-            Owner::System => (None, None),
-            Owner::Operator { id, name } if id == operator_id => (Some(id), Some(name)),
-            Owner::Operator { .. } | Owner::Gone => return None,
-        };
-        Some(FailedTask {
+impl From<StoredTask> for FailedTask {
+    fn from(task: StoredTask) -> Self {
+        Self {
             id: task.id,
-            job,
-            name,
-            operator_id: owner,
+            job: Job::from_metadata(&task.metadata),
             error: task.error_message,
             retries: task.retries,
             failed_at: task.updated_at,
-        })
+        }
     }
 }
 
-/// The failed tasks `operator_id` may see, most recently failed first: their own fires and
-/// deliveries, and the installation's system tasks. Failed rows stay until retried, and are few.
-pub async fn failed(db: &DatabaseConnection, operator_id: i64) -> Result<Vec<FailedTask>, DbErr> {
+/// The failed tasks, most recently failed first. Failed rows stay until retried, and are few.
+pub async fn failed(db: &DatabaseConnection) -> Result<Vec<FailedTask>, DbErr> {
     let backend = db.get_database_backend();
     let sql = format!(
         "SELECT {} FROM fang_tasks WHERE state = 'failed' ORDER BY updated_at DESC, id",
         columns(backend)
     );
-    let tasks = db
-        .query_all_raw(statement(backend, &sql, []))
+    db.query_all_raw(statement(backend, &sql, []))
         .await?
         .iter()
-        .map(|row| StoredTask::decode(backend, row))
+        .map(|row| StoredTask::decode(backend, row).map(FailedTask::from))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(db_err)?;
-    let jobs: Vec<Job> = tasks
-        .iter()
-        .map(|t| Job::from_metadata(&t.metadata))
-        .collect();
-    let owners = Owners::load(db, &jobs.iter().collect::<Vec<_>>()).await?;
-    Ok(tasks
-        .into_iter()
-        .filter_map(|task| owners.visible(task, operator_id))
-        .collect())
+        .map_err(db_err)
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RetryError {
-    /// Missing, or another operator's: the two are never told apart.
     #[error("no such failed task")]
     NotFound,
     /// Retried already, or run since.
@@ -372,7 +246,7 @@ pub enum RetryError {
 }
 
 /// Puts a failed task back in line: state `new`, due at `now`, its retries reset, and the
-/// worker woken. Audited as `job.retried`. Returns the task as it was.
+/// worker woken. Audited as `job.retried` by `operator_id`. Returns the task as it was.
 pub async fn retry(
     db: &DatabaseConnection,
     actor: audit::Actor,
@@ -389,11 +263,7 @@ pub async fn retry(
         .ok_or(RetryError::NotFound)?;
     let task = StoredTask::decode(backend, &row).map_err(db_err)?;
     let state = task.state.clone();
-    let job = Job::from_metadata(&task.metadata);
-    let owners = Owners::load(&txn, &[&job]).await?;
-    let failed = owners
-        .visible(task, operator_id)
-        .ok_or(RetryError::NotFound)?;
+    let failed = FailedTask::from(task);
     if state != "failed" {
         return Err(RetryError::NotFailed(state));
     }
@@ -409,7 +279,7 @@ pub async fn retry(
     if reset.rows_affected() == 0 {
         return Err(RetryError::NotFailed("no longer failed".to_owned()));
     }
-    let mut detail = job.audit_detail();
+    let mut detail = failed.job.audit_detail();
     detail["retries"] = failed.retries.into();
     audit::record(
         &txn,
@@ -445,30 +315,12 @@ mod tests {
 
     #[test]
     fn metadata_names_the_job() {
-        let at = DateTime::from_timestamp(1_900_000_000, 0).unwrap();
-        let fire =
-            json!({ "type": "Fire", "queue": "herald:x", "reminder_id": 7, "occurrence_at": at });
-        assert_eq!(
-            Job::from_metadata(&fire),
-            Job::Fire {
-                reminder_id: 7,
-                occurrence_at: at
-            }
-        );
-        let deliver = json!({ "type": "Deliver", "queue": "herald:x", "run_id": 5, "at": at });
-        assert_eq!(Job::from_metadata(&deliver), Job::Deliver { run_id: 5 });
         let sweep = json!({ "type": "SweepMedia", "queue": "herald:x" });
         assert_eq!(Job::from_metadata(&sweep), Job::SweepMedia);
         assert_eq!(
             Job::from_metadata(&json!({ "type": "Retired", "x": 1 })),
             Job::Other {
                 task_type: Some("Retired".into())
-            }
-        );
-        assert_eq!(
-            Job::from_metadata(&json!({ "type": "Fire" })),
-            Job::Other {
-                task_type: Some("Fire".into())
             }
         );
         assert_eq!(

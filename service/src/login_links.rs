@@ -8,6 +8,7 @@ use std::fmt;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use entity::{login_tokens, operators};
+use runtime::config::PublicUrl;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
     sea_query::Expr,
@@ -16,7 +17,6 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     audit::{self, Actor},
-    config::PublicUrl,
     operators as operator_store,
 };
 

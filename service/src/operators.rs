@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use domain::timezone::TimeZone;
 use entity::operators;
+use runtime::config::TelegramUserId;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     QueryFilter, QueryOrder, Set, SqlErr, sea_query::Expr,
@@ -13,9 +14,8 @@ use serde_json::json;
 
 use crate::{
     audit::{self, Actor},
-    config::TelegramUserId,
     database::begin_write,
-    sessions,
+    web_sessions,
 };
 
 /// The display name of embedded mode's single operator.
@@ -118,7 +118,7 @@ async fn sync_once(
         model.updated_at = Set(now);
         model.update(&txn).await?;
         // A removed operator is signed out everywhere at once.
-        sessions::end_all(&txn, id).await?;
+        web_sessions::end_all(&txn, id).await?;
         audit::record(
             &txn,
             audit::Entry::new(Actor::System, "operator.disabled").target("operator", id),

@@ -4,13 +4,12 @@
 use domain::{bus::Command, status::RunStatus};
 use entity::reminder_runs as runs;
 use entity::{media_files, reminder_run_parts as run_parts, reminder_run_targets as run_targets};
+use runtime::config::PublicUrl;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use crate::{
-    audit, bus::commands, config::PublicUrl, database::begin_write, reminders::RunHistory,
-};
+use crate::{audit, bus::commands, database::begin_write, reminders::RunHistory};
 
 /// The dashboard page of one run, where a paused run is resumed or cancelled: what alerts link to.
 pub fn page_url(public_url: &PublicUrl, run_id: i64) -> String {

@@ -21,14 +21,12 @@ use entity::{
     whatsapp_groups,
 };
 use migration::{Migrator, MigratorTrait};
+use runtime::config::{Backend, DatabaseUrl};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryOrder, Set,
 };
-use service::{
-    config::{Backend, DatabaseUrl},
-    database,
-};
+use service::database;
 use testkit::{TestDb, seed};
 
 const STORED_PATH: &str = "media/2026/11/flyer.jpg";

@@ -7,7 +7,7 @@ use domain::{
     bus::{Command, Event},
     status::{AccountStatus, CommandStatus, ReminderStatus, RunStatus, TargetStatus},
 };
-use entity::{commands, reminder_run_targets, reminder_runs};
+use entity::{commands, reminder_owed_fires, reminder_run_targets, reminder_runs, reminders};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     Set, sea_query::Expr,
@@ -46,6 +46,7 @@ async fn an_empty_installation_lists_every_status_at_zero() {
                 sum: 0.0,
                 count: 0,
             },
+            fires_due: 0,
             queue: vec![
                 ("new", 0),
                 ("in_progress", 0),
@@ -110,6 +111,29 @@ async fn each_family_counts_its_rows() {
         target(db, runs[i % 4], i, status).await;
     }
 
+    // Two occurrences due and not fired (one next, one owed); one due later, one paused.
+    for (name, status, next) in [
+        ("Due", ReminderStatus::Active, now - Duration::seconds(1)),
+        ("Later", ReminderStatus::Active, now + Duration::minutes(1)),
+        ("Paused", ReminderStatus::Paused, now - Duration::minutes(1)),
+    ] {
+        let mut row: reminders::ActiveModel =
+            seed::reminder(db, operator, accounts[1], name, status, t(0))
+                .await
+                .into();
+        row.next_fire_at = Set(Some(next));
+        row.update(db).await.unwrap();
+    }
+    reminder_owed_fires::ActiveModel {
+        reminder_id: Set(reminder),
+        occurrence_at: Set(now - Duration::minutes(2)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+
     // Two tasks due and waiting, one due later, one taken, one failed for good.
     for (state, scheduled) in [
         ("new", now - Duration::seconds(5)),
@@ -161,6 +185,7 @@ async fn each_family_counts_its_rows() {
         ]
     );
     assert_eq!(s.fire_lag.count, 4);
+    assert_eq!(s.fires_due, 2);
     assert!((s.fire_lag.sum - 90.75).abs() < 1e-9, "{}", s.fire_lag.sum);
     let cumulative: Vec<u64> = s.fire_lag.buckets.iter().map(|(_, n)| *n).collect();
     //                     25ms 50 100 250 500 1s 2.5 5 10 30 60 300 600
@@ -200,6 +225,7 @@ async fn each_family_counts_its_rows() {
         "herald_fire_lag_seconds_bucket{le=\"+Inf\"} 4",
         "herald_fire_lag_seconds_sum 90.75",
         "herald_fire_lag_seconds_count 4",
+        "herald_fires_due 2",
         "herald_queue_tasks{state=\"new\"} 2",
         "herald_queue_due_tasks 2",
         "herald_commands{status=\"pending\"} 2",

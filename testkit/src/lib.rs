@@ -1,5 +1,6 @@
 //! Test support shared by every crate's tests: a fresh, migrated database per test, the rows
-//! tests start from ([`seed`]), and helpers for running the real binaries.
+//! tests start from ([`seed`]), helpers for running the real binaries, and (feature
+//! `fake-bot-api`) a fake Telegram Bot API.
 //!
 //! By default each test gets its own SQLite file. With `TEST_DATABASE_URL` naming a PostgreSQL
 //! server, each test gets its own database on it, dropped afterwards — so one suite runs against
@@ -11,14 +12,14 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
+#[cfg(feature = "fake-bot-api")]
+pub mod fake_bot_api;
 pub mod seed;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
-use service::{
-    config::{Backend, Config, DatabaseUrl},
-    database,
-};
+use runtime::config::{Backend, Config, DatabaseUrl};
+use service::database;
 
 pub struct TestDb {
     pub db: DatabaseConnection,

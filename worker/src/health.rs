@@ -12,8 +12,9 @@ use axum::{
     routing::get,
 };
 use chrono::Utc;
+use runtime::{build_info, config::Config};
 use serde::{Deserialize, Serialize};
-use service::{build_info, config::Config, database, metrics};
+use service::{database, metrics};
 
 #[derive(Clone)]
 pub struct HealthState {

@@ -1,10 +1,12 @@
 //! Herald's worker as a library, so tests run the real thing in-process on a free port.
 //!
-//! It owns the WhatsApp sessions (the session manager, fed by the command bus), delivery (on
-//! the job queue), the Telegram bot (when a token is configured) and an internal listener with
-//! `/health` and, when the simulator is the configured provider, its control routes.
+//! It owns the WhatsApp sessions (the session manager), delivery (its due loop and one sender
+//! per account), the command router that feeds both from the bus, the maintenance queue (fang),
+//! the Telegram bot (when a token is configured) and an internal listener with `/health` and,
+//! when the simulator is the configured provider, its control routes.
 
 pub mod clock;
+mod commands;
 pub mod delivery;
 pub mod health;
 pub mod jobs;
@@ -18,12 +20,9 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
 use domain::status::Provider;
+use runtime::config::Config;
 use service::{
-    bus::{
-        commands,
-        wake::{Topic, Waker},
-    },
-    config::Config,
+    bus::wake::{Topic, Waker},
     database,
 };
 use tokio::net::TcpListener;
@@ -31,6 +30,7 @@ use tokio::net::TcpListener;
 use crate::{
     clock::{SharedClock, SystemClock},
     delivery::Delivery,
+    jobs::Maintenance,
     provider::{
         sim::{self, SimProvider},
         web::WebProvider,
@@ -63,8 +63,9 @@ pub struct Worker {
     sim: Arc<SimProvider>,
     sessions: SessionsHandle,
     delivery: Arc<Delivery>,
-    /// Stops the command consumer, and its task.
-    consumer: (
+    maintenance: Arc<Maintenance>,
+    /// Stops the command router, and its task.
+    router: (
         tokio::sync::watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
     ),
@@ -81,8 +82,8 @@ impl Worker {
         Self::start_with(config, options).await
     }
 
-    /// Connects, migrates, resumes sessions and delivery, starts the command consumer and the
-    /// job queue, and binds the internal listener.
+    /// Connects, migrates, resumes sessions and delivery, starts the command router and the
+    /// maintenance queue, and binds the internal listener.
     pub async fn start_with(config: Config, options: Options) -> anyhow::Result<Self> {
         let instance = single_instance::acquire(&config.database_url)?;
         let in_use = database::hold_in_use(&config.database_url)?;
@@ -97,20 +98,9 @@ impl Worker {
                     config.worker_health_addr
                 )
             })?;
-        // On SQLite this worker holds the database's lock: nobody else's claim can be alive.
-        let orphaned_after = match config.database_url.sqlite_path() {
-            Some(_) => std::time::Duration::ZERO,
-            None => commands::ORPHANED_AFTER,
-        };
-        let released = commands::release_abandoned(&db, orphaned_after)
+        commands::release_left(&db, config.database_url.sqlite_path().is_some())
             .await
             .context("releasing commands a previous run left claimed")?;
-        if released > 0 {
-            tracing::warn!(
-                commands = released,
-                "re-queued commands left running by a previous run"
-            );
-        }
         let sim = SimProvider::with_clock(db.clone(), config.sim.clone(), options.clock.clone());
         let providers = Providers {
             sim: sim.clone(),
@@ -121,7 +111,7 @@ impl Worker {
             .context("resuming WhatsApp sessions")?;
         let delivery = Delivery::start(
             db.clone(),
-            options.clock,
+            options.clock.clone(),
             sessions.clone(),
             options.delivery,
             config.data_dir.clone(),
@@ -132,8 +122,16 @@ impl Worker {
             .await
             .context("listening for commands")?;
         let claimer = format!("worker-{}", std::process::id());
-        let (stop_consumer, stop) = tokio::sync::watch::channel(false);
-        let consumer = tokio::spawn(sessions::consumer::run(
+        let maintenance = Maintenance::start(
+            db.clone(),
+            options.clock.clone(),
+            config.data_dir.clone(),
+            1,
+        )
+        .await
+        .context("starting the maintenance queue")?;
+        let (stop_router, stop) = tokio::sync::watch::channel(false);
+        let router = tokio::spawn(commands::run(
             db.clone(),
             sessions.clone(),
             delivery.clone(),
@@ -163,7 +161,8 @@ impl Worker {
             sim,
             sessions,
             delivery,
-            consumer: (stop_consumer, consumer),
+            maintenance,
+            router: (stop_router, router),
             telegram,
             _instance: instance,
             _in_use: in_use,
@@ -204,10 +203,11 @@ impl Worker {
             telegram.stop().await;
         }
         // Commands first (one in hand finishes), then sends, then the sessions they use.
-        let (stop_consumer, consumer) = self.consumer;
-        stop_consumer.send_replace(true);
-        if let Err(e) = consumer.await {
-            tracing::error!(error = %e, "the command consumer failed");
+        self.maintenance.close();
+        let (stop_router, router) = self.router;
+        stop_router.send_replace(true);
+        if let Err(e) = router.await {
+            tracing::error!(error = %e, "the command router failed");
         }
         self.delivery.shutdown().await;
         self.sessions.shutdown().await;

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use service::{config::Config, healthcheck, shutdown, telemetry};
+use runtime::{config::Config, healthcheck, shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {

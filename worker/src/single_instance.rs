@@ -5,7 +5,7 @@
 use std::{fs, path::Path};
 
 use anyhow::{Context, bail};
-use service::config::DatabaseUrl;
+use runtime::config::DatabaseUrl;
 
 /// Held for the worker's lifetime; the operating system releases the lock when it ends, even
 /// after a crash.

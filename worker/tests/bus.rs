@@ -12,13 +12,13 @@ use std::{collections::HashSet, time::Duration};
 use chrono::Utc;
 use domain::bus::{Command, Event};
 use entity::{commands as command_rows, events as event_rows, operators};
+use runtime::config::Backend;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use service::{
     bus::{
         self, commands, events,
         wake::{Topic, Waker},
     },
-    config::Backend,
     database,
 };
 use testkit::TestDb;

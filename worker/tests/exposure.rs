@@ -9,9 +9,10 @@ use domain::{
     bus::{Command, Event},
     status::{AccountStatus, Provider},
 };
+use runtime::config::TelegramUserId;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
-use service::{accounts, audit::Actor, bus::events, config::TelegramUserId};
+use service::{accounts, audit::Actor, bus::events};
 use testkit::TestDb;
 use tokio::sync::oneshot;
 

@@ -15,8 +15,8 @@ use domain::{
     status::{AccountStatus, Provider as ProviderKind},
 };
 use entity::{operators, wa_devices, whatsapp_accounts};
+use runtime::config::SimConfig;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
-use service::config::SimConfig;
 use testkit::TestDb;
 use worker::{
     keys::KeyStore,

@@ -2,8 +2,6 @@
 //! worker runs in-process on the simulator. Each test checks what reached Telegram, and what
 //! changed (or did not) in the database.
 
-mod support;
-
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
@@ -15,6 +13,7 @@ use domain::{
 use entity::{
     audit_log, commands, login_tokens, reminder_run_targets, reminder_runs, whatsapp_accounts,
 };
+use runtime::config::TelegramUserId;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     Set,
@@ -23,12 +22,10 @@ use service::{
     accounts,
     audit::Actor,
     bus::events,
-    config::TelegramUserId,
     login_links::{self, Refusal},
     operators,
 };
-use support::fake_bot_api::FakeBotApi;
-use testkit::TestDb;
+use testkit::{TestDb, fake_bot_api::FakeBotApi};
 use tokio::sync::oneshot;
 use worker::provider::sim::{Fault, SimProvider, default_phone};
 

@@ -2,10 +2,12 @@
 
 use leptos::prelude::*;
 
+use crate::functions::AppError;
+
 /// The sentence a server function refused with, without the framework's "error running server
 /// function" prefix; a failure to reach the server at all says so plainly.
-pub fn error_text(error: &ServerFnError) -> String {
-    match error {
+pub fn error_text(error: &AppError) -> String {
+    match error.as_server_fn_error() {
         ServerFnError::ServerError(message) => message.clone(),
         ServerFnError::Request(_) => {
             "Could not reach Herald. Check the connection and try again.".to_owned()
@@ -20,7 +22,7 @@ pub fn error_text(error: &ServerFnError) -> String {
 pub fn LoadFailed(
     /// The page's heading and title, e.g. "Reminder".
     title: &'static str,
-    error: ServerFnError,
+    error: AppError,
     /// The list to go back to, e.g. ("/reminders", "your reminders").
     back: (&'static str, &'static str),
 ) -> impl IntoView {

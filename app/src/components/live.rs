@@ -7,7 +7,9 @@
 use std::future::Future;
 
 use domain::bus::Event;
-use leptos::prelude::{RwSignal, ServerFnError, Set};
+use leptos::prelude::{RwSignal, Set};
+
+use crate::functions::AppError;
 
 /// Calls `on_event` with every event about `account_id` published after event `after`, in
 /// order, until the calling component goes away. In the browser only: a server render has no
@@ -46,7 +48,7 @@ pub fn keep_current<T, F, Fut>(
 where
     T: Send + Sync + 'static,
     F: Fn() -> Fut + 'static,
-    Fut: Future<Output = Result<T, ServerFnError>> + 'static,
+    Fut: Future<Output = Result<T, AppError>> + 'static,
 {
     let refresh = coalesced(move || {
         let next = fetch();

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::{
     components::run_badge::{RunStatusBadge, run_status_text},
-    models::RunRowView,
+    wire::RunRowView,
 };
 
 /// The rows of `runs`; a row whose run changed is redrawn, the others stay as they are (so focus

@@ -5,24 +5,23 @@
 
 use leptos::prelude::*;
 
-use crate::models::{AccountDetail, AccountView};
+use super::AppError;
+use crate::wire::{AccountDetail, AccountView};
 
 /// The longest test message, in characters (WhatsApp's own limit is far higher; this keeps
 /// a test a test).
 pub const TEST_TEXT_MAX_CHARS: usize = 4096;
 
 #[server(endpoint = "list_accounts")]
-pub async fn list_accounts() -> Result<Vec<AccountView>, ServerFnError> {
+pub async fn list_accounts() -> Result<Vec<AccountView>, AppError> {
     let (state, me) = super::caller::context().await?;
-    let rows = service::accounts::list(&state.db, me.id)
-        .await
-        .map_err(super::caller::internal)?;
+    let rows = service::accounts::list(&state.db, me.id).await?;
     Ok(rows.into_iter().map(ssr::account_view).collect())
 }
 
 /// Adds an unpaired account on the server's configured provider.
 #[server(endpoint = "add_account")]
-pub async fn add_account(label: String) -> Result<AccountView, ServerFnError> {
+pub async fn add_account(label: String) -> Result<AccountView, AppError> {
     let (state, me) = super::caller::context().await?;
     let label = domain::account::AccountLabel::parse(&label)
         .map_err(|e| super::caller::refuse(e.to_string()))?;
@@ -45,30 +44,23 @@ pub async fn add_account(label: String) -> Result<AccountView, ServerFnError> {
 
 // `name`: the default struct name would be `AccountDetail`, the DTO's name.
 #[server(name = LoadAccountDetail, endpoint = "account_detail")]
-pub async fn account_detail(id: i64) -> Result<AccountDetail, ServerFnError> {
+pub async fn account_detail(id: i64) -> Result<AccountDetail, AppError> {
     use domain::pairing::Phase;
     use service::bus::events;
 
-    use crate::models::{DeleteImpactView, PairingView};
+    use crate::wire::{DeleteImpactView, PairingView};
 
     let (state, me) = super::caller::context().await?;
     let db = &state.db;
     // The cursor is read before anything else: every event up to it is reflected below, and
     // the page's live stream starts after it, so nothing falls between the two.
-    let cursor = events::latest_id(db)
-        .await
-        .map_err(super::caller::internal)?;
+    let cursor = events::latest_id(db).await?;
     let account = ssr::own_account(&state, &me, id).await?;
-    let groups = service::accounts::groups(db, id)
-        .await
-        .map_err(super::caller::internal)?;
-    let impact = service::accounts::delete_impact(db, id)
-        .await
-        .map_err(super::caller::internal)?;
+    let groups = service::accounts::groups(db, id).await?;
+    let impact = service::accounts::delete_impact(db, id).await?;
     // An event newer than the cursor arrives over the stream, so it is left out here.
     let phase = events::current_pairing(db, id)
-        .await
-        .map_err(super::caller::internal)?
+        .await?
         .iter()
         .take_while(|stored| stored.id <= cursor)
         .fold(Phase::Idle, |phase, stored| phase.apply(&stored.event));
@@ -88,7 +80,7 @@ pub async fn account_detail(id: i64) -> Result<AccountDetail, ServerFnError> {
 
 /// Starts a fresh pairing (or a re-pairing of a linked account): QR codes follow as events.
 #[server(endpoint = "pair_account")]
-pub async fn pair_account(id: i64) -> Result<(), ServerFnError> {
+pub async fn pair_account(id: i64) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
     ssr::request(
         &state,
@@ -117,7 +109,7 @@ pub fn pair_phone(raw: &str) -> Result<domain::account::PhoneNumber, String> {
 /// Starts a fresh pairing by phone number: WhatsApp gives a code to type on that phone
 /// (`session.pair_code`), while QR codes rotate beside it as usual.
 #[server(endpoint = "pair_account_by_code")]
-pub async fn pair_account_by_code(id: i64, phone: String) -> Result<(), ServerFnError> {
+pub async fn pair_account_by_code(id: i64, phone: String) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
     let phone = pair_phone(&phone).map_err(super::caller::refuse)?;
     ssr::request(
@@ -133,7 +125,7 @@ pub async fn pair_account_by_code(id: i64, phone: String) -> Result<(), ServerFn
 
 /// Logs the linked device out on WhatsApp's side; the account, its groups and reminders stay.
 #[server(endpoint = "unpair_account")]
-pub async fn unpair_account(id: i64) -> Result<(), ServerFnError> {
+pub async fn unpair_account(id: i64) -> Result<(), AppError> {
     use domain::status::AccountStatus;
 
     let (state, me) = super::caller::context().await?;
@@ -148,7 +140,7 @@ pub async fn unpair_account(id: i64) -> Result<(), ServerFnError> {
 
 /// Asks the worker to fetch the account's groups from the phone now.
 #[server(endpoint = "sync_groups")]
-pub async fn sync_groups(id: i64) -> Result<(), ServerFnError> {
+pub async fn sync_groups(id: i64) -> Result<(), AppError> {
     use domain::status::AccountStatus;
 
     let (state, me) = super::caller::context().await?;
@@ -169,11 +161,10 @@ pub async fn sync_groups(id: i64) -> Result<(), ServerFnError> {
 /// Deletes the account with its groups and reminders (run history stays); the worker logs the
 /// linked device out.
 #[server(endpoint = "delete_account")]
-pub async fn delete_account(id: i64) -> Result<(), ServerFnError> {
+pub async fn delete_account(id: i64) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
-    let deleted = service::accounts::delete(&state.db, service::audit::Actor::Operator, me.id, id)
-        .await
-        .map_err(super::caller::internal)?;
+    let deleted =
+        service::accounts::delete(&state.db, service::audit::Actor::Operator, me.id, id).await?;
     if deleted {
         Ok(())
     } else {
@@ -184,7 +175,7 @@ pub async fn delete_account(id: i64) -> Result<(), ServerFnError> {
 /// Simulated accounts only: the "phone" scans the QR code showing now. `phone` (any common
 /// spelling of an international number) overrides the simulator's own number.
 #[server(endpoint = "simulate_scan")]
-pub async fn simulate_scan(id: i64, phone: Option<String>) -> Result<(), ServerFnError> {
+pub async fn simulate_scan(id: i64, phone: Option<String>) -> Result<(), AppError> {
     use domain::{account::PhoneNumber, status::Provider};
 
     let (state, me) = super::caller::context().await?;
@@ -217,16 +208,11 @@ pub async fn simulate_scan(id: i64, phone: Option<String>) -> Result<(), ServerF
 /// Sends `text` to one of the account's current groups now. Returns the request id that the
 /// `send_test.done` event carries back with the outcome.
 #[server(endpoint = "send_test")]
-pub async fn send_test(
-    account_id: i64,
-    group_id: i64,
-    text: String,
-) -> Result<String, ServerFnError> {
+pub async fn send_test(account_id: i64, group_id: i64, text: String) -> Result<String, AppError> {
     let (state, me) = super::caller::context().await?;
     ssr::own_account(&state, &me, account_id).await?;
     let group = service::accounts::group(&state.db, account_id, group_id)
-        .await
-        .map_err(super::caller::internal)?
+        .await?
         .ok_or_else(|| super::caller::refuse("No such group on this account."))?;
     if group.archived_at.is_some() {
         return Err(super::caller::refuse(format!(
@@ -260,16 +246,16 @@ pub async fn send_test(
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
-    use leptos::prelude::ServerFnError;
     use sea_orm::prelude::DateTimeUtc;
 
     use crate::{
-        models::{AccountView, GroupView},
+        functions::AppError,
         state::{AppState, CurrentOperator},
+        wire::{AccountView, GroupView},
     };
 
     /// The one answer for a missing account and for someone else's.
-    pub fn no_such_account() -> ServerFnError {
+    pub fn no_such_account() -> AppError {
         crate::functions::caller::refuse("No such account.")
     }
 
@@ -309,10 +295,9 @@ pub(crate) mod ssr {
         state: &AppState,
         me: &CurrentOperator,
         id: i64,
-    ) -> Result<AccountView, ServerFnError> {
+    ) -> Result<AccountView, AppError> {
         let row = service::accounts::find(&state.db, me.id, id)
-            .await
-            .map_err(super::super::caller::internal)?
+            .await?
             .ok_or_else(no_such_account)?;
         Ok(account_view(row))
     }
@@ -322,10 +307,9 @@ pub(crate) mod ssr {
         state: &AppState,
         me: &CurrentOperator,
         command: domain::bus::Command,
-    ) -> Result<(), ServerFnError> {
+    ) -> Result<(), AppError> {
         service::accounts::request(&state.db, service::audit::Actor::Operator, me.id, &command)
-            .await
-            .map_err(super::super::caller::internal)?
+            .await?
             .map(|_| ())
             .ok_or_else(no_such_account)
     }

@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::models::AuditPage;
+use super::AppError;
+use crate::wire::AuditPage;
 
 /// One page of the log. `action` is an action code (`reminder.created`); `target` a kind of
 /// target (`reminder`) or one target (`reminder:12`); `before` the cursor of an older page.
@@ -12,10 +13,10 @@ pub async fn audit_log(
     action: Option<String>,
     target: Option<String>,
     before: Option<i64>,
-) -> Result<AuditPage, ServerFnError> {
+) -> Result<AuditPage, AppError> {
     use service::audit::{self, Filter};
 
-    use super::{account::ssr::operator_zone, caller::internal};
+    use super::operator::ssr::operator_zone;
 
     let (state, me) = super::caller::context().await?;
     let filter = Filter {
@@ -24,9 +25,7 @@ pub async fn audit_log(
     };
     let zone = operator_zone(&state, &me).await?;
     let db = &state.db;
-    let page = audit::list(db, me.id, &filter, before)
-        .await
-        .map_err(internal)?;
+    let page = audit::list(db, me.id, &filter, before).await?;
     Ok(AuditPage {
         entries: page
             .entries
@@ -34,8 +33,8 @@ pub async fn audit_log(
             .map(|entry| ssr::entry_view(entry, me.id, zone))
             .collect(),
         older: page.older,
-        actions: audit::actions(db, me.id).await.map_err(internal)?,
-        target_kinds: audit::target_kinds(db, me.id).await.map_err(internal)?,
+        actions: audit::actions(db, me.id).await?,
+        target_kinds: audit::target_kinds(db, me.id).await?,
         timezone: zone.name().to_owned(),
     })
 }
@@ -44,12 +43,11 @@ pub async fn audit_log(
 mod ssr {
     use domain::timezone::TimeZone;
     use entity::audit_log;
-    use leptos::prelude::ServerFnError;
     use service::audit::TargetFilter;
 
     use crate::{
-        functions::{account::ssr::local_time, caller::refuse},
-        models::AuditEntryView,
+        functions::{AppError, caller::refuse, operator::ssr::local_time},
+        wire::AuditEntryView,
     };
 
     /// The longest action code or target id the filter takes; the stored columns are no longer.
@@ -59,7 +57,7 @@ mod ssr {
         value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
     }
 
-    pub fn action(action: Option<String>) -> Result<Option<String>, ServerFnError> {
+    pub fn action(action: Option<String>) -> Result<Option<String>, AppError> {
         match given(action) {
             Some(action) if action.chars().count() > FILTER_MAX_CHARS => Err(refuse(format!(
                 "An action code is at most {FILTER_MAX_CHARS} characters, such as reminder.created."
@@ -69,7 +67,7 @@ mod ssr {
     }
 
     /// `reminder` or `reminder:12`.
-    pub fn target(target: Option<String>) -> Result<Option<TargetFilter>, ServerFnError> {
+    pub fn target(target: Option<String>) -> Result<Option<TargetFilter>, AppError> {
         let Some(target) = given(target) else {
             return Ok(None);
         };

@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::models::{DashboardView, RunsView};
+use super::AppError;
+use crate::wire::{DashboardView, RunsView};
 
 /// Runs in the dashboard's activity feed.
 pub const ACTIVITY_LIMIT: u64 = 20;
@@ -11,29 +12,23 @@ pub const ACTIVITY_LIMIT: u64 = 20;
 pub const RUNS_PAGE: u64 = 50;
 
 #[server(endpoint = "dashboard")]
-pub async fn load_dashboard() -> Result<DashboardView, ServerFnError> {
+pub async fn load_dashboard() -> Result<DashboardView, AppError> {
     use service::{bus::events, dashboard};
 
-    use crate::models::{ActivityView, NextFireView, StatsView};
+    use crate::wire::{ActivityView, NextFireView, StatsView};
 
     let (state, me) = super::caller::context().await?;
     let db = &state.db;
-    let internal = super::caller::internal;
     // The cursor is read before anything else: every event up to it is reflected below, and
     // the page's live stream starts after it, so nothing falls between the two.
-    let event_id = events::latest_id(db).await.map_err(internal)?;
+    let event_id = events::latest_id(db).await?;
     let operator = ssr::operator(&state, &me).await?;
-    let zone = super::account::ssr::zone(&operator);
+    let zone = super::operator::ssr::zone(&operator);
     let now = sea_orm::prelude::ChronoUtc::now();
-    let stats = dashboard::stats(db, me.id, zone, now)
-        .await
-        .map_err(internal)?;
-    let activity = dashboard::activity(db, &operator, None, ACTIVITY_LIMIT)
-        .await
-        .map_err(internal)?;
+    let stats = dashboard::stats(db, me.id, zone, now).await?;
+    let activity = dashboard::activity(db, &operator, None, ACTIVITY_LIMIT).await?;
     let next_fire = service::reminders::upcoming(db, me.id, 1)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .next()
         .map(|(reminder, at)| NextFireView {
@@ -42,8 +37,7 @@ pub async fn load_dashboard() -> Result<DashboardView, ServerFnError> {
             when: dashboard::when(at, zone, now),
         });
     let accounts = dashboard::account_health(db, me.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|account| ssr::account_chip(account, zone, now))
         .collect();
@@ -76,7 +70,7 @@ pub async fn list_runs(
     day: Option<String>,
     status: Option<String>,
     before: Option<String>,
-) -> Result<RunsView, ServerFnError> {
+) -> Result<RunsView, AppError> {
     use service::{
         bus::events,
         dashboard::{self, RunCursor, RunFilter, StatusFilter},
@@ -85,11 +79,9 @@ pub async fn list_runs(
     let (state, me) = super::caller::context().await?;
     let db = &state.db;
     let refuse = super::caller::refuse;
-    let event_id = events::latest_id(db)
-        .await
-        .map_err(super::caller::internal)?;
+    let event_id = events::latest_id(db).await?;
     let operator = ssr::operator(&state, &me).await?;
-    let zone = super::account::ssr::zone(&operator);
+    let zone = super::operator::ssr::zone(&operator);
     let now = sea_orm::prelude::ChronoUtc::now();
     let given = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
     let day = given(day)
@@ -109,9 +101,7 @@ pub async fn list_runs(
         status,
         recorded_after: None,
     };
-    let page = dashboard::runs(db, me.id, &filter, before, RUNS_PAGE)
-        .await
-        .map_err(super::caller::internal)?;
+    let page = dashboard::runs(db, me.id, &filter, before, RUNS_PAGE).await?;
     Ok(RunsView {
         runs: ssr::rows(page.runs, zone, now),
         next: page.next.map(|cursor| cursor.to_string()),
@@ -122,7 +112,7 @@ pub async fn list_runs(
 
 /// Empties the dashboard's activity feed; the runs themselves stay on record.
 #[server(endpoint = "dashboard_clear_activity")]
-pub async fn clear_activity() -> Result<(), ServerFnError> {
+pub async fn clear_activity() -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
     service::operators::clear_activity(
         &state.db,
@@ -130,30 +120,29 @@ pub async fn clear_activity() -> Result<(), ServerFnError> {
         me.id,
         sea_orm::prelude::ChronoUtc::now(),
     )
-    .await
-    .map_err(super::caller::internal)
+    .await?;
+    Ok(())
 }
 
 #[cfg(feature = "ssr")]
 mod ssr {
     use domain::{status::Provider, timezone::TimeZone};
-    use leptos::prelude::ServerFnError;
     use sea_orm::prelude::DateTimeUtc;
     use service::dashboard::{self, RunSummary};
 
     use crate::{
-        models::{AccountChipView, RunRowView},
+        functions::AppError,
         state::{AppState, CurrentOperator},
+        wire::{AccountChipView, RunRowView},
     };
 
     pub async fn operator(
         state: &AppState,
         me: &CurrentOperator,
-    ) -> Result<entity::operators::Model, ServerFnError> {
+    ) -> Result<entity::operators::Model, AppError> {
         service::operators::find_active(&state.db, me.id)
-            .await
-            .map_err(crate::functions::caller::internal)?
-            .ok_or_else(|| ServerFnError::new("signed out"))
+            .await?
+            .ok_or_else(|| AppError::new("signed out"))
     }
 
     pub fn rows(runs: Vec<RunSummary>, zone: TimeZone, now: DateTimeUtc) -> Vec<RunRowView> {

@@ -3,15 +3,14 @@
 
 use leptos::{prelude::*, server_fn::codec::Json};
 
-use crate::models::reminders::{DraftPage, GroupChoice, ReminderDraft, SubmitOutcome};
+use super::AppError;
+use crate::wire::reminders::{DraftPage, GroupChoice, ReminderDraft, SubmitOutcome};
 
 /// Starts a new reminder for one of the caller's accounts; answers the draft's id.
 #[server(endpoint = "new_draft")]
-pub async fn new_draft(account_id: i64) -> Result<i64, ServerFnError> {
+pub async fn new_draft(account_id: i64) -> Result<i64, AppError> {
     let (state, me) = super::caller::context().await?;
-    let account = service::accounts::find(&state.db, me.id, account_id)
-        .await
-        .map_err(super::caller::internal)?;
+    let account = service::accounts::find(&state.db, me.id, account_id).await?;
     if account.is_none() {
         return Err(super::caller::refuse(
             "Choose one of your WhatsApp accounts.",
@@ -20,21 +19,18 @@ pub async fn new_draft(account_id: i64) -> Result<i64, ServerFnError> {
     let now = chrono::Utc::now();
     let draft = ReminderDraft::new(
         account_id,
-        super::account::ssr::operator_zone(&state, &me).await?,
+        super::operator::ssr::operator_zone(&state, &me).await?,
         now,
     );
-    service::drafts::create(&state.db, me.id, ssr::encode(&draft)?, now)
-        .await
-        .map(|row| row.id)
-        .map_err(super::caller::internal)
+    let row = service::drafts::create(&state.db, me.id, ssr::encode(&draft)?, now).await?;
+    Ok(row.id)
 }
 
 #[server(name = LoadDraft, endpoint = "load_draft")]
-pub async fn load_draft(id: i64) -> Result<DraftPage, ServerFnError> {
+pub async fn load_draft(id: i64) -> Result<DraftPage, AppError> {
     let (state, me) = super::caller::context().await?;
     let row = service::drafts::find(&state.db, me.id, id)
-        .await
-        .map_err(super::caller::internal)?
+        .await?
         .ok_or_else(ssr::no_such_draft)?;
     ssr::page(&state, &me, row).await
 }
@@ -42,11 +38,10 @@ pub async fn load_draft(id: i64) -> Result<DraftPage, ServerFnError> {
 /// The draft editing a reminder: its unsaved changes if there are any, else the reminder as
 /// it is.
 #[server(endpoint = "edit_reminder")]
-pub async fn edit_reminder(reminder_id: i64) -> Result<DraftPage, ServerFnError> {
+pub async fn edit_reminder(reminder_id: i64) -> Result<DraftPage, AppError> {
     let (state, me) = super::caller::context().await?;
     let detail = service::reminders::detail(&state.db, me.id, reminder_id)
-        .await
-        .map_err(super::caller::internal)?
+        .await?
         .ok_or_else(super::reminders::ssr::no_such_reminder)?;
     let data = ssr::encode(&ssr::draft_of(&detail))?;
     let row = service::drafts::open_for_reminder(
@@ -56,15 +51,14 @@ pub async fn edit_reminder(reminder_id: i64) -> Result<DraftPage, ServerFnError>
         || data,
         chrono::Utc::now(),
     )
-    .await
-    .map_err(super::caller::internal)?
+    .await?
     .ok_or_else(super::reminders::ssr::no_such_reminder)?;
     ssr::page(&state, &me, row).await
 }
 
 /// Keeps the wizard's state; called as the operator goes.
 #[server(endpoint = "save_draft", input = Json)]
-pub async fn save_draft(id: i64, draft: ReminderDraft) -> Result<(), ServerFnError> {
+pub async fn save_draft(id: i64, draft: ReminderDraft) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
     let saved = service::drafts::save(
         &state.db,
@@ -73,8 +67,7 @@ pub async fn save_draft(id: i64, draft: ReminderDraft) -> Result<(), ServerFnErr
         ssr::encode(&draft)?,
         chrono::Utc::now(),
     )
-    .await
-    .map_err(super::caller::internal)?;
+    .await?;
     if saved {
         Ok(())
     } else {
@@ -84,24 +77,21 @@ pub async fn save_draft(id: i64, draft: ReminderDraft) -> Result<(), ServerFnErr
 
 /// Drops a draft: a new reminder is abandoned, an edit's changes are thrown away.
 #[server(endpoint = "discard_draft")]
-pub async fn discard_draft(id: i64) -> Result<(), ServerFnError> {
+pub async fn discard_draft(id: i64) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
-    service::drafts::discard(&state.db, me.id, id)
-        .await
-        .map(|_| ())
-        .map_err(super::caller::internal)
+    service::drafts::discard(&state.db, me.id, id).await?;
+    Ok(())
 }
 
 /// Creates the reminder (or saves the edit) from the draft, re-arming its schedule, and drops
 /// the draft. Problems come back by step, and the draft stays.
 #[server(endpoint = "submit_draft")]
-pub async fn submit_draft(id: i64) -> Result<SubmitOutcome, ServerFnError> {
+pub async fn submit_draft(id: i64) -> Result<SubmitOutcome, AppError> {
     use service::{audit::Actor, reminders::ReminderError};
 
     let (state, me) = super::caller::context().await?;
     let row = service::drafts::find(&state.db, me.id, id)
-        .await
-        .map_err(super::caller::internal)?
+        .await?
         .ok_or_else(ssr::no_such_draft)?;
     let draft = ssr::decode(&row.data)?;
     let input = match ssr::input_of(&draft) {
@@ -117,9 +107,7 @@ pub async fn submit_draft(id: i64) -> Result<SubmitOutcome, ServerFnError> {
     };
     match saved {
         Ok(reminder) => {
-            service::drafts::discard(&state.db, me.id, id)
-                .await
-                .map_err(super::caller::internal)?;
+            service::drafts::discard(&state.db, me.id, id).await?;
             Ok(SubmitOutcome::Saved {
                 reminder_id: reminder.id,
             })
@@ -133,17 +121,13 @@ pub async fn submit_draft(id: i64) -> Result<SubmitOutcome, ServerFnError> {
 
 /// The account's current groups, by name (archived ones are not offered).
 #[server(endpoint = "group_choices")]
-pub async fn group_choices(account_id: i64) -> Result<Vec<GroupChoice>, ServerFnError> {
+pub async fn group_choices(account_id: i64) -> Result<Vec<GroupChoice>, AppError> {
     let (state, me) = super::caller::context().await?;
-    let owned = service::accounts::find(&state.db, me.id, account_id)
-        .await
-        .map_err(super::caller::internal)?;
+    let owned = service::accounts::find(&state.db, me.id, account_id).await?;
     if owned.is_none() {
         return Err(super::caller::refuse("No such account."));
     }
-    let groups = service::accounts::groups(&state.db, account_id)
-        .await
-        .map_err(super::caller::internal)?;
+    let groups = service::accounts::groups(&state.db, account_id).await?;
     Ok(groups
         .into_iter()
         .filter(|g| g.archived_at.is_none())
@@ -159,41 +143,36 @@ pub async fn group_choices(account_id: i64) -> Result<Vec<GroupChoice>, ServerFn
 mod ssr {
     use domain::{recurrence::Spec, status::MessageKind, timezone::TimeZone};
     use entity::reminder_drafts;
-    use leptos::prelude::ServerFnError;
     use service::reminders::{FieldError, PartInput, ReminderDetail, ReminderInput};
 
     use crate::{
-        functions::{
-            caller::{internal, refuse},
-            reminders::ssr::media_ref,
-        },
-        models::reminders::{
+        functions::{AppError, caller::refuse, reminders::ssr::media_ref},
+        state::{AppState, CurrentOperator},
+        wire::reminders::{
             DraftPage, DraftPart, EditedReminder, FieldProblem, ReminderDraft, Step,
         },
-        state::{AppState, CurrentOperator},
     };
 
-    pub fn no_such_draft() -> ServerFnError {
+    pub fn no_such_draft() -> AppError {
         refuse("This draft no longer exists — it was saved or discarded, perhaps in another tab.")
     }
 
-    pub fn encode(draft: &ReminderDraft) -> Result<String, ServerFnError> {
-        serde_json::to_string(draft).map_err(internal)
+    pub fn encode(draft: &ReminderDraft) -> Result<String, AppError> {
+        Ok(serde_json::to_string(draft)?)
     }
 
-    pub fn decode(data: &str) -> Result<ReminderDraft, ServerFnError> {
-        serde_json::from_str(data).map_err(internal)
+    pub fn decode(data: &str) -> Result<ReminderDraft, AppError> {
+        Ok(serde_json::from_str(data)?)
     }
 
     pub async fn page(
         state: &AppState,
         me: &CurrentOperator,
         row: reminder_drafts::Model,
-    ) -> Result<DraftPage, ServerFnError> {
+    ) -> Result<DraftPage, AppError> {
         let editing = match row.reminder_id {
             Some(id) => service::reminders::find(&state.db, me.id, id)
-                .await
-                .map_err(internal)?
+                .await?
                 .map(|r| EditedReminder {
                     id: r.id,
                     name: r.name,
@@ -204,7 +183,7 @@ mod ssr {
             draft_id: row.id,
             editing,
             draft: decode(&row.data)?,
-            operator_timezone: crate::functions::account::ssr::operator_zone(state, me)
+            operator_timezone: crate::functions::operator::ssr::operator_zone(state, me)
                 .await?
                 .name()
                 .to_owned(),

@@ -1,18 +1,16 @@
-//! Queued work that failed for good, and Retry. An operator sees and retries only their own
-//! fires and deliveries, plus the installation's system tasks; a task that is missing or
-//! someone else's answers "No such failed job." either way.
+//! Maintenance tasks that failed for good, and Retry. They are the installation's, so every
+//! operator sees and may retry them.
 
 use leptos::prelude::*;
 
-use crate::models::FailedJobsView;
+use super::AppError;
+use crate::wire::FailedJobsView;
 
 #[server(endpoint = "failed_jobs")]
-pub async fn failed_jobs() -> Result<FailedJobsView, ServerFnError> {
+pub async fn failed_jobs() -> Result<FailedJobsView, AppError> {
     let (state, me) = super::caller::context().await?;
-    let zone = super::account::ssr::operator_zone(&state, &me).await?;
-    let tasks = service::jobs::failed(&state.db, me.id)
-        .await
-        .map_err(super::caller::internal)?;
+    let zone = super::operator::ssr::operator_zone(&state, &me).await?;
+    let tasks = service::jobs::failed(&state.db).await?;
     Ok(FailedJobsView {
         jobs: tasks
             .into_iter()
@@ -25,7 +23,7 @@ pub async fn failed_jobs() -> Result<FailedJobsView, ServerFnError> {
 /// Puts a failed job back in line, due now, and wakes the worker. Returns what the job does, in
 /// words, for the confirmation.
 #[server(endpoint = "retry_job")]
-pub async fn retry_job(id: String) -> Result<String, ServerFnError> {
+pub async fn retry_job(id: String) -> Result<String, AppError> {
     use service::jobs::RetryError;
 
     use super::caller::{internal, refuse};
@@ -53,24 +51,20 @@ pub async fn retry_job(id: String) -> Result<String, ServerFnError> {
 #[cfg(feature = "ssr")]
 mod ssr {
     use domain::timezone::TimeZone;
-    use leptos::prelude::ServerFnError;
     use service::jobs::{FailedTask, Job};
 
     use crate::{
-        functions::{account::ssr::local_time, caller::refuse},
-        models::FailedJobView,
+        functions::{AppError, caller::refuse, operator::ssr::local_time},
+        wire::FailedJobView,
     };
 
-    pub fn no_such_job() -> ServerFnError {
+    pub fn no_such_job() -> AppError {
         refuse("No such failed job.")
     }
 
     /// What the task does, in words.
     pub fn title(task: &FailedTask) -> String {
-        let name = task.name.as_deref().unwrap_or("?");
         match &task.job {
-            Job::Fire { .. } => format!("Fire reminder “{name}”"),
-            Job::Deliver { run_id } => format!("Deliver run #{run_id}"),
             Job::SweepMedia => "Daily media clean-up".to_owned(),
             Job::Other {
                 task_type: Some(task_type),
@@ -81,36 +75,14 @@ mod ssr {
 
     pub fn job_view(task: FailedTask, zone: TimeZone) -> FailedJobView {
         let minute = "%Y-%m-%d %H:%M";
-        let (href, detail) = match &task.job {
-            Job::Fire {
-                reminder_id,
-                occurrence_at,
-            } => (
-                Some(format!("/reminders/{reminder_id}")),
-                Some(format!(
-                    "The occurrence of {}",
-                    local_time(occurrence_at, zone, minute)
-                )),
-            ),
-            Job::Deliver { run_id } => (
-                Some(format!("/reminders/runs/{run_id}")),
-                task.name.as_ref().map(|name| format!("A run of “{name}”")),
-            ),
-            Job::SweepMedia => (
-                None,
-                Some("Removes uploaded files no reminder uses any more.".to_owned()),
-            ),
-            Job::Other { .. } => (
-                None,
-                Some("This version of Herald cannot run it.".to_owned()),
-            ),
+        let detail = match &task.job {
+            Job::SweepMedia => "Removes uploaded files no reminder uses any more.",
+            Job::Other { .. } => "This version of Herald cannot run it.",
         };
         FailedJobView {
             id: task.id.to_string(),
             title: title(&task),
-            href,
-            detail,
-            system: task.operator_id.is_none(),
+            detail: detail.to_owned(),
             error: task.error.clone(),
             retries: task.retries,
             failed_at: local_time(&task.failed_at, zone, minute),

@@ -4,7 +4,8 @@
 
 use leptos::prelude::*;
 
-use crate::models::reminders::{ReminderPage, ReminderRow, RunPage};
+use super::AppError;
+use crate::wire::reminders::{ReminderPage, ReminderRow, RunPage};
 
 /// How many runs a reminder's page shows.
 #[cfg(feature = "ssr")]
@@ -16,7 +17,7 @@ const UPCOMING_SHOWN: usize = 5;
 /// The caller's reminders in the order they were made; `status` (`active`, `paused`, `ended`,
 /// `failed`) narrows them.
 #[server(endpoint = "list_reminders")]
-pub async fn list_reminders(status: Option<String>) -> Result<Vec<ReminderRow>, ServerFnError> {
+pub async fn list_reminders(status: Option<String>) -> Result<Vec<ReminderRow>, AppError> {
     use domain::status::ReminderStatus;
 
     let (state, me) = super::caller::context().await?;
@@ -27,36 +28,25 @@ pub async fn list_reminders(status: Option<String>) -> Result<Vec<ReminderRow>, 
                 super::caller::refuse(format!("“{text}” is not a reminder status."))
             })?),
         };
-    let rows = service::reminders::overview(&state.db, me.id, status)
-        .await
-        .map_err(super::caller::internal)?;
+    let rows = service::reminders::overview(&state.db, me.id, status).await?;
     Ok(rows.into_iter().map(ssr::row).collect())
 }
 
 // `name`: the default struct name would be the DTO's.
 #[server(name = LoadReminderPage, endpoint = "reminder_page")]
-pub async fn reminder_page(id: i64) -> Result<ReminderPage, ServerFnError> {
-    use crate::models::reminders::{PartView, TargetGroup};
+pub async fn reminder_page(id: i64) -> Result<ReminderPage, AppError> {
+    use crate::wire::reminders::{PartView, TargetGroup};
 
     let (state, me) = super::caller::context().await?;
     let db = &state.db;
     // Read first: every event up to it is reflected below; the live stream starts after it.
-    let event_id = service::bus::events::latest_id(db)
-        .await
-        .map_err(super::caller::internal)?;
+    let event_id = service::bus::events::latest_id(db).await?;
     let detail = service::reminders::detail(db, me.id, id)
-        .await
-        .map_err(super::caller::internal)?
+        .await?
         .ok_or_else(ssr::no_such_reminder)?;
-    let overview = service::reminders::overview_of(db, me.id, detail.reminder.clone())
-        .await
-        .map_err(super::caller::internal)?;
-    let runs = service::reminders::runs(db, me.id, id, RUNS_SHOWN)
-        .await
-        .map_err(super::caller::internal)?;
-    let has_draft = service::drafts::has_draft_for(db, id)
-        .await
-        .map_err(super::caller::internal)?;
+    let overview = service::reminders::overview_of(db, me.id, detail.reminder.clone()).await?;
+    let runs = service::reminders::runs(db, me.id, id, RUNS_SHOWN).await?;
+    let has_draft = service::drafts::has_draft_for(db, id).await?;
     let reminder = &detail.reminder;
     let zone = ssr::zone_of(reminder);
     let upcoming = match (reminder.status, reminder.next_fire_at) {
@@ -106,7 +96,7 @@ pub async fn reminder_page(id: i64) -> Result<ReminderPage, ServerFnError> {
 
 /// Stops a reminder from firing until it is resumed.
 #[server(endpoint = "pause_reminder")]
-pub async fn pause_reminder(id: i64) -> Result<(), ServerFnError> {
+pub async fn pause_reminder(id: i64) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
     service::reminders::pause(
         &state.db,
@@ -123,7 +113,7 @@ pub async fn pause_reminder(id: i64) -> Result<(), ServerFnError> {
 
 /// Fires again from the next occurrence after now; what came due while paused is not sent.
 #[server(endpoint = "resume_reminder")]
-pub async fn resume_reminder(id: i64) -> Result<(), ServerFnError> {
+pub async fn resume_reminder(id: i64) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
     service::reminders::resume(
         &state.db,
@@ -139,7 +129,7 @@ pub async fn resume_reminder(id: i64) -> Result<(), ServerFnError> {
 
 /// Copies a reminder (paused, so nothing is sent twice); answers the copy's id.
 #[server(endpoint = "duplicate_reminder")]
-pub async fn duplicate_reminder(id: i64) -> Result<i64, ServerFnError> {
+pub async fn duplicate_reminder(id: i64) -> Result<i64, AppError> {
     let (state, me) = super::caller::context().await?;
     service::reminders::duplicate(
         &state.db,
@@ -155,7 +145,7 @@ pub async fn duplicate_reminder(id: i64) -> Result<i64, ServerFnError> {
 
 /// Deletes a reminder; its run history stays.
 #[server(endpoint = "delete_reminder")]
-pub async fn delete_reminder(id: i64) -> Result<(), ServerFnError> {
+pub async fn delete_reminder(id: i64) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
     service::reminders::delete(&state.db, service::audit::Actor::Operator, me.id, id)
         .await
@@ -164,26 +154,20 @@ pub async fn delete_reminder(id: i64) -> Result<(), ServerFnError> {
 }
 
 #[server(name = LoadRunPage, endpoint = "run_page")]
-pub async fn run_page(id: i64) -> Result<RunPage, ServerFnError> {
+pub async fn run_page(id: i64) -> Result<RunPage, AppError> {
     let (state, me) = super::caller::context().await?;
     let db = &state.db;
-    let event_id = service::bus::events::latest_id(db)
-        .await
-        .map_err(super::caller::internal)?;
+    let event_id = service::bus::events::latest_id(db).await?;
     let history = service::runs::find(db, me.id, id)
-        .await
-        .map_err(super::caller::internal)?
+        .await?
         .ok_or_else(ssr::no_such_run)?;
     let reminder = match history.run.reminder_id {
-        Some(rid) => service::reminders::find(db, me.id, rid)
-            .await
-            .map_err(super::caller::internal)?,
+        Some(rid) => service::reminders::find(db, me.id, rid).await?,
         None => None,
     };
     let account_label = match history.run.account_id {
         Some(aid) => service::accounts::find(db, me.id, aid)
-            .await
-            .map_err(super::caller::internal)?
+            .await?
             .map(|a| a.label),
         None => None,
     };
@@ -191,11 +175,10 @@ pub async fn run_page(id: i64) -> Result<RunPage, ServerFnError> {
         .as_ref()
         .map(ssr::zone_of)
         .unwrap_or(domain::timezone::TimeZone::UTC);
-    use crate::models::reminders::PartView;
+    use crate::wire::reminders::PartView;
 
     let message = service::runs::message(db, history.run.id)
-        .await
-        .map_err(super::caller::internal)?
+        .await?
         .into_iter()
         .map(|(part, media)| PartView {
             kind: part.kind,
@@ -213,7 +196,7 @@ pub async fn run_page(id: i64) -> Result<RunPage, ServerFnError> {
 
 /// Sends the rest of a run that paused at its send window.
 #[server(endpoint = "resume_run")]
-pub async fn resume_run(id: i64) -> Result<(), ServerFnError> {
+pub async fn resume_run(id: i64) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
     service::runs::resume(&state.db, service::audit::Actor::Operator, me.id, id)
         .await
@@ -223,7 +206,7 @@ pub async fn resume_run(id: i64) -> Result<(), ServerFnError> {
 
 /// Skips the groups a paused run has not reached.
 #[server(endpoint = "cancel_run")]
-pub async fn cancel_run(id: i64) -> Result<(), ServerFnError> {
+pub async fn cancel_run(id: i64) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
     service::runs::cancel(&state.db, service::audit::Actor::Operator, me.id, id)
         .await
@@ -236,23 +219,25 @@ pub(crate) mod ssr {
     use chrono::{DateTime, Utc};
     use domain::{status::TargetStatus, timezone::TimeZone};
     use entity::{media_files, reminders};
-    use leptos::prelude::ServerFnError;
     use service::reminders::{Overview, ReminderError, RunHistory};
 
     use crate::{
-        functions::caller::{internal, refuse},
-        models::reminders::{MediaRef, ReminderRow, RunTargetView, RunView},
+        functions::{
+            AppError,
+            caller::{internal, refuse},
+        },
+        wire::reminders::{MediaRef, ReminderRow, RunTargetView, RunView},
     };
 
-    pub fn no_such_reminder() -> ServerFnError {
+    pub fn no_such_reminder() -> AppError {
         refuse("No such reminder.")
     }
 
-    pub fn no_such_run() -> ServerFnError {
+    pub fn no_such_run() -> AppError {
         refuse("No such run.")
     }
 
-    pub fn reminder_error(e: ReminderError) -> ServerFnError {
+    pub fn reminder_error(e: ReminderError) -> AppError {
         match e {
             ReminderError::NotFound => no_such_reminder(),
             ReminderError::Db(e) => internal(e),
@@ -261,7 +246,7 @@ pub(crate) mod ssr {
         }
     }
 
-    pub fn run_error(e: service::runs::RunActionError) -> ServerFnError {
+    pub fn run_error(e: service::runs::RunActionError) -> AppError {
         use service::runs::RunActionError;
         match e {
             RunActionError::NotFound => no_such_run(),

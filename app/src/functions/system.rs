@@ -1,21 +1,23 @@
 use leptos::prelude::*;
 
-use crate::models::HealthReport;
+use super::AppError;
+use crate::wire::HealthReport;
 
 /// The System page's view of the server: the same report `/api/health` serves.
 #[server(endpoint = "system_status")]
-pub async fn system_status() -> Result<HealthReport, ServerFnError> {
+pub async fn system_status() -> Result<HealthReport, AppError> {
     let (state, _) = super::caller::context().await?;
     Ok(ssr::health_report(&state).await)
 }
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use service::{build_info, config::Backend, database};
+    use runtime::{build_info, config::Backend};
+    use service::database;
 
     use crate::{
-        models::{ComponentHealth, HealthReport, HealthStatus},
         state::AppState,
+        wire::{ComponentHealth, HealthReport, HealthStatus},
     };
 
     pub async fn health_report(state: &AppState) -> HealthReport {

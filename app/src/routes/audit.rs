@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::{
     components::feedback::error_text,
     functions::audit::audit_log,
-    models::{AuditEntryView, AuditPage},
+    wire::{AuditEntryView, AuditPage},
 };
 
 /// What the URL asks for.

@@ -13,7 +13,7 @@ use crate::{
         status_badge::{SimulatedTag, StatusBadge},
     },
     functions::dashboard::{clear_activity, load_dashboard},
-    models::{AccountChipView, ActivityView, DashboardView, StatsView},
+    wire::{AccountChipView, ActivityView, DashboardView, StatsView},
 };
 
 #[component]

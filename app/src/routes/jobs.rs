@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use crate::{
     components::feedback::error_text,
     functions::jobs::{RetryJob, failed_jobs},
-    models::FailedJobView,
+    wire::FailedJobView,
 };
 
 #[component]
@@ -85,16 +85,13 @@ fn JobsTable(jobs: Vec<FailedJobView>, retry: ServerAction<RetryJob>) -> impl In
 #[component]
 fn JobRow(job: FailedJobView, retry: ServerAction<RetryJob>) -> impl IntoView {
     let retry_label = format!("Retry {}", job.title);
-    let title = match job.href {
-        Some(href) => view! { <a href=href data-testid="job-title">{job.title}</a> }.into_any(),
-        None => view! { <strong data-testid="job-title">{job.title}</strong> }.into_any(),
-    };
     view! {
         <tr data-testid="job-row">
             <td data-label="Job">
-                {title}
-                {job.system.then(|| view! { " " <span class="tag tag-muted" data-testid="job-system">"System"</span> })}
-                {job.detail.map(|detail| view! { <span class="muted job-detail">{detail}</span> })}
+                <strong data-testid="job-title">{job.title}</strong>
+                // Every queued task is the installation's maintenance, which every operator sees.
+                " " <span class="tag tag-muted" data-testid="job-system">"System"</span>
+                <span class="muted job-detail">{job.detail}</span>
             </td>
             <td data-label="Last error">
                 {match job.error {

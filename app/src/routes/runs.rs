@@ -14,7 +14,7 @@ use crate::{
         feedback::error_text, live::keep_current, run_badge::run_status_text, run_list::RunList,
     },
     functions::dashboard::list_runs,
-    models::RunsView,
+    wire::RunsView,
 };
 
 /// The list's filters and position, as the URL gives them (blank values mean "any").

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use crate::{
     components::feedback::error_text,
-    functions::account::{EndOtherSessions, SetTimezone, my_sessions, whoami},
+    functions::operator::{EndOtherSessions, SetTimezone, my_sessions, whoami},
 };
 
 #[component]

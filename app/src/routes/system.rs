@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use crate::{
     functions::system::system_status,
-    models::{ComponentHealth, HealthReport},
+    wire::{ComponentHealth, HealthReport},
 };
 
 #[component]

@@ -21,7 +21,7 @@ use serde_json::json;
 use service::{
     audit::{self, Actor},
     login_links::{self, RedeemError},
-    operators, sessions,
+    operators, web_sessions,
 };
 use tower_sessions::Session;
 
@@ -102,23 +102,23 @@ async fn current_operator(
     state: &AppState,
     session: &Session,
 ) -> anyhow::Result<Option<CurrentOperator>> {
-    let Some(operator_id) = session.get::<i64>(sessions::OPERATOR_KEY).await? else {
+    let Some(operator_id) = session.get::<i64>(web_sessions::OPERATOR_KEY).await? else {
         return Ok(None);
     };
     match operators::find_active(&state.db, operator_id).await? {
         Some(operator) => {
             let now = chrono::Utc::now().timestamp();
             let touched = session
-                .get::<i64>(sessions::TOUCHED_KEY)
+                .get::<i64>(web_sessions::TOUCHED_KEY)
                 .await?
                 .unwrap_or(0);
             if now - touched >= TOUCH_INTERVAL_SECS {
-                session.insert(sessions::TOUCHED_KEY, now).await?;
+                session.insert(web_sessions::TOUCHED_KEY, now).await?;
             }
             Ok(Some(CurrentOperator {
                 id: operator.id,
                 display_name: operator.display_name,
-                session_key: session.id().as_ref().map(sessions::row_key),
+                session_key: session.id().as_ref().map(web_sessions::row_key),
             }))
         }
         None => {
@@ -186,10 +186,14 @@ pub async fn login(
             // A new id on login: a session id planted before login is worthless afterwards.
             let started = async {
                 session.cycle_id().await?;
-                session.insert(sessions::OPERATOR_KEY, operator.id).await?;
-                session.insert(sessions::USER_AGENT_KEY, user_agent).await?;
                 session
-                    .insert(sessions::TOUCHED_KEY, chrono::Utc::now().timestamp())
+                    .insert(web_sessions::OPERATOR_KEY, operator.id)
+                    .await?;
+                session
+                    .insert(web_sessions::USER_AGENT_KEY, user_agent)
+                    .await?;
+                session
+                    .insert(web_sessions::TOUCHED_KEY, chrono::Utc::now().timestamp())
                     .await?;
                 anyhow::Ok(())
             };
@@ -230,7 +234,7 @@ pub async fn logout(
     session: Session,
 ) -> Response {
     let operator = session
-        .get::<i64>(sessions::OPERATOR_KEY)
+        .get::<i64>(web_sessions::OPERATOR_KEY)
         .await
         .ok()
         .flatten();

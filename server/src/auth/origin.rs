@@ -7,7 +7,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use service::config::PublicUrl;
+use runtime::config::PublicUrl;
 use url::Url;
 
 use app::state::AppState;

@@ -4,7 +4,8 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 use reqwest::{Client, StatusCode, redirect::Policy};
-use service::{audit::Actor, config::PublicUrl, login_links, operators};
+use runtime::config::PublicUrl;
+use service::{audit::Actor, login_links, operators};
 use testkit::TestDb;
 use tokio::sync::oneshot;
 

@@ -7,15 +7,18 @@ pub mod exposition;
 use std::{collections::HashMap, hash::Hash};
 
 use chrono::{DateTime, Utc};
-use domain::status::{AccountStatus, CommandStatus, TargetStatus};
-use entity::{commands, events, reminder_run_targets, whatsapp_accounts};
+use domain::status::{AccountStatus, CommandStatus, ReminderStatus, TargetStatus};
+use entity::{
+    commands, events, reminder_owed_fires, reminder_run_targets, reminders, whatsapp_accounts,
+};
+use runtime::build_info;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, TryGetable,
 };
 
 use self::exposition::{Exposition, Histogram, Kind};
-use crate::{build_info, jobs};
+use crate::jobs;
 
 /// The fire-lag histogram's upper bounds, in milliseconds: from the tens of milliseconds a
 /// healthy queue takes up to the grace a missed occurrence still fires within.
@@ -42,9 +45,12 @@ pub struct Snapshot {
     pub sends: Vec<(TargetStatus, u64)>,
     /// From an occurrence's due time to its run starting, over every fired run.
     pub fire_lag: Histogram,
-    /// Job-queue tasks per state.
+    /// Occurrences due and not yet fired: active reminders whose next occurrence has come, and
+    /// occurrences a change left owed. Delivery's backlog; 0 while the worker keeps up.
+    pub fires_due: u64,
+    /// Maintenance-queue tasks per state.
     pub queue: Vec<(&'static str, u64)>,
-    /// Tasks due now and not yet taken: the queue's depth.
+    /// Maintenance tasks due now and not yet taken: the queue's depth.
     pub queue_due: u64,
     pub commands: Vec<(CommandStatus, u64)>,
     /// Age of the oldest command the worker has not picked up.
@@ -91,6 +97,7 @@ pub async fn gather(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Snaps
         sessions: sessions_by_status(db).await?,
         sends: every(&TargetStatus::ALL, &sends),
         fire_lag: fire_lag(db).await?,
+        fires_due: fires_due(db, now).await?,
         queue,
         queue_due,
         commands: every(&CommandStatus::ALL, &commands_by_status),
@@ -166,18 +173,24 @@ pub fn render(process: &Process, snapshot: Option<&Snapshot>) -> String {
         "From a reminder occurrence's due time to its run starting.",
         &s.fire_lag,
     );
+    out.single(
+        "herald_fires_due",
+        Kind::Gauge,
+        "Reminder occurrences due and not yet fired (delivery's backlog).",
+        s.fires_due as f64,
+    );
     labelled(
         &mut out,
         "herald_queue_tasks",
         Kind::Gauge,
-        "Job-queue tasks by state.",
+        "Maintenance-queue tasks by state.",
         "state",
         s.queue.iter().copied(),
     );
     out.single(
         "herald_queue_due_tasks",
         Kind::Gauge,
-        "Job-queue tasks due now and not yet taken (the queue's depth).",
+        "Maintenance-queue tasks due now and not yet taken (the queue's depth).",
         s.queue_due as f64,
     );
     labelled(
@@ -290,7 +303,18 @@ async fn fire_lag(db: &DatabaseConnection) -> Result<Histogram, DbErr> {
     Ok(histogram)
 }
 
-/// Tasks per state, and how many are due and waiting.
+/// Occurrences the worker's due loop has yet to fire.
+async fn fires_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    let next = reminders::Entity::find()
+        .filter(reminders::Column::Status.eq(ReminderStatus::Active))
+        .filter(reminders::Column::NextFireAt.lte(now))
+        .count(db)
+        .await?;
+    let owed = reminder_owed_fires::Entity::find().count(db).await?;
+    Ok(next + owed)
+}
+
+/// Maintenance tasks per state, and how many are due and waiting.
 async fn queue(
     db: &DatabaseConnection,
     now: DateTime<Utc>,

@@ -1,5 +1,5 @@
-//! The operator's commands to delivery: a reminder changed (re-arm it), and resume or cancel a
-//! run paused by its send window. Resuming sends the rest now, past the window; either way the
+//! The operator's commands to delivery: a reminder changed (look at what is due again), and
+//! resume or cancel a run paused by its send window. Resuming sends the rest now, past the window; either way the
 //! reminder the pause stopped becomes active again from its next occurrence.
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use domain::{
     status::{ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::reminder_runs as runs;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use service::{
     audit::Actor,
     bus::events,
@@ -18,13 +18,17 @@ use service::{
 };
 
 use super::{Delivery, targets as rows};
-use crate::jobs::tasks::Fire;
 
 impl Delivery {
     /// Runs a delivery command; `Err` holds the reason, for the command row.
     pub async fn execute(self: &Arc<Self>, command: Command) -> Result<(), String> {
         let outcome = match command {
-            Command::ReminderChanged { reminder_id, .. } => self.rearm(reminder_id).await,
+            // The reminder's rows already say when it is due and what the change left owed: the
+            // due loop only needs to look again now, not at the moment it was sleeping until.
+            Command::ReminderChanged { .. } => {
+                self.wake();
+                Ok(())
+            }
             Command::ResumeRun { run_id, .. } => self.resume_run(run_id).await,
             Command::CancelRun { run_id, .. } => self.cancel_run(run_id).await,
             other => return Err(format!("{other:?} is not a delivery command")),
@@ -35,28 +39,6 @@ impl Delivery {
         })
     }
 
-    async fn rearm(&self, reminder_id: i64) -> anyhow::Result<()> {
-        if let Some(reminder) = entity::reminders::Entity::find_by_id(reminder_id)
-            .one(&self.db)
-            .await?
-        {
-            self.arm(&self.db, &reminder).await?;
-        }
-        // An occurrence the change left owed fires now (its own queued fire may be spent).
-        let owed = entity::reminder_owed_fires::Entity::find()
-            .filter(entity::reminder_owed_fires::Column::ReminderId.eq(reminder_id))
-            .all(&self.db)
-            .await?;
-        for row in owed {
-            let fire = Fire {
-                queue: self.queue_name.clone(),
-                reminder_id,
-                occurrence_at: row.occurrence_at,
-            };
-            self.queue.schedule_on(&self.db, &fire).await?;
-        }
-        Ok(())
-    }
 
     async fn resume_run(self: &Arc<Self>, run_id: i64) -> anyhow::Result<()> {
         let now = self.clock.now();
@@ -73,8 +55,8 @@ impl Delivery {
         {
             return Ok(());
         }
-        // Should this process stop before its sender takes the run, a pass still comes.
-        self.safety_net(&txn, run_id, now).await?;
+        // Should this process stop before its sender takes the run, its `running` row makes the
+        // due loop give it a pass at the next start.
         txn.commit().await?;
         tracing::info!(run_id, "paused run resumed");
         self.reactivate(run_id).await?;

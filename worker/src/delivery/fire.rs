@@ -1,7 +1,8 @@
 //! An occurrence comes due. In one transaction: the reminder moves on to its next occurrence
 //! (a conditional UPDATE on the occurrence being fired, so of two workers only one proceeds),
 //! the run is recorded with one target per group — or, past the grace window, a `missed` run
-//! with none — and the next occurrence's fire is queued. Then the account's sender takes over.
+//! with none. The reminder's new `next_fire_at` is its next due moment for the due loop. Then
+//! the account's sender takes over.
 //!
 //! A run keeps its own copy of the message (`reminder_run_parts`), taken here: it sends that
 //! copy, whatever the operator edits meanwhile. An occurrence that came due and was then
@@ -29,7 +30,6 @@ use sea_orm::{
 use service::{bus::events, database::begin_write};
 
 use super::Delivery;
-use crate::jobs::tasks::{Deliver, Fire};
 
 /// A long outage records at most this many missed runs per fire; the rest follow at once.
 const MISSED_PER_FIRE: usize = 500;
@@ -39,38 +39,12 @@ const STOPPED_WHEN_DUE: &str = "not sent: the reminder was paused or stopped aft
      occurrence came due, before it could fire";
 
 impl Delivery {
-    /// Queues the fire of `reminder`'s next occurrence, if it is active and has one. Fires queued
-    /// earlier for other occurrences stay and do nothing when they come due.
-    pub(crate) async fn arm(
-        &self,
-        conn: &impl ConnectionTrait,
-        reminder: &reminders::Model,
-    ) -> anyhow::Result<()> {
-        if let Some(fire) = self.next_fire(reminder) {
-            self.queue.schedule_on(conn, &fire).await?;
-        }
-        Ok(())
-    }
-
-    /// The fire `reminder` is waiting for, if it is active and has an occurrence left.
-    pub(crate) fn next_fire(&self, reminder: &reminders::Model) -> Option<Fire> {
-        match (reminder.status, reminder.next_fire_at) {
-            (ReminderStatus::Active, Some(at)) => Some(Fire {
-                queue: self.queue_name.clone(),
-                reminder_id: reminder.id,
-                occurrence_at: at,
-            }),
-            _ => None,
-        }
-    }
-
+    /// Fires `reminder_id`'s `occurrence`, which the due loop found due.
     pub(crate) async fn fire(
         self: &Arc<Self>,
         reminder_id: i64,
         occurrence: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        // A task may be taken a moment early (another clock); an occurrence never fires early.
-        self.clock.sleep_until(occurrence).await;
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
         // Locked, so an edit committing meanwhile is either wholly before this fire or after it.
@@ -82,7 +56,7 @@ impl Delivery {
             return Ok(());
         };
         if reminder.status != ReminderStatus::Active || reminder.next_fire_at != Some(occurrence) {
-            // Edited, paused or already fired since this was queued — unless the change came
+            // Edited, paused or already fired since the due loop read it — unless the change came
             // after the occurrence was due: then it is owed, and recorded all the same.
             return self.fire_owed(txn, &reminder, occurrence, now).await;
         }
@@ -169,12 +143,6 @@ impl Delivery {
             Some(at) => Some(self.start_run(&txn, &reminder, at, now).await?),
             None => None,
         };
-        let moved_on = reminders::Model {
-            next_fire_at: due,
-            status,
-            ..reminder.clone()
-        };
-        self.arm(&txn, &moved_on).await?;
         let operator = Some(reminder.operator_id);
         let account_id = reminder.account_id;
         events::publish_in(
@@ -310,8 +278,8 @@ impl Delivery {
         Ok(())
     }
 
-    /// A run that sends now: its row, its own copy of the message, one target per group, and
-    /// the safety net that continues it should this process stop before its sender takes it.
+    /// A run that sends now: its row, its own copy of the message and one target per group. Its
+    /// `running` row is what continues it should this process stop before its sender takes it.
     async fn start_run(
         &self,
         txn: &DatabaseTransaction,
@@ -324,7 +292,6 @@ impl Delivery {
             .await?;
         self.copy_message(txn, reminder.id, run.id).await?;
         self.insert_targets(txn, reminder, run.id, now).await?;
-        self.safety_net(txn, run.id, now).await?;
         Ok(run)
     }
 
@@ -430,24 +397,6 @@ impl Delivery {
         if !targets.is_empty() {
             targets::Entity::insert_many(targets).exec(txn).await?;
         }
-        Ok(())
-    }
-
-    /// A delivery pass over `run_id` a minute from now, queued with the run itself: the run
-    /// continues even if this process stops before its sender gets to it. (Normally the sender
-    /// is done or busy with it by then, and the pass finds nothing to do.)
-    pub(crate) async fn safety_net(
-        &self,
-        txn: &DatabaseTransaction,
-        run_id: i64,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        let pass = Deliver {
-            queue: self.queue_name.clone(),
-            run_id,
-            at: now + chrono::Duration::minutes(1),
-        };
-        self.queue.schedule_on(txn, &pass).await?;
         Ok(())
     }
 

@@ -1,16 +1,18 @@
-//! Delivery: the next occurrence of every active reminder waits in the job queue; firing it
-//! records the run and its targets; each account's sender then sends them, paced, claiming each
-//! target before sending so that nothing is ever sent twice. docs/architecture.md ("The path of
+//! Delivery: the due loop ([`due`]) reads from the rows what came due and fires it — recording
+//! the run and its targets — and each account's sender then sends them, paced, claiming each
+//! target before sending so that nothing is ever sent twice. docs/architecture.md ("The life of
 //! a reminder", "Invariants") states what this promises and which test guards each promise.
 //!
-//! - [`fire`]: an occurrence comes due — a run, or a `missed` record — and the next is armed.
+//! - [`due`]: the one loop from a due moment to a fire or a send.
+//! - [`fire`]: an occurrence comes due — a run, or a `missed` record — and the reminder moves on.
 //! - [`sender`]: one task per account works through its runs, paced, with retries;
 //!   [`sending`] sends one target, [`outcome`] rolls a run up, pauses it or reports on it.
 //! - [`targets`]: the run and target rows: claims, outcomes, the roll-up.
-//! - [`recovery`]: what a previous process left behind, at start.
-//! - [`control`]: the operator's commands — re-arm, resume or cancel a paused run.
+//! - [`recovery`]: what a previous process left behind, at start and periodically.
+//! - [`control`]: the operator's commands — a reminder changed, resume or cancel a paused run.
 
 mod control;
+mod due;
 mod fire;
 mod outcome;
 mod recovery;
@@ -26,15 +28,11 @@ use std::{
 };
 
 use domain::pacing::{HourlyCap, Rules};
+use runtime::config::DeliveryConfig;
 use sea_orm::DatabaseConnection;
-use service::config::DeliveryConfig;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
-use crate::{
-    clock::SharedClock,
-    jobs::{self, queue::JobQueue, tasks::SweepMedia},
-    sessions::SessionsHandle,
-};
+use crate::{clock::SharedClock, sessions::SessionsHandle};
 
 /// Delivery's rules; production's come from [`DeliveryConfig`].
 #[derive(Clone, Debug)]
@@ -45,10 +43,6 @@ pub struct Settings {
     pub retry_delays: Vec<chrono::Duration>,
     /// A send that has not answered by then counts as a transient failure.
     pub send_timeout: Duration,
-    /// A task `in_progress` this long lost its worker and is run again.
-    pub stuck_after: chrono::Duration,
-    /// fang workers in this process.
-    pub job_workers: u32,
 }
 
 impl Settings {
@@ -63,8 +57,6 @@ impl Settings {
             grace: chrono::Duration::minutes(config.grace_minutes.into()),
             retry_delays: [30, 120, 600].map(chrono::Duration::seconds).to_vec(),
             send_timeout: Duration::from_secs(config.send_timeout_secs.into()),
-            stuck_after: chrono::Duration::minutes(10),
-            job_workers: 2,
         }
     }
 }
@@ -72,14 +64,15 @@ impl Settings {
 pub struct Delivery {
     db: DatabaseConnection,
     clock: SharedClock,
-    queue: JobQueue,
-    queue_name: String,
     sessions: SessionsHandle,
     settings: Settings,
     data_dir: PathBuf,
     senders: Mutex<HashMap<i64, mpsc::UnboundedSender<i64>>>,
     hourly: Mutex<HourlyCap>,
     uploads: Mutex<HashMap<i64, sending::RunUploads>>,
+    /// What the due loop remembers of runs between passes, and what wakes it.
+    passes: Mutex<due::Passes>,
+    due_changed: Arc<Notify>,
     /// When each run found its account without a session, for the grace window.
     away_since: Mutex<HashMap<i64, chrono::DateTime<chrono::Utc>>>,
     /// `true` once shutting down; the count is of sends under way.
@@ -88,7 +81,7 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Recovers what a previous process left, then starts the job queue's workers.
+    /// Recovers what a previous process left, then starts the due loop and the periodic sweep.
     pub async fn start(
         db: DatabaseConnection,
         clock: SharedClock,
@@ -96,19 +89,17 @@ impl Delivery {
         settings: Settings,
         data_dir: PathBuf,
     ) -> anyhow::Result<Arc<Self>> {
-        let queue_name = jobs::queue_name(&db).await?;
-        let queue = JobQueue::new(db.clone(), clock.clone()).await?;
         let delivery = Arc::new(Self {
             hourly: Mutex::new(HourlyCap::new(settings.pacing.per_hour_global)),
             db,
             clock,
-            queue: queue.clone(),
-            queue_name: queue_name.clone(),
             sessions,
             settings,
             data_dir,
             senders: Mutex::default(),
             uploads: Mutex::default(),
+            passes: Mutex::default(),
+            due_changed: Arc::new(Notify::new()),
             away_since: Mutex::default(),
             stopping: watch::Sender::new(false),
             sending: watch::Sender::new(0),
@@ -121,18 +112,8 @@ impl Delivery {
                 .unwrap_or_else(|e| e.into_inner())
                 .record(at);
         }
-        jobs::register(&queue_name, &delivery);
         delivery.recover().await?;
-        delivery
-            .queue
-            .schedule_on(
-                &delivery.db,
-                &SweepMedia {
-                    queue: queue_name.clone(),
-                },
-            )
-            .await?;
-        jobs::start_pool(queue, &queue_name, delivery.settings.job_workers).await;
+        tokio::spawn(Self::due_loop(Arc::downgrade(&delivery)));
         tokio::spawn(Self::maintain(Arc::downgrade(&delivery)));
         Ok(delivery)
     }
@@ -141,7 +122,6 @@ impl Delivery {
     /// (within the send timeout) so none of them is left `unknown`. Runs continue at the next
     /// start.
     pub async fn shutdown(&self) {
-        self.queue.close();
         self.stopping.send_replace(true);
         let mut sending = self.sending.subscribe();
         let drained =
@@ -185,17 +165,5 @@ impl Delivery {
                 tracing::warn!(error = %e, "the delivery sweep failed");
             }
         }
-    }
-
-    pub(crate) async fn sweep_media(&self) -> anyhow::Result<()> {
-        let report = service::media::sweep(
-            &self.db,
-            &self.data_dir,
-            self.clock.now(),
-            service::media::RETENTION,
-        )
-        .await?;
-        tracing::info!(?report, "media retention sweep");
-        Ok(())
     }
 }

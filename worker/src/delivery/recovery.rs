@@ -1,12 +1,9 @@
 //! What a stopped process leaves behind, and the sweep that keeps delivery from ever getting
-//! stuck. At start, and then periodically:
+//! stuck. At start, and then periodically, a target left `sending` (its sender died mid-send)
+//! becomes `unknown` — WhatsApp may or may not have it — and is reported, never re-sent.
 //!
-//! - jobs left `in_progress` by a worker that died go back in line;
-//! - a target left `sending` (its sender died mid-send) becomes `unknown` — WhatsApp may or may
-//!   not have it — and is reported, never re-sent;
-//! - every active reminder whose next fire is not queued gets it queued (a reminder saved while
-//!   the worker was down, or a fire that ran out of retries), and so does every owed occurrence;
-//! - every run still `running` gets a delivery pass.
+//! Nothing else needs recovering: what is due lives in the rows, so the due loop's first pass
+//! fires what came due while the worker was down and gives every `running` run a pass.
 //!
 //! With one worker (always, on SQLite) everything a previous process left is orphaned at start.
 //! Several workers share PostgreSQL, so there only claims older than the send timeout allows
@@ -18,18 +15,12 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use domain::{
-    bus::Event,
-    status::{ReminderStatus, RunStatus, TargetStatus},
-};
-use entity::{
-    reminder_owed_fires as owed, reminder_run_targets as targets, reminder_runs as runs, reminders,
-};
-use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use domain::{bus::Event, status::TargetStatus};
+use entity::{reminder_run_targets as targets, reminder_runs as runs};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, sea_query::Expr};
 use service::{bus::events, database::begin_write};
 
 use super::Delivery;
-use crate::jobs::{queue::JobQueue, tasks::Fire};
 
 const UNKNOWN: &str =
     "unknown: Herald stopped while sending; WhatsApp may have delivered it, so it is not re-sent";
@@ -39,19 +30,18 @@ impl Delivery {
     pub(super) async fn recover(self: &Arc<Self>) -> anyhow::Result<()> {
         let now = self.clock.now();
         let shared = self.db.get_database_backend() == DbBackend::Postgres;
-        let (stuck, orphaned) = if shared {
-            (now - self.settings.stuck_after, now - self.orphan_after())
+        let orphaned = if shared {
+            now - self.orphan_after()
         } else {
-            (now, now)
+            now
         };
-        self.sweep(stuck, orphaned).await
+        self.mark_unknown(orphaned).await
     }
 
     /// The periodic sweep, with the cut-offs a live peer can never fall behind.
     pub(super) async fn sweep_periodically(self: &Arc<Self>) -> anyhow::Result<()> {
         let now = self.clock.now();
-        self.sweep(now - self.settings.stuck_after, now - self.orphan_after())
-            .await
+        self.mark_unknown(now - self.orphan_after()).await
     }
 
     /// Longer than a live claim can go unrenewed: the sender renews it before each part, and a
@@ -60,66 +50,6 @@ impl Delivery {
     pub(super) fn orphan_after(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.settings.send_timeout * 3)
             .unwrap_or(chrono::Duration::minutes(10))
-    }
-
-    async fn sweep(
-        self: &Arc<Self>,
-        stuck_before: DateTime<Utc>,
-        claimed_before: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        let requeued = self.queue.reap_stuck(stuck_before).await?;
-        if requeued > 0 {
-            tracing::warn!(
-                tasks = requeued,
-                "re-queued jobs a stopped worker left in progress"
-            );
-        }
-        self.mark_unknown(claimed_before).await?;
-        let armed = self.arm_missing().await?;
-
-        let running = runs::Entity::find()
-            .filter(runs::Column::Status.eq(RunStatus::Running))
-            .order_by_asc(runs::Column::Id)
-            .all(&self.db)
-            .await?;
-        for run in &running {
-            self.dispatch(run.id).await?;
-        }
-        if armed > 0 || !running.is_empty() {
-            tracing::info!(armed, runs = running.len(), "delivery swept");
-        }
-        Ok(())
-    }
-
-    /// Queues the next fire of every active reminder that has none waiting: one query finds
-    /// those queued, the rest are inserted a thousand per commit.
-    async fn arm_missing(&self) -> anyhow::Result<usize> {
-        let active = reminders::Entity::find()
-            .filter(reminders::Column::Status.eq(ReminderStatus::Active))
-            .filter(reminders::Column::NextFireAt.is_not_null())
-            .all(&self.db)
-            .await?;
-        let owed = owed::Entity::find().all(&self.db).await?;
-        let waiting = self.queue.waiting(&self.queue_name).await?;
-        let mut missing = Vec::new();
-        let owed = owed.into_iter().map(|row| Fire {
-            queue: self.queue_name.clone(),
-            reminder_id: row.reminder_id,
-            occurrence_at: row.occurrence_at,
-        });
-        for fire in active.iter().filter_map(|r| self.next_fire(r)).chain(owed) {
-            if !waiting.contains(&JobQueue::uniq_hash(&fire)?) {
-                missing.push(fire);
-            }
-        }
-        for batch in missing.chunks(1000) {
-            let txn = begin_write(&self.db).await?;
-            for fire in batch {
-                self.queue.schedule_on(&txn, fire).await?;
-            }
-            txn.commit().await?;
-        }
-        Ok(missing.len())
     }
 
     /// `sending → unknown` for claims taken before `before`, with one alert per run naming its

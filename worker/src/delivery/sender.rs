@@ -24,7 +24,7 @@ use super::{
     sending::{Parts, UploadError},
     targets::{self as rows, Outcome},
 };
-use crate::{jobs::tasks::Deliver, provider::SendError};
+use crate::provider::SendError;
 
 /// The run and its reminder are re-read at least this often during a run, so a pause, a
 /// cancel, a new send window or a deletion made meanwhile applies to the groups still to come.
@@ -77,6 +77,7 @@ impl Delivery {
             rows::close_pending(&self.db, run_id, TargetStatus::Skipped, reason, now).await?;
             return self.finish(&run, 0).await;
         };
+        self.taken(run_id, account_id);
         let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
         if senders.get(&account_id).is_none_or(|tx| tx.is_closed()) {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -92,19 +93,21 @@ impl Delivery {
     }
 
     async fn sender(self: Arc<Self>, account_id: i64, mut runs: mpsc::UnboundedReceiver<i64>) {
+        let _ended = scopeguard(|| self.sender_ended(account_id));
         let mut pace = Pace {
             pacer: self.pacer_for(account_id).await,
             hold_until: None,
         };
         while let Some(run_id) = runs.recv().await {
-            if let Err(e) = self.send_run(account_id, run_id, &mut pace).await {
-                // The run stays `running`; this retry, or the minutely sweep, picks it up again.
-                tracing::error!(account_id, run_id, error = %e, "sending a run failed; retrying in 30 s");
-                let at = self.clock.now() + chrono::Duration::seconds(30);
-                if let Err(e) = self.deliver_at(run_id, at).await {
-                    tracing::error!(run_id, error = %e, "could not queue the run's retry");
+            let next_pass = match self.send_run(account_id, run_id, &mut pace).await {
+                Ok(next_pass) => next_pass,
+                Err(e) => {
+                    // The run stays `running`: the due loop gives it another pass.
+                    tracing::error!(account_id, run_id, error = %e, "sending a run failed; retrying in 30 s");
+                    Some(self.clock.now() + chrono::Duration::seconds(30))
                 }
-            }
+            };
+            self.pass_ended(run_id, next_pass);
         }
     }
 
@@ -120,39 +123,30 @@ impl Delivery {
         pacer
     }
 
-    /// Queues a delivery pass over `run_id` at `at`.
-    pub(crate) async fn deliver_at(&self, run_id: i64, at: DateTime<Utc>) -> anyhow::Result<()> {
-        self.queue
-            .schedule_on(
-                &self.db,
-                &Deliver {
-                    queue: self.queue_name.clone(),
-                    run_id,
-                    at,
-                },
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn send_run(&self, account_id: i64, run_id: i64, pace: &mut Pace) -> anyhow::Result<()> {
+    /// One pass over `run_id`; returns when the run wants its next pass, if it is not done.
+    async fn send_run(
+        &self,
+        account_id: i64,
+        run_id: i64,
+        pace: &mut Pace,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
         let mut last_progress = None;
         let stop = self
             .send_targets(account_id, run_id, pace, &mut last_progress)
             .await?;
         let Some(run) = runs::Entity::find_by_id(run_id).one(&self.db).await? else {
-            return Ok(());
+            return Ok(None);
         };
         match stop {
-            Stop::Done => self.finish(&run, account_id).await,
+            Stop::Done => self.finish(&run, account_id).await.map(|()| None),
             Stop::WaitUntil(at) => {
                 if last_progress.is_some() {
                     self.progress(&run, account_id, &mut last_progress, true)
                         .await?;
                 }
-                self.deliver_at(run_id, at).await
+                Ok(Some(at))
             }
-            Stop::Left => Ok(()),
+            Stop::Left => Ok(None),
         }
     }
 

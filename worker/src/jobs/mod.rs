@@ -1,15 +1,19 @@
-//! The job queue: fang's worker pool running Herald's tasks on [`queue::JobQueue`].
+//! fang's job queue, running the installation's maintenance (the daily media sweep) on
+//! [`queue::JobQueue`]. Nothing on a reminder's way from due to sent goes through it: the rows
+//! are the truth of when a reminder or a run is due, and delivery's due loop reads them.
 //!
-//! A fang task is rebuilt from its JSON and handed nothing but the queue, so each task names its
-//! queue — `herald:<installation key>` — and finds the delivery it belongs to through
-//! [`register`]. Two workers on one database share the key and so share the work; two
-//! installations in one process (as tests run them) never mix.
+//! A fang task is rebuilt from its JSON and handed nothing but the queue, so a maintenance task
+//! names its queue — `herald:<installation key>` — and finds what it works on through
+//! [`Maintenance::start`]'s registry: the worker's one process-global, off every delivery path.
+//! Two workers on one database share the key and so the tasks; two installations in one process
+//! (as tests run them) never mix.
 
 pub mod queue;
 pub mod tasks;
 
 use std::{
     collections::HashMap,
+    path::PathBuf,
     sync::{Arc, LazyLock, Mutex, Weak},
     time::Duration,
 };
@@ -17,32 +21,125 @@ use std::{
 use fang::{AsyncWorkerPool, FangError, RetentionMode, SleepParams};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 
-use crate::delivery::Delivery;
+use crate::clock::SharedClock;
 use queue::JobQueue;
+use tasks::SweepMedia;
 
-static DELIVERIES: LazyLock<Mutex<HashMap<String, Weak<Delivery>>>> =
+/// A maintenance task `in_progress` this long lost its worker and is run again.
+const STUCK_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// How often tasks a dead worker left in progress are looked for.
+const REAP_EVERY: Duration = Duration::from_secs(60);
+
+static RUNNING: LazyLock<Mutex<HashMap<String, Weak<Maintenance>>>> =
     LazyLock::new(Default::default);
 
-/// Makes `delivery` the one that tasks of `queue` run against.
-pub fn register(queue: &str, delivery: &Arc<Delivery>) {
-    let mut map = DELIVERIES.lock().unwrap_or_else(|e| e.into_inner());
-    map.retain(|_, d| d.strong_count() > 0);
-    map.insert(queue.to_owned(), Arc::downgrade(delivery));
+/// What the maintenance tasks of one installation work on.
+pub struct Maintenance {
+    db: DatabaseConnection,
+    clock: SharedClock,
+    data_dir: PathBuf,
+    queue: JobQueue,
 }
 
-pub(crate) fn delivery(queue: &str) -> Result<Arc<Delivery>, FangError> {
-    DELIVERIES
+impl Maintenance {
+    /// Registers this installation's maintenance, puts back what a dead worker left in
+    /// progress, queues the daily sweep (once: it is a uniq task) and starts `workers` fang
+    /// workers.
+    pub async fn start(
+        db: DatabaseConnection,
+        clock: SharedClock,
+        data_dir: PathBuf,
+        workers: u32,
+    ) -> anyhow::Result<Arc<Self>> {
+        let name = queue_name(&db).await?;
+        let queue = JobQueue::new(db.clone(), clock.clone()).await?;
+        let maintenance = Arc::new(Self {
+            db,
+            clock,
+            data_dir,
+            queue: queue.clone(),
+        });
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, m| m.strong_count() > 0);
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.clone(), Arc::downgrade(&maintenance));
+        // On SQLite this worker holds the database: whatever is in progress is a dead worker's.
+        let stuck = match maintenance.db.get_database_backend() {
+            DbBackend::Postgres => STUCK_AFTER,
+            _ => chrono::Duration::zero(),
+        };
+        maintenance.reap(stuck).await?;
+        queue
+            .schedule(&SweepMedia {
+                queue: name.clone(),
+            })
+            .await?;
+        start_pool(queue, &name, workers).await;
+        tokio::spawn(Self::keep_reaping(Arc::downgrade(&maintenance)));
+        Ok(maintenance)
+    }
+
+    /// Stops handing out tasks, for a graceful shutdown; what is queued waits for the next start.
+    pub fn close(&self) {
+        self.queue.close();
+    }
+
+    async fn reap(&self, stuck: chrono::Duration) -> Result<(), DbErr> {
+        let requeued = self.queue.reap_stuck(self.clock.now() - stuck).await?;
+        if requeued > 0 {
+            tracing::warn!(
+                tasks = requeued,
+                "re-queued maintenance tasks a stopped worker left in progress"
+            );
+        }
+        Ok(())
+    }
+
+    async fn keep_reaping(maintenance: Weak<Self>) {
+        let mut every = tokio::time::interval(REAP_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let Some(maintenance) = maintenance.upgrade() else {
+                return;
+            };
+            if let Err(e) = maintenance.reap(STUCK_AFTER).await {
+                tracing::warn!(error = %e, "looking for stuck maintenance tasks failed");
+            }
+        }
+    }
+
+    pub(crate) async fn sweep_media(&self) -> anyhow::Result<()> {
+        let report = service::media::sweep(
+            &self.db,
+            &self.data_dir,
+            self.clock.now(),
+            service::media::RETENTION,
+        )
+        .await?;
+        tracing::info!(?report, "media retention sweep");
+        Ok(())
+    }
+}
+
+/// The maintenance of the installation whose queue is `queue`, if it runs in this process.
+pub(crate) fn running(queue: &str) -> Result<Arc<Maintenance>, FangError> {
+    RUNNING
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(queue)
         .and_then(Weak::upgrade)
         .ok_or_else(|| FangError {
-            description: format!("no delivery runs queue {queue} in this process"),
+            description: format!("no maintenance runs queue {queue} in this process"),
         })
 }
 
 /// This installation's queue name, created with the first worker start.
-pub async fn queue_name(db: &DatabaseConnection) -> Result<String, DbErr> {
+async fn queue_name(db: &DatabaseConnection) -> Result<String, DbErr> {
     let backend = db.get_database_backend();
     let key = format!("{:032x}", uuid::Uuid::new_v4().as_u128());
     let insert = match backend {

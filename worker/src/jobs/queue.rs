@@ -12,7 +12,6 @@
 //! error, so those calls retry until the database answers instead.
 
 use std::{
-    collections::HashSet,
     str::FromStr,
     sync::{
         Arc,
@@ -70,37 +69,16 @@ impl JobQueue {
         })
     }
 
-    /// Schedules `task` on `conn` — the transaction of the change it belongs to, so the task
-    /// exists exactly when the change does. A uniq task already waiting is returned instead.
-    pub async fn schedule_on(
-        &self,
-        conn: &impl ConnectionTrait,
-        task: &dyn AsyncRunnable,
-    ) -> Result<Task, AsyncQueueError> {
+    /// Schedules `task`; a uniq task already waiting is returned instead.
+    pub async fn schedule(&self, task: &dyn AsyncRunnable) -> Result<Task, AsyncQueueError> {
         let at = self.scheduled_at(task)?;
-        let task = self.insert(conn, task, at).await?;
+        let task = self.insert(&self.inner.db, task, at).await?;
         self.inner.inserted.notify_waiters();
         Ok(task)
     }
 
-    /// The uniq hashes of every task of `task_type` waiting to run, to skip re-queueing them.
-    pub async fn waiting(&self, task_type: &str) -> Result<HashSet<String>, DbErr> {
-        let rows = self
-            .inner
-            .db
-            .query_all_raw(self.statement(
-                "SELECT uniq_hash FROM fang_tasks WHERE task_type = $1 \
-                 AND state IN ('new', 'retried') AND uniq_hash IS NOT NULL",
-                [task_type.to_owned().into()],
-            ))
-            .await?;
-        rows.iter()
-            .map(|row| row.try_get::<String>("", "uniq_hash"))
-            .collect()
-    }
-
     /// The hash a uniq task is known by: its JSON, as fang computes it.
-    pub fn uniq_hash(task: &dyn AsyncRunnable) -> Result<String, serde_json::Error> {
+    fn uniq_hash(task: &dyn AsyncRunnable) -> Result<String, serde_json::Error> {
         let metadata = serde_json::to_value(task)?;
         let digest = Sha256::digest(metadata.to_string().as_bytes());
         Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
@@ -410,7 +388,7 @@ impl AsyncQueueable for JobQueue {
     }
 
     async fn schedule_task(&self, task: &dyn AsyncRunnable) -> Result<Task, AsyncQueueError> {
-        self.persist("schedule", || self.schedule_on(&self.inner.db, task))
+        self.persist("schedule", || self.schedule(task))
             .await
     }
 

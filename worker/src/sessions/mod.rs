@@ -1,8 +1,6 @@
-//! WhatsApp sessions: the manager that owns them, the account rows it writes, group sync, and
-//! the consumer that feeds it commands from the bus.
+//! WhatsApp sessions: the manager that owns them, the account rows it writes, and group sync.
 
 mod accounts;
-pub mod consumer;
 mod groups;
 pub mod manager;
 

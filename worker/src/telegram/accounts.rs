@@ -17,7 +17,7 @@ use teloxide::{
     types::{CallbackQuery, ChatId, InlineKeyboardButton, InlineKeyboardMarkup},
 };
 
-use super::{HandlerResult, Shared, commands::zone_of, no_preview, pairing, say, texts};
+use super::{HandlerResult, Shared, no_preview, pairing, say, texts, zone_of};
 
 /// What a button asks for; its callback data is `pair:<id>`, `unpair:<id>` (accounts),
 /// `resume:<id>` or `cancel:<id>` (runs).

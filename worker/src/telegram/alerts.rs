@@ -37,7 +37,7 @@ use teloxide::{
 };
 use tokio::{sync::watch, time::Instant};
 
-use super::{Shared, accounts::Action, commands::zone_of, no_preview, texts};
+use super::{Shared, accounts::Action, no_preview, texts, zone_of};
 
 /// Events read per query.
 const BATCH: u64 = 200;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use domain::{account::AccountLabel, timezone::TimeZone};
+use domain::account::AccountLabel;
 use entity::operators::Model as Operator;
 use service::{accounts as account_store, audit::Actor, login_links, reminders};
 use teloxide::{
@@ -11,28 +11,13 @@ use teloxide::{
     types::{BotCommand, ChatId, Me, Message},
 };
 
-use super::{HandlerResult, Shared, accounts, pairing, say, texts};
-
-/// The commands and their descriptions, as registered with setMyCommands and shown by /help.
-pub(super) const COMMANDS: [(&str, &str); 8] = [
-    ("start", "what this bot does"),
-    ("help", "this list"),
-    (
-        "login",
-        "a link into the dashboard (single use, 10 minutes)",
-    ),
-    ("pair", "<name> — link a WhatsApp account by QR code"),
-    ("unpair", "<name> — unlink a WhatsApp account"),
-    ("accounts", "your accounts, with buttons to pair or unpair"),
-    ("reminders", "the next 10 reminders due"),
-    ("cancel", "stop following a pairing in this chat"),
-];
+use super::{HandlerResult, Shared, accounts, pairing, say, texts, zone_of};
 
 /// How many upcoming fires /reminders lists.
 const UPCOMING: usize = 10;
 
 pub(super) fn menu() -> Vec<BotCommand> {
-    COMMANDS
+    texts::COMMANDS
         .iter()
         .map(|(command, description)| BotCommand::new(*command, *description))
         .collect()
@@ -168,15 +153,6 @@ async fn run(
         }
     }
     Ok(())
-}
-
-/// The operator's time zone, for showing times; UTC if the stored name is unknown.
-pub(super) fn zone_of(operator: &Operator) -> chrono_tz::Tz {
-    operator
-        .timezone
-        .parse::<TimeZone>()
-        .unwrap_or(TimeZone::UTC)
-        .tz()
 }
 
 #[cfg(test)]

@@ -19,10 +19,10 @@ mod texts;
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
+use runtime::config::{Config, PublicUrl, TelegramConfig};
 use sea_orm::DatabaseConnection;
 use service::{
     bus::wake::{Topic, Waker},
-    config::{Config, PublicUrl, TelegramConfig},
     operators,
 };
 use teloxide::{
@@ -36,7 +36,8 @@ use teloxide::{
 };
 use tokio::{sync::watch, task::JoinHandle};
 
-use domain::status::Provider;
+use domain::{status::Provider, timezone::TimeZone};
+use entity::operators::Model as Operator;
 
 type HandlerResult = anyhow::Result<()>;
 
@@ -210,4 +211,13 @@ fn no_preview() -> LinkPreviewOptions {
         prefer_large_media: false,
         show_above_text: false,
     }
+}
+
+/// The operator's time zone, for showing times; UTC if the stored name is unknown.
+fn zone_of(operator: &Operator) -> chrono_tz::Tz {
+    operator
+        .timezone
+        .parse::<TimeZone>()
+        .unwrap_or(TimeZone::UTC)
+        .tz()
 }

@@ -8,9 +8,8 @@ use domain::{
     status::{AccountStatus, Provider, RunStatus},
 };
 use entity::whatsapp_accounts;
-use service::{config::PublicUrl, runs};
-
-use super::commands::COMMANDS;
+use runtime::config::PublicUrl;
+use service::runs;
 
 pub const REFUSAL: &str = "Sorry, this bot is private.";
 pub const TIMED_OUT: &str = "Pairing timed out — /pair again";
@@ -24,6 +23,21 @@ pub const RUN_RESUMING: &str = "Resuming: the rest goes out now, past the send w
 pub const RUN_CANCELLING: &str = "Cancelled: the groups still to send are skipped.";
 pub const RUN_NOT_PAUSED: &str = "That run is no longer paused.";
 pub const STALE_BUTTON: &str = "That button no longer applies — /accounts shows the current list.";
+
+/// The commands and their descriptions, as registered with setMyCommands and shown by /help.
+pub const COMMANDS: [(&str, &str); 8] = [
+    ("start", "what this bot does"),
+    ("help", "this list"),
+    (
+        "login",
+        "a link into the dashboard (single use, 10 minutes)",
+    ),
+    ("pair", "<name> — link a WhatsApp account by QR code"),
+    ("unpair", "<name> — unlink a WhatsApp account"),
+    ("accounts", "your accounts, with buttons to pair or unpair"),
+    ("reminders", "the next 10 reminders due"),
+    ("cancel", "stop following a pairing in this chat"),
+];
 
 pub fn help() -> String {
     let mut text = String::from("Herald sends your WhatsApp reminders. Commands:\n");

@@ -64,8 +64,6 @@ pub fn settings(pacing: Rules) -> delivery::Settings {
         grace: chrono::Duration::minutes(10),
         retry_delays: [30, 120, 600].map(chrono::Duration::seconds).to_vec(),
         send_timeout: Duration::from_secs(10),
-        stuck_after: chrono::Duration::minutes(10),
-        job_workers: 2,
     }
 }
 

@@ -22,11 +22,12 @@ use crate::{
         qr_modal::QrModal,
         status_badge::{SimulatedTag, StatusBadge},
     },
-    functions::accounts::{
-        account_detail, delete_account, pair_account, sync_groups, unpair_account,
+    functions::{
+        AppError,
+        accounts::{account_detail, delete_account, pair_account, sync_groups, unpair_account},
     },
-    models::AccountDetail,
     routes::id_param,
+    wire::AccountDetail,
 };
 
 #[component]
@@ -38,7 +39,7 @@ pub fn AccountDetailPage() -> impl IntoView {
         |id| async move {
             match id {
                 Some(id) => account_detail(id).await,
-                None => Err(ServerFnError::new("No such account.")),
+                None => Err(AppError::new("No such account.")),
             }
         },
     );
@@ -76,7 +77,7 @@ impl Notice {
         })
     }
 
-    fn failed(e: &ServerFnError) -> Option<Self> {
+    fn failed(e: &AppError) -> Option<Self> {
         Some(Self {
             text: error_text(e),
             error: true,

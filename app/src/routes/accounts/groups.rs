@@ -6,7 +6,7 @@ use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 use crate::{
     components::feedback::error_text,
     functions::accounts::{TEST_TEXT_MAX_CHARS, send_test},
-    models::AccountDetail,
+    wire::AccountDetail,
 };
 
 /// Every group the account is in, current ones first; archived ones stay listed, marked.

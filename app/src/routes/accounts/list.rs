@@ -11,7 +11,7 @@ use crate::{
         status_badge::{SimulatedTag, StatusBadge},
     },
     functions::accounts::{AddAccount, list_accounts},
-    models::AccountView,
+    wire::AccountView,
 };
 
 #[component]

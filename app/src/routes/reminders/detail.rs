@@ -21,11 +21,14 @@ use crate::{
         live::keep_current,
         run_badge::ReminderStatusBadge,
     },
-    functions::reminders::{
-        delete_reminder, duplicate_reminder, pause_reminder, reminder_page, resume_reminder,
+    functions::{
+        AppError,
+        reminders::{
+            delete_reminder, duplicate_reminder, pause_reminder, reminder_page, resume_reminder,
+        },
     },
-    models::reminders::{PartView, ReminderPage, Step},
     routes::id_param,
+    wire::reminders::{PartView, ReminderPage, Step},
 };
 
 #[component]
@@ -37,7 +40,7 @@ pub fn ReminderDetailPage() -> impl IntoView {
         |id| async move {
             match id {
                 Some(id) => reminder_page(id).await,
-                None => Err(ServerFnError::new("No such reminder.")),
+                None => Err(AppError::new("No such reminder.")),
             }
         },
     );

@@ -13,7 +13,7 @@ use crate::{
         run_badge::{ReminderStatusBadge, RunStatusBadge},
     },
     functions::reminders::list_reminders,
-    models::reminders::ReminderRow,
+    wire::reminders::ReminderRow,
 };
 
 /// The filters, as (query value, label); `None` shows every reminder.

@@ -14,9 +14,12 @@ use crate::{
         live::keep_current,
         run_badge::{RunStatusBadge, TargetStatusBadge},
     },
-    functions::reminders::{cancel_run, resume_run, run_page},
-    models::reminders::{RunPage, RunTargetView, RunView},
+    functions::{
+        AppError,
+        reminders::{cancel_run, resume_run, run_page},
+    },
     routes::{id_param, reminders::detail::PartPreview},
+    wire::reminders::{RunPage, RunTargetView, RunView},
 };
 
 #[component]
@@ -27,7 +30,7 @@ pub fn RunDetailPage() -> impl IntoView {
         |id| async move {
             match id {
                 Some(id) => run_page(id).await,
-                None => Err(ServerFnError::new("No such run.")),
+                None => Err(AppError::new("No such run.")),
             }
         },
     );

@@ -14,8 +14,9 @@ mod jobs;
 mod runs;
 
 use anyhow::{Context, bail};
+use runtime::config::DatabaseUrl;
 use sea_orm::DatabaseConnection;
-use service::{config::DatabaseUrl, database, operators};
+use service::{database, operators};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -36,13 +36,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::status::MessageKind;
 use entity::sim_messages;
+use runtime::config::SimConfig;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, OnConflict},
 };
 use serde::{Deserialize, Serialize};
-use service::config::SimConfig;
 
 use self::session::{Phase, SessionState, SimSession};
 use super::{

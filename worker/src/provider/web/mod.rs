@@ -38,14 +38,14 @@ use crate::keys::KeyStore;
 const WHATSAPP_SERVER: &str = "web.whatsapp.com";
 
 pub struct WebProvider {
-    db: DatabaseConnection,
     /// Development override of WhatsApp's WebSocket URL (`WA_WEB_URL`).
     url: Option<Url>,
 }
 
 impl WebProvider {
-    pub fn new(db: DatabaseConnection, url: Option<Url>) -> Self {
-        Self { db, url }
+    /// The keys come with each session's [`KeyStore`], not from `_db`.
+    pub fn new(_db: DatabaseConnection, url: Option<Url>) -> Self {
+        Self { url }
     }
 }
 
@@ -55,10 +55,10 @@ impl Provider for WebProvider {
         &self,
         key: SessionKey,
         mode: StartMode,
-        _keys: KeyStore,
+        keys: KeyStore,
         events: EventSender,
     ) -> Result<Box<dyn Session>, ProviderError> {
-        let backend = keystore::DbBackend::new(self.db.clone(), key.account_id);
+        let backend = keys.backend();
         let phone = match &mode {
             StartMode::Resume => Some(linked_phone(&backend).await?),
             StartMode::Pair { .. } => None,

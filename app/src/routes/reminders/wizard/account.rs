@@ -13,7 +13,7 @@ use crate::{
         status_badge::{SimulatedTag, StatusBadge},
     },
     functions::{accounts::list_accounts, drafts::new_draft},
-    models::{AccountView, reminders::Step},
+    wire::{AccountView, reminders::Step},
 };
 
 /// `/reminders/new`.

@@ -5,7 +5,7 @@ use domain::status::MessageKind;
 use leptos::prelude::*;
 
 use super::{FieldProblem, WizardContext, upload::FilePicker};
-use crate::models::reminders::DraftPart;
+use crate::wire::reminders::DraftPart;
 
 /// The kinds a part can be, with what the operator calls them.
 const KINDS: [(MessageKind, &str); 4] = [

@@ -19,9 +19,12 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use crate::{
     clock,
     components::feedback::{LoadFailed, error_text},
-    functions::drafts::{discard_draft, edit_reminder, load_draft, save_draft},
-    models::reminders::{DraftPage, Problem, ReminderDraft, Step},
+    functions::{
+        AppError,
+        drafts::{discard_draft, edit_reminder, load_draft, save_draft},
+    },
     routes::id_param,
+    wire::reminders::{DraftPage, Problem, ReminderDraft, Step},
 };
 
 pub use account::NewReminderPage;
@@ -38,7 +41,7 @@ pub fn NewWizardPage() -> impl IntoView {
         |id| async move {
             match id {
                 Some(id) => load_draft(id).await,
-                None => Err(ServerFnError::new("No such draft.")),
+                None => Err(AppError::new("No such draft.")),
             }
         },
     );
@@ -54,7 +57,7 @@ pub fn EditWizardPage() -> impl IntoView {
         |id| async move {
             match id {
                 Some(id) => edit_reminder(id).await,
-                None => Err(ServerFnError::new("No such reminder.")),
+                None => Err(AppError::new("No such reminder.")),
             }
         },
     );
@@ -62,7 +65,7 @@ pub fn EditWizardPage() -> impl IntoView {
 }
 
 #[component]
-fn WizardLoader(page: Resource<Result<DraftPage, ServerFnError>>) -> impl IntoView {
+fn WizardLoader(page: Resource<Result<DraftPage, AppError>>) -> impl IntoView {
     let params = use_params_map();
     let step = Memo::new(move |_| params.read().get("step").and_then(|s| Step::parse(&s)));
     view! {

@@ -12,8 +12,8 @@ use crate::{
         accounts::list_accounts,
         drafts::{group_choices, save_draft, submit_draft},
     },
-    models::reminders::{FieldProblem, PartView, Step, SubmitOutcome},
     routes::reminders::detail::PartPreview,
+    wire::reminders::{FieldProblem, PartView, Step, SubmitOutcome},
 };
 
 #[component]

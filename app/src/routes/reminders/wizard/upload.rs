@@ -91,7 +91,7 @@ mod browser {
     use web_sys::{HtmlInputElement, ProgressEvent, XmlHttpRequest};
 
     use super::Upload;
-    use crate::models::reminders::{MediaRef, ReminderDraft};
+    use crate::wire::reminders::{MediaRef, ReminderDraft};
 
     /// The request and its callbacks, kept alive until the upload ends (or the next replaces it).
     pub struct InFlight {

@@ -11,7 +11,7 @@ use domain::{
 use leptos::prelude::*;
 
 use super::{FieldProblem, WizardContext};
-use crate::{clock, models::reminders::ReminderDraft};
+use crate::{clock, wire::reminders::ReminderDraft};
 
 const WEEKDAYS: [Weekday; 7] = [
     Weekday::Mon,

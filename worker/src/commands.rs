@@ -1,5 +1,5 @@
-//! Claims commands from the bus and hands them, one at a time and in order, to delivery or to the
-//! session manager.
+//! The command router: claims commands from the bus and hands them, one at a time and in order,
+//! to delivery or to the session manager.
 
 use std::time::Duration;
 
@@ -10,14 +10,31 @@ use sea_orm::DatabaseConnection;
 use service::bus::{self, commands, wake::Waker};
 use tokio::sync::watch;
 
-use super::SessionsHandle;
-use crate::delivery::Delivery;
+use crate::{delivery::Delivery, sessions::SessionsHandle};
 
 /// How often old events and finished commands are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Orphaned claims are looked for every this many heartbeats (the worker's start looks once).
 const RELEASE_EVERY_BEATS: u64 = 3;
+
+/// Puts back in line the commands a stopped worker left claimed. `alone` says this worker holds
+/// the database (SQLite's lock): then nobody else's claim can be alive, and every one goes back.
+pub async fn release_left(db: &DatabaseConnection, alone: bool) -> Result<(), sea_orm::DbErr> {
+    let orphaned_after = if alone {
+        Duration::ZERO
+    } else {
+        commands::ORPHANED_AFTER
+    };
+    let released = commands::release_abandoned(db, orphaned_after).await?;
+    if released > 0 {
+        tracing::warn!(
+            commands = released,
+            "re-queued commands left running by a previous run"
+        );
+    }
+    Ok(())
+}
 
 /// Runs until `stop` turns true (after the command in hand, if any). `claimer` names this
 /// worker in `commands.claimed_by`, with a random suffix: the name must be this process's alone

@@ -1,17 +1,17 @@
-//! The signed-in operator's own account: who they are, their time zone, and where they are
-//! signed in.
+//! The signed-in operator (not their WhatsApp accounts, see `accounts`): who they are, their
+//! time zone and the clock other pages show times on, and where they are signed in.
 
 use leptos::prelude::*;
 
-use crate::models::{OperatorView, SessionView};
+use super::AppError;
+use crate::wire::{OperatorView, SessionView};
 
 #[server(endpoint = "whoami")]
-pub async fn whoami() -> Result<OperatorView, ServerFnError> {
+pub async fn whoami() -> Result<OperatorView, AppError> {
     let (state, me) = super::caller::context().await?;
     let operator = service::operators::find_active(&state.db, me.id)
-        .await
-        .map_err(super::caller::internal)?
-        .ok_or_else(|| ServerFnError::new("signed out"))?;
+        .await?
+        .ok_or_else(|| AppError::new("signed out"))?;
     Ok(OperatorView {
         display_name: operator.display_name,
         timezone: operator.timezone,
@@ -20,7 +20,7 @@ pub async fn whoami() -> Result<OperatorView, ServerFnError> {
 
 /// Sets the operator's time zone, which their pages show times in; returns the zone saved.
 #[server(endpoint = "set_timezone")]
-pub async fn set_timezone(timezone: String) -> Result<String, ServerFnError> {
+pub async fn set_timezone(timezone: String) -> Result<String, AppError> {
     use domain::timezone::TimeZone;
 
     let (state, me) = super::caller::context().await?;
@@ -37,18 +37,15 @@ pub async fn set_timezone(timezone: String) -> Result<String, ServerFnError> {
         ))
     })?;
     service::operators::set_timezone(&state.db, service::audit::Actor::Operator, me.id, zone)
-        .await
-        .map_err(super::caller::internal)?
-        .ok_or_else(|| ServerFnError::new("signed out"))?;
+        .await?
+        .ok_or_else(|| AppError::new("signed out"))?;
     Ok(zone.name().to_owned())
 }
 
 #[server(endpoint = "my_sessions")]
-pub async fn my_sessions() -> Result<Vec<SessionView>, ServerFnError> {
+pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
     let (state, me) = super::caller::context().await?;
-    let rows = service::sessions::for_operator(&state.db, me.id)
-        .await
-        .map_err(super::caller::internal)?;
+    let rows = service::web_sessions::for_operator(&state.db, me.id).await?;
     let zone = ssr::operator_zone(&state, &me).await?;
     const SHOWN: &str = "%Y-%m-%d %H:%M";
     Ok(rows
@@ -64,39 +61,36 @@ pub async fn my_sessions() -> Result<Vec<SessionView>, ServerFnError> {
 
 /// Signs the operator out on every device but this one; returns how many sessions ended.
 #[server(endpoint = "end_other_sessions")]
-pub async fn end_other_sessions() -> Result<u64, ServerFnError> {
+pub async fn end_other_sessions() -> Result<u64, AppError> {
     let (state, me) = super::caller::context().await?;
     let keep = me.session_key.clone().unwrap_or_default();
-    let ended = service::sessions::end_others(&state.db, me.id, &keep)
-        .await
-        .map_err(super::caller::internal)?;
+    let ended = service::web_sessions::end_others(&state.db, me.id, &keep).await?;
     let entry =
         service::audit::Entry::new(service::audit::Actor::Operator, "sessions.ended_others")
             .operator(me.id)
             .detail(serde_json::json!({ "ended": ended }));
-    service::audit::record(&state.db, entry)
-        .await
-        .map_err(super::caller::internal)?;
+    service::audit::record(&state.db, entry).await?;
     Ok(ended)
 }
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
     use domain::timezone::TimeZone;
-    use leptos::prelude::ServerFnError;
     use sea_orm::prelude::DateTimeUtc;
 
-    use crate::state::{AppState, CurrentOperator};
+    use crate::{
+        functions::AppError,
+        state::{AppState, CurrentOperator},
+    };
 
     /// The zone the caller's pages show times in; UTC if their stored name no longer reads.
     pub async fn operator_zone(
         state: &AppState,
         me: &CurrentOperator,
-    ) -> Result<TimeZone, ServerFnError> {
+    ) -> Result<TimeZone, AppError> {
         let operator = service::operators::find_active(&state.db, me.id)
-            .await
-            .map_err(crate::functions::caller::internal)?
-            .ok_or_else(|| ServerFnError::new("signed out"))?;
+            .await?
+            .ok_or_else(|| AppError::new("signed out"))?;
         Ok(zone(&operator))
     }
 

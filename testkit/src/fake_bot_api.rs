@@ -1,7 +1,8 @@
-//! A fake Telegram Bot API on 127.0.0.1:0 for the real teloxide client: it serves getMe,
-//! getWebhookInfo, deleteWebhook and getUpdates (from updates the test queues, honouring
+//! A fake Telegram Bot API on 127.0.0.1:0 for the worker's real teloxide client: it serves getMe,
+//! getWebhookInfo, deleteWebhook and getUpdates (from updates the caller queues, honouring
 //! `offset`), and records every other call — sendMessage, sendPhoto, editMessageMedia,
-//! setMyCommands, answerCallbackQuery — with its parameters. Methods can be made to fail.
+//! setMyCommands, answerCallbackQuery — with its parameters. Methods can be made to answer 500,
+//! as Telegram does in an outage.
 
 use std::{
     collections::HashSet,
@@ -76,7 +77,14 @@ impl Drop for FakeBotApi {
 }
 
 impl FakeBotApi {
+    /// Serves the bot `token`; panics if it cannot listen.
     pub async fn start(token: &str) -> Self {
+        Self::try_start(token)
+            .await
+            .expect("the fake Bot API listens")
+    }
+
+    pub async fn try_start(token: &str) -> std::io::Result<Self> {
         let inner = Arc::new(Inner {
             token: token.to_owned(),
             updates: Mutex::new(Vec::new()),
@@ -86,13 +94,13 @@ impl FakeBotApi {
             next_update_id: AtomicI64::new(1),
             next_message_id: AtomicI64::new(1000),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
         let app = Router::new().fallback(handle).with_state(inner.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Self { url, inner, server }
+        Ok(Self { url, inner, server })
     }
 
     /// Queues a text message from `user` in their private chat.
@@ -160,6 +168,17 @@ impl FakeBotApi {
             .filter(|c| c.method == method)
             .cloned()
             .collect()
+    }
+
+    /// How many calls were answered 500.
+    pub fn refused(&self) -> usize {
+        self.inner
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| !c.ok)
+            .count()
     }
 
     /// The texts of the messages Telegram accepted for `chat`, in order: what the user saw.

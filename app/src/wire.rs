@@ -229,14 +229,10 @@ pub struct AuditPage {
 pub struct FailedJobView {
     /// The task's uuid: what Retry sends back.
     pub id: String,
-    /// What the task does, in words: "Fire reminder “Standup”", "Deliver run #5".
+    /// What the task does, in words: "Daily media clean-up".
     pub title: String,
-    /// The page of the reminder or run it was about.
-    pub href: Option<String>,
-    /// More about it, e.g. which occurrence a fire was for (in the operator's time zone).
-    pub detail: Option<String>,
-    /// The installation's task rather than one operator's; every operator sees it.
-    pub system: bool,
+    /// What it is for.
+    pub detail: String,
     /// Why its last attempt failed, in the worker's words.
     pub error: Option<String>,
     pub retries: i32,

@@ -1,0 +1,179 @@
+//! The invariants, checked once a trial has settled. Deliveries are counted from the
+//! simulator's outbox (`sim_messages`) and traced back to run parts through their unique
+//! bodies and each run's own copy of its message; alerts are counted at the fake Bot API.
+
+mod alerts;
+mod deliveries;
+mod runs;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use domain::{
+    bus::{Event, stored},
+    status::{RunStatus, TargetStatus},
+};
+use entity::{events, reminder_run_parts, reminder_run_targets, reminder_runs, sim_messages};
+use sea_orm::EntityTrait;
+
+use self::{
+    alerts::{problems_alerted, telegram},
+    deliveries::deliveries,
+    runs::{copies, occurrences},
+};
+use crate::trial::Trial;
+
+/// How every send test's text starts; they belong to no run.
+pub const TEST_PREFIX: &str = "chaos-test-";
+
+/// What the checks found. Any entry but a note fails the trial.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Messages in the simulator's outbox.
+    pub sends: u64,
+    /// A (run, group, part) or a test message delivered more than once.
+    pub duplicates: Vec<String>,
+    /// Occurrences that came due and have no run.
+    pub lost: Vec<String>,
+    /// Problems with no alert, and alerts that did not reach Telegram exactly once.
+    pub unreported: Vec<String>,
+    /// Every other broken invariant.
+    pub other: Vec<String>,
+    /// The harness could not do its part.
+    pub harness: Vec<String>,
+    /// Worth knowing, not a violation.
+    pub notes: Vec<String>,
+}
+
+impl Findings {
+    pub fn failed(&self) -> bool {
+        !(self.duplicates.is_empty()
+            && self.lost.is_empty()
+            && self.unreported.is_empty()
+            && self.other.is_empty()
+            && self.harness.is_empty())
+    }
+
+    pub fn merge(&mut self, other: Findings) {
+        self.sends += other.sends;
+        self.duplicates.extend(other.duplicates);
+        self.lost.extend(other.lost);
+        self.unreported.extend(other.unreported);
+        self.other.extend(other.other);
+        self.harness.extend(other.harness);
+        self.notes.extend(other.notes);
+    }
+
+    pub fn violations(&self) -> impl Iterator<Item = (&'static str, &String)> {
+        self.duplicates
+            .iter()
+            .map(|v| ("duplicate", v))
+            .chain(self.lost.iter().map(|v| ("lost occurrence", v)))
+            .chain(self.unreported.iter().map(|v| ("unreported", v)))
+            .chain(self.other.iter().map(|v| ("violation", v)))
+            .chain(self.harness.iter().map(|v| ("harness", v)))
+    }
+}
+
+/// Everything the checks read, loaded once.
+struct Tables {
+    runs: Vec<reminder_runs::Model>,
+    targets: Vec<reminder_run_targets::Model>,
+    parts: Vec<reminder_run_parts::Model>,
+    outbox: Vec<sim_messages::Model>,
+    /// Each alert and bus event, with when it was raised.
+    events: Vec<(DateTime<Utc>, Event)>,
+}
+
+pub async fn run(trial: &Trial, cutoff: DateTime<Utc>) -> anyhow::Result<Findings> {
+    let db = trial.db()?;
+    let mut events_rows = events::Entity::find().all(db).await?;
+    events_rows.sort_by_key(|e| e.id);
+    let tables = Tables {
+        runs: reminder_runs::Entity::find().all(db).await?,
+        targets: reminder_run_targets::Entity::find().all(db).await?,
+        parts: reminder_run_parts::Entity::find().all(db).await?,
+        outbox: sim_messages::Entity::find().all(db).await?,
+        events: events_rows
+            .into_iter()
+            .filter(|row| row.operator_id.is_some())
+            .filter_map(|row| {
+                stored::join::<Event>(&row.kind, row.payload)
+                    .ok()
+                    .map(|e| (row.created_at, e))
+            })
+            .collect(),
+    };
+    let mut findings = Findings {
+        sends: tables.outbox.len() as u64,
+        ..Findings::default()
+    };
+    findings.notes.push(summary(&tables));
+    finished_runs(&tables, &mut findings);
+    deliveries(&tables, trial.tests(), &mut findings);
+    copies(&tables, trial, &mut findings);
+    occurrences(&tables, trial, cutoff, &mut findings);
+    problems_alerted(&tables, &mut findings);
+    telegram(&tables, trial, &mut findings).await;
+    Ok(findings)
+}
+
+/// What the trial left behind, for the log: the runs by outcome and the targets not sent.
+fn summary(t: &Tables) -> String {
+    let mut runs: BTreeMap<String, usize> = BTreeMap::new();
+    for run in &t.runs {
+        *runs.entry(run.status.to_string()).or_default() += 1;
+    }
+    let mut targets: BTreeMap<String, usize> = BTreeMap::new();
+    for target in &t.targets {
+        *targets.entry(target.status.to_string()).or_default() += 1;
+    }
+    // A send that repeated a delivered message's id was dropped, as WhatsApp drops it.
+    let repeats: i64 = t.outbox.iter().map(|m| i64::from(m.repeats)).sum();
+    format!(
+        "{} runs {runs:?}, targets {targets:?}, {} messages in the outbox, {repeats} repeated ids dropped",
+        t.runs.len(),
+        t.outbox.len()
+    )
+}
+
+/// Every run has ended, and every target of an ended run has an outcome, with a reason unless
+/// it was sent.
+fn finished_runs(t: &Tables, f: &mut Findings) {
+    for run in &t.runs {
+        if matches!(
+            run.status,
+            RunStatus::Pending | RunStatus::Running | RunStatus::Paused
+        ) {
+            f.other.push(format!(
+                "run #{} ({}, {}) is still {} after settling",
+                run.id, run.reminder_name, run.occurrence_at, run.status
+            ));
+            continue;
+        }
+        for target in t.targets.iter().filter(|x| x.run_id == run.id) {
+            let ended = matches!(
+                target.status,
+                TargetStatus::Sent
+                    | TargetStatus::Failed
+                    | TargetStatus::Skipped
+                    | TargetStatus::Unknown
+            );
+            if !ended {
+                f.other.push(format!(
+                    "run #{} is {} but its target #{} ({}) is {}",
+                    run.id, run.status, target.id, target.group_name, target.status
+                ));
+            } else if target.status != TargetStatus::Sent
+                && target.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+            {
+                f.other.push(format!(
+                    "run #{} target #{} ({}) is {} without a reason",
+                    run.id, target.id, target.group_name, target.status
+                ));
+            }
+        }
+    }
+}

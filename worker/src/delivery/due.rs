@@ -1,0 +1,226 @@
+//! The due loop: the one place where a due moment becomes work. The rows are the truth of when
+//! something is due — `reminders.next_fire_at` for an active reminder's next occurrence,
+//! `reminder_owed_fires` for occurrences a change overtook, and a `running` run for sends still
+//! to make — so the loop reads them, fires what came due, hands runs to their account's sender,
+//! and sleeps until the next due moment on the delivery clock, or until something wakes it.
+//!
+//! Firing and sending stay safe when two workers see the same due moment: the fire's
+//! conditional UPDATE and the target's claim decide (docs/architecture.md, invariants 1 and 2).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Weak},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use domain::status::{ReminderStatus, RunStatus};
+use entity::{reminder_owed_fires as owed, reminder_runs as runs, reminders};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::Delivery;
+
+/// The longest the loop sleeps without looking: what another worker sharing PostgreSQL saved is
+/// seen within this. (This worker's own changes wake it at once.)
+const RECHECK: Duration = Duration::from_secs(1);
+/// Occurrences fired per pass; a larger backlog continues on the next pass at once.
+const FIRES_PER_PASS: u64 = 500;
+/// A fire that failed (the database refused it) is tried again after this, doubling, at most
+/// [`MAX_BACKOFF`] — never given up: past the grace window the fire records it as missed.
+const FIRST_BACKOFF: chrono::Duration = chrono::Duration::seconds(5);
+const MAX_BACKOFF: chrono::Duration = chrono::Duration::minutes(10);
+
+/// What the loop remembers between passes; the rows hold everything else.
+#[derive(Default)]
+pub(super) struct Passes {
+    /// Runs handed to a sender: their account, and how many of their passes have not ended.
+    in_hand: HashMap<i64, (i64, usize)>,
+    /// When a run whose pass ended waiting (pacing, a retry delay, its account away) wants the
+    /// next one. Forgotten at a restart, which then gives every running run a pass at once.
+    resume_at: HashMap<i64, DateTime<Utc>>,
+}
+
+/// Fires that failed, and when each is tried again.
+#[derive(Default)]
+struct Backoff(HashMap<(i64, DateTime<Utc>), (chrono::Duration, DateTime<Utc>)>);
+
+impl Backoff {
+    fn ready(&self, key: &(i64, DateTime<Utc>), now: DateTime<Utc>) -> bool {
+        self.0.get(key).is_none_or(|(_, at)| *at <= now)
+    }
+
+    fn failed(&mut self, key: (i64, DateTime<Utc>), now: DateTime<Utc>) {
+        let wait = self
+            .0
+            .get(&key)
+            .map_or(FIRST_BACKOFF, |(wait, _)| (*wait * 2).min(MAX_BACKOFF));
+        self.0.insert(key, (wait, now + wait));
+    }
+
+    fn next(&self) -> Option<DateTime<Utc>> {
+        self.0.values().map(|(_, at)| *at).min()
+    }
+}
+
+impl Delivery {
+    /// Wakes the due loop: a reminder changed, or a run wants a pass.
+    pub(super) fn wake(&self) {
+        self.due_changed.notify_one();
+    }
+
+    /// `run_id` was handed to the sender of `account_id`.
+    pub(super) fn taken(&self, run_id: i64, account_id: i64) {
+        let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
+        passes.resume_at.remove(&run_id);
+        passes.in_hand.entry(run_id).or_insert((account_id, 0)).1 += 1;
+    }
+
+    /// The sender of `account_id` ended (a shutdown, or a panic): its runs are in nobody's
+    /// hands, so the due loop hands them to a new sender.
+    pub(super) fn sender_ended(&self, account_id: i64) {
+        let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
+        passes.in_hand.retain(|_, (account, _)| *account != account_id);
+        drop(passes);
+        self.wake();
+    }
+
+    /// `run_id`'s pass ended; `resume_at` is when it wants the next one, if it is not done.
+    pub(super) fn pass_ended(&self, run_id: i64, resume_at: Option<DateTime<Utc>>) {
+        let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, n)) = passes.in_hand.get_mut(&run_id) {
+            *n -= 1;
+            if *n == 0 {
+                passes.in_hand.remove(&run_id);
+            }
+        }
+        match resume_at {
+            Some(at) => passes.resume_at.insert(run_id, at),
+            None => passes.resume_at.remove(&run_id),
+        };
+        drop(passes);
+        self.wake();
+    }
+
+    /// Runs until delivery shuts down. Holds the delivery weakly, so dropping it ends the loop.
+    pub(super) async fn due_loop(delivery: Weak<Self>) {
+        let mut backoff = Backoff::default();
+        loop {
+            let Some(this) = delivery.upgrade() else {
+                return;
+            };
+            if this.stopping() {
+                return;
+            }
+            let next = match this.pass(&mut backoff).await {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading what is due failed; retrying");
+                    Some(this.clock.now() + FIRST_BACKOFF)
+                }
+            };
+            let next = [next, backoff.next()].into_iter().flatten().min();
+            let woken = this.due_changed.clone();
+            let clock = this.clock.clone();
+            let mut stopping = this.stopping.subscribe();
+            drop(this);
+            tokio::select! {
+                _ = async {
+                    match next {
+                        Some(at) => clock.sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => {}
+                _ = woken.notified() => {}
+                _ = tokio::time::sleep(RECHECK) => {}
+                _ = stopping.wait_for(|stopping| *stopping) => {}
+            }
+        }
+    }
+
+    /// One pass: fires what came due and hands waiting runs to their senders. Returns the next
+    /// due moment the rows know of (`None` when nothing is scheduled).
+    async fn pass(self: &Arc<Self>, backoff: &mut Backoff) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let now = self.clock.now();
+        let due = reminders::Entity::find()
+            .select_only()
+            .columns([reminders::Column::Id, reminders::Column::NextFireAt])
+            .filter(reminders::Column::Status.eq(ReminderStatus::Active))
+            .filter(reminders::Column::NextFireAt.lte(now))
+            .order_by_asc(reminders::Column::NextFireAt)
+            .limit(FIRES_PER_PASS)
+            .into_tuple::<(i64, DateTime<Utc>)>()
+            .all(&self.db)
+            .await?;
+        let owed = owed::Entity::find()
+            .select_only()
+            .columns([owed::Column::ReminderId, owed::Column::OccurrenceAt])
+            .order_by_asc(owed::Column::OccurrenceAt)
+            .into_tuple::<(i64, DateTime<Utc>)>()
+            .all(&self.db)
+            .await?;
+        let backlog = due.len() as u64 == FIRES_PER_PASS;
+        for key in due.into_iter().chain(owed) {
+            if self.stopping() {
+                return Ok(None);
+            }
+            if !backoff.ready(&key, now) {
+                continue;
+            }
+            let (reminder_id, occurrence) = key;
+            match self.fire(reminder_id, occurrence).await {
+                Ok(()) => {
+                    backoff.0.remove(&key);
+                }
+                Err(e) => {
+                    tracing::error!(reminder_id, %occurrence, error = %e, "firing failed; trying again");
+                    backoff.failed(key, now);
+                }
+            }
+        }
+        let resume = self.resume_runs(now).await?;
+        if backlog {
+            return Ok(Some(now));
+        }
+        let next_fire = reminders::Entity::find()
+            .select_only()
+            .column(reminders::Column::NextFireAt)
+            .filter(reminders::Column::Status.eq(ReminderStatus::Active))
+            .filter(reminders::Column::NextFireAt.gt(now))
+            .order_by_asc(reminders::Column::NextFireAt)
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(&self.db)
+            .await?
+            .flatten();
+        Ok([next_fire, resume].into_iter().flatten().min())
+    }
+
+    /// Hands every running run that is neither in a sender's hands nor waiting to its sender.
+    /// Returns the earliest moment a waiting run wants its next pass.
+    async fn resume_runs(self: &Arc<Self>, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let running: Vec<i64> = runs::Entity::find()
+            .select_only()
+            .column(runs::Column::Id)
+            .filter(runs::Column::Status.eq(RunStatus::Running))
+            .order_by_asc(runs::Column::Id)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let (ready, next) = {
+            let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
+            // Runs that ended elsewhere (finished, paused, deleted) are forgotten.
+            passes.resume_at.retain(|id, _| running.binary_search(id).is_ok());
+            let ready: Vec<i64> = running
+                .iter()
+                .copied()
+                .filter(|id| !passes.in_hand.contains_key(id))
+                .filter(|id| passes.resume_at.get(id).is_none_or(|at| *at <= now))
+                .collect();
+            let next = passes.resume_at.values().filter(|at| **at > now).min().copied();
+            (ready, next)
+        };
+        for run_id in ready {
+            self.dispatch(run_id).await?;
+        }
+        Ok(next)
+    }
+}
