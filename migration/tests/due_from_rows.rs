@@ -34,7 +34,9 @@ async fn types(db: &DatabaseConnection) -> Vec<jobs::Job> {
         .await
         .unwrap()
         .iter()
-        .map(|row| jobs::Job::from_metadata(&jobs::StoredTask::decode(backend, row).unwrap().metadata))
+        .map(|row| {
+            jobs::Job::from_metadata(&jobs::StoredTask::decode(backend, row).unwrap().metadata)
+        })
         .collect()
 }
 
@@ -59,7 +61,11 @@ async fn queued_fires_and_deliveries_go_and_maintenance_stays() {
         json!({ "type": "Deliver", "queue": "herald:x", "run_id": 1, "at": at }),
     )
     .await;
-    queue(&test.db, json!({ "type": "SweepMedia", "queue": "herald:x" })).await;
+    queue(
+        &test.db,
+        json!({ "type": "SweepMedia", "queue": "herald:x" }),
+    )
+    .await;
 
     Migrator::up(&test.db, None).await.unwrap();
 

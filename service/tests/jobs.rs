@@ -125,7 +125,9 @@ async fn a_retry_puts_the_task_back_in_line_due_now_with_its_retries_reset() {
     let me = operator(db, 1).await;
     let id = task(db, "failed", sweep(), t(5)).await;
 
-    let retried = jobs::retry(db, Actor::Operator, me, id, t(30)).await.unwrap();
+    let retried = jobs::retry(db, Actor::Operator, me, id, t(30))
+        .await
+        .unwrap();
     assert_eq!(retried.id, id);
     assert_eq!(retried.job, Job::SweepMedia);
 

@@ -16,9 +16,7 @@ use domain::{
 };
 use entity::{reminder_run_targets, reminder_runs, sim_messages, whatsapp_groups};
 use runtime::config::Backend;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use service::{
     accounts,
     audit::Actor,

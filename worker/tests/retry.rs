@@ -26,11 +26,7 @@ use service::{
 use testkit::TestDb;
 use worker::{
     clock::{Clock, ManualClock},
-    jobs::{
-        queue::JobQueue,
-        start_pool,
-        tasks::SweepMedia,
-    },
+    jobs::{queue::JobQueue, start_pool, tasks::SweepMedia},
 };
 
 static RUNS: AtomicU32 = AtomicU32::new(0);

@@ -5,6 +5,7 @@
 //! A reminder's schedule is stored as its first occurrence (a UTC instant), its IANA time zone
 //! and an RRULE body; [`schedule_of`] turns a row back into a [`Schedule`].
 
+pub mod firing;
 mod input;
 mod read;
 mod write;

@@ -39,7 +39,6 @@ impl Delivery {
         })
     }
 
-
     async fn resume_run(self: &Arc<Self>, run_id: i64) -> anyhow::Result<()> {
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
@@ -117,7 +116,7 @@ impl Delivery {
                     return Ok(());
                 };
                 let txn = begin_write(&self.db).await?;
-                self.stop_reminder(
+                service::reminders::firing::stop(
                     &txn,
                     &reminder,
                     ReminderStatus::Ended,

@@ -79,7 +79,9 @@ impl Delivery {
     /// hands, so the due loop hands them to a new sender.
     pub(super) fn sender_ended(&self, account_id: i64) {
         let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
-        passes.in_hand.retain(|_, (account, _)| *account != account_id);
+        passes
+            .in_hand
+            .retain(|_, (account, _)| *account != account_id);
         drop(passes);
         self.wake();
     }
@@ -139,7 +141,10 @@ impl Delivery {
 
     /// One pass: fires what came due and hands waiting runs to their senders. Returns the next
     /// due moment the rows know of (`None` when nothing is scheduled).
-    async fn pass(self: &Arc<Self>, backoff: &mut Backoff) -> anyhow::Result<Option<DateTime<Utc>>> {
+    async fn pass(
+        self: &Arc<Self>,
+        backoff: &mut Backoff,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
         let now = self.clock.now();
         let due = reminders::Entity::find()
             .select_only()
@@ -196,7 +201,10 @@ impl Delivery {
 
     /// Hands every running run that is neither in a sender's hands nor waiting to its sender.
     /// Returns the earliest moment a waiting run wants its next pass.
-    async fn resume_runs(self: &Arc<Self>, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    async fn resume_runs(
+        self: &Arc<Self>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
         let running: Vec<i64> = runs::Entity::find()
             .select_only()
             .column(runs::Column::Id)
@@ -208,14 +216,21 @@ impl Delivery {
         let (ready, next) = {
             let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
             // Runs that ended elsewhere (finished, paused, deleted) are forgotten.
-            passes.resume_at.retain(|id, _| running.binary_search(id).is_ok());
+            passes
+                .resume_at
+                .retain(|id, _| running.binary_search(id).is_ok());
             let ready: Vec<i64> = running
                 .iter()
                 .copied()
                 .filter(|id| !passes.in_hand.contains_key(id))
                 .filter(|id| passes.resume_at.get(id).is_none_or(|at| *at <= now))
                 .collect();
-            let next = passes.resume_at.values().filter(|at| **at > now).min().copied();
+            let next = passes
+                .resume_at
+                .values()
+                .filter(|at| **at > now)
+                .min()
+                .copied();
             (ready, next)
         };
         for run_id in ready {

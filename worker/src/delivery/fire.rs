@@ -19,15 +19,15 @@ use domain::{
     status::{ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::{
-    reminder_messages as messages, reminder_owed_fires as owed, reminder_run_parts as run_parts,
+    reminder_messages as messages, reminder_run_parts as run_parts,
     reminder_run_targets as targets, reminder_runs as runs, reminder_targets, reminders,
     whatsapp_groups as groups,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use service::{bus::events, database::begin_write};
+use service::{bus::events, database::begin_write, reminders::firing};
 
 use super::Delivery;
 
@@ -65,8 +65,7 @@ impl Delivery {
             Err(e) => {
                 // Not silently: the occurrence is recorded as skipped, and the operator told.
                 let reason = format!("its schedule cannot be read: {e}");
-                self.stop_reminder(&txn, &reminder, ReminderStatus::Failed, &reason, now)
-                    .await?;
+                firing::stop(&txn, &reminder, ReminderStatus::Failed, &reason, now).await?;
                 let run = self
                     .insert_run(
                         &txn,
@@ -110,25 +109,7 @@ impl Delivery {
         let last = firing.or(missed.last().copied()).unwrap_or(occurrence);
 
         // The claim: only the process that moves the reminder on goes further.
-        let (status, reason) = match due {
-            Some(_) => (ReminderStatus::Active, None),
-            None => (
-                ReminderStatus::Ended,
-                Some("no occurrences left".to_owned()),
-            ),
-        };
-        let claimed = reminders::Entity::update_many()
-            .col_expr(reminders::Column::NextFireAt, Expr::value(due))
-            .col_expr(reminders::Column::LastFiredAt, Expr::value(last))
-            .col_expr(reminders::Column::Status, Expr::value(status))
-            .col_expr(reminders::Column::StatusReason, Expr::value(reason))
-            .col_expr(reminders::Column::UpdatedAt, Expr::value(now))
-            .filter(reminders::Column::Id.eq(reminder_id))
-            .filter(reminders::Column::Status.eq(ReminderStatus::Active))
-            .filter(reminders::Column::NextFireAt.eq(occurrence))
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected != 1 {
+        if !firing::move_on(&txn, reminder_id, occurrence, due, last, now).await? {
             return Ok(());
         }
 
@@ -181,11 +162,11 @@ impl Delivery {
         Ok(())
     }
 
-    /// Records an owed occurrence (see [`owed`]): the reminder changed after it came due and
-    /// before this fire. It fires late if the change kept it (same schedule) and the grace
-    /// window allows, or is recorded as not sent — for the reason the change gave (a pause, a
-    /// new schedule), or because it is too late — with an alert. The reminder's own schedule is
-    /// left as the change set it.
+    /// Records an owed occurrence (`reminder_owed_fires`): the reminder changed after it came
+    /// due and before this fire. It fires late if the change kept it (same schedule) and the
+    /// grace window allows, or is recorded as not sent — for the reason the change gave (a
+    /// pause, a new schedule), or because it is too late — with an alert. The reminder's own
+    /// schedule is left as the change set it.
     async fn fire_owed(
         self: &Arc<Self>,
         txn: DatabaseTransaction,
@@ -193,23 +174,17 @@ impl Delivery {
         occurrence: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        let Some(row) = owed::Entity::find()
-            .filter(owed::Column::ReminderId.eq(reminder.id))
-            .filter(owed::Column::OccurrenceAt.eq(occurrence))
-            .one(&txn)
-            .await?
-        else {
+        // Taking the row is the claim: of two processes only one records the occurrence.
+        let Some(row) = firing::take_owed(&txn, reminder.id, occurrence).await? else {
             return Ok(());
         };
-        // Deleting the row is the claim: of two processes only one records the occurrence.
-        let taken = owed::Entity::delete_by_id(row.id).exec(&txn).await?;
         let recorded = runs::Entity::find()
             .filter(runs::Column::ReminderId.eq(reminder.id))
             .filter(runs::Column::OccurrenceAt.eq(occurrence))
             .one(&txn)
             .await?
             .is_some();
-        if taken.rows_affected != 1 || recorded {
+        if recorded {
             txn.commit().await?;
             return Ok(());
         }
@@ -258,13 +233,7 @@ impl Delivery {
                 None
             }
         };
-        if reminder.last_fired_at.is_none_or(|last| last < occurrence) {
-            reminders::Entity::update_many()
-                .col_expr(reminders::Column::LastFiredAt, Expr::value(occurrence))
-                .filter(reminders::Column::Id.eq(reminder.id))
-                .exec(&txn)
-                .await?;
-        }
+        firing::fired_late(&txn, reminder, occurrence).await?;
         let changed = Event::ReminderChanged {
             account_id: reminder.account_id,
             reminder_id: reminder.id,
@@ -397,32 +366,6 @@ impl Delivery {
         if !targets.is_empty() {
             targets::Entity::insert_many(targets).exec(txn).await?;
         }
-        Ok(())
-    }
-
-    /// Ends or fails a reminder with a reason the operator can read.
-    pub(crate) async fn stop_reminder(
-        &self,
-        txn: &DatabaseTransaction,
-        reminder: &reminders::Model,
-        status: ReminderStatus,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), DbErr> {
-        let mut row: reminders::ActiveModel = reminder.clone().into();
-        row.status = Set(status);
-        row.status_reason = Set(Some(reason.to_owned()));
-        row.updated_at = Set(now);
-        row.update(txn).await?;
-        events::publish_in(
-            txn,
-            Some(reminder.operator_id),
-            &Event::ReminderChanged {
-                account_id: reminder.account_id,
-                reminder_id: reminder.id,
-            },
-        )
-        .await?;
         Ok(())
     }
 }

@@ -174,7 +174,7 @@ impl Delivery {
                 "paused with its run of {}: {reason}",
                 run.occurrence_at.format("%Y-%m-%d %H:%M UTC")
             );
-            self.stop_reminder(&txn, reminder, ReminderStatus::Paused, &why, now)
+            service::reminders::firing::stop(&txn, reminder, ReminderStatus::Paused, &why, now)
                 .await?;
         }
         let counts = rows::counts(&txn, run.id).await?;

@@ -388,8 +388,7 @@ impl AsyncQueueable for JobQueue {
     }
 
     async fn schedule_task(&self, task: &dyn AsyncRunnable) -> Result<Task, AsyncQueueError> {
-        self.persist("schedule", || self.schedule(task))
-            .await
+        self.persist("schedule", || self.schedule(task)).await
     }
 
     async fn remove_all_tasks(&self) -> Result<u64, AsyncQueueError> {

@@ -1,4 +1,5 @@
 mod changes;
+mod due;
 mod harness;
 
 use std::time::Duration;

@@ -1,0 +1,265 @@
+//! Occurrences against the rule read day by day, and against the `rrule` crate.
+
+use chrono::{
+    DateTime, Datelike, Days, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, Offset as _,
+    TimeDelta, TimeZone as _, Timelike as _, Utc, Weekday,
+};
+use domain::{
+    recurrence::{End, Frequency, MIN_INTERVAL, RuleError, Schedule, Spec},
+    timezone::TimeZone,
+};
+
+use crate::{ALL_WEEKDAYS, date, local, utc, zone, spec, daily, schedule, all, Rng, weekday_subset, schedule_at};
+
+fn monday_of(d: NaiveDate) -> NaiveDate {
+    d - Days::new(u64::from(d.weekday().num_days_from_monday()))
+}
+
+/// Whether the rule fires on `d`, read straight from its definition.
+fn rule_matches(spec: &Spec, start: NaiveDate, d: NaiveDate) -> bool {
+    let n = i64::from(spec.interval);
+    if d < start {
+        return false;
+    }
+    match spec.frequency {
+        Frequency::Daily => (d - start).num_days() % n == 0,
+        Frequency::Weekly => {
+            let days = if spec.weekdays.is_empty() {
+                vec![start.weekday()]
+            } else {
+                spec.weekdays.clone()
+            };
+            days.contains(&d.weekday())
+                && ((monday_of(d) - monday_of(start)).num_days() / 7) % n == 0
+        }
+        Frequency::Monthly => {
+            let day = spec.month_day.map_or(start.day(), u32::from);
+            let months = i64::from(d.year() - start.year()) * 12 + i64::from(d.month0())
+                - i64::from(start.month0());
+            d.day() == day && months % n == 0
+        }
+        Frequency::Yearly => {
+            (d.month(), d.day()) == (start.month(), start.day())
+                && i64::from(d.year() - start.year()) % n == 0
+        }
+    }
+}
+
+/// The first `limit` local dates the rule fires on, scanning day by day for up to 130 years.
+fn expected_dates(spec: &Spec, start: NaiveDate, limit: usize) -> Vec<NaiveDate> {
+    let limit = match spec.end {
+        End::After(count) => limit.min(count as usize),
+        _ => limit,
+    };
+    start
+        .iter_days()
+        .take(130 * 366)
+        .take_while(|d| !matches!(spec.end, End::On(until) if *d > until))
+        .filter(|d| rule_matches(spec, start, *d))
+        .take(limit)
+        .collect()
+}
+
+fn random_spec(rng: &mut Rng, start: NaiveDate) -> Spec {
+    let frequency = rng.pick(&[
+        Frequency::Daily,
+        Frequency::Weekly,
+        Frequency::Monthly,
+        Frequency::Yearly,
+    ]);
+    let interval = match frequency {
+        Frequency::Yearly => rng.pick(&[1, 1, 2, 3]),
+        _ => rng.pick(&[1, 1, 1, 2, 3, 5, 12]),
+    };
+    let end = match rng.below(4) {
+        0 => End::Never,
+        1 => End::After(1 + rng.below(15) as u32),
+        _ => End::On(start + Days::new(rng.below(800))),
+    };
+    Spec {
+        frequency,
+        interval,
+        weekdays: match frequency {
+            Frequency::Weekly => weekday_subset(rng.below(128)),
+            _ => Vec::new(),
+        },
+        month_day: match frequency {
+            Frequency::Monthly if rng.below(2) == 0 => Some(1 + rng.below(31) as u8),
+            _ => None,
+        },
+        end,
+    }
+}
+
+fn random_start(rng: &mut Rng) -> NaiveDateTime {
+    // Leap days, month ends and clock-change nights turn up often.
+    let day = match rng.below(4) {
+        0 => rng.pick(&[
+            date(2028, 2, 29),
+            date(2027, 1, 31),
+            date(2027, 3, 28),
+            date(2027, 10, 31),
+            date(2027, 3, 14),
+            date(2027, 11, 7),
+            date(2027, 10, 3),
+            date(2027, 4, 4),
+        ]),
+        _ => date(2020, 1, 1) + Days::new(rng.below(3650)),
+    };
+    let time = rng.pick(&[
+        (0, 0, 0),
+        (1, 30, 0),
+        (1, 45, 0),
+        (2, 15, 0),
+        (2, 30, 0),
+        (9, 0, 0),
+        (23, 59, 30),
+    ]);
+    day.and_hms_opt(time.0, time.1, time.2).expect("test time")
+}
+
+const ZONES: [&str; 5] = [
+    "Europe/London",
+    "America/New_York",
+    "Asia/Kuala_Lumpur",
+    "Australia/Lord_Howe",
+    "UTC",
+];
+
+/// The local date an occurrence belongs to, checking its wall time on the way: the start's time,
+/// or (when that time does not exist that day) moved forward by the gap; and the earlier pass
+/// when it exists twice.
+fn rule_date(schedule: &Schedule, at: DateTime<Utc>) -> NaiveDate {
+    let tz = schedule.zone.tz();
+    let wall = at.with_timezone(&tz).naive_local();
+    let intended = wall.date().and_time(schedule.start.time());
+    match tz.from_local_datetime(&intended) {
+        MappedLocalTime::Single(t) => assert_eq!(t.to_utc(), at, "{schedule:?}"),
+        MappedLocalTime::Ambiguous(a, b) => {
+            assert_eq!(a.to_utc().min(b.to_utc()), at, "earlier pass: {schedule:?}")
+        }
+        MappedLocalTime::None => {
+            let moved = wall - intended;
+            assert!(
+                moved > TimeDelta::zero() && moved <= TimeDelta::hours(1),
+                "{intended} moved by {moved} to {wall}: {schedule:?}"
+            );
+            let offset = |utc: NaiveDateTime| {
+                TimeDelta::seconds(i64::from(
+                    tz.offset_from_utc_datetime(&utc).fix().local_minus_utc(),
+                ))
+            };
+            let gap = offset(at.naive_utc()) - offset(at.naive_utc() - TimeDelta::days(1));
+            assert_eq!(moved, gap, "moved by the gap: {schedule:?}");
+        }
+    }
+    wall.date()
+}
+
+#[test]
+fn occurrences_follow_the_rule_in_every_zone() {
+    let mut rng = Rng(7);
+    let mut fired = 0;
+    for _ in 0..600 {
+        let start = random_start(&mut rng);
+        let rule = random_spec(&mut rng, start.date());
+        let schedule = schedule(start, rng.pick(&ZONES), Some(rule.clone()));
+        let limit = 10;
+        let got = all(&schedule, limit);
+        fired += got.len();
+
+        for pair in got.windows(2) {
+            assert!(pair[1] - pair[0] >= MIN_INTERVAL, "{schedule:?}: {pair:?}");
+        }
+        let dates: Vec<NaiveDate> = got.iter().map(|at| rule_date(&schedule, *at)).collect();
+        assert_eq!(
+            dates,
+            expected_dates(&rule, start.date(), limit),
+            "{schedule:?}"
+        );
+        if let End::After(count) = rule.end {
+            let every = all(&schedule, 100);
+            assert_eq!(every.len(), count as usize, "COUNT: {schedule:?}");
+        }
+        if let End::On(until) = rule.end {
+            let every = all(&schedule, 1000);
+            let last = every.last().map(|at| rule_date(&schedule, *at));
+            assert!(last.is_none_or(|last| last <= until), "UNTIL: {schedule:?}");
+        }
+        assert_eq!(schedule.first(), got.first().copied());
+    }
+    assert!(fired > 3000, "only {fired} occurrences checked");
+}
+
+#[test]
+fn next_from_after_and_previews_agree() {
+    let mut rng = Rng(11);
+    for _ in 0..300 {
+        let start = random_start(&mut rng);
+        let schedule = schedule(
+            start,
+            rng.pick(&ZONES),
+            Some(random_spec(&mut rng, start.date())),
+        );
+        let every = all(&schedule, 30);
+        for pair in every.windows(2) {
+            assert_eq!(schedule.after(pair[0]), Some(pair[1]));
+        }
+        if let Some(last) = every.last().filter(|_| every.len() < 30) {
+            assert_eq!(schedule.after(*last), None, "ended: {schedule:?}");
+        }
+        let base = start.and_utc() - TimeDelta::days(2);
+        for _ in 0..5 {
+            let from = base + TimeDelta::minutes(rng.below(60 * 24 * 900) as i64);
+            let expected: Vec<_> = every
+                .iter()
+                .copied()
+                .filter(|at| *at >= from)
+                .take(5)
+                .collect();
+            if expected.len() == 5 || every.len() < 30 {
+                assert_eq!(
+                    schedule.occurrences_from(from, 5),
+                    expected,
+                    "{schedule:?} {from}"
+                );
+                assert_eq!(schedule.next_from(from), expected.first().copied());
+            }
+        }
+    }
+}
+
+#[test]
+fn occurrences_match_the_rrule_crate_in_floating_time() {
+    let mut rng = Rng(3);
+    let mut compared = 0;
+    for _ in 0..500 {
+        let start = random_start(&mut rng);
+        let rule = random_spec(&mut rng, start.date());
+        let text = match rule.end {
+            End::On(until) => format!(
+                "{};UNTIL={}T235959Z",
+                Spec {
+                    end: End::Never,
+                    ..rule.clone()
+                }
+                .to_rrule(),
+                until.format("%Y%m%d")
+            ),
+            _ => rule.to_rrule(),
+        };
+        let set: rrule::RRuleSet =
+            format!("DTSTART:{}Z\nRRULE:{text}", start.format("%Y%m%dT%H%M%S"))
+                .parse()
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let theirs: Vec<NaiveDateTime> =
+            set.all(12).dates.iter().map(|at| at.naive_utc()).collect();
+        let ours: Vec<NaiveDateTime> = all(&schedule(start, "UTC", Some(rule)), 12)
+            .iter()
+            .map(DateTime::naive_utc)
+            .collect();
+        assert_eq!(ours, theirs, "{text} from {start}");
+        compared += ours.len();
+    }
+    assert!(compared > 2500, "only {compared} occurrences compared");
+}
