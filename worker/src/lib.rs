@@ -10,7 +10,6 @@ mod commands;
 pub mod delivery;
 pub mod health;
 pub mod jobs;
-pub mod keys;
 pub mod provider;
 pub mod sessions;
 mod single_instance;
@@ -104,7 +103,7 @@ impl Worker {
         let sim = SimProvider::with_clock(db.clone(), config.sim.clone(), options.clock.clone());
         let providers = Providers {
             sim: sim.clone(),
-            web: Arc::new(WebProvider::new(db.clone(), config.wa_web_url.clone())),
+            web: Arc::new(WebProvider::new(config.wa_web_url.clone())),
         };
         let (sessions, _) = Manager::spawn(db.clone(), providers, options.sessions)
             .await

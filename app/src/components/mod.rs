@@ -2,6 +2,7 @@ pub mod dialog;
 pub mod feedback;
 pub mod layout;
 pub mod live;
+pub mod part_preview;
 pub mod pwa;
 pub mod qr_modal;
 pub mod run_badge;

@@ -12,8 +12,9 @@ use domain::{
     status::{RunStatus, TargetStatus},
 };
 
+use super::Record;
 use super::{Findings, Tables};
-use crate::{procs::OPERATOR_CHAT, trial::Trial};
+use crate::procs::OPERATOR_CHAT;
 
 /// Every run that went wrong raised its alert: unknown sends, failed and partial runs, missed
 /// occurrences, and runs skipped because the account was offline.
@@ -203,11 +204,11 @@ pub(super) fn message_key(text: &str) -> Message {
 
 /// Every alert event reached the operator's chat exactly once, or was counted in a backlog
 /// summary; waits a while for the last ones to go out.
-pub(super) async fn telegram(t: &Tables, trial: &Trial, f: &mut Findings) {
-    let labels = trial.account_labels();
+pub(super) async fn telegram(t: &Tables, trial: &Record<'_>, f: &mut Findings) {
+    let labels = &trial.account_labels;
     let mut expected: BTreeMap<AlertKey, usize> = BTreeMap::new();
     for (_, event) in &t.events {
-        if let Some(key) = event_key(event, &labels) {
+        if let Some(key) = event_key(event, labels) {
             *expected.entry(key).or_default() += 1;
         }
     }
@@ -216,7 +217,7 @@ pub(super) async fn telegram(t: &Tables, trial: &Trial, f: &mut Findings) {
         let mut got: BTreeMap<AlertKey, usize> = BTreeMap::new();
         let mut summarised = 0;
         let mut strays = Vec::new();
-        for text in trial.bot().delivered(OPERATOR_CHAT) {
+        for text in trial.bot.delivered(OPERATOR_CHAT) {
             match message_key(&text) {
                 Message::Alert(key) => *got.entry(key).or_default() += 1,
                 Message::Summary(n) => summarised += n,
@@ -258,7 +259,7 @@ pub(super) async fn telegram(t: &Tables, trial: &Trial, f: &mut Findings) {
             let sent: usize = got.values().sum();
             f.notes.push(format!(
                 "{sent} alerts delivered one by one, {summarised} summarised, {} refused while Telegram was down",
-                trial.bot().refused()
+                trial.bot.refused()
             ));
             return;
         }

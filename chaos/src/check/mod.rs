@@ -8,7 +8,7 @@ mod runs;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use domain::{
@@ -16,17 +16,31 @@ use domain::{
     status::{RunStatus, TargetStatus},
 };
 use entity::{events, reminder_run_parts, reminder_run_targets, reminder_runs, sim_messages};
-use sea_orm::EntityTrait;
+use sea_orm::{DatabaseConnection, EntityTrait};
+use testkit::fake_bot_api::FakeBotApi;
+
+use crate::model;
 
 use self::{
     alerts::{problems_alerted, telegram},
     deliveries::deliveries,
     runs::{copies, occurrences},
 };
-use crate::trial::Trial;
 
 /// How every send test's text starts; they belong to no run.
 pub const TEST_PREFIX: &str = "chaos-test-";
+
+/// What a trial recorded, as the checks read it: the checks know nothing else of the trial.
+pub struct Record<'a> {
+    pub db: &'a DatabaseConnection,
+    pub bot: &'a FakeBotApi,
+    pub reminders: &'a [model::Reminder],
+    /// The text of every send test the operator asked for.
+    pub tests: &'a [String],
+    /// When the worker was down (killed or stopped until restarted).
+    pub outages: &'a [(DateTime<Utc>, DateTime<Utc>)],
+    pub account_labels: HashMap<i64, String>,
+}
 
 /// What the checks found. Any entry but a note fails the trial.
 #[derive(Debug, Default)]
@@ -87,8 +101,8 @@ struct Tables {
     events: Vec<(DateTime<Utc>, Event)>,
 }
 
-pub async fn run(trial: &Trial, cutoff: DateTime<Utc>) -> anyhow::Result<Findings> {
-    let db = trial.db()?;
+pub async fn run(trial: &Record<'_>, cutoff: DateTime<Utc>) -> anyhow::Result<Findings> {
+    let db = trial.db;
     let mut events_rows = events::Entity::find().all(db).await?;
     events_rows.sort_by_key(|e| e.id);
     let tables = Tables {
@@ -112,7 +126,7 @@ pub async fn run(trial: &Trial, cutoff: DateTime<Utc>) -> anyhow::Result<Finding
     };
     findings.notes.push(summary(&tables));
     finished_runs(&tables, &mut findings);
-    deliveries(&tables, trial.tests(), &mut findings);
+    deliveries(&tables, trial.tests, &mut findings);
     copies(&tables, trial, &mut findings);
     occurrences(&tables, trial, cutoff, &mut findings);
     problems_alerted(&tables, &mut findings);

@@ -7,17 +7,18 @@ use chrono::{DateTime, TimeDelta, Utc};
 use domain::{bus::Event, status::RunStatus};
 use entity::{reminder_run_parts, reminder_runs};
 
+use super::Record;
 use super::{Findings, Tables};
-use crate::{model, trial::Trial};
+use crate::model;
 
 /// The closest two fires of one reminder may be (`domain::recurrence::MIN_INTERVAL`).
 const MIN_INTERVAL: TimeDelta = TimeDelta::minutes(5);
 
 /// Each run's own copy of its message, and its groups, are those of a version the harness
 /// saved: an edit never leaks into a run under way, nor a run into another reminder.
-pub(super) fn copies(t: &Tables, trial: &Trial, f: &mut Findings) {
+pub(super) fn copies(t: &Tables, trial: &Record<'_>, f: &mut Findings) {
     let by_local: HashMap<usize, &model::Reminder> =
-        trial.reminders().iter().map(|r| (r.local, r)).collect();
+        trial.reminders.iter().map(|r| (r.local, r)).collect();
     for run in &t.runs {
         let mut parts: Vec<&reminder_run_parts::Model> =
             t.parts.iter().filter(|p| p.run_id == run.id).collect();
@@ -64,7 +65,7 @@ pub(super) fn copies(t: &Tables, trial: &Trial, f: &mut Findings) {
 
 /// Every occurrence that came due while a version was armed has exactly one run; no run is for
 /// an occurrence no version had.
-pub(super) fn occurrences(t: &Tables, trial: &Trial, cutoff: DateTime<Utc>, f: &mut Findings) {
+pub(super) fn occurrences(t: &Tables, trial: &Record<'_>, cutoff: DateTime<Utc>, f: &mut Findings) {
     let now = Utc::now();
     let mut runs_of: HashMap<usize, Vec<&reminder_runs::Model>> = HashMap::new();
     for run in &t.runs {
@@ -75,7 +76,7 @@ pub(super) fn occurrences(t: &Tables, trial: &Trial, cutoff: DateTime<Utc>, f: &
     let same = |a: DateTime<Utc>, b: DateTime<Utc>| (a - b).abs() < TimeDelta::milliseconds(1000);
     let in_outage = |from: DateTime<Utc>, to: DateTime<Utc>| {
         trial
-            .outages()
+            .outages
             .iter()
             .any(|(down, up)| *down <= to && from <= *up)
     };
@@ -94,7 +95,7 @@ pub(super) fn occurrences(t: &Tables, trial: &Trial, cutoff: DateTime<Utc>, f: &
             *first = (*first).min(*raised);
         }
     }
-    for reminder in trial.reminders() {
+    for reminder in trial.reminders {
         let runs = runs_of.get(&reminder.local).cloned().unwrap_or_default();
         let mut seen: HashMap<i64, usize> = HashMap::new();
         for run in &runs {

@@ -8,7 +8,6 @@ mod pairing;
 mod settle;
 
 use std::{
-    collections::HashMap,
     path::PathBuf,
     process::Child,
     time::{Duration, Instant},
@@ -329,7 +328,7 @@ impl Trial {
             self.start_worker().await?;
         }
         self.settle().await?;
-        let findings = check::run(self, cutoff).await?;
+        let findings = check::run(&self.for_checks()?, cutoff).await?;
         self.report.findings.merge(findings);
         Ok(())
     }
@@ -367,33 +366,20 @@ impl Trial {
         self.report
     }
 
-    // ---- what the checks read ---------------------------------------------------------
-
-    pub fn db(&self) -> anyhow::Result<&DatabaseConnection> {
-        self.db.as_ref().context("no database connection")
-    }
-
-    pub fn bot(&self) -> &FakeBotApi {
-        &self.bot
-    }
-
-    pub fn reminders(&self) -> &[Reminder] {
-        &self.reminders
-    }
-
-    pub fn tests(&self) -> &[String] {
-        &self.tests
-    }
-
-    pub fn outages(&self) -> &[(DateTime<Utc>, DateTime<Utc>)] {
-        &self.outages
-    }
-
-    pub fn account_labels(&self) -> HashMap<i64, String> {
-        self.accounts
-            .iter()
-            .map(|a| (a.id, a.label.clone()))
-            .collect()
+    /// What the checks read of this trial.
+    fn for_checks(&self) -> anyhow::Result<check::Record<'_>> {
+        Ok(check::Record {
+            db: self.db.as_ref().context("no database connection")?,
+            bot: &self.bot,
+            reminders: &self.reminders,
+            tests: &self.tests,
+            outages: &self.outages,
+            account_labels: self
+                .accounts
+                .iter()
+                .map(|a| (a.id, a.label.clone()))
+                .collect(),
+        })
     }
 }
 

@@ -1,15 +1,9 @@
 //! Clock changes (transition dates checked against chrono-tz's data for 2027).
 
-use chrono::{
-    DateTime, Datelike, Days, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, Offset as _,
-    TimeDelta, TimeZone as _, Timelike as _, Utc, Weekday,
-};
-use domain::{
-    recurrence::{End, Frequency, MIN_INTERVAL, RuleError, Schedule, Spec},
-    timezone::TimeZone,
-};
+use chrono::{NaiveTime, TimeDelta, Weekday};
+use domain::recurrence::{Frequency, Spec};
 
-use crate::{ALL_WEEKDAYS, date, local, utc, zone, spec, daily, schedule, all, Rng, weekday_subset, schedule_at};
+use crate::{all, daily, local, schedule, spec, utc};
 
 #[test]
 fn a_time_skipped_in_spring_moves_forward_on_that_day_only() {

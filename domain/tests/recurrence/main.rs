@@ -7,12 +7,9 @@ mod rrule_text;
 mod semantics;
 mod summaries;
 
-use chrono::{
-    DateTime, Datelike, Days, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, Offset as _,
-    TimeDelta, TimeZone as _, Timelike as _, Utc, Weekday,
-};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc, Weekday};
 use domain::{
-    recurrence::{End, Frequency, MIN_INTERVAL, RuleError, Schedule, Spec},
+    recurrence::{End, Frequency, Schedule, Spec},
     timezone::TimeZone,
 };
 

@@ -1,15 +1,12 @@
 //! Occurrences against the rule read day by day, and against the `rrule` crate.
 
 use chrono::{
-    DateTime, Datelike, Days, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, Offset as _,
-    TimeDelta, TimeZone as _, Timelike as _, Utc, Weekday,
+    DateTime, Datelike, Days, MappedLocalTime, NaiveDate, NaiveDateTime, Offset as _, TimeDelta,
+    TimeZone as _, Utc,
 };
-use domain::{
-    recurrence::{End, Frequency, MIN_INTERVAL, RuleError, Schedule, Spec},
-    timezone::TimeZone,
-};
+use domain::recurrence::{End, Frequency, MIN_INTERVAL, Schedule, Spec};
 
-use crate::{ALL_WEEKDAYS, date, local, utc, zone, spec, daily, schedule, all, Rng, weekday_subset, schedule_at};
+use crate::{Rng, all, date, schedule, weekday_subset};
 
 fn monday_of(d: NaiveDate) -> NaiveDate {
     d - Days::new(u64::from(d.weekday().num_days_from_monday()))

@@ -1,16 +1,10 @@
 //! RRULE text: every valid spec round-trips, the text is canonical, and what cannot be
 //! expressed is refused with a reason.
 
-use chrono::{
-    DateTime, Datelike, Days, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, Offset as _,
-    TimeDelta, TimeZone as _, Timelike as _, Utc, Weekday,
-};
-use domain::{
-    recurrence::{End, Frequency, MIN_INTERVAL, RuleError, Schedule, Spec},
-    timezone::TimeZone,
-};
+use chrono::Weekday;
+use domain::recurrence::{End, Frequency, RuleError, Spec};
 
-use crate::{ALL_WEEKDAYS, date, local, utc, zone, spec, daily, schedule, all, Rng, weekday_subset, schedule_at};
+use crate::{daily, date, spec, weekday_subset};
 
 /// Every frequency × a spread of intervals × every weekday subset × every month day × each end.
 fn every_spec_shape() -> Vec<Spec> {

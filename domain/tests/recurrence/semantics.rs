@@ -1,15 +1,12 @@
 //! Rule semantics: counts, ends, starts off the rule, minimum intervals, validation and JSON.
 
-use chrono::{
-    DateTime, Datelike, Days, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, Offset as _,
-    TimeDelta, TimeZone as _, Timelike as _, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Utc, Weekday};
 use domain::{
     recurrence::{End, Frequency, MIN_INTERVAL, RuleError, Schedule, Spec},
     timezone::TimeZone,
 };
 
-use crate::{ALL_WEEKDAYS, date, local, utc, zone, spec, daily, schedule, all, Rng, weekday_subset, schedule_at};
+use crate::{all, daily, date, local, schedule, schedule_at, spec, utc};
 
 #[test]
 fn months_without_the_day_are_skipped() {

@@ -1,15 +1,9 @@
 //! Summaries read as English.
 
-use chrono::{
-    DateTime, Datelike, Days, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, Offset as _,
-    TimeDelta, TimeZone as _, Timelike as _, Utc, Weekday,
-};
-use domain::{
-    recurrence::{End, Frequency, MIN_INTERVAL, RuleError, Schedule, Spec},
-    timezone::TimeZone,
-};
+use chrono::{Timelike as _, Weekday};
+use domain::recurrence::{End, Frequency, Spec};
 
-use crate::{ALL_WEEKDAYS, date, local, utc, zone, spec, daily, schedule, all, Rng, weekday_subset, schedule_at};
+use crate::{daily, date, local, schedule, schedule_at, spec};
 
 #[test]
 fn summaries_read_as_english() {

@@ -1,6 +1,6 @@
 //! How reminders go out: the pacing that keeps an account from looking like a spammer.
 
-use super::env::{check, parse_in_range};
+use super::parse::{check, parse_in_range};
 
 /// The variables, in the order [`DeliveryConfig::from_vars`] reads them.
 pub(super) const VARS: [&str; 6] = [

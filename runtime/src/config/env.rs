@@ -8,8 +8,8 @@ use url::Url;
 
 use super::{
     Config, DEFAULT_DATABASE_URL, DatabaseUrl, DeliveryConfig, LogConfig, LogFormat, PublicUrl,
-    SimConfig, TelegramConfig, TelegramUserId, TrustedProxies, delivery, logging, secret, sim,
-    telegram,
+    SimConfig, TelegramConfig, TelegramUserId, TrustedProxies, delivery, logging, parse::check,
+    secret, sim, telegram,
 };
 
 /// Every problem found in the environment, one per variable.
@@ -213,14 +213,6 @@ impl Config {
     }
 }
 
-/// A whole number from `min` to `max` inclusive.
-pub(super) fn parse_in_range(raw: &str, min: u32, max: u32, unit: &str) -> Result<u32, String> {
-    match raw.parse::<u32>() {
-        Ok(v) if (min..=max).contains(&v) => Ok(v),
-        _ => Err(format!("expected {min} to {max} {unit}, got {raw:?}")),
-    }
-}
-
 /// Describes a `.env` problem without quoting the file: its lines hold secrets.
 fn dotenv_problem(e: &dotenvy::Error) -> String {
     match e {
@@ -229,17 +221,6 @@ fn dotenv_problem(e: &dotenvy::Error) -> String {
         }
         other => format!(".env: cannot be read: {other}"),
     }
-}
-
-/// Keeps a valid value, or records why it is not.
-pub(super) fn check<T>(
-    problems: &mut Vec<String>,
-    key: &str,
-    result: Result<T, String>,
-) -> Option<T> {
-    result
-        .map_err(|e| problems.push(format!("{key}: {e}")))
-        .ok()
 }
 
 fn parse_ws_url(raw: &str) -> Result<Url, String> {

@@ -9,6 +9,7 @@ mod database_url;
 mod delivery;
 mod env;
 mod logging;
+mod parse;
 mod public_url;
 mod secret;
 mod sim;

@@ -1,6 +1,6 @@
 //! The WhatsApp simulator's settings, used only by accounts on the `sim` provider.
 
-use super::env::{check, parse_in_range};
+use super::parse::{check, parse_in_range};
 
 /// The variables, in the order [`SimConfig::from_vars`] reads them.
 pub(super) const VARS: [&str; 4] = [

@@ -52,6 +52,16 @@ impl Delivery {
         )
         .await?
         {
+            drop(txn);
+            // Resumed already: by this command's first run, which may have died before it
+            // reactivated the reminder (the command is then run again).
+            if runs::Entity::find_by_id(run_id)
+                .one(&self.db)
+                .await?
+                .is_some_and(|run| run.resumed_at.is_some())
+            {
+                self.reactivate(run_id).await?;
+            }
             return Ok(());
         }
         // Should this process stop before its sender takes the run, its `running` row makes the
@@ -79,6 +89,12 @@ impl Delivery {
         )
         .await?
         {
+            drop(txn);
+            // Cancelled already, maybe by a first run of this command that died before it
+            // reactivated the reminder.
+            if run.status == RunStatus::Cancelled {
+                self.reactivate(run_id).await?;
+            }
             return Ok(());
         }
         rows::close_pending(&txn, run_id, TargetStatus::Skipped, reason, now).await?;

@@ -26,7 +26,8 @@ const RECHECK: Duration = Duration::from_secs(1);
 /// Occurrences fired per pass; a larger backlog continues on the next pass at once.
 const FIRES_PER_PASS: u64 = 500;
 /// A fire that failed (the database refused it) is tried again after this, doubling, at most
-/// [`MAX_BACKOFF`] — never given up: past the grace window the fire records it as missed.
+/// [`MAX_BACKOFF`]. Once its occurrence is past the grace window it could no longer go out, so
+/// it is recorded as not sent, with the error and an alert, rather than tried forever.
 const FIRST_BACKOFF: chrono::Duration = chrono::Duration::seconds(5);
 const MAX_BACKOFF: chrono::Duration = chrono::Duration::minutes(10);
 
@@ -40,25 +41,59 @@ pub(super) struct Passes {
     resume_at: HashMap<i64, DateTime<Utc>>,
 }
 
+/// How long the runs of a sender that ended wait before a new sender takes them.
+const SENDER_RESTART: chrono::Duration = chrono::Duration::seconds(30);
+
+/// A fire that failed: how long it waited last, when it is tried again, and why it failed.
+struct Failing {
+    wait: chrono::Duration,
+    retry_at: DateTime<Utc>,
+    error: String,
+}
+
 /// Fires that failed, and when each is tried again.
 #[derive(Default)]
-struct Backoff(HashMap<(i64, DateTime<Utc>), (chrono::Duration, DateTime<Utc>)>);
+struct Backoff(HashMap<(i64, DateTime<Utc>), Failing>);
 
 impl Backoff {
-    fn ready(&self, key: &(i64, DateTime<Utc>), now: DateTime<Utc>) -> bool {
-        self.0.get(key).is_none_or(|(_, at)| *at <= now)
+    /// Forgets the fires no longer due (fired by a peer, edited, deleted): only what the rows
+    /// still say is due may hold the loop's attention.
+    fn keep_only(&mut self, due: &[(i64, DateTime<Utc>)]) {
+        self.0.retain(|key, _| due.contains(key));
     }
 
-    fn failed(&mut self, key: (i64, DateTime<Utc>), now: DateTime<Utc>) {
+    fn ready(&self, key: &(i64, DateTime<Utc>), now: DateTime<Utc>) -> bool {
+        self.0.get(key).is_none_or(|f| f.retry_at <= now)
+    }
+
+    /// Why the fire of `key` failed last, if it did.
+    fn error(&self, key: &(i64, DateTime<Utc>)) -> Option<&str> {
+        self.0.get(key).map(|f| f.error.as_str())
+    }
+
+    fn failed(&mut self, key: (i64, DateTime<Utc>), now: DateTime<Utc>, error: String) {
         let wait = self
             .0
             .get(&key)
-            .map_or(FIRST_BACKOFF, |(wait, _)| (*wait * 2).min(MAX_BACKOFF));
-        self.0.insert(key, (wait, now + wait));
+            .map_or(FIRST_BACKOFF, |f| (f.wait * 2).min(MAX_BACKOFF));
+        let retry_at = now + wait;
+        self.0.insert(
+            key,
+            Failing {
+                wait,
+                retry_at,
+                error,
+            },
+        );
     }
 
-    fn next(&self) -> Option<DateTime<Utc>> {
-        self.0.values().map(|(_, at)| *at).min()
+    /// The next retry still to come.
+    fn next(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.0
+            .values()
+            .map(|f| f.retry_at)
+            .filter(|at| *at > now)
+            .min()
     }
 }
 
@@ -66,6 +101,13 @@ impl Delivery {
     /// Wakes the due loop: a reminder changed, or a run wants a pass.
     pub(super) fn wake(&self) {
         self.due_changed.notify_one();
+    }
+
+    /// When the due loop gives the running `run_id` its next pass, if the run is waiting for one
+    /// (not done, not in a sender's hands): for diagnostics and tests.
+    pub fn next_pass(&self, run_id: i64) -> Option<DateTime<Utc>> {
+        let passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
+        passes.resume_at.get(&run_id).copied()
     }
 
     /// `run_id` was handed to the sender of `account_id`.
@@ -76,13 +118,26 @@ impl Delivery {
     }
 
     /// The sender of `account_id` ended (a shutdown, or a panic): its runs are in nobody's
-    /// hands, so the due loop hands them to a new sender.
+    /// hands, so the due loop hands them to a new sender — after a pause, so a sender that
+    /// panics again does not restart in a tight loop. Its inbox leaves the map first, so no run
+    /// is handed to it meanwhile.
     pub(super) fn sender_ended(&self, account_id: i64) {
+        let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
+        senders.remove(&account_id);
         let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
-        passes
+        let held: Vec<i64> = passes
             .in_hand
-            .retain(|_, (account, _)| *account != account_id);
+            .iter()
+            .filter(|(_, (account, _))| *account == account_id)
+            .map(|(run, _)| *run)
+            .collect();
+        let later = self.clock.now() + SENDER_RESTART;
+        for run in held {
+            passes.in_hand.remove(&run);
+            passes.resume_at.insert(run, later);
+        }
         drop(passes);
+        drop(senders);
         self.wake();
     }
 
@@ -120,7 +175,10 @@ impl Delivery {
                     Some(this.clock.now() + FIRST_BACKOFF)
                 }
             };
-            let next = [next, backoff.next()].into_iter().flatten().min();
+            let next = [next, backoff.next(this.clock.now())]
+                .into_iter()
+                .flatten()
+                .min();
             let woken = this.due_changed.clone();
             let clock = this.clock.clone();
             let mut stopping = this.stopping.subscribe();
@@ -163,27 +221,40 @@ impl Delivery {
             .into_tuple::<(i64, DateTime<Utc>)>()
             .all(&self.db)
             .await?;
-        let backlog = due.len() as u64 == FIRES_PER_PASS;
-        for key in due.into_iter().chain(owed) {
+        let keys: Vec<_> = due.into_iter().chain(owed).collect();
+        backoff.keep_only(&keys);
+        let mut fired = 0u64;
+        for key in keys {
             if self.stopping() {
                 return Ok(None);
             }
             if !backoff.ready(&key, now) {
                 continue;
             }
+            fired += 1;
             let (reminder_id, occurrence) = key;
-            match self.fire(reminder_id, occurrence).await {
+            // A fire that failed and whose occurrence is now past the grace window could no
+            // longer go out: it is recorded as not sent, with why it failed.
+            let outcome = match backoff.error(&key) {
+                Some(error) if now - occurrence > self.settings.grace => {
+                    self.record_unfired(reminder_id, occurrence, error).await
+                }
+                _ => self.fire(reminder_id, occurrence).await,
+            };
+            match outcome {
                 Ok(()) => {
                     backoff.0.remove(&key);
                 }
                 Err(e) => {
-                    tracing::error!(reminder_id, %occurrence, error = %e, "firing failed; trying again");
-                    backoff.failed(key, now);
+                    tracing::error!(reminder_id, %occurrence, error = %e, "firing failed");
+                    backoff.failed(key, now, format!("{e:#}"));
                 }
             }
         }
         let resume = self.resume_runs(now).await?;
-        if backlog {
+        // Something fired: the reminders it moved on may still be due (a catch-up after an
+        // outage, or a backlog beyond one pass), so look again at once.
+        if fired > 0 {
             return Ok(Some(now));
         }
         let next_fire = reminders::Entity::find()
@@ -234,8 +305,51 @@ impl Delivery {
             (ready, next)
         };
         for run_id in ready {
-            self.dispatch(run_id).await?;
+            // One run's failure must not hold up the others; it is tried on the next pass.
+            if let Err(e) = self.dispatch(run_id).await {
+                tracing::warn!(run_id, error = %e, "handing a run to its sender failed");
+            }
         }
         Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_900_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn a_failed_fire_waits_doubling_up_to_the_cap() {
+        let key = (1, t(0));
+        let mut backoff = Backoff::default();
+        backoff.failed(key, t(0), "refused".to_owned());
+        assert_eq!(backoff.error(&key), Some("refused"));
+        assert!(!backoff.ready(&key, t(4)));
+        assert!(backoff.ready(&key, t(5)));
+        let mut at = t(5);
+        for wait in [10, 20, 40, 80, 160, 320, 600, 600] {
+            backoff.failed(key, at, String::new());
+            assert_eq!(backoff.next(at), Some(at + chrono::Duration::seconds(wait)));
+            at += chrono::Duration::seconds(wait);
+        }
+    }
+
+    #[test]
+    fn a_fire_no_longer_due_is_forgotten_and_a_past_retry_never_holds_the_loop_awake() {
+        let (gone, kept) = ((1, t(0)), (2, t(0)));
+        let mut backoff = Backoff::default();
+        backoff.failed(gone, t(0), String::new());
+        backoff.failed(kept, t(0), String::new());
+        // Fired by a peer meanwhile: no longer among what the rows say is due.
+        backoff.keep_only(&[kept]);
+        assert_eq!(backoff.0.len(), 1);
+        assert!(backoff.ready(&gone, t(0)));
+        // A retry time already past is no reason to wake: the pass that is due takes it.
+        assert_eq!(backoff.next(t(1)), Some(t(5)));
+        assert_eq!(backoff.next(t(5)), None);
     }
 }

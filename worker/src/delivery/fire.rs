@@ -157,7 +157,7 @@ impl Delivery {
         }
         if let Some(run) = run {
             tracing::info!(reminder_id, run_id = run.id, occurrence = %run.occurrence_at, "fired");
-            self.dispatch(run.id).await?;
+            self.hand_over(run.id).await;
         }
         Ok(())
     }
@@ -242,8 +242,83 @@ impl Delivery {
         txn.commit().await?;
         tracing::warn!(reminder_id = reminder.id, %occurrence, reason = not_sent, "owed occurrence recorded");
         if let Some(run) = run {
-            self.dispatch(run.id).await?;
+            self.hand_over(run.id).await;
         }
+        Ok(())
+    }
+
+    /// Hands a run just fired to its sender. The fire is done whatever happens here: should the
+    /// hand-over fail, the run's `running` row gets it a pass from the due loop.
+    async fn hand_over(self: &Arc<Self>, run_id: i64) {
+        if let Err(e) = self.dispatch(run_id).await {
+            tracing::warn!(run_id, error = %e, "handing a fired run to its sender failed");
+        }
+    }
+
+    /// A fire that failed until its occurrence was past the grace window: the occurrence can no
+    /// longer go out, so it is recorded as not sent, with the last error, and the operator is
+    /// told — and a reminder whose next occurrence it was moves on, so its later occurrences are
+    /// not held up. The smallest transaction that says so; nothing if the occurrence was
+    /// recorded meanwhile.
+    pub(super) async fn record_unfired(
+        &self,
+        reminder_id: i64,
+        occurrence: DateTime<Utc>,
+        error: &str,
+    ) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        let Some(reminder) = reminders::Entity::find_by_id(reminder_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+        else {
+            return Ok(());
+        };
+        let recorded = runs::Entity::find()
+            .filter(runs::Column::ReminderId.eq(reminder_id))
+            .filter(runs::Column::OccurrenceAt.eq(occurrence))
+            .one(&txn)
+            .await?
+            .is_some();
+        let next =
+            reminder.status == ReminderStatus::Active && reminder.next_fire_at == Some(occurrence);
+        let claimed = if next {
+            let after = service::reminders::schedule_of(&reminder)
+                .ok()
+                .and_then(|schedule| schedule.after(occurrence));
+            firing::move_on(&txn, reminder_id, occurrence, after, occurrence, now).await?
+        } else {
+            firing::take_owed(&txn, reminder_id, occurrence)
+                .await?
+                .is_some()
+        };
+        if !claimed || recorded {
+            txn.commit().await?;
+            return Ok(());
+        }
+        let reason = format!("not sent: it could not be fired: {error}");
+        let run = self
+            .insert_run(
+                &txn,
+                &reminder,
+                occurrence,
+                RunStatus::Skipped,
+                Some(&reason),
+                now,
+            )
+            .await?;
+        let alert = Event::RunAlert {
+            account_id: reminder.account_id,
+            run_id: run.id,
+            reminder_id: Some(reminder_id),
+            reminder_name: reminder.name.clone(),
+            status: RunStatus::Skipped,
+            counts: RunCounts::default(),
+        };
+        events::publish_in(&txn, Some(reminder.operator_id), &alert).await?;
+        txn.commit().await?;
+        tracing::error!(reminder_id, %occurrence, "a fire that kept failing is recorded as not sent");
         Ok(())
     }
 

@@ -61,12 +61,14 @@ impl Delivery {
     }
 
     /// Rolls the run up once nothing is left to send, and tells the operator how it went.
-    pub(crate) async fn finish(&self, run: &runs::Model, account_id: i64) -> anyhow::Result<()> {
+    /// `false` when a group is still open: being sent (by a peer, or by a send this process lost
+    /// track of, until the sweep reports it unknown), so the run is not done yet.
+    pub(crate) async fn finish(&self, run: &runs::Model, account_id: i64) -> anyhow::Result<bool> {
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
         let counts = rows::counts(&txn, run.id).await?;
         if counts.open() > 0 {
-            return Ok(());
+            return Ok(false);
         }
         let status = counts.roll_up();
         if !rows::set_run_status(
@@ -79,7 +81,8 @@ impl Delivery {
         )
         .await?
         {
-            return Ok(());
+            // Finished or paused elsewhere meanwhile: not open here either.
+            return Ok(true);
         }
         let event = Event::RunFinished {
             account_id,
@@ -104,7 +107,7 @@ impl Delivery {
         self.forget_uploads(run.id);
         self.back(run.id);
         tracing::info!(run_id = run.id, %status, sent = counts.sent, failed = counts.failed, "run finished");
-        Ok(())
+        Ok(true)
     }
 
     /// The account is not connected: its groups are skipped, and the operator hears of it.

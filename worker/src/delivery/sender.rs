@@ -34,6 +34,9 @@ const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 const BATCH: u64 = 64;
 /// How often a run whose account is away looks again (within the grace window).
 const OFFLINE_RECHECK: chrono::Duration = chrono::Duration::seconds(5);
+/// How often a run whose last groups are being sent elsewhere (a peer's send, or one a crash
+/// left claimed until the sweep reports it) looks again whether it is done.
+const CLAIMED_RECHECK: chrono::Duration = chrono::Duration::seconds(5);
 /// How long an account WhatsApp rate-limits is left alone before its next send.
 const RATE_LIMIT_HOLD: chrono::Duration = chrono::Duration::seconds(60);
 
@@ -64,7 +67,11 @@ struct Snapshot {
 
 impl Delivery {
     /// Hands `run_id` to its account's sender, starting one if there is none (or it died).
+    /// Nothing once shutting down: a sender started then would outlive the delivery.
     pub(crate) async fn dispatch(self: &Arc<Self>, run_id: i64) -> anyhow::Result<()> {
+        if self.stopping() {
+            return Ok(());
+        }
         let Some(run) = runs::Entity::find_by_id(run_id).one(&self.db).await? else {
             return Ok(());
         };
@@ -75,20 +82,27 @@ impl Delivery {
             let reason = "the account was deleted";
             let now = self.clock.now();
             rows::close_pending(&self.db, run_id, TargetStatus::Skipped, reason, now).await?;
-            return self.finish(&run, 0).await;
+            if !self.finish(&run, 0).await? {
+                self.pass_ended(run_id, Some(now + CLAIMED_RECHECK));
+            }
+            return Ok(());
         };
-        self.taken(run_id, account_id);
         let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
         if senders.get(&account_id).is_none_or(|tx| tx.is_closed()) {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(Arc::clone(self).sender(account_id, rx));
             senders.insert(account_id, tx);
         }
-        senders
+        // Counted before the send: the sender may end the pass before this line returns.
+        self.taken(run_id, account_id);
+        let handed = senders
             .get(&account_id)
-            .map(|tx| tx.send(run_id))
-            .transpose()
-            .map_err(|_| anyhow::anyhow!("the sender of account {account_id} stopped"))?;
+            .is_some_and(|tx| tx.send(run_id).is_ok());
+        if !handed {
+            drop(senders);
+            self.pass_ended(run_id, None);
+            anyhow::bail!("the sender of account {account_id} stopped");
+        }
         Ok(())
     }
 
@@ -138,7 +152,10 @@ impl Delivery {
             return Ok(None);
         };
         match stop {
-            Stop::Done => self.finish(&run, account_id).await.map(|()| None),
+            Stop::Done => match self.finish(&run, account_id).await? {
+                true => Ok(None),
+                false => Ok(Some(self.clock.now() + CLAIMED_RECHECK)),
+            },
             Stop::WaitUntil(at) => {
                 if last_progress.is_some() {
                     self.progress(&run, account_id, &mut last_progress, true)

@@ -14,7 +14,7 @@ use domain::{account::PhoneNumber, status::MessageKind};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::keys::KeyStore;
+use keystore::KeyStore;
 
 /// One run of one account's session. Every start gets a new generation, so anything a stopped
 /// session still reports is recognisably stale.

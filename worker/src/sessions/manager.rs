@@ -31,7 +31,9 @@ use tokio::{
     time::Instant,
 };
 
-use super::{accounts::AccountRows, groups};
+use service::accounts::session_state::AccountRows;
+
+use super::groups;
 use crate::provider::{
     MessageId, OutgoingMessage, Provider, ProviderEvent, Session, SessionKey, sim::SimProvider,
 };

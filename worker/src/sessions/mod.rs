@@ -1,6 +1,5 @@
-//! WhatsApp sessions: the manager that owns them, the account rows it writes, and group sync.
+//! WhatsApp sessions: the manager that owns them, and group sync.
 
-mod accounts;
 mod groups;
 pub mod manager;
 

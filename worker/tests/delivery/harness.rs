@@ -71,6 +71,7 @@ pub struct Harness {
     pub db: DatabaseConnection,
     pub clock: Arc<ManualClock>,
     pub sim: Arc<SimProvider>,
+    pub delivery: Arc<worker::delivery::Delivery>,
     pub operator_id: i64,
     pub account_id: i64,
     pub groups: Vec<whatsapp_groups::Model>,
@@ -148,6 +149,7 @@ impl Harness {
             .await
             .expect("worker starts");
         let sim = worker.sim();
+        let delivery = worker.delivery();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(worker.run_until_stopped(async {
             let _ = stopped.await;
@@ -156,6 +158,7 @@ impl Harness {
             db: test.db.clone(),
             clock,
             sim,
+            delivery,
             operator_id: 0,
             account_id: 0,
             groups: Vec::new(),

@@ -1,20 +1,22 @@
 mod changes;
 mod due;
+mod failures;
 mod harness;
+mod pacing;
+mod replays;
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use domain::{
     bus::Event,
-    pacing::Rules,
     status::{MessageKind, ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::{reminder_run_targets, reminders};
 use sea_orm::{DatabaseConnection, EntityTrait};
-use service::{accounts, audit::Actor, reminders::PartInput};
+use service::{audit::Actor, reminders::PartInput};
 use testkit::TestDb;
-use worker::provider::sim::{Fault, SimOp};
+use worker::provider::sim::SimOp;
 
 use harness::*;
 
@@ -111,252 +113,6 @@ async fn a_recurring_reminder_moves_to_its_next_occurrence_and_ends_after_its_co
     );
     assert_eq!(h.runs(reminder.id).await.len(), 2);
     assert_eq!(h.sim.sent(h.account_id).await.unwrap().len(), 2);
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn transient_failures_retry_after_30_s_2_min_and_10_min_then_give_up() {
-    let test = TestDb::new().await;
-    let data = tempfile::tempdir().unwrap();
-    let h = Harness::start(&test, data.path(), pacing_off()).await;
-
-    // Three failures, then the fourth attempt goes through.
-    h.sim
-        .inject(h.account_id, Fault::FailSends { count: 3 })
-        .unwrap();
-    let first = h.create(h.input("Retried", local(8, 5), &[0])).await;
-    h.clock.set(at(8, 5, 0));
-    let target = |reminder_id: i64, attempts: i32| {
-        let h = &h;
-        async move {
-            let run = h.runs(reminder_id).await.pop()?;
-            let t = h.targets(run.id).await.pop()?;
-            (t.attempts == attempts && t.status == TargetStatus::Pending).then_some(t)
-        }
-    };
-    let t = h.wait("the first failure", || target(first.id, 1)).await;
-    assert_eq!(t.next_attempt_at, Some(at(8, 5, 30)));
-    h.clock.set(at(8, 5, 29));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        h.targets(t.run_id).await[0].attempts,
-        1,
-        "no retry before its time"
-    );
-    h.clock.set(at(8, 5, 30));
-    let t = h.wait("the second failure", || target(first.id, 2)).await;
-    assert_eq!(t.next_attempt_at, Some(at(8, 7, 30)));
-    h.clock.set(at(8, 7, 30));
-    let t = h.wait("the third failure", || target(first.id, 3)).await;
-    assert_eq!(t.next_attempt_at, Some(at(8, 17, 30)));
-    h.clock.set(at(8, 17, 30));
-    let run = h.settled_run(first.id, at(8, 5, 0)).await;
-    assert_eq!(run.status, RunStatus::Success);
-    let done = &h.targets(run.id).await[0];
-    assert_eq!((done.status, done.attempts), (TargetStatus::Sent, 4));
-    assert_eq!(done.latency_ms, Some(12 * 60 * 1000 + 30_000));
-
-    // Four failures: the target fails, the run fails, and the operator is told.
-    h.sim
-        .inject(h.account_id, Fault::FailSends { count: 4 })
-        .unwrap();
-    let second = h.create(h.input("Doomed", local(9, 0), &[1])).await;
-    for (attempts, moment) in [at(9, 0, 0), at(9, 0, 30), at(9, 2, 30)]
-        .into_iter()
-        .enumerate()
-    {
-        h.clock.set(moment);
-        h.wait("a failed attempt", || {
-            target(second.id, attempts as i32 + 1)
-        })
-        .await;
-    }
-    h.clock.set(at(9, 12, 30));
-    let run = h.settled_run(second.id, at(9, 0, 0)).await;
-    assert_eq!(run.status, RunStatus::Failed);
-    let failed = &h.targets(run.id).await[0];
-    assert_eq!((failed.status, failed.attempts), (TargetStatus::Failed, 4));
-    assert!(
-        failed
-            .reason
-            .as_deref()
-            .unwrap()
-            .contains("gave up after 4 attempts"),
-        "{failed:?}"
-    );
-    assert!(h.events().await.iter().any(|e| matches!(
-        e,
-        Event::RunAlert { run_id, status: RunStatus::Failed, .. } if *run_id == run.id
-    )));
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn a_permanent_error_fails_at_once_and_the_run_is_partial() {
-    let test = TestDb::new().await;
-    let data = tempfile::tempdir().unwrap();
-    let h = Harness::start(&test, data.path(), pacing_off()).await;
-    // The account leaves its last group on WhatsApp's side; Herald has not synced since.
-    h.sim
-        .inject(h.account_id, Fault::SetGroupCount { count: 11 })
-        .unwrap();
-    let last = (0..h.groups.len())
-        .max_by_key(|&i| h.groups[i].jid.clone())
-        .unwrap();
-    let first = usize::from(last == 0);
-    let reminder = h
-        .create(h.input("Mixed", local(8, 30), &[first, last]))
-        .await;
-    h.clock.set(at(8, 30, 0));
-    let run = h.settled_run(reminder.id, at(8, 30, 0)).await;
-    assert_eq!(run.status, RunStatus::Partial);
-    let targets = h.targets(run.id).await;
-    assert_eq!(targets[0].status, TargetStatus::Sent);
-    assert_eq!(
-        (targets[1].status, targets[1].attempts),
-        (TargetStatus::Failed, 1)
-    );
-    assert!(
-        targets[1]
-            .reason
-            .as_deref()
-            .unwrap()
-            .contains("not a participant")
-    );
-    assert!(h.events().await.iter().any(|e| matches!(
-        e,
-        Event::RunAlert { run_id, status: RunStatus::Partial, .. } if *run_id == run.id
-    )));
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn an_offline_account_skips_its_groups_with_a_reason_and_an_alert() {
-    let test = TestDb::new().await;
-    let data = tempfile::tempdir().unwrap();
-    let h = Harness::start(&test, data.path(), pacing_off()).await;
-    let reminder = h.create(h.input("Offline", local(8, 20), &[0, 1])).await;
-    h.sim.inject(h.account_id, Fault::LogOut).unwrap();
-    h.wait("the account to be logged out", || async {
-        let row = accounts::find(&h.db, h.operator_id, h.account_id)
-            .await
-            .unwrap()?;
-        (row.status == domain::status::AccountStatus::LoggedOut).then_some(())
-    })
-    .await;
-    h.clock.set(at(8, 20, 0));
-    let run = h.settled_run(reminder.id, at(8, 20, 0)).await;
-    assert_eq!(run.status, RunStatus::Skipped);
-    for target in h.targets(run.id).await {
-        assert_eq!(target.status, TargetStatus::Skipped);
-        assert_eq!(
-            target.reason.as_deref(),
-            Some("the account was not connected (logged_out)")
-        );
-    }
-    assert!(h.sim.sent(h.account_id).await.unwrap().is_empty());
-    assert!(h.events().await.iter().any(|e| matches!(
-        e,
-        Event::AccountOffline { run_id, label, .. } if *run_id == run.id && label == "Bakery"
-    )));
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn pacing_holds_the_interval_and_the_per_minute_cap_in_the_simulators_timestamps() {
-    let test = TestDb::new().await;
-    let data = tempfile::tempdir().unwrap();
-    let rules = Rules {
-        min_interval: Duration::from_secs(3),
-        jitter: Duration::from_secs(1),
-        per_minute: 5,
-        per_hour_global: 5000,
-    };
-    let h = Harness::start(&test, data.path(), rules).await;
-    let reminder = h
-        .create(h.input("Paced", local(8, 1), &(0..12).collect::<Vec<_>>()))
-        .await;
-    h.clock.set(at(8, 1, 0));
-    h.sent_count(1).await;
-    let run = h
-        .tick_until_run(
-            reminder.id,
-            at(8, 1, 0),
-            chrono::Duration::milliseconds(250),
-            |s| s != RunStatus::Running,
-        )
-        .await;
-    assert_eq!(run.status, RunStatus::Success);
-    let times: Vec<_> = h
-        .sim
-        .sent(h.account_id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.sent_at)
-        .collect();
-    assert_eq!(times.len(), 12);
-    domain::pacing::check(&times, &rules).expect("sends respect the pacing rules");
-    // Five a minute: the 6th and the 11th each open a new minute.
-    assert!(
-        times[5] - times[0] >= chrono::Duration::seconds(60),
-        "{times:?}"
-    );
-    assert!(
-        times[10] - times[5] >= chrono::Duration::seconds(60),
-        "{times:?}"
-    );
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn the_global_hourly_cap_holds_sends_for_the_next_hour() {
-    let test = TestDb::new().await;
-    let data = tempfile::tempdir().unwrap();
-    let rules = Rules {
-        per_hour_global: 4,
-        ..pacing_off()
-    };
-    let h = Harness::start(&test, data.path(), rules).await;
-    let reminder = h
-        .create(h.input("Capped", local(8, 1), &(0..6).collect::<Vec<_>>()))
-        .await;
-    h.clock.set(at(8, 1, 0));
-    h.wait("four sends", || async {
-        (h.sim.sent(h.account_id).await.unwrap().len() == 4).then_some(())
-    })
-    .await;
-    h.tick_until(at(9, 0, 0), chrono::Duration::minutes(1))
-        .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        h.sim.sent(h.account_id).await.unwrap().len(),
-        4,
-        "the cap holds for an hour"
-    );
-    h.tick_until_run(
-        reminder.id,
-        at(8, 1, 0),
-        chrono::Duration::seconds(5),
-        |s| s == RunStatus::Success,
-    )
-    .await;
-    assert_eq!(
-        h.settled_run(reminder.id, at(8, 1, 0)).await.status,
-        RunStatus::Success
-    );
-    let times: Vec<_> = h
-        .sim
-        .sent(h.account_id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.sent_at)
-        .collect();
-    assert!(
-        times[4] - times[0] >= chrono::Duration::hours(1),
-        "{times:?}"
-    );
     h.stop().await;
 }
 
@@ -630,72 +386,6 @@ async fn a_graceful_stop_lets_the_send_under_way_finish_and_the_next_start_sends
         assert_eq!((target.status, target.attempts), (TargetStatus::Sent, 1));
     }
     assert_eq!(h.sim.sent(h.account_id).await.unwrap().len(), 3);
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn a_send_that_times_out_is_unknown_and_never_sent_again() {
-    let test = TestDb::new().await;
-    let data = tempfile::tempdir().unwrap();
-    let mut slow = settings(pacing_off());
-    slow.send_timeout = Duration::from_millis(200);
-    // Sends take half a second of real time: longer than the timeout.
-    let h = Harness::start_with(&test, data.path(), slow, 500).await;
-    let reminder = h.create(h.input("Slow", local(8, 15), &[0])).await;
-    h.clock.set(at(8, 15, 0));
-    let run = h.settled_run(reminder.id, at(8, 15, 0)).await;
-    assert_eq!(run.status, RunStatus::Failed);
-    let target = &h.targets(run.id).await[0];
-    assert_eq!((target.status, target.attempts), (TargetStatus::Unknown, 1));
-    assert!(
-        target.reason.as_deref().unwrap().contains("not re-sent"),
-        "{target:?}"
-    );
-    assert_eq!(target.next_attempt_at, None);
-    // Past every retry delay: still one attempt.
-    h.tick_until(at(8, 30, 0), chrono::Duration::minutes(1))
-        .await;
-    assert_eq!(h.targets(run.id).await[0].attempts, 1);
-    assert!(h.events().await.iter().any(|e| matches!(
-        e,
-        Event::TargetsUnknown { run_id, groups, .. }
-            if *run_id == run.id && groups == &[h.groups[0].name.clone()]
-    )));
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn a_rate_limit_holds_the_account_back_before_its_next_send() {
-    let test = TestDb::new().await;
-    let data = tempfile::tempdir().unwrap();
-    let h = Harness::start(&test, data.path(), pacing_off()).await;
-    h.sim
-        .inject(h.account_id, Fault::RateLimit { count: 1 })
-        .unwrap();
-    let reminder = h.create(h.input("Limited", local(8, 25), &[0, 1])).await;
-    h.clock.set(at(8, 25, 0));
-    let run = h
-        .tick_until_run(
-            reminder.id,
-            at(8, 25, 0),
-            chrono::Duration::seconds(1),
-            |s| s != RunStatus::Running,
-        )
-        .await;
-    assert_eq!(run.status, RunStatus::Success);
-    let sent = h.sim.sent(h.account_id).await.unwrap();
-    assert_eq!(sent.len(), 2);
-    assert!(
-        sent.iter().all(|m| m.sent_at >= at(8, 26, 0)),
-        "nothing went out during the minute's hold: {sent:?}"
-    );
-    let limited = h
-        .targets(run.id)
-        .await
-        .into_iter()
-        .find(|t| t.group_jid == h.groups[0].jid)
-        .unwrap();
-    assert_eq!(limited.attempts, 2);
     h.stop().await;
 }
 

@@ -2,10 +2,7 @@
 //! runs group by group — with pause, resume, duplicate and delete. Each section's Edit opens
 //! that step of the wizard.
 
-use domain::{
-    bus::Event,
-    status::{MessageKind, ReminderStatus},
-};
+use domain::{bus::Event, status::ReminderStatus};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
@@ -19,6 +16,7 @@ use crate::{
         dialog::Dialog,
         feedback::{LoadFailed, error_text},
         live::keep_current,
+        part_preview::PartPreview,
         run_badge::ReminderStatusBadge,
     },
     functions::{
@@ -28,7 +26,7 @@ use crate::{
         },
     },
     routes::id_param,
-    wire::reminders::{PartView, ReminderPage, Step},
+    wire::reminders::{ReminderPage, Step},
 };
 
 #[component]
@@ -255,23 +253,4 @@ enum Action {
     Resume,
     Duplicate,
     Delete,
-}
-
-/// One part as the groups will see it.
-#[component]
-pub fn PartPreview(part: PartView) -> impl IntoView {
-    let media = part.media.map(|m| {
-        let url = format!("/api/media/{}", m.id);
-        match part.kind {
-            MessageKind::Image => view! { <img class="preview-image" src=url alt=m.original_name.clone() loading="lazy" /> }.into_any(),
-            MessageKind::Video => view! { <video class="preview-image" src=url controls=true preload="metadata"></video> }.into_any(),
-            _ => view! { <a class="preview-file" href=url>{m.original_name.clone()}</a> }.into_any(),
-        }
-    });
-    view! {
-        <li class="message-bubble" data-kind=part.kind.as_str()>
-            {media}
-            {part.body.map(|body| view! { <p class="message-text">{body}</p> })}
-        </li>
-    }
 }

@@ -9,6 +9,7 @@ use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 
 use crate::{
+    components::part_preview::PartPreview,
     components::{
         feedback::{LoadFailed, error_text},
         live::keep_current,
@@ -18,7 +19,7 @@ use crate::{
         AppError,
         reminders::{cancel_run, resume_run, run_page},
     },
-    routes::{id_param, reminders::detail::PartPreview},
+    routes::id_param,
     wire::reminders::{RunPage, RunTargetView, RunView},
 };
 

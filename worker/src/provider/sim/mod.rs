@@ -50,7 +50,7 @@ use super::{
     SessionKey, StartMode,
 };
 use crate::clock::{SharedClock, SystemClock};
-use crate::keys::KeyStore;
+use keystore::KeyStore;
 
 pub use self::control::control_router;
 

@@ -6,6 +6,7 @@
 //! "stream closed" after `stop()` and the `LoggedOut` after `logout()`, both for a generation
 //! the manager has already let go of.
 
+use keystore::KeyStore;
 use std::{
     pin::Pin,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
@@ -20,12 +21,9 @@ use tokio::{
 };
 
 use super::{Sim, SimOp, credentials, groups, pair_code, qr_code};
-use crate::{
-    keys::KeyStore,
-    provider::{
-        EventSender, GroupInfo, MediaFile, MessageId, OutgoingMessage, ProviderError,
-        ProviderEvent, SendError, SentMessage, Session, SessionEvent, SessionKey, UploadedMedia,
-    },
+use crate::provider::{
+    EventSender, GroupInfo, MediaFile, MessageId, OutgoingMessage, ProviderError, ProviderEvent,
+    SendError, SentMessage, Session, SessionEvent, SessionKey, UploadedMedia,
 };
 
 /// QR codes per pairing attempt, as WhatsApp hands out refs.

@@ -16,7 +16,6 @@ mod tests;
 use std::sync::{Arc, Mutex, atomic::Ordering};
 
 use async_trait::async_trait;
-use sea_orm::DatabaseConnection;
 use url::Url;
 use whatsapp_rust::{
     http::UreqHttpClient,
@@ -32,7 +31,7 @@ use self::{
     session::{Forwarder, Watch, WebSession},
 };
 use super::{EventSender, Provider, ProviderError, Session, SessionKey, StartMode};
-use crate::keys::KeyStore;
+use keystore::KeyStore;
 
 /// Where whatsapp-rust connects unless told otherwise.
 const WHATSAPP_SERVER: &str = "web.whatsapp.com";
@@ -44,7 +43,7 @@ pub struct WebProvider {
 
 impl WebProvider {
     /// The keys come with each session's [`KeyStore`], not from `_db`.
-    pub fn new(_db: DatabaseConnection, url: Option<Url>) -> Self {
+    pub fn new(url: Option<Url>) -> Self {
         Self { url }
     }
 }

@@ -3,15 +3,13 @@
 
 use chrono::Utc;
 use domain::{bus::Event, pairing::display_pair_code, status::AccountStatus};
+use keystore::KeyStore;
 use sea_orm::Set;
+use service::accounts::session_state::{PhoneHolder, clear_qr, reset_unpaired};
 use tokio::time::Instant;
 
 use super::{Manager, Stage};
-use crate::{
-    keys::KeyStore,
-    provider::{ProviderEvent, SessionEvent},
-    sessions::accounts::{PhoneHolder, clear_qr, reset_unpaired},
-};
+use crate::provider::{ProviderEvent, SessionEvent};
 
 /// Why pairing stopped when the phone is already another operator's link; a sentence to show,
 /// without a final period so it can be embedded.

@@ -2,6 +2,7 @@
 //! account's live one, resuming with stored credentials, and reconnecting with backoff after a
 //! drop.
 
+use keystore::{KeyStore, accounts_with_credentials};
 use std::{
     sync::{Arc, PoisonError},
     time::Duration,
@@ -12,10 +13,7 @@ use domain::{bus::Event, status::AccountStatus};
 use sea_orm::Set;
 
 use super::{Down, Input, Live, Manager, Settings, Stage};
-use crate::{
-    keys::{self, KeyStore},
-    provider::{SessionKey, StartMode},
-};
+use crate::provider::{SessionKey, StartMode};
 
 impl Manager {
     /// Pending rows left by a crash become unpaired; accounts with credentials reconnect.
@@ -29,7 +27,7 @@ impl Manager {
             .await?;
             tracing::info!(account_id = row.id, "interrupted pairing reset");
         }
-        for account_id in keys::accounts_with_credentials(&self.db).await? {
+        for account_id in accounts_with_credentials(&self.db).await? {
             let Some(row) = self.rows.get(account_id).await? else {
                 // Deleted while the worker was down: its delete command cleans up.
                 continue;

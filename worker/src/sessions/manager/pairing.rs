@@ -2,15 +2,13 @@
 //! one (Unpair, and the cleanup after a Delete).
 
 use domain::{account::PhoneNumber, bus::Event, status::AccountStatus};
+use keystore::KeyStore;
 use sea_orm::Set;
+use service::accounts::session_state::reset_unpaired;
 use tokio::{sync::mpsc, time::timeout};
 
 use super::{Input, Manager};
-use crate::{
-    keys::KeyStore,
-    provider::{SessionEvent, SessionKey, StartMode},
-    sessions::accounts::reset_unpaired,
-};
+use crate::provider::{SessionEvent, SessionKey, StartMode};
 
 impl Manager {
     /// Pair / Re-pair: a fresh key store, a new generation, QR codes — and with `phone`, a code

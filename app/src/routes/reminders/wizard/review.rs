@@ -8,11 +8,11 @@ use super::WizardContext;
 use crate::{
     clock,
     components::feedback::error_text,
+    components::part_preview::PartPreview,
     functions::{
         accounts::list_accounts,
         drafts::{group_choices, save_draft, submit_draft},
     },
-    routes::reminders::detail::PartPreview,
     wire::reminders::{FieldProblem, PartView, Step, SubmitOutcome},
 };
 

@@ -10,6 +10,7 @@ mod pairing;
 mod sends;
 mod sessions;
 
+use keystore::KeyStore;
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
@@ -20,12 +21,9 @@ use tokio::{
 };
 
 use super::{SimProvider, base64, default_phone, qr_code};
-use crate::{
-    keys::KeyStore,
-    provider::{
-        MessageId, OutgoingMessage, Provider, ProviderError, ProviderEvent, Session, SessionEvent,
-        SessionKey, StartMode,
-    },
+use crate::provider::{
+    MessageId, OutgoingMessage, Provider, ProviderError, ProviderEvent, Session, SessionEvent,
+    SessionKey, StartMode,
 };
 use runtime::config::SimConfig;
 

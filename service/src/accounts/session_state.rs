@@ -1,6 +1,9 @@
-//! The worker's writes to account rows. Each change and the event announcing it commit together,
-//! so a reader of the event stream never sees an event before the row it describes.
+//! An account's session state — status, phone, QR code, generation, last seen — as the worker's
+//! session manager writes it; the operator's own changes (label, delete) are in the parent
+//! module. Each change and the event announcing it commit together, so a reader of the event
+//! stream never sees an event before the row it describes.
 
+use crate::bus::events;
 use chrono::Utc;
 use domain::{bus::Event, status::AccountStatus};
 use entity::whatsapp_accounts as accounts;
@@ -8,7 +11,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
     QueryFilter, Set,
 };
-use service::bus::events;
 
 /// Who holds a phone already.
 pub enum PhoneHolder {
@@ -40,7 +42,7 @@ impl AccountRows {
         change: impl FnOnce(&mut accounts::ActiveModel),
         event: Option<Event>,
     ) -> Result<Option<accounts::Model>, DbErr> {
-        let txn = service::database::begin_write(&self.db).await?;
+        let txn = crate::database::begin_write(&self.db).await?;
         let Some(row) = accounts::Entity::find_by_id(account_id).one(&txn).await? else {
             return Ok(None);
         };

@@ -2,6 +2,8 @@
 //! bot see and change them. Every change is scoped to the calling operator, audited, and — when
 //! the worker has to act — queues its command in the same transaction.
 
+pub mod session_state;
+
 use chrono::Utc;
 use domain::{
     account::AccountLabel,

@@ -1,0 +1,144 @@
+//! Upcoming fires and past runs, and the operator's actions on a run.
+
+use chrono::{DateTime, Utc};
+use domain::{
+    bus::Command,
+    status::{ReminderStatus, RunStatus},
+};
+use entity::reminder_runs;
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use service::{
+    audit::Actor,
+    reminders::{self, ReminderInput},
+    runs::{self, RunActionError},
+};
+
+use crate::{World, now, utc};
+
+#[tokio::test]
+async fn lists_upcoming_fires_and_history() {
+    let w = World::new().await;
+    let weekly = w.create(&w.weekly()).await;
+    let one_off = w.create(&w.one_off()).await;
+    let paused = w
+        .create(&ReminderInput {
+            name: "Later".into(),
+            ..w.one_off()
+        })
+        .await;
+    reminders::pause(w.db(), Actor::Operator, w.me.id, paused.id, None, now())
+        .await
+        .unwrap();
+
+    let all: Vec<i64> = reminders::list(w.db(), w.me.id, None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(all, [weekly.id, one_off.id, paused.id]);
+    let only_paused = reminders::list(w.db(), w.me.id, Some(ReminderStatus::Paused))
+        .await
+        .unwrap();
+    assert_eq!(only_paused.len(), 1);
+    assert_eq!(only_paused[0].id, paused.id);
+
+    let fires: Vec<(i64, DateTime<Utc>)> = reminders::upcoming(w.db(), w.me.id, 4)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(r, at)| (r.id, at))
+        .collect();
+    assert_eq!(
+        fires,
+        [
+            (one_off.id, utc(2031, 3, 4, 9, 0)),
+            (weekly.id, utc(2031, 3, 5, 7, 30)),
+            (weekly.id, utc(2031, 3, 10, 7, 30)),
+            (weekly.id, utc(2031, 3, 12, 7, 30)),
+        ]
+    );
+
+    let older = w.run(&weekly, RunStatus::Success).await;
+    let newer = reminder_runs::ActiveModel {
+        reminder_id: Set(Some(weekly.id)),
+        reminder_name: Set(weekly.name.clone()),
+        account_id: Set(Some(weekly.account_id)),
+        occurrence_at: Set(utc(2031, 3, 5, 7, 30)),
+        status: Set(RunStatus::Running),
+        created_at: Set(utc(2031, 3, 5, 7, 30)),
+        operator_id: Set(Some(w.me.id)),
+        ..Default::default()
+    }
+    .insert(w.db())
+    .await
+    .unwrap()
+    .id;
+    let history = reminders::runs(w.db(), w.me.id, weekly.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|h| h.run.id).collect::<Vec<_>>(),
+        [newer, older]
+    );
+    assert!(
+        reminders::runs(w.db(), w.other.id, weekly.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn only_a_paused_run_can_be_resumed_or_cancelled() {
+    let w = World::new().await;
+    let reminder = w.create(&w.one_off()).await;
+    let finished = w.run(&reminder, RunStatus::Success).await;
+    let refused = runs::resume(w.db(), Actor::Operator, w.me.id, finished).await;
+    assert!(
+        matches!(refused, Err(RunActionError::NotPaused(RunStatus::Success))),
+        "{refused:?}"
+    );
+
+    let mut row = reminder_runs::Entity::find_by_id(finished)
+        .one(w.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    row.status = Set(RunStatus::Paused);
+    row.update(w.db()).await.unwrap();
+    assert!(matches!(
+        runs::resume(w.db(), Actor::Operator, w.other.id, finished).await,
+        Err(RunActionError::NotFound)
+    ));
+    assert!(matches!(
+        runs::cancel(w.db(), Actor::Operator, w.me.id, i64::MAX).await,
+        Err(RunActionError::NotFound)
+    ));
+
+    runs::resume(w.db(), Actor::Operator, w.me.id, finished)
+        .await
+        .unwrap();
+    runs::cancel(w.db(), Actor::Operator, w.me.id, finished)
+        .await
+        .unwrap();
+    let queued: Vec<Command> = w.commands().await.into_iter().skip(1).collect();
+    assert_eq!(
+        queued,
+        [
+            Command::ResumeRun {
+                account_id: w.me.account,
+                run_id: finished
+            },
+            Command::CancelRun {
+                account_id: w.me.account,
+                run_id: finished
+            },
+        ]
+    );
+    assert_eq!(
+        w.audit("run", finished).await,
+        ["run.resumed", "run.cancelled"]
+    );
+}
