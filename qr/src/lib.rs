@@ -62,22 +62,84 @@ pub fn terminal(text: &str) -> Result<String, QrError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn png_has_the_expected_size_and_signature() {
-        let bytes = png("2@abcdef,ghijkl,mnopqr").unwrap();
-        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-        let decoder = ::png::Decoder::new(std::io::Cursor::new(bytes));
-        let reader = decoder.read_info().unwrap();
-        let info = reader.info();
-        let modules = QrCode::new(b"2@abcdef,ghijkl,mnopqr").unwrap().width();
-        assert_eq!(info.width as usize, (modules + 2 * QUIET_ZONE) * SCALE);
-        assert_eq!(info.width, info.height);
+    /// Shaped like WhatsApp's pairing codes: a ref, then base64 keys, comma-separated.
+    const CODE: &str = "2@Xq3vG9kLmN0pQrStUvWxYz12aBcDeFgHiJkLmNoPqRsTuVwXyZ/+==,\
+        hT6p2k1c9QbY0vW3xZ8mN4rS7uA5dF2gJ6kL9pQ3sV0=,Pz8wX1cV4bN7mK2jH5gF9dS3aQ6eR0tY8uI1oP4lZ7=,\
+        Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7cF0iL3oR6uX9bE2h=";
+
+    /// Reads `terminal`'s drawing back into modules, `true` for dark: a filled half is a light
+    /// module (drawn in the terminal's foreground), an empty half a dark one.
+    fn terminal_modules(drawn: &str) -> Vec<Vec<bool>> {
+        let mut rows = Vec::new();
+        for line in drawn.lines() {
+            let (top, bottom): (Vec<bool>, Vec<bool>) = line
+                .chars()
+                .map(|c| match c {
+                    '█' => (false, false),
+                    '▀' => (false, true),
+                    '▄' => (true, false),
+                    ' ' => (true, true),
+                    other => panic!("{other:?} is not a half block"),
+                })
+                .unzip();
+            rows.push(top);
+            rows.push(bottom);
+        }
+        // The code is square; an odd side leaves the last line's lower halves unused.
+        rows.truncate(rows[0].len());
+        rows
+    }
+
+    /// What a QR reader finds in an image of `side` pixels, `dark` telling each pixel's colour.
+    fn scan(side: usize, dark: impl Fn(usize, usize) -> bool) -> String {
+        let mut image = rqrr::PreparedImage::prepare_from_bitmap(side, side, dark);
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code in the image");
+        grids[0].decode().expect("the code decodes").1
     }
 
     #[test]
-    fn terminal_rendering_is_block_characters() {
-        let drawn = terminal("2@abc").unwrap();
-        assert!(drawn.lines().count() > 10);
-        assert!(drawn.chars().all(|c| " █▀▄\n".contains(c)), "{drawn}");
+    fn the_terminal_drawing_scans_back_to_the_text() {
+        let modules = terminal_modules(&terminal(CODE).unwrap());
+        let side = QrCode::new(CODE.as_bytes()).unwrap().width() + 2 * QUIET_ZONE;
+        assert_eq!(modules.len(), side);
+        assert!(modules.iter().all(|row| row.len() == side));
+        // The quiet zone is light all round, so the code stands out from a dark terminal.
+        for (y, row) in modules.iter().enumerate() {
+            for (x, dark) in row.iter().enumerate() {
+                let margin = [x, y, side - 1 - x, side - 1 - y]
+                    .into_iter()
+                    .min()
+                    .unwrap();
+                assert!(
+                    margin >= QUIET_ZONE || !dark,
+                    "dark module in the quiet zone at {x},{y}"
+                );
+            }
+        }
+        // A few pixels per module, as a camera sees a terminal.
+        const PIXELS: usize = 4;
+        assert_eq!(
+            scan(side * PIXELS, |x, y| modules[y / PIXELS][x / PIXELS]),
+            CODE
+        );
+    }
+
+    #[test]
+    fn the_png_scans_back_to_the_text() {
+        let bytes = png(CODE).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        let mut decoder = ::png::Decoder::new(std::io::Cursor::new(bytes));
+        // One byte a pixel, whatever the file's bit depth.
+        decoder.set_transformations(::png::Transformations::EXPAND);
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let frame = reader.next_frame(&mut pixels).unwrap();
+        assert_eq!(frame.color_type, ::png::ColorType::Grayscale);
+        let side = frame.width as usize;
+        assert_eq!(frame.height as usize, side);
+        let modules = QrCode::new(CODE.as_bytes()).unwrap().width();
+        assert_eq!(side, (modules + 2 * QUIET_ZONE) * SCALE);
+        assert_eq!(scan(side, |x, y| pixels[y * side + x] < 128), CODE);
     }
 }

@@ -1,40 +1,108 @@
-//! The server's command line, for the host's shell:
+//! The server's command line, for the host's shell. With no command it serves; the commands are
+//! for a box without a browser at hand:
 //! - `login-link`: the way in when no Telegram bot is configured (and what `make run` prints);
-//! - `pair <label>`: pairs an account from the terminal, drawing its QR codes there — or, with
-//!   `--phone <number>`, printing the code to type on that phone.
+//! - `pair <label>`: pairs an account from the terminal ([`pair`]);
+//! - `accounts`, `reminders`: read-only listings ([`listings`]);
+//! - `healthcheck`, `config check`, `completions`: shared with the worker (`runtime::cli`).
 //!
-//! Both read the operators the server synced from its whitelist and never change them: their
+//! They read the operators the server synced from its whitelist and never change them: their
 //! own environment may not be the server's.
 
-use std::{io::IsTerminal, time::Duration};
+mod listings;
+mod pair;
 
 use anyhow::{Context, bail};
-use domain::{
-    account::{AccountLabel, PhoneNumber},
-    bus::Command,
-    pairing::Phase,
-    status::AccountStatus,
-};
+use clap::{Parser, Subcommand};
 use entity::operators::Model as Operator;
-use runtime::config::Config;
+use runtime::{
+    cli::{ConfigCommand, Shell},
+    config::Config,
+};
 use sea_orm::DatabaseConnection;
-use service::{
-    accounts,
-    audit::Actor,
-    bus::{
-        events,
-        wake::{Topic, Waker},
-    },
-    database, login_links, operators,
+use service::{audit::Actor, database, login_links, operators};
+
+pub use self::{
+    listings::{ListArgs, accounts, reminders},
+    pair::{PairArgs, pair},
 };
 
-/// Prints a fresh login link. With several operators, `--telegram-id <id>` picks one.
-pub async fn login_link(config: &Config, args: &[String]) -> anyhow::Result<()> {
-    let wanted = match args {
-        [] => None,
-        [flag, id] if flag == "--telegram-id" => Some(parse_telegram_id(id)?),
-        _ => bail!("usage: herald-server login-link [--telegram-id <id>]"),
-    };
+/// Serve Herald's dashboard, its API and sign-in until stopped (the default command)
+///
+/// With no command, herald-server applies pending database migrations, syncs the operators
+/// from TELEGRAM_ALLOWED_USER_IDS and serves the dashboard on LEPTOS_SITE_ADDR until SIGTERM or
+/// Ctrl-C. Every setting is validated first: with any problem it lists them all and exits 2.
+/// The commands below act on the same database for the operator at the host's shell.
+#[derive(Debug, Parser)]
+#[command(name = "herald-server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a one-time sign-in link to the dashboard, valid for 10 minutes
+    ///
+    /// Prints a link to stdout that signs one operator in once, within 10 minutes; only its
+    /// SHA-256 is stored. It reads the operators the running server synced from its whitelist
+    /// (start the server once first) and never changes them. With several operators, choose
+    /// one with --telegram-id.
+    #[command(after_help = "Examples:\n  herald-server login-link\n  \
+                            herald-server login-link --telegram-id 12345")]
+    LoginLink {
+        /// The operator to sign in, by Telegram user id (needed when several are whitelisted)
+        #[arg(long, value_name = "id")]
+        telegram_id: Option<i64>,
+    },
+    /// Pair a WhatsApp account from the terminal, by QR code or by phone number
+    ///
+    /// Adds the account if it is new, asks the worker to pair it and draws each QR code in the
+    /// terminal as it rotates; scan it on the phone under WhatsApp → Settings → Linked devices →
+    /// Link a device. With --phone it prints the eight-character code to type on that phone
+    /// instead. Exits 0 once connected, 1 on timeout, failure or a number it cannot read. The
+    /// worker must be running.
+    #[command(after_help = "Examples:\n  herald-server pair \"Front desk\"\n  \
+                            herald-server pair \"Front desk\" --phone +447700900123\n  \
+                            herald-server pair Gym --telegram-id 12345 --timeout 300")]
+    Pair(PairArgs),
+    /// Exit 0 if the running server's /api/health answers 200, for container health checks
+    ///
+    /// Asks the server listening on LEPTOS_SITE_ADDR (over loopback when it is bound to every
+    /// interface) for /api/health: exit 0 on HTTP 200, that is, when the server runs and its
+    /// database answers; otherwise exit 1, saying why.
+    #[command(after_help = "Example:\n  docker compose exec server herald-server healthcheck")]
+    Healthcheck,
+    // Described in runtime::cli, as the worker shares it.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// List the WhatsApp accounts: label, operator, status, phone and when last seen
+    ///
+    /// Reads every active operator's accounts (or one operator's, with --telegram-id) and prints
+    /// them as aligned text, or JSON with --json. Reads only: it changes nothing, and needs no
+    /// running server.
+    #[command(after_help = "Examples:\n  herald-server accounts\n  \
+                            herald-server accounts --telegram-id 12345 --json")]
+    Accounts(ListArgs),
+    /// List the reminders: account, status, next fire (in the reminder's zone and UTC), groups
+    ///
+    /// Reads every active operator's reminders (or one operator's, with --telegram-id) and
+    /// prints them as aligned text, or JSON with --json. Reads only: it changes nothing, and
+    /// needs no running server.
+    #[command(
+        after_help = "Examples:\n  herald-server reminders\n  herald-server reminders --json"
+    )]
+    Reminders(ListArgs),
+    // Described in runtime::cli, as the worker shares it.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+/// Prints a fresh login link for the operator `wanted` names, or the only one.
+pub async fn login_link(config: &Config, wanted: Option<i64>) -> anyhow::Result<()> {
     let db = database::connect_and_migrate(&config.database_url)
         .await
         .context("preparing the database")?;
@@ -47,11 +115,6 @@ pub async fn login_link(config: &Config, args: &[String]) -> anyhow::Result<()> 
         link.expires_at.format("%H:%M")
     );
     Ok(())
-}
-
-fn parse_telegram_id(raw: &str) -> anyhow::Result<i64> {
-    raw.parse::<i64>()
-        .with_context(|| format!("--telegram-id expects a number, got {raw:?}"))
 }
 
 /// The operator a command acts for: the only one, or the one `wanted` names.
@@ -71,165 +134,17 @@ async fn choose_operator(db: &DatabaseConnection, wanted: Option<i64>) -> anyhow
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        (Some(id), _) => match active.iter().find(|o| o.telegram_user_id == Some(id)) {
-            Some(operator) => operator,
-            None => {
-                bail!("Telegram user {id} is not an active operator (TELEGRAM_ALLOWED_USER_IDS)")
-            }
-        },
+        (Some(id), _) => find_operator(&active, id)?,
     };
     Ok(operator.clone())
 }
 
-/// How long `pair` waits for the worker to start the pairing before saying so.
-const WORKER_HINT_AFTER: Duration = Duration::from_secs(10);
-
-/// Pairs an account from the terminal: adds it when new, asks the worker to pair it, draws each
-/// QR code as it rotates — or, with `--phone`, prints the code to type on that phone — and exits
-/// 0 once connected (non-zero on timeout or failure).
-pub async fn pair(config: &Config, args: &[String]) -> anyhow::Result<()> {
-    const USAGE: &str = "usage: herald-server pair <label> [--phone <number>] \
-                         [--telegram-id <id>] [--timeout <seconds>]";
-    let mut label = None;
-    let mut phone = None;
-    let mut wanted = None;
-    let mut limit = Duration::from_secs(600);
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--telegram-id" => {
-                let raw = rest.next().context(USAGE)?;
-                wanted = Some(parse_telegram_id(raw)?);
-            }
-            "--phone" => {
-                let raw = rest.next().context(USAGE)?;
-                phone = Some(
-                    PhoneNumber::parse(raw).map_err(|e| anyhow::anyhow!("--phone {raw:?}: {e}"))?,
-                );
-            }
-            "--timeout" => {
-                let raw = rest.next().context(USAGE)?;
-                let secs: u64 = raw
-                    .parse()
-                    .ok()
-                    .filter(|s| (1..=3600).contains(s))
-                    .with_context(|| format!("--timeout expects 1 to 3600 seconds, got {raw:?}"))?;
-                limit = Duration::from_secs(secs);
-            }
-            _ if label.is_none() && !arg.starts_with("--") => label = Some(arg.clone()),
-            _ => bail!(USAGE),
-        }
-    }
-    let label = AccountLabel::parse(label.as_deref().context(USAGE)?)
-        .map_err(|e| anyhow::anyhow!("account name: {e}"))?;
-    let db = database::connect_and_migrate(&config.database_url)
-        .await
-        .context("preparing the database")?;
-    let operator = choose_operator(&db, wanted).await?;
-    let account = match accounts::find_by_label(&db, operator.id, &label).await? {
-        Some(account) => account,
-        None => {
-            let account =
-                accounts::add(&db, Actor::Cli, operator.id, &label, config.wa_provider).await?;
-            eprintln!("Added the account “{label}”.");
-            account
-        }
-    };
-    if account.status == AccountStatus::Connected {
-        bail!("“{label}” is already connected — unpair it first");
-    }
-    // Read the cursor before asking, so none of this pairing's events can be missed.
-    let mut cursor = events::latest_id(&db).await?;
-    accounts::request(
-        &db,
-        Actor::Cli,
-        operator.id,
-        &Command::Pair {
-            account_id: account.id,
-            phone: phone.clone(),
-        },
-    )
-    .await?
-    .context("the account disappeared")?;
-    match &phone {
-        Some(phone) => {
-            eprintln!("Pairing “{label}” by phone number {phone}: waiting for the worker…");
-        }
-        None => eprintln!("Pairing “{label}”: waiting for the worker…"),
-    }
-    let mut waker = Waker::start(&db, Topic::Events).await?;
-    let mut phase = Phase::Idle;
-    let deadline = tokio::time::Instant::now() + limit;
-    let hint_at = tokio::time::Instant::now() + WORKER_HINT_AFTER;
-    let mut hinted = false;
-    let redraw = std::io::stdout().is_terminal();
-    loop {
-        for stored in events::after(&db, operator.id, cursor, 100).await? {
-            cursor = stored.id;
-            if stored.event.account_id() != account.id {
-                continue;
-            }
-            phase = phase.apply(&stored.event);
-            match &phase {
-                // Pairing by phone number: the code is what matters, not the QR codes beside it.
-                Phase::Qr { .. } if phone.is_some() => {}
-                Phase::Qr { seq, expires_at } => {
-                    let Some(code) = accounts::find(&db, operator.id, account.id)
-                        .await?
-                        .and_then(|a| a.last_qr_code)
-                    else {
-                        continue; // already replaced or scanned; the next event says which
-                    };
-                    let secs = (*expires_at - chrono::Utc::now()).num_seconds().max(0);
-                    if redraw {
-                        print!("\x1b[2J\x1b[H");
-                    }
-                    println!("{}", qr::terminal(&code)?);
-                    println!(
-                        "Scan with WhatsApp on the phone for “{label}”: Settings → Linked devices → \
-                         Link a device. Code {seq}, expires in {secs} s."
-                    );
-                }
-                Phase::PairCode { code, expires_at } => {
-                    let secs = (*expires_at - chrono::Utc::now()).num_seconds().max(0);
-                    let on = phone
-                        .as_ref()
-                        .map_or_else(|| "the phone".to_owned(), |p| format!("the phone {p}"));
-                    println!("Pairing code for “{label}”: {code}");
-                    println!(
-                        "On {on}: WhatsApp → Settings → Linked devices → Link a device → Link with \
-                         phone number instead, then enter the code. It expires in {secs} s \
-                         (at {} UTC).",
-                        expires_at.format("%H:%M:%S")
-                    );
-                }
-                Phase::Linking if phone.is_some() => println!("Code entered — linking…"),
-                Phase::Linking => println!("Scanned — linking…"),
-                Phase::Connected { phone } => {
-                    println!("✅ “{label}” connected as +{phone}");
-                    return Ok(());
-                }
-                Phase::TimedOut => bail!("pairing timed out: no code was scanned — run pair again"),
-                Phase::Duplicate { existing_label } => {
-                    bail!("this phone is already linked to the account “{existing_label}”")
-                }
-                // The worker's message is already a sentence for the operator.
-                Phase::Failed { message } => bail!("{message}"),
-                Phase::Idle => bail!("the pairing was cancelled (the account was unpaired)"),
-                Phase::Waiting => {}
-            }
-        }
-        let now = tokio::time::Instant::now();
-        if now >= deadline {
-            bail!("gave up after {} s", limit.as_secs());
-        }
-        if !hinted && phase == Phase::Idle && now >= hint_at {
-            hinted = true;
-            eprintln!("Still waiting: is herald-worker running against this database?");
-        }
-        tokio::select! {
-            _ = waker.wait() => {}
-            _ = tokio::time::sleep_until(deadline) => {}
-        }
-    }
+/// The active operator with Telegram id `id`.
+fn find_operator(active: &[Operator], id: i64) -> anyhow::Result<&Operator> {
+    active
+        .iter()
+        .find(|o| o.telegram_user_id == Some(id))
+        .with_context(|| {
+            format!("Telegram user {id} is not an active operator (TELEGRAM_ALLOWED_USER_IDS)")
+        })
 }

@@ -1,51 +1,75 @@
-use std::process::ExitCode;
+use std::{fmt::Display, process::ExitCode};
 
-use runtime::{config::Config, healthcheck, shutdown, telemetry};
-
-const USAGE: &str = "usage: herald-server [login-link [--telegram-id <id>] | pair <label> [--phone <number>] [--telegram-id <id>] [--timeout <seconds>] | healthcheck]";
+use runtime::{
+    cli::{self as shared, ConfigCommand},
+    config::{Config, Process},
+    healthcheck, shutdown, telemetry,
+};
+use server::cli::{self, Cli, Command};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let config = match Config::load() {
-        Ok(config) => config,
+    // Arguments first: --help, --version and argument errors need no configuration.
+    let cli: Cli = shared::parse(Process::Server);
+    match cli.command {
+        None => with_config(serve).await,
+        Some(Command::Completions { shell }) => shared::completions::<Cli>(Process::Server, shell),
+        Some(Command::Config {
+            command: ConfigCommand::Check,
+        }) => shared::config_check(Process::Server),
+        Some(Command::Healthcheck) => {
+            with_config(|config| async move {
+                report(
+                    "healthcheck",
+                    healthcheck::probe(config.server_addr, "/api/health").await,
+                )
+            })
+            .await
+        }
+        Some(Command::LoginLink { telegram_id }) => {
+            with_config(|config| async move {
+                report("login-link", cli::login_link(&config, telegram_id).await)
+            })
+            .await
+        }
+        Some(Command::Pair(args)) => {
+            with_config(|config| async move { report("pair", cli::pair(&config, args).await) })
+                .await
+        }
+        Some(Command::Accounts(args)) => {
+            with_config(
+                |config| async move { report("accounts", cli::accounts(&config, &args).await) },
+            )
+            .await
+        }
+        Some(Command::Reminders(args)) => {
+            with_config(|config| async move {
+                report("reminders", cli::reminders(&config, &args).await)
+            })
+            .await
+        }
+    }
+}
+
+/// Runs `command` with the configuration; an invalid one lists every problem and exits 2 before
+/// anything is touched.
+async fn with_config<F: Future<Output = ExitCode>>(command: impl FnOnce(Config) -> F) -> ExitCode {
+    match Config::load() {
+        Ok(config) => command(config).await,
         Err(e) => {
             eprintln!("herald-server: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match args.split_first() {
-        None => serve(config).await,
-        Some((command, rest)) if command == "login-link" => {
-            match server::cli::login_link(&config, rest).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("herald-server login-link: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Some((command, rest)) if command == "pair" => {
-            match server::cli::pair(&config, rest).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("herald-server pair: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Some((command, [])) if command == "healthcheck" => {
-            match healthcheck::probe(config.server_addr, "/api/health").await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("herald-server healthcheck: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Some(_) => {
-            eprintln!("{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// A command's outcome as its exit status, saying why it failed.
+fn report<E: Display>(command: &str, result: Result<(), E>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("herald-server {command}: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -530,7 +530,7 @@ async fn pair_refuses_a_phone_number_it_cannot_read() {
         .args(["pair", "Gym", "--phone"])
         .output()
         .unwrap();
-    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(missing.status.code(), Some(2), "a usage error");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--phone <number>"));
     let operator = operators::active(&db.db).await.unwrap()[0].id;
     let gym = domain::account::AccountLabel::parse("Gym").unwrap();

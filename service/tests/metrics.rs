@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use service::{
     bus, jobs,
-    metrics::{self, Process, Snapshot, exposition::Histogram},
+    metrics::{self, Histogram, Process, Snapshot},
 };
 use testkit::{TestDb, seed};
 use uuid::Uuid;
@@ -229,9 +229,9 @@ async fn each_family_counts_its_rows() {
         "herald_queue_tasks{state=\"new\"} 2",
         "herald_queue_due_tasks 2",
         "herald_commands{status=\"pending\"} 2",
-        "herald_commands_oldest_pending_seconds 90",
+        "herald_commands_oldest_pending_seconds 90.0",
         "herald_events_retained 3",
-        "process_start_time_seconds 1930294800",
+        "process_start_time_seconds 1930294800.0",
     ] {
         assert!(
             text.lines().any(|l| l == line),

@@ -1,7 +1,6 @@
-//! Reading the variables (from the process environment, then `.env`) and collecting every problem
-//! with them; the shared checks each setting's parser uses.
+//! Reading the variables through a lookup and collecting every problem with them.
 
-use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf};
 
 use domain::{status::Provider, timezone::TimeZone};
 use url::Url;
@@ -20,28 +19,6 @@ pub struct ConfigError {
 }
 
 impl Config {
-    /// Reads the process environment, falling back to `./.env` for variables it does not set.
-    pub fn load() -> Result<Self, ConfigError> {
-        let dotenv = match dotenvy::from_path_iter(".env") {
-            Ok(iter) => iter
-                .collect::<Result<HashMap<_, _>, _>>()
-                .map_err(|e| ConfigError {
-                    problems: vec![dotenv_problem(&e)],
-                })?,
-            Err(e) if e.not_found() => HashMap::new(),
-            Err(e) => {
-                return Err(ConfigError {
-                    problems: vec![dotenv_problem(&e)],
-                });
-            }
-        };
-        Self::from_lookup(|key| match std::env::var(key) {
-            Ok(value) => Some(Ok(value)),
-            Err(std::env::VarError::NotPresent) => dotenv.get(key).cloned().map(Ok),
-            Err(std::env::VarError::NotUnicode(_)) => Some(Err(())),
-        })
-    }
-
     /// Builds the configuration from a lookup: `None` for unset, `Some(Err(()))` for a value that
     /// is not valid UTF-8. Empty values count as unset, as shells and compose files produce them.
     pub fn from_lookup(
@@ -210,16 +187,6 @@ impl Config {
             metrics_token,
             trusted_proxies,
         })
-    }
-}
-
-/// Describes a `.env` problem without quoting the file: its lines hold secrets.
-fn dotenv_problem(e: &dotenvy::Error) -> String {
-    match e {
-        dotenvy::Error::LineParse(_, index) => {
-            format!(".env: cannot be parsed (near character {index}); expected NAME=value lines")
-        }
-        other => format!(".env: cannot be read: {other}"),
     }
 }
 

@@ -17,10 +17,17 @@ pub enum LogFormat {
 
 /// whatsapp-rust's connection loop logs every failed attempt itself; Herald logs each attempt once,
 /// with its reason and the next delay, so the library's lifecycle lines are off unless asked for.
-const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,\
+pub(super) const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,\
 whatsapp_rust=warn,wacore=warn,whatsapp_rust::client::lifecycle=off";
 
 impl LogFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Pretty => "pretty",
+            LogFormat::Json => "json",
+        }
+    }
+
     /// `LOG_FORMAT`: `pretty` (also when unset) or `json`.
     pub(super) fn parse(raw: Option<&str>) -> Result<Self, String> {
         match raw {

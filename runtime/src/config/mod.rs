@@ -2,8 +2,9 @@
 //! optional `.env` file, validated before anything starts. Every problem is collected, so an
 //! operator fixes a broken deployment in one go instead of one restart per typo.
 //!
-//! `env` reads the variables and collects the problems; each setting's type, and how its values
-//! are checked, lives in the file named for it.
+//! `settings` lists every variable; `sources` reads them from the environment and `.env`; `env`
+//! parses them and collects the problems; each setting's type, and how its values are checked,
+//! lives in the file named for it.
 
 mod database_url;
 mod delivery;
@@ -12,7 +13,9 @@ mod logging;
 mod parse;
 mod public_url;
 mod secret;
+mod settings;
 mod sim;
+mod sources;
 mod telegram;
 #[cfg(test)]
 mod tests;
@@ -30,7 +33,9 @@ pub use self::{
     logging::{LogConfig, LogFormat},
     public_url::PublicUrl,
     secret::Secret,
+    settings::{DefaultValue, Process, REDACTED, SETTINGS, Secrecy, Setting, used_by},
     sim::SimConfig,
+    sources::{Origin, Sources},
     telegram::{TelegramConfig, TelegramUserId},
     trusted_proxies::TrustedProxies,
 };

@@ -3,7 +3,7 @@
 //! as one, so ten bad links from anyone would lock every operator out, and the audit log would
 //! name the proxy for every sign-in.
 
-use std::net::IpAddr;
+use std::{fmt, net::IpAddr};
 
 /// IP addresses and CIDR blocks, e.g. `127.0.0.1,172.16.0.0/12,fd00::/8`. Empty trusts nobody:
 /// the connection's own address is the client's.
@@ -47,6 +47,18 @@ impl Block {
                 same_prefix(u128::from(net), u128::from(ip), self.prefix, 128)
             }
             _ => false,
+        }
+    }
+}
+
+/// An address alone when the block is a single host, as it is usually written.
+impl fmt::Display for Block {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = if self.network.is_ipv4() { 32 } else { 128 };
+        if self.prefix == width {
+            write!(f, "{}", self.network)
+        } else {
+            write!(f, "{}/{}", self.network, self.prefix)
         }
     }
 }
@@ -96,6 +108,14 @@ impl TrustedProxies {
     }
 }
 
+/// The list as `TRUSTED_PROXIES` takes it; empty when nobody is trusted.
+impl fmt::Display for TrustedProxies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let blocks: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&blocks.join(","))
+    }
+}
+
 /// `203.0.113.7`, `203.0.113.7:5100`, `2001:db8::1` or `[2001:db8::1]:5100`.
 fn parse_hop(hop: &str) -> Option<IpAddr> {
     let hop = hop.trim();
@@ -122,6 +142,7 @@ mod tests {
         assert!(!proxies.trusts(ip("172.32.0.1")));
         assert!(proxies.trusts(ip("fd12::1")));
         assert!(proxies.trusts(ip("::ffff:172.18.0.1")), "IPv4-mapped");
+        assert_eq!(proxies.to_string(), "127.0.0.1,172.16.0.0/12,fd00::/8");
         assert_eq!(
             TrustedProxies::parse("").unwrap(),
             TrustedProxies::default()

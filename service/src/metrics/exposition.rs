@@ -1,185 +1,273 @@
-//! Prometheus's text exposition format (version 0.0.4), written by hand: Herald's metrics are a
-//! dozen families read from the database at scrape time, which needs no client library's
-//! registry of live counters.
+//! The scrape's text, written by prometheus-client. Its registry is built per scrape around one
+//! collector of the figures just read: a counter is the database's count, not a number this
+//! process kept since it started, and the fire-lag histogram is the database's buckets.
+//!
+//! Prometheus's text format (0.0.4) rather than OpenMetrics: `promtool check metrics`, the
+//! deploy check's lint, reads only that format, and it names counters' families as before
+//! (`# TYPE herald_sends_total counter`).
 
-use std::fmt::Write as _;
+use std::fmt;
+
+use domain::status::TargetStatus;
+use prometheus_client::{
+    collector::Collector,
+    encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet, prometheus_text},
+    metrics::{MetricType, TypedMetric, counter::ConstCounter, gauge::ConstGauge},
+    registry::Registry,
+};
+use runtime::build_info;
+
+use super::{Histogram, Process, Snapshot};
 
 /// The `Content-Type` of a scrape.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub use prometheus_text::CONTENT_TYPE;
 
-#[derive(Clone, Copy)]
-pub enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
+pub fn render(process: &Process, snapshot: Option<&Snapshot>) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Figures {
+        process: process.clone(),
+        snapshot: snapshot.cloned(),
+    }));
+    let mut text = String::new();
+    prometheus_text::encode(&mut text, &registry)
+        .expect("a String takes every write, and the collector fails only on a failed write");
+    text
 }
 
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Counter => "counter",
-            Self::Gauge => "gauge",
-            Self::Histogram => "histogram",
-        }
+/// One scrape's figures: the process's own always, the database's when it answered.
+#[derive(Debug)]
+struct Figures {
+    process: Process,
+    snapshot: Option<Snapshot>,
+}
+
+impl Collector for Figures {
+    fn encode(&self, mut out: DescriptorEncoder) -> fmt::Result {
+        out.encode_descriptor(
+            "herald_build",
+            "The running build; always 1.",
+            None,
+            MetricType::Info,
+        )?
+        .encode_info(&[
+            ("process", self.process.name),
+            ("version", build_info::VERSION),
+            ("commit", build_info::COMMIT),
+        ])?;
+        single(
+            &mut out,
+            "process_start_time_seconds",
+            "Start time of the process since the Unix epoch, in seconds.",
+            ConstGauge::new(self.process.started_at.timestamp_millis() as f64 / 1000.0),
+        )?;
+        single(
+            &mut out,
+            "herald_database_up",
+            "1 when the database answered this scrape; the other herald_ figures are absent when 0.",
+            ConstGauge::new(u64::from(self.snapshot.is_some())),
+        )?;
+        let Some(s) = &self.snapshot else {
+            return Ok(());
+        };
+        labelled(
+            &mut out,
+            "herald_sessions",
+            "WhatsApp accounts by session status.",
+            "status",
+            s.sessions
+                .iter()
+                .map(|(k, n)| (k.as_str(), ConstGauge::new(*n))),
+        )?;
+        labelled(
+            &mut out,
+            "herald_sends",
+            "Sends (one run to one group) decided, by outcome.",
+            "outcome",
+            s.sends
+                .iter()
+                .filter(|(k, _)| is_decided(*k))
+                .map(|(k, n)| (k.as_str(), ConstCounter::new(*n))),
+        )?;
+        labelled(
+            &mut out,
+            "herald_sends_pending",
+            "Sends not decided yet: waiting their turn, or under way.",
+            "status",
+            s.sends
+                .iter()
+                .filter(|(k, _)| !is_decided(*k))
+                .map(|(k, n)| (k.as_str(), ConstGauge::new(*n))),
+        )?;
+        out.encode_descriptor(
+            "herald_fire_lag_seconds",
+            "From a reminder occurrence's due time to its run starting.",
+            None,
+            MetricType::Histogram,
+        )?
+        .encode_histogram::<NoLabelSet>(
+            s.fire_lag.sum,
+            s.fire_lag.count,
+            &per_bucket(&s.fire_lag),
+            None,
+        )?;
+        single(
+            &mut out,
+            "herald_fires_due",
+            "Reminder occurrences due and not yet fired (delivery's backlog).",
+            ConstGauge::new(s.fires_due),
+        )?;
+        labelled(
+            &mut out,
+            "herald_queue_tasks",
+            "Maintenance-queue tasks by state.",
+            "state",
+            s.queue.iter().map(|(k, n)| (*k, ConstGauge::new(*n))),
+        )?;
+        single(
+            &mut out,
+            "herald_queue_due_tasks",
+            "Maintenance-queue tasks due now and not yet taken (the queue's depth).",
+            ConstGauge::new(s.queue_due),
+        )?;
+        labelled(
+            &mut out,
+            "herald_commands",
+            "Server-to-worker commands kept, by status (finished ones are pruned after a day).",
+            "status",
+            s.commands
+                .iter()
+                .map(|(k, n)| (k.as_str(), ConstGauge::new(*n))),
+        )?;
+        single(
+            &mut out,
+            "herald_commands_oldest_pending_seconds",
+            "Age of the oldest command the worker has not picked up; 0 when none waits.",
+            ConstGauge::new(s.oldest_pending_command_secs),
+        )?;
+        single(
+            &mut out,
+            "herald_events_retained",
+            "Worker-to-dashboard events kept for live pages (pruned after a day).",
+            ConstGauge::new(s.events_retained),
+        )
     }
 }
 
-/// Cumulative bucket counts by upper bound, as a Prometheus histogram reports them.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Histogram {
-    /// `(upper bound, observations <= bound)`, bounds ascending; `+Inf` is added on output.
-    pub buckets: Vec<(f64, u64)>,
-    pub sum: f64,
-    pub count: u64,
+/// A send is decided once nothing more will happen to it.
+fn is_decided(status: TargetStatus) -> bool {
+    !matches!(status, TargetStatus::Pending | TargetStatus::Sending)
 }
 
-/// One scrape's text, family by family.
-#[derive(Default)]
-pub struct Exposition {
-    text: String,
+/// A family of one unlabelled sample. A counter's name is given without `_total`, which the
+/// encoder adds.
+fn single<M: EncodeMetric + TypedMetric>(
+    out: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    metric: M,
+) -> fmt::Result {
+    metric.encode(out.encode_descriptor(name, help, None, M::TYPE)?)
 }
 
-impl Exposition {
-    pub fn new() -> Self {
-        Self::default()
+/// A family whose samples differ in one label's value.
+fn labelled<'a, M: EncodeMetric + TypedMetric>(
+    out: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &str,
+    samples: impl Iterator<Item = (&'a str, M)>,
+) -> fmt::Result {
+    let mut family = out.encode_descriptor(name, help, None, M::TYPE)?;
+    for (value, metric) in samples {
+        metric.encode(family.encode_family(&[(label, value)])?)?;
     }
-
-    /// A family with one unlabelled sample.
-    pub fn single(&mut self, name: &str, kind: Kind, help: &str, value: f64) {
-        self.family(name, kind, help, &[(&[], value)]);
-    }
-
-    /// A family and its samples; each sample is its labels and value.
-    pub fn family(
-        &mut self,
-        name: &str,
-        kind: Kind,
-        help: &str,
-        samples: &[(&[(&str, &str)], f64)],
-    ) {
-        self.header(name, kind, help);
-        for (labels, value) in samples {
-            self.sample(name, labels, *value);
-        }
-    }
-
-    pub fn histogram(&mut self, name: &str, help: &str, histogram: &Histogram) {
-        self.header(name, Kind::Histogram, help);
-        let bucket = format!("{name}_bucket");
-        for (bound, count) in &histogram.buckets {
-            self.sample(&bucket, &[("le", &format_value(*bound))], *count as f64);
-        }
-        self.sample(&bucket, &[("le", "+Inf")], histogram.count as f64);
-        self.sample(&format!("{name}_sum"), &[], histogram.sum);
-        self.sample(&format!("{name}_count"), &[], histogram.count as f64);
-    }
-
-    pub fn finish(self) -> String {
-        self.text
-    }
-
-    fn header(&mut self, name: &str, kind: Kind, help: &str) {
-        let help = help.replace('\\', r"\\").replace('\n', r"\n");
-        let _ = writeln!(self.text, "# HELP {name} {help}");
-        let _ = writeln!(self.text, "# TYPE {name} {}", kind.as_str());
-    }
-
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        self.text.push_str(name);
-        if !labels.is_empty() {
-            self.text.push('{');
-            for (i, (label, value)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.text.push(',');
-                }
-                let _ = write!(self.text, "{label}=\"{}\"", escape_label(value));
-            }
-            self.text.push('}');
-        }
-        let _ = writeln!(self.text, " {}", format_value(value));
-    }
+    Ok(())
 }
 
-/// Label values escape backslash, double quote and newline.
-fn escape_label(value: &str) -> String {
-    value
-        .replace('\\', r"\\")
-        .replace('"', "\\\"")
-        .replace('\n', r"\n")
-}
-
-/// Whole numbers without a fraction (counts read best that way), infinities as Prometheus spells them.
-fn format_value(value: f64) -> String {
-    if value.is_infinite() {
-        return if value > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
-    }
-    if value.is_nan() {
-        return "NaN".to_owned();
-    }
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        return format!("{}", value as i64);
-    }
-    format!("{value}")
+/// The database counts buckets cumulatively; the encoder takes each bucket's own observations
+/// and sums them back up.
+fn per_bucket(histogram: &Histogram) -> Vec<(f64, u64)> {
+    let mut below = 0;
+    histogram
+        .buckets
+        .iter()
+        .map(|&(bound, cumulative)| {
+            let own = cumulative.saturating_sub(below);
+            below = cumulative;
+            (bound, own)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::{TimeZone as _, Utc};
+
     use super::*;
 
-    #[test]
-    fn families_have_help_type_and_escaped_labels() {
-        let mut out = Exposition::new();
-        out.family(
-            "herald_things",
-            Kind::Gauge,
-            "Things.\nOn two lines, with a \\.",
-            &[
-                (&[("status", "ok")], 3.0),
-                (&[("status", "say \"hi\"\\\n")], 0.5),
-            ],
-        );
-        out.single("herald_up", Kind::Counter, "Up.", 1.0);
-        assert_eq!(
-            out.finish(),
-            "# HELP herald_things Things.\\nOn two lines, with a \\\\.\n\
-             # TYPE herald_things gauge\n\
-             herald_things{status=\"ok\"} 3\n\
-             herald_things{status=\"say \\\"hi\\\"\\\\\\n\"} 0.5\n\
-             # HELP herald_up Up.\n\
-             # TYPE herald_up counter\n\
-             herald_up 1\n"
-        );
+    fn process() -> Process {
+        Process {
+            name: "server",
+            started_at: Utc.timestamp_millis_opt(1_930_294_800_250).unwrap(),
+        }
     }
 
     #[test]
-    fn a_histogram_ends_with_inf_sum_and_count() {
-        let mut out = Exposition::new();
-        out.histogram(
-            "lag_seconds",
-            "Lag.",
-            &Histogram {
-                buckets: vec![(0.05, 1), (1.0, 3)],
+    fn without_the_database_only_the_process_reports() {
+        let text = render(&process(), None);
+        let expected = format!(
+            "# HELP herald_build_info The running build; always 1.\n\
+             # TYPE herald_build_info gauge\n\
+             herald_build_info{{process=\"server\",version=\"{}\",commit=\"{}\"}} 1\n\
+             # HELP process_start_time_seconds Start time of the process since the Unix epoch, in seconds.\n\
+             # TYPE process_start_time_seconds gauge\n\
+             process_start_time_seconds 1930294800.25\n\
+             # HELP herald_database_up 1 when the database answered this scrape; the other herald_ figures are absent when 0.\n\
+             # TYPE herald_database_up gauge\n\
+             herald_database_up 0\n",
+            build_info::VERSION,
+            build_info::COMMIT,
+        );
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn a_histogram_keeps_the_databases_cumulative_buckets() {
+        let snapshot = Snapshot {
+            sessions: Vec::new(),
+            sends: vec![(TargetStatus::Sent, 7), (TargetStatus::Pending, 2)],
+            fire_lag: Histogram {
+                buckets: vec![(0.05, 1), (1.0, 3), (2.5, 3)],
                 sum: 2.25,
                 count: 4,
             },
+            fires_due: 0,
+            queue: Vec::new(),
+            queue_due: 0,
+            commands: Vec::new(),
+            oldest_pending_command_secs: 0.0,
+            events_retained: 0,
+        };
+        let text = render(&process(), Some(&snapshot));
+        assert!(
+            text.contains(
+                "# TYPE herald_sends_total counter\n\
+                 herald_sends_total{outcome=\"sent\"} 7\n\
+                 # HELP herald_sends_pending "
+            ),
+            "{text}"
         );
-        assert_eq!(
-            out.finish(),
-            "# HELP lag_seconds Lag.\n\
-             # TYPE lag_seconds histogram\n\
-             lag_seconds_bucket{le=\"0.05\"} 1\n\
-             lag_seconds_bucket{le=\"1\"} 3\n\
-             lag_seconds_bucket{le=\"+Inf\"} 4\n\
-             lag_seconds_sum 2.25\n\
-             lag_seconds_count 4\n"
+        assert!(
+            text.contains(
+                "# TYPE herald_fire_lag_seconds histogram\n\
+                 herald_fire_lag_seconds_bucket{le=\"0.05\"} 1\n\
+                 herald_fire_lag_seconds_bucket{le=\"1\"} 3\n\
+                 herald_fire_lag_seconds_bucket{le=\"2.5\"} 3\n\
+                 herald_fire_lag_seconds_bucket{le=\"+Inf\"} 4\n\
+                 herald_fire_lag_seconds_sum 2.25\n\
+                 herald_fire_lag_seconds_count 4\n"
+            ),
+            "{text}"
         );
-    }
-
-    #[test]
-    fn values_print_as_prometheus_reads_them() {
-        assert_eq!(format_value(12.0), "12");
-        assert_eq!(format_value(0.025), "0.025");
-        assert_eq!(format_value(f64::INFINITY), "+Inf");
-        assert_eq!(format_value(1.7e9), "1700000000");
     }
 }

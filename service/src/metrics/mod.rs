@@ -11,13 +11,12 @@ use domain::status::{AccountStatus, CommandStatus, ReminderStatus, TargetStatus}
 use entity::{
     commands, events, reminder_owed_fires, reminder_run_targets, reminders, whatsapp_accounts,
 };
-use runtime::build_info;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, TryGetable,
 };
 
-use self::exposition::{Exposition, Histogram, Kind};
+pub use self::exposition::render;
 use crate::jobs;
 
 /// The fire-lag histogram's upper bounds, in milliseconds: from the tens of milliseconds a
@@ -28,6 +27,15 @@ pub const FIRE_LAG_BUCKETS_MS: [i64; 13] = [
 
 /// The job queue's states, as fang names them.
 const QUEUE_STATES: [&str; 5] = ["new", "in_progress", "retried", "failed", "finished"];
+
+/// Cumulative bucket counts by upper bound, as a Prometheus histogram reports them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Histogram {
+    /// `(upper bound, observations <= bound)`, bounds ascending; `+Inf` is `count`.
+    pub buckets: Vec<(f64, u64)>,
+    pub sum: f64,
+    pub count: u64,
+}
 
 /// Which binary answers the scrape, and since when.
 #[derive(Clone, Debug)]
@@ -106,135 +114,6 @@ pub async fn gather(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Snaps
         }),
         events_retained: events::Entity::find().count(db).await?,
     })
-}
-
-pub fn render(process: &Process, snapshot: Option<&Snapshot>) -> String {
-    let mut out = Exposition::new();
-    out.family(
-        "herald_build_info",
-        Kind::Gauge,
-        "The running build; always 1.",
-        &[(
-            &[
-                ("process", process.name),
-                ("version", build_info::VERSION),
-                ("commit", build_info::COMMIT),
-            ],
-            1.0,
-        )],
-    );
-    out.single(
-        "process_start_time_seconds",
-        Kind::Gauge,
-        "Start time of the process since the Unix epoch, in seconds.",
-        process.started_at.timestamp_millis() as f64 / 1000.0,
-    );
-    out.single(
-        "herald_database_up",
-        Kind::Gauge,
-        "1 when the database answered this scrape; the other herald_ figures are absent when 0.",
-        if snapshot.is_some() { 1.0 } else { 0.0 },
-    );
-    let Some(s) = snapshot else {
-        return out.finish();
-    };
-    labelled(
-        &mut out,
-        "herald_sessions",
-        Kind::Gauge,
-        "WhatsApp accounts by session status.",
-        "status",
-        s.sessions.iter().map(|(k, n)| (k.as_str(), *n)),
-    );
-    labelled(
-        &mut out,
-        "herald_sends_total",
-        Kind::Counter,
-        "Sends (one run to one group) decided, by outcome.",
-        "outcome",
-        s.sends
-            .iter()
-            .filter(|(k, _)| is_decided(*k))
-            .map(|(k, n)| (k.as_str(), *n)),
-    );
-    labelled(
-        &mut out,
-        "herald_sends_pending",
-        Kind::Gauge,
-        "Sends not decided yet: waiting their turn, or under way.",
-        "status",
-        s.sends
-            .iter()
-            .filter(|(k, _)| !is_decided(*k))
-            .map(|(k, n)| (k.as_str(), *n)),
-    );
-    out.histogram(
-        "herald_fire_lag_seconds",
-        "From a reminder occurrence's due time to its run starting.",
-        &s.fire_lag,
-    );
-    out.single(
-        "herald_fires_due",
-        Kind::Gauge,
-        "Reminder occurrences due and not yet fired (delivery's backlog).",
-        s.fires_due as f64,
-    );
-    labelled(
-        &mut out,
-        "herald_queue_tasks",
-        Kind::Gauge,
-        "Maintenance-queue tasks by state.",
-        "state",
-        s.queue.iter().copied(),
-    );
-    out.single(
-        "herald_queue_due_tasks",
-        Kind::Gauge,
-        "Maintenance-queue tasks due now and not yet taken (the queue's depth).",
-        s.queue_due as f64,
-    );
-    labelled(
-        &mut out,
-        "herald_commands",
-        Kind::Gauge,
-        "Server-to-worker commands kept, by status (finished ones are pruned after a day).",
-        "status",
-        s.commands.iter().map(|(k, n)| (k.as_str(), *n)),
-    );
-    out.single(
-        "herald_commands_oldest_pending_seconds",
-        Kind::Gauge,
-        "Age of the oldest command the worker has not picked up; 0 when none waits.",
-        s.oldest_pending_command_secs,
-    );
-    out.single(
-        "herald_events_retained",
-        Kind::Gauge,
-        "Worker-to-dashboard events kept for live pages (pruned after a day).",
-        s.events_retained as f64,
-    );
-    out.finish()
-}
-
-/// A send is decided once nothing more will happen to it.
-fn is_decided(status: TargetStatus) -> bool {
-    !matches!(status, TargetStatus::Pending | TargetStatus::Sending)
-}
-
-fn labelled<'a>(
-    out: &mut Exposition,
-    name: &str,
-    kind: Kind,
-    help: &str,
-    label: &str,
-    values: impl Iterator<Item = (&'a str, u64)>,
-) {
-    let samples: Vec<([(&str, &str); 1], f64)> = values
-        .map(|(value, n)| ([(label, value)], n as f64))
-        .collect();
-    let samples: Vec<(&[(&str, &str)], f64)> =
-        samples.iter().map(|(l, n)| (l.as_slice(), *n)).collect();
-    out.family(name, kind, help, &samples);
 }
 
 /// Rows per value of a status column.

@@ -30,6 +30,8 @@ const FIRES_PER_PASS: u64 = 500;
 /// it is recorded as not sent, with the error and an alert, rather than tried forever.
 const FIRST_BACKOFF: chrono::Duration = chrono::Duration::seconds(5);
 const MAX_BACKOFF: chrono::Duration = chrono::Duration::minutes(10);
+/// How long the runs of a sender that ended wait before a new sender takes them.
+const SENDER_RESTART: chrono::Duration = chrono::Duration::seconds(30);
 
 /// What the loop remembers between passes; the rows hold everything else.
 #[derive(Default)]
@@ -40,9 +42,6 @@ pub(super) struct Passes {
     /// next one. Forgotten at a restart, which then gives every running run a pass at once.
     resume_at: HashMap<i64, DateTime<Utc>>,
 }
-
-/// How long the runs of a sender that ended wait before a new sender takes them.
-const SENDER_RESTART: chrono::Duration = chrono::Duration::seconds(30);
 
 /// A fire that failed: how long it waited last, when it is tried again, and why it failed.
 struct Failing {
