@@ -279,7 +279,7 @@ async fn main() {
     stop(running).await;
 
     println!("delivery benchmark on {engine} (pacing off, simulated sends answer at once)");
-    println!("  worker start with {REMINDERS} active reminders armed: {start_secs:.2} s");
+    println!("  worker start with {REMINDERS} active reminders: {start_secs:.2} s");
     println!(
         "  fire lag, {} of {DUE} due within one minute: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         lags.len(),
