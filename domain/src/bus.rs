@@ -44,7 +44,7 @@ pub enum Command {
         account_id: i64,
         phone: Option<String>,
     },
-    /// A reminder was created, edited, paused, resumed or deleted: re-arm its next occurrence.
+    /// A reminder was created, edited, paused, resumed or deleted: look at what is due again.
     #[serde(rename = "reminder.changed")]
     ReminderChanged { account_id: i64, reminder_id: i64 },
     /// Send the rest of a paused run now (the operator overrides its send window).

@@ -1,6 +1,6 @@
 //! Changes to reminders. Each is one write transaction that also records its audit row, queues
-//! `reminder.changed` for the worker (which re-arms or drops the reminder's scheduled fire) and
-//! publishes the same to the operator's open dashboards: the change, its record and its
+//! `reminder.changed` for the worker (which wakes its due loop to read the reminder's new
+//! `next_fire_at`) and publishes the same to the operator's open dashboards: the change, its record and its
 //! consequences commit together or not at all.
 
 use chrono::{DateTime, Utc};
