@@ -66,25 +66,8 @@ impl Delivery {
                 // Not silently: the occurrence is recorded as skipped, and the operator told.
                 let reason = format!("its schedule cannot be read: {e}");
                 firing::stop(&txn, &reminder, ReminderStatus::Failed, &reason, now).await?;
-                let run = self
-                    .insert_run(
-                        &txn,
-                        &reminder,
-                        occurrence,
-                        RunStatus::Skipped,
-                        Some(&reason),
-                        now,
-                    )
+                self.record_not_sent(&txn, &reminder, occurrence, &reason, now)
                     .await?;
-                let alert = Event::RunAlert {
-                    account_id: reminder.account_id,
-                    run_id: run.id,
-                    reminder_id: Some(reminder_id),
-                    reminder_name: reminder.name.clone(),
-                    status: RunStatus::Skipped,
-                    counts: RunCounts::default(),
-                };
-                events::publish_in(&txn, Some(reminder.operator_id), &alert).await?;
                 txn.commit().await?;
                 return Ok(());
             }
@@ -199,37 +182,30 @@ impl Delivery {
         let operator = Some(reminder.operator_id);
         let run = match not_sent {
             None => Some(self.start_run(&txn, reminder, occurrence, now).await?),
-            Some(reason) => {
-                let run = self
-                    .insert_run(
-                        &txn,
-                        reminder,
-                        occurrence,
-                        RunStatus::Skipped,
-                        Some(reason),
-                        now,
-                    )
-                    .await?;
-                let alert = if reason == MISSED {
-                    Event::Missed {
-                        account_id: reminder.account_id,
-                        reminder_id: reminder.id,
-                        reminder_name: reminder.name.clone(),
-                        occurrences: 1,
-                        first: run.occurrence_at,
-                        last: run.occurrence_at,
-                    }
-                } else {
-                    Event::RunAlert {
-                        account_id: reminder.account_id,
-                        run_id: run.id,
-                        reminder_id: Some(reminder.id),
-                        reminder_name: reminder.name.clone(),
-                        status: RunStatus::Skipped,
-                        counts: RunCounts::default(),
-                    }
+            Some(MISSED) => {
+                self.insert_run(
+                    &txn,
+                    reminder,
+                    occurrence,
+                    RunStatus::Skipped,
+                    Some(MISSED),
+                    now,
+                )
+                .await?;
+                let alert = Event::Missed {
+                    account_id: reminder.account_id,
+                    reminder_id: reminder.id,
+                    reminder_name: reminder.name.clone(),
+                    occurrences: 1,
+                    first: occurrence,
+                    last: occurrence,
                 };
                 events::publish_in(&txn, operator, &alert).await?;
+                None
+            }
+            Some(reason) => {
+                self.record_not_sent(&txn, reminder, occurrence, reason, now)
+                    .await?;
                 None
             }
         };
@@ -298,27 +274,41 @@ impl Delivery {
             return Ok(());
         }
         let reason = format!("not sent: it could not be fired: {error}");
+        self.record_not_sent(&txn, &reminder, occurrence, &reason, now)
+            .await?;
+        txn.commit().await?;
+        tracing::error!(reminder_id, %occurrence, "a fire that kept failing is recorded as not sent");
+        Ok(())
+    }
+
+    /// `occurrence` recorded as a `skipped` run saying why it was not sent, and the operator told.
+    async fn record_not_sent(
+        &self,
+        txn: &DatabaseTransaction,
+        reminder: &reminders::Model,
+        occurrence: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
         let run = self
             .insert_run(
-                &txn,
-                &reminder,
+                txn,
+                reminder,
                 occurrence,
                 RunStatus::Skipped,
-                Some(&reason),
+                Some(reason),
                 now,
             )
             .await?;
         let alert = Event::RunAlert {
             account_id: reminder.account_id,
             run_id: run.id,
-            reminder_id: Some(reminder_id),
+            reminder_id: Some(reminder.id),
             reminder_name: reminder.name.clone(),
             status: RunStatus::Skipped,
             counts: RunCounts::default(),
         };
-        events::publish_in(&txn, Some(reminder.operator_id), &alert).await?;
-        txn.commit().await?;
-        tracing::error!(reminder_id, %occurrence, "a fire that kept failing is recorded as not sent");
+        events::publish_in(txn, Some(reminder.operator_id), &alert).await?;
         Ok(())
     }
 

@@ -59,14 +59,11 @@ impl Maintenance {
             data_dir,
             queue: queue.clone(),
         });
-        RUNNING
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, m| m.strong_count() > 0);
-        RUNNING
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.clone(), Arc::downgrade(&maintenance));
+        {
+            let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+            running.retain(|_, m| m.strong_count() > 0);
+            running.insert(name.clone(), Arc::downgrade(&maintenance));
+        }
         // On SQLite this worker holds the database: whatever is in progress is a dead worker's.
         let stuck = match maintenance.db.get_database_backend() {
             DbBackend::Postgres => STUCK_AFTER,
