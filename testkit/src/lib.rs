@@ -14,6 +14,7 @@ use std::{
 
 #[cfg(feature = "fake-bot-api")]
 pub mod fake_bot_api;
+pub mod readme;
 pub mod seed;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
