@@ -29,6 +29,8 @@ pub struct Model {
     pub parts_sent: i32,
     /// When the current `sending` claim was taken.
     pub claimed_at: Option<DateTimeUtc>,
+    /// The worker process (`workers.instance`) that took the current or last claim.
+    pub claimed_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

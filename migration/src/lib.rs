@@ -14,6 +14,7 @@ mod m20261206_000009_run_messages;
 mod m20261206_000010_alert_cursor;
 mod m20261206_000011_command_claims;
 mod m20261206_000012_due_from_rows;
+mod m20261207_000013_leases;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_alert_cursor::Migration),
             Box::new(m20261206_000011_command_claims::Migration),
             Box::new(m20261206_000012_due_from_rows::Migration),
+            Box::new(m20261207_000013_leases::Migration),
         ]
     }
 }

@@ -12,13 +12,14 @@ use serde_json::json;
 use service::database;
 use testkit::TestDb;
 
-const TABLES: [&str; 23] = [
+const TABLES: [&str; 27] = [
     "audit_log",
     "auth_sessions",
     "commands",
     "events",
     "fang_tasks",
     "installation",
+    "leases",
     "login_tokens",
     "media_files",
     "operators",
@@ -30,12 +31,15 @@ const TABLES: [&str; 23] = [
     "reminder_runs",
     "reminder_targets",
     "reminders",
+    "sim_connections",
     "sim_messages",
+    "sim_overlaps",
     "telegram_alert_cursors",
     "wa_devices",
     "wa_keys",
     "whatsapp_accounts",
     "whatsapp_groups",
+    "workers",
 ];
 
 async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {

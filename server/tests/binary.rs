@@ -249,12 +249,15 @@ async fn act_as_worker(
 ) -> (i64, Option<domain::account::PhoneNumber>) {
     use domain::bus::{Command as BusCommand, Event};
     use entity::whatsapp_accounts;
-    use sea_orm::{ActiveModelTrait, Set};
+    use sea_orm::{ActiveModelTrait, Condition, Set};
     use service::bus::{commands, events};
 
     let mut claimed = None;
     for _ in 0..400 {
-        if let Some(c) = commands::claim_next(&db.db, "test-worker").await.unwrap() {
+        if let Some(c) = commands::claim_next(&db.db, "test-worker", Condition::all())
+            .await
+            .unwrap()
+        {
             claimed = Some(c);
             break;
         }

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod database;
 pub mod drafts;
 pub mod jobs;
+pub mod leases;
 pub mod login_links;
 pub mod media;
 pub mod metrics;

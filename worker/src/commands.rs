@@ -1,16 +1,22 @@
 //! The command router: claims commands from the bus and hands them, one at a time and in order,
-//! to delivery or to the session manager.
+//! to delivery or to the session manager. It claims only the commands of accounts this worker
+//! holds the lease of (the condition is part of the claim's UPDATE, so it fences it too): an
+//! account's commands run where its session runs.
 
 use std::time::Duration;
 
 use std::sync::Arc;
 
 use domain::bus::Command;
-use sea_orm::DatabaseConnection;
-use service::bus::{self, commands, wake::Waker};
+use entity::commands as command_rows;
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection};
+use service::{
+    bus::{self, commands, wake::Waker},
+    leases::{self, MAINTENANCE},
+};
 use tokio::sync::watch;
 
-use crate::{delivery::Delivery, sessions::SessionsHandle};
+use crate::{delivery::Delivery, leases::Leases, sessions::SessionsHandle};
 
 /// How often old events and finished commands are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -36,21 +42,20 @@ pub async fn release_left(db: &DatabaseConnection, alone: bool) -> Result<(), se
     Ok(())
 }
 
-/// Runs until `stop` turns true (after the command in hand, if any). `claimer` names this
-/// worker in `commands.claimed_by`, with a random suffix: the name must be this process's alone
-/// (a restarted container has the same pid), or it would keep a dead predecessor's claims alive.
+/// Runs until `stop` turns true (after the command in hand, if any). The leases' instance names
+/// this worker in `commands.claimed_by`: it is this process's alone (a restarted container has
+/// the same pid), so it never keeps a dead predecessor's claims alive.
 pub async fn run(
     db: DatabaseConnection,
     sessions: SessionsHandle,
     delivery: Arc<Delivery>,
     waker: Waker,
-    claimer: String,
+    leases: Leases,
     stop: watch::Receiver<bool>,
 ) {
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let claimer = format!("{claimer}-{}", &suffix[..8]);
+    let claimer = leases.instance().to_owned();
     let _keeper = Keeper(tokio::spawn(keep_claims(db.clone(), claimer.clone())));
-    consume(db, sessions, delivery, waker, claimer, stop).await;
+    consume(db, sessions, delivery, waker, leases, stop).await;
 }
 
 /// Stops renewing the claims however the consumer ends, a panic included: claims nobody works
@@ -94,15 +99,18 @@ async fn consume(
     sessions: SessionsHandle,
     delivery: Arc<Delivery>,
     mut waker: Waker,
-    claimer: String,
+    leases: Leases,
     mut stop: watch::Receiver<bool>,
 ) {
+    let claimer = leases.instance().to_owned();
+    let mut held = leases.subscribe();
     let mut last_prune: Option<tokio::time::Instant> = None;
     loop {
         if *stop.borrow() {
             return;
         }
-        if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+        let maintains = held.borrow().singletons.contains_key(MAINTENANCE);
+        if maintains && last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
             last_prune = Some(tokio::time::Instant::now());
             match bus::prune(&db).await {
                 Ok(0) => {}
@@ -110,7 +118,15 @@ async fn consume(
                 Err(e) => tracing::warn!(error = %e, "pruning the bus failed"),
             }
         }
-        match commands::claim_next(&db, &claimer).await {
+        let mine = Condition::any()
+            .add(command_rows::Column::AccountId.is_null())
+            .add(leases::held_by(
+                &claimer,
+                command_rows::Column::AccountId,
+                command_rows::Entity,
+                db.get_database_backend(),
+            ));
+        match commands::claim_next(&db, &claimer, mine).await {
             Ok(Some(claimed)) => {
                 tracing::debug!(id = claimed.id, command = ?claimed.command, "running command");
                 let outcome = match claimed.command {
@@ -125,7 +141,9 @@ async fn consume(
             }
             Ok(None) => {
                 tokio::select! {
-                    _ = waker.wait() => {}
+                    // A new command may name an account nobody holds yet: the keeper looks.
+                    _ = waker.wait() => leases.wake(),
+                    _ = held.changed() => {}
                     _ = stop.changed() => {}
                 }
             }

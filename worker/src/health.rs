@@ -1,5 +1,6 @@
 //! The worker's internal listener: `/health` (is the database reachable, how many WhatsApp
-//! sessions are in each state) and `/metrics` (Prometheus). Bound to loopback by default; in a
+//! sessions are in each state, which worker this is and what it holds the leases of) and
+//! `/metrics` (Prometheus, with this worker's leases). Bound to loopback by default; in a
 //! container, reachable only on the internal network — never published.
 
 use std::{collections::BTreeMap, sync::Arc, time::Instant};
@@ -16,12 +17,15 @@ use runtime::{build_info, config::Config};
 use serde::{Deserialize, Serialize};
 use service::{database, metrics};
 
+use crate::leases::Leases;
+
 #[derive(Clone)]
 pub struct HealthState {
     pub db: sea_orm::DatabaseConnection,
     pub config: Arc<Config>,
     pub started_at: Instant,
     pub process: metrics::Process,
+    pub leases: Leases,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -35,6 +39,12 @@ pub struct WorkerHealth {
     pub uptime_secs: u64,
     pub version: String,
     pub commit: String,
+    /// `WORKER_ID`, and the process instance its leases and claims are held by.
+    pub worker: String,
+    pub instance: String,
+    /// The accounts whose lease this worker holds, and the singleton jobs it runs.
+    pub accounts: Vec<i64>,
+    pub singletons: Vec<String>,
 }
 
 pub fn router(state: HealthState) -> Router {
@@ -79,14 +89,47 @@ async fn health(State(state): State<HealthState>) -> impl IntoResponse {
         uptime_secs: state.started_at.elapsed().as_secs(),
         version: build_info::VERSION.to_owned(),
         commit: build_info::COMMIT.to_owned(),
+        worker: state.leases.name().to_owned(),
+        instance: state.leases.instance().to_owned(),
+        accounts: state.leases.accounts(),
+        singletons: held_singletons(&state.leases),
     };
     (code, Json(body))
 }
 
+fn held_singletons(leases: &Leases) -> Vec<String> {
+    leases
+        .held()
+        .singletons
+        .keys()
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
 async fn scrape(State(state): State<HealthState>) -> impl IntoResponse {
-    let text = metrics::scrape(&state.db, &state.process, Utc::now()).await;
+    let mut text = metrics::scrape(&state.db, &state.process, Utc::now()).await;
+    text.push_str(&lease_metrics(&state.leases));
     (
         [(header::CONTENT_TYPE, metrics::exposition::CONTENT_TYPE)],
         text,
     )
+}
+
+/// This worker's leases: how many accounts it runs, and which singleton jobs (the worker named
+/// by `WORKER_ID`; names are letters, digits, `.`, `_`, `-` and `/`, nothing to escape).
+fn lease_metrics(leases: &Leases) -> String {
+    let worker = leases.name();
+    let mut text = format!(
+        "# HELP herald_worker_leases Leases this worker holds, by kind.\n\
+         # TYPE herald_worker_leases gauge\n\
+         herald_worker_leases{{worker=\"{worker}\",kind=\"account\"}} {}\n",
+        leases.accounts().len()
+    );
+    for lease in [service::leases::TELEGRAM, service::leases::MAINTENANCE] {
+        let held = u8::from(leases.held().singletons.contains_key(lease));
+        text.push_str(&format!(
+            "herald_worker_leases{{worker=\"{worker}\",kind=\"{lease}\"}} {held}\n"
+        ));
+    }
+    text
 }

@@ -3,16 +3,20 @@
 //! It owns the WhatsApp sessions (the session manager), delivery (its due loop and one sender
 //! per account), the command router that feeds both from the bus, the maintenance queue (fang),
 //! the Telegram bot (when a token is configured) and an internal listener with `/health` and,
-//! when the simulator is the configured provider, its control routes.
+//! when the simulator is the configured provider, its control routes. With several workers on
+//! PostgreSQL each runs the accounts it holds the lease of, and one of them the bot and the
+//! maintenance (`leases`).
 
 pub mod clock;
 mod commands;
 pub mod delivery;
 pub mod health;
 pub mod jobs;
+pub mod leases;
 pub mod provider;
 pub mod sessions;
 mod single_instance;
+mod singletons;
 pub mod telegram;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
@@ -29,13 +33,13 @@ use tokio::net::TcpListener;
 use crate::{
     clock::{SharedClock, SystemClock},
     delivery::Delivery,
-    jobs::Maintenance,
+    leases::{Leases, Work},
     provider::{
         sim::{self, SimProvider},
         web::WebProvider,
     },
     sessions::{Manager, Providers, SessionsHandle, Settings},
-    telegram::TelegramBot,
+    singletons::{MaintenanceJob, TelegramJob},
 };
 
 /// The worker's rules and clock; production's come from the configuration.
@@ -62,13 +66,19 @@ pub struct Worker {
     sim: Arc<SimProvider>,
     sessions: SessionsHandle,
     delivery: Arc<Delivery>,
-    maintenance: Arc<Maintenance>,
+    leases: Leases,
+    /// Stops the lease keeper, and its task.
+    keeper: (
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    ),
     /// Stops the command router, and its task.
     router: (
         tokio::sync::watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
     ),
-    telegram: Option<TelegramBot>,
+    telegram: Arc<TelegramJob>,
+    maintenance: Arc<MaintenanceJob>,
     _instance: single_instance::InstanceGuard,
     /// Tells `herald-backup restore` the worker runs (SQLite).
     _in_use: database::InUse,
@@ -81,8 +91,10 @@ impl Worker {
         Self::start_with(config, options).await
     }
 
-    /// Connects, migrates, resumes sessions and delivery, starts the command router and the
-    /// maintenance queue, and binds the internal listener.
+    /// Connects, migrates, starts the session manager, delivery and the command router, takes
+    /// this worker's share of the leases (each account taken starts its session and sends; the
+    /// Telegram bot and maintenance start where their lease is taken), and binds the internal
+    /// listener.
     pub async fn start_with(config: Config, options: Options) -> anyhow::Result<Self> {
         let instance = single_instance::acquire(&config.database_url)?;
         let in_use = database::hold_in_use(&config.database_url)?;
@@ -97,55 +109,58 @@ impl Worker {
                     config.worker_health_addr
                 )
             })?;
-        commands::release_left(&db, config.database_url.sqlite_path().is_some())
+        let alone = config.database_url.sqlite_path().is_some();
+        commands::release_left(&db, alone)
             .await
             .context("releasing commands a previous run left claimed")?;
+        if alone {
+            service::leases::release_everything(&db)
+                .await
+                .context("releasing leases a previous run left")?;
+        }
+        let name = config
+            .worker_id
+            .clone()
+            .unwrap_or_else(leases::default_name);
+        let leases = Leases::new(db.clone(), &name, leases::timing(config.lease_ttl_secs));
         let sim = SimProvider::with_clock(db.clone(), config.sim.clone(), options.clock.clone());
+        sim.set_holder(leases.instance().to_owned());
         let providers = Providers {
             sim: sim.clone(),
             web: Arc::new(WebProvider::new(config.wa_web_url.clone())),
         };
-        let (sessions, _) = Manager::spawn(db.clone(), providers, options.sessions)
-            .await
-            .context("resuming WhatsApp sessions")?;
+        let (sessions, _) = Manager::spawn(db.clone(), providers, options.sessions, leases.clone());
         let delivery = Delivery::start(
             db.clone(),
             options.clock.clone(),
             sessions.clone(),
             options.delivery,
             config.data_dir.clone(),
+            leases.clone(),
         )
         .await
         .context("resuming delivery")?;
         let waker = Waker::start(&db, Topic::Commands)
             .await
             .context("listening for commands")?;
-        let claimer = format!("worker-{}", std::process::id());
-        let maintenance = Maintenance::start(
-            db.clone(),
-            options.clock.clone(),
-            config.data_dir.clone(),
-            1,
-        )
-        .await
-        .context("starting the maintenance queue")?;
+        let telegram = TelegramJob::new(db.clone(), config.clone());
+        let maintenance =
+            MaintenanceJob::new(db.clone(), options.clock.clone(), config.data_dir.clone());
+        leases.run_accounts_with(vec![Arc::new(sessions.clone()), Arc::new(delivery.clone())]);
+        leases.run_singleton_with(service::leases::TELEGRAM, telegram.clone());
+        leases.run_singleton_with(service::leases::MAINTENANCE, maintenance.clone());
+        let (stop_keeper, stop) = tokio::sync::watch::channel(false);
+        let keeper = leases.keep(stop).await;
+        tracing::info!(worker = %leases.instance(), accounts = leases.accounts().len(), "worker started");
         let (stop_router, stop) = tokio::sync::watch::channel(false);
         let router = tokio::spawn(commands::run(
             db.clone(),
             sessions.clone(),
             delivery.clone(),
             waker,
-            claimer,
+            leases.clone(),
             stop,
         ));
-        let telegram = match &config.telegram {
-            Some(telegram) => Some(
-                TelegramBot::start(db.clone(), telegram, &config)
-                    .await
-                    .context("starting the Telegram bot")?,
-            ),
-            None => None,
-        };
         Ok(Self {
             listener,
             health: health::HealthState {
@@ -156,13 +171,16 @@ impl Worker {
                     name: "worker",
                     started_at: chrono::Utc::now(),
                 },
+                leases: leases.clone(),
             },
             sim,
             sessions,
             delivery,
-            maintenance,
+            leases,
+            keeper: (stop_keeper, keeper),
             router: (stop_router, router),
             telegram,
+            maintenance,
             _instance: instance,
             _in_use: in_use,
         })
@@ -182,9 +200,10 @@ impl Worker {
         self.sim.clone()
     }
 
-    /// Runs until `shutdown` resolves, then stops the Telegram bot, lets sends under way finish
-    /// and stops every session (without marking any account disconnected: the next start
-    /// resumes them and their runs).
+    /// Runs until `shutdown` resolves, then stops the Telegram bot, lets sends under way finish,
+    /// stops every session (without marking any account disconnected: the next holder resumes
+    /// them and their runs) and releases the leases at once, so a peer takes the accounts over
+    /// in seconds rather than after the leases' expiry.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -198,11 +217,13 @@ impl Worker {
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
-        if let Some(telegram) = self.telegram {
-            telegram.stop().await;
-        }
+        // No lease is taken or given from here on; those held are released at the end.
+        let (stop_keeper, keeper) = self.keeper;
+        stop_keeper.send_replace(true);
+        let _ = keeper.await;
+        self.telegram.let_go(0).await;
+        self.maintenance.let_go(0).await;
         // Commands first (one in hand finishes), then sends, then the sessions they use.
-        self.maintenance.close();
         let (stop_router, router) = self.router;
         stop_router.send_replace(true);
         if let Err(e) = router.await {
@@ -210,6 +231,7 @@ impl Worker {
         }
         self.delivery.shutdown().await;
         self.sessions.shutdown().await;
+        self.leases.release_all().await;
         served
     }
 }

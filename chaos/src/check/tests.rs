@@ -61,6 +61,7 @@ fn target(
         updated_at: at(0),
         parts_sent,
         claimed_at: None,
+        claimed_by: None,
     }
 }
 

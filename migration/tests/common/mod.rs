@@ -7,10 +7,10 @@ use domain::status::{
 };
 use entity::prelude::*;
 use entity::{
-    audit_log, auth_sessions, commands, events, login_tokens, media_files, operators,
+    audit_log, auth_sessions, commands, events, leases, login_tokens, media_files, operators,
     reminder_drafts, reminder_messages, reminder_owed_fires, reminder_run_parts,
-    reminder_run_targets, reminder_runs, reminder_targets, reminders, sim_messages, wa_devices,
-    whatsapp_accounts, whatsapp_groups,
+    reminder_run_targets, reminder_runs, reminder_targets, reminders, sim_connections,
+    sim_messages, sim_overlaps, wa_devices, whatsapp_accounts, whatsapp_groups, workers,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -306,6 +306,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             updated_at: t,
             parts_sent: 1,
             claimed_at: Some(t),
+            claimed_by: Some("worker-a/1f2e3d4c".into()),
         }
     );
 
@@ -459,6 +460,52 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
         WaDevices::find_by_id(account.id).one(db).await.unwrap(),
         Some(device)
     );
+
+    round_trip!(
+        db,
+        sim_overlaps,
+        sim_overlaps::Model {
+            id: 0,
+            account_id: account.id,
+            replaced: "worker-a/1f2e3d4c".into(),
+            by: "worker-b/5a6b7c8d".into(),
+            at: t,
+        }
+    );
+    // Keyed by name, account id or instance (no auto-increment), so written by hand.
+    let lease = leases::Model {
+        name: format!("account:{}", account.id),
+        account_id: Some(account.id),
+        holder: Some("worker-a/1f2e3d4c".into()),
+        epoch: 7,
+        expires_at: Some(t),
+        acquired_at: Some(t),
+    };
+    let inserted = lease.clone().into_active_model().insert(db).await.unwrap();
+    assert_eq!(inserted, lease);
+    let worker = workers::Model {
+        instance: "worker-a/1f2e3d4c".into(),
+        name: "worker-a".into(),
+        version: "0.1.0".into(),
+        started_at: t,
+        seen_at: t,
+    };
+    let inserted = worker.clone().into_active_model().insert(db).await.unwrap();
+    assert_eq!(inserted, worker);
+    let connection = sim_connections::Model {
+        account_id: account.id,
+        connection: "c1".into(),
+        holder: "worker-a/1f2e3d4c".into(),
+        since: t,
+        seen_at: t,
+    };
+    let inserted = connection
+        .clone()
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
+    assert_eq!(inserted, connection);
 
     // Event ids only grow, even after the newest row is deleted.
     Events::delete_by_id(first_event.id).exec(db).await.unwrap();

@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use domain::{status::Provider, timezone::TimeZone};
 use url::Url;
 
+use super::parse::parse_in_range;
 use super::{
     Config, DEFAULT_DATABASE_URL, DatabaseUrl, DeliveryConfig, LogConfig, LogFormat, PublicUrl,
     SimConfig, TelegramConfig, TelegramUserId, TrustedProxies, delivery, logging, parse::check,
@@ -39,6 +40,8 @@ impl Config {
         let server_addr = get("LEPTOS_SITE_ADDR");
         let site_root = get("LEPTOS_SITE_ROOT");
         let worker_health_addr = get("WORKER_HEALTH_ADDR");
+        let worker_id = get("WORKER_ID");
+        let lease_ttl = get("LEASE_TTL_SECS");
         let log_format = get("LOG_FORMAT");
         let log_filter = get("RUST_LOG");
         let wa_provider = get("WA_PROVIDER");
@@ -71,6 +74,17 @@ impl Config {
             &mut problems,
             "WORKER_HEALTH_ADDR",
             parse_addr(worker_health_addr, "127.0.0.1:8081"),
+        );
+        let worker_id = check(
+            &mut problems,
+            "WORKER_ID",
+            worker_id.map(parse_worker_id).transpose(),
+        )
+        .flatten();
+        let lease_ttl_secs = check(
+            &mut problems,
+            "LEASE_TTL_SECS",
+            lease_ttl.map_or(Ok(20), |raw| parse_in_range(&raw, 5, 300, "seconds")),
         );
         let log_format = check(
             &mut problems,
@@ -151,6 +165,7 @@ impl Config {
             Some(wa_web_url),
             Some(allowed_user_ids),
             Some(default_timezone),
+            Some(lease_ttl_secs),
         ) = (
             database_url,
             public_url,
@@ -162,6 +177,7 @@ impl Config {
             wa_web_url,
             allowed_user_ids,
             default_timezone,
+            lease_ttl_secs,
         )
         else {
             return Err(ConfigError { problems });
@@ -176,6 +192,8 @@ impl Config {
             server_addr,
             site_root: PathBuf::from(site_root.unwrap_or_else(|| "target/site".to_owned())),
             worker_health_addr,
+            worker_id,
+            lease_ttl_secs,
             log: LogConfig { format, filter },
             wa_provider,
             wa_web_url,
@@ -187,6 +205,21 @@ impl Config {
             metrics_token,
             trusted_proxies,
         })
+    }
+}
+
+/// A name for the logs and the System page: letters, digits, `.`, `_` and `-`, at most 64.
+fn parse_worker_id(raw: String) -> Result<String, String> {
+    let valid = raw.len() <= 64
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if valid {
+        Ok(raw)
+    } else {
+        Err(format!(
+            "expected at most 64 letters, digits, '.', '_' or '-', got {raw:?}"
+        ))
     }
 }
 

@@ -54,6 +54,12 @@ pub struct Config {
     pub site_root: PathBuf,
     /// The worker's health listener; internal, so it binds to loopback by default.
     pub worker_health_addr: SocketAddr,
+    /// The worker's name in logs, `/health` and the System page (`WORKER_ID`); unset, the host
+    /// and process id.
+    pub worker_id: Option<String>,
+    /// How long a worker's lease on an account outlives its last renewal (`LEASE_TTL_SECS`):
+    /// with several workers, how soon a dead one's accounts move.
+    pub lease_ttl_secs: u32,
     pub log: LogConfig,
     /// Which WhatsApp implementation new accounts use.
     pub wa_provider: Provider,

@@ -142,6 +142,23 @@ pub const SETTINGS: &[Setting] = &[
         show: |c| c.worker_health_addr.to_string(),
     },
     Setting {
+        name: "WORKER_ID",
+        default: DefaultValue::Unset("the host name and process id"),
+        meaning: "the worker's name in logs, `/health`, `/metrics` and the System page",
+        used_by: WORKER,
+        secrecy: Secrecy::Public,
+        show: |c| or_unset(c.worker_id.clone()),
+    },
+    Setting {
+        name: "LEASE_TTL_SECS",
+        default: DefaultValue::Value("20"),
+        meaning: "how long a worker's lease on an account outlives its last renewal: with \
+                  several workers on PostgreSQL, how soon a dead worker's accounts move",
+        used_by: WORKER,
+        secrecy: Secrecy::Public,
+        show: |c| c.lease_ttl_secs.to_string(),
+    },
+    Setting {
         name: "WA_PROVIDER",
         default: DefaultValue::Value("web"),
         meaning: "WhatsApp implementation for new accounts: `web` (real WhatsApp) or `sim` (the \

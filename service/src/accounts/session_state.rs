@@ -1,14 +1,17 @@
 //! An account's session state — status, phone, QR code, generation, last seen — as the worker's
 //! session manager writes it; the operator's own changes (label, delete) are in the parent
 //! module. Each change and the event announcing it commit together, so a reader of the event
-//! stream never sees an event before the row it describes.
+//! stream never sees an event before the row it describes, and each lands only while the writer
+//! holds the account's lease (`crate::leases`): a worker that lost the account changes nothing.
 
-use crate::bus::events;
+use std::sync::Arc;
+
+use crate::{bus::events, leases::Fence};
 use chrono::Utc;
 use domain::{bus::Event, status::AccountStatus};
 use entity::whatsapp_accounts as accounts;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
     QueryFilter, Set,
 };
 
@@ -20,14 +23,18 @@ pub enum PhoneHolder {
     OtherOperator { account_id: i64 },
 }
 
+/// The fence of the writer's lease on an account, while it holds one.
+pub type Fences = Arc<dyn Fn(i64) -> Option<Fence> + Send + Sync>;
+
 #[derive(Clone)]
 pub struct AccountRows {
     db: DatabaseConnection,
+    fences: Fences,
 }
 
 impl AccountRows {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, fences: Fences) -> Self {
+        Self { db, fences }
     }
 
     pub async fn get(&self, account_id: i64) -> Result<Option<accounts::Model>, DbErr> {
@@ -35,13 +42,18 @@ impl AccountRows {
     }
 
     /// Applies `change` to the row and publishes `event` (if any) in one transaction. Returns the
-    /// updated row, or `None` when the account no longer exists (then nothing is published).
+    /// updated row, or `None` when the account no longer exists or its lease is no longer the
+    /// writer's (then nothing is written or published).
     pub async fn update(
         &self,
         account_id: i64,
         change: impl FnOnce(&mut accounts::ActiveModel),
         event: Option<Event>,
     ) -> Result<Option<accounts::Model>, DbErr> {
+        let Some(fence) = (self.fences)(account_id) else {
+            tracing::debug!(account_id, "not written: the account is not leased here");
+            return Ok(None);
+        };
         let txn = crate::database::begin_write(&self.db).await?;
         let Some(row) = accounts::Entity::find_by_id(account_id).one(&txn).await? else {
             return Ok(None);
@@ -50,7 +62,16 @@ impl AccountRows {
         let mut active = row.into_active_model();
         change(&mut active);
         active.updated_at = Set(Utc::now());
-        let row = active.update(&txn).await?;
+        let updated = accounts::Entity::update_many()
+            .set(active)
+            .filter(accounts::Column::Id.eq(account_id))
+            .filter(fence.holds(txn.get_database_backend()))
+            .exec_with_returning(&txn)
+            .await?;
+        let Some(row) = updated.into_iter().next() else {
+            tracing::warn!(account_id, "not written: the account's lease was lost");
+            return Ok(None);
+        };
         if let Some(event) = event {
             events::publish_in(&txn, Some(operator_id), &event).await?;
         }

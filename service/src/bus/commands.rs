@@ -48,14 +48,21 @@ pub async fn enqueue(db: &impl ConnectionTrait, command: &Command) -> Result<i64
     Ok(row.id)
 }
 
-/// Takes the oldest pending command for `claimer` (a name unique to the worker process), or `None`
-/// when there is none. A row moves `pending → running` by a conditional UPDATE, so when two
-/// claimers race for it exactly one wins; the other moves on to the next row. A row that no longer
-/// decodes is failed, not retried.
-pub async fn claim_next(db: &DatabaseConnection, claimer: &str) -> Result<Option<Claimed>, DbErr> {
+/// Takes the oldest pending command matching `only` for `claimer` (a name unique to the worker
+/// process), or `None` when there is none. A row moves `pending → running` by a conditional
+/// UPDATE, so when two claimers race for it exactly one wins; the other moves on to the next row.
+/// `only` is part of that UPDATE too: a worker passes "the account's lease is mine"
+/// (`crate::leases::held_by`), which then fences the claim. A row that no longer decodes is
+/// failed, not retried.
+pub async fn claim_next(
+    db: &DatabaseConnection,
+    claimer: &str,
+    only: Condition,
+) -> Result<Option<Claimed>, DbErr> {
     loop {
         let candidates = commands::Entity::find()
             .filter(commands::Column::Status.eq(CommandStatus::Pending))
+            .filter(only.clone())
             .order_by_asc(commands::Column::Id)
             .limit(8)
             .all(db)
@@ -75,6 +82,7 @@ pub async fn claim_next(db: &DatabaseConnection, claimer: &str) -> Result<Option
                 .col_expr(commands::Column::HeartbeatAt, now.into())
                 .filter(commands::Column::Id.eq(row.id))
                 .filter(commands::Column::Status.eq(CommandStatus::Pending))
+                .filter(only.clone())
                 .exec(db)
                 .await?
                 .rows_affected

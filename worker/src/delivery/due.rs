@@ -4,8 +4,10 @@
 //! to make — so the loop reads them, fires what came due, hands runs to their account's sender,
 //! and sleeps until the next due moment on the delivery clock, or until something wakes it.
 //!
-//! Firing and sending stay safe when two workers see the same due moment: the fire's
-//! conditional UPDATE and the target's claim decide (docs/architecture.md, invariants 1 and 2).
+//! It looks only at the accounts this worker holds the lease of, so with several workers each
+//! reminder fires and each run is sent where its account's session runs. Should two workers
+//! still see the same due moment (a lease changing hands), the fire's conditional UPDATE and the
+//! fenced target claim decide (docs/architecture.md, invariants 1, 2 and 16).
 
 use std::{
     collections::HashMap,
@@ -16,7 +18,9 @@ use std::{
 use chrono::{DateTime, Utc};
 use domain::status::{ReminderStatus, RunStatus};
 use entity::{reminder_owed_fires as owed, reminder_runs as runs, reminders};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
+};
 
 use super::Delivery;
 
@@ -140,6 +144,22 @@ impl Delivery {
         self.wake();
     }
 
+    /// A session connected: every run waiting because its account was away gets its next pass
+    /// now rather than at its next recheck.
+    fn account_back(&self) {
+        let away: Vec<i64> = self
+            .away_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
+        for run in away {
+            passes.resume_at.remove(&run);
+        }
+    }
+
     /// `run_id`'s pass ended; `resume_at` is when it wants the next one, if it is not done.
     pub(super) fn pass_ended(&self, run_id: i64, resume_at: Option<DateTime<Utc>>) {
         let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
@@ -160,6 +180,9 @@ impl Delivery {
     /// Runs until delivery shuts down. Holds the delivery weakly, so dropping it ends the loop.
     pub(super) async fn due_loop(delivery: Weak<Self>) {
         let mut backoff = Backoff::default();
+        let Some(mut connects) = delivery.upgrade().map(|d| d.sessions.connects()) else {
+            return;
+        };
         loop {
             let Some(this) = delivery.upgrade() else {
                 return;
@@ -183,6 +206,12 @@ impl Delivery {
             let mut stopping = this.stopping.subscribe();
             drop(this);
             tokio::select! {
+                // A session connected: the runs waiting for their account go on now.
+                Ok(()) = connects.changed() => {
+                    if let Some(this) = delivery.upgrade() {
+                        this.account_back();
+                    }
+                }
                 _ = async {
                     match next {
                         Some(at) => clock.sleep_until(at).await,
@@ -203,10 +232,12 @@ impl Delivery {
         backoff: &mut Backoff,
     ) -> anyhow::Result<Option<DateTime<Utc>>> {
         let now = self.clock.now();
+        let held = self.leases.accounts();
         let due = reminders::Entity::find()
             .select_only()
             .columns([reminders::Column::Id, reminders::Column::NextFireAt])
             .filter(reminders::Column::Status.eq(ReminderStatus::Active))
+            .filter(reminders::Column::AccountId.is_in(held.clone()))
             .filter(reminders::Column::NextFireAt.lte(now))
             .order_by_asc(reminders::Column::NextFireAt)
             .limit(FIRES_PER_PASS)
@@ -216,6 +247,15 @@ impl Delivery {
         let owed = owed::Entity::find()
             .select_only()
             .columns([owed::Column::ReminderId, owed::Column::OccurrenceAt])
+            .filter(
+                owed::Column::ReminderId.in_subquery(
+                    Query::select()
+                        .column(reminders::Column::Id)
+                        .from(reminders::Entity)
+                        .and_where(reminders::Column::AccountId.is_in(held.clone()))
+                        .take(),
+                ),
+            )
             .order_by_asc(owed::Column::OccurrenceAt)
             .into_tuple::<(i64, DateTime<Utc>)>()
             .all(&self.db)
@@ -260,6 +300,7 @@ impl Delivery {
             .select_only()
             .column(reminders::Column::NextFireAt)
             .filter(reminders::Column::Status.eq(ReminderStatus::Active))
+            .filter(reminders::Column::AccountId.is_in(held))
             .filter(reminders::Column::NextFireAt.gt(now))
             .order_by_asc(reminders::Column::NextFireAt)
             .into_tuple::<Option<DateTime<Utc>>>()
@@ -275,10 +316,16 @@ impl Delivery {
         self: &Arc<Self>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        // A run whose account was deleted has no holder: whoever sees it closes it.
         let running: Vec<i64> = runs::Entity::find()
             .select_only()
             .column(runs::Column::Id)
             .filter(runs::Column::Status.eq(RunStatus::Running))
+            .filter(
+                Condition::any()
+                    .add(runs::Column::AccountId.is_in(self.leases.accounts()))
+                    .add(runs::Column::AccountId.is_null()),
+            )
             .order_by_asc(runs::Column::Id)
             .into_tuple()
             .all(&self.db)

@@ -32,7 +32,11 @@ use runtime::config::DeliveryConfig;
 use sea_orm::DatabaseConnection;
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::{clock::SharedClock, sessions::SessionsHandle};
+use crate::{
+    clock::SharedClock,
+    leases::{Leases, Work},
+    sessions::SessionsHandle,
+};
 
 /// Delivery's rules; production's come from [`DeliveryConfig`].
 #[derive(Clone, Debug)]
@@ -75,9 +79,11 @@ pub struct Delivery {
     due_changed: Arc<Notify>,
     /// When each run found its account without a session, for the grace window.
     away_since: Mutex<HashMap<i64, chrono::DateTime<chrono::Utc>>>,
-    /// `true` once shutting down; the count is of sends under way.
+    /// `true` once shutting down; `sending` holds the account of each send under way.
     stopping: watch::Sender<bool>,
-    sending: watch::Sender<usize>,
+    sending: watch::Sender<Vec<i64>>,
+    /// Which accounts this worker runs: it fires, sends and claims only for those.
+    leases: Leases,
 }
 
 impl Delivery {
@@ -88,6 +94,7 @@ impl Delivery {
         sessions: SessionsHandle,
         settings: Settings,
         data_dir: PathBuf,
+        leases: Leases,
     ) -> anyhow::Result<Arc<Self>> {
         let delivery = Arc::new(Self {
             hourly: Mutex::new(HourlyCap::new(settings.pacing.per_hour_global)),
@@ -102,7 +109,8 @@ impl Delivery {
             due_changed: Arc::new(Notify::new()),
             away_since: Mutex::default(),
             stopping: watch::Sender::new(false),
-            sending: watch::Sender::new(0),
+            sending: watch::Sender::new(Vec::new()),
+            leases,
         });
         let since = delivery.clock.now() - chrono::Duration::hours(1);
         for at in targets::recent_sends(&delivery.db, None, since).await? {
@@ -125,7 +133,7 @@ impl Delivery {
         self.stopping.send_replace(true);
         let mut sending = self.sending.subscribe();
         let drained =
-            tokio::time::timeout(self.settings.send_timeout, sending.wait_for(|n| *n == 0));
+            tokio::time::timeout(self.settings.send_timeout, sending.wait_for(Vec::is_empty));
         if drained.await.is_err() {
             tracing::warn!("sends still under way at shutdown will be reported unknown");
         }
@@ -164,6 +172,29 @@ impl Delivery {
             if let Err(e) = delivery.sweep_periodically().await {
                 tracing::warn!(error = %e, "the delivery sweep failed");
             }
+        }
+    }
+}
+
+/// An account taken is looked at at once; one let go stops sending (the send under way
+/// finishes, within the send timeout) before its session may stop.
+#[async_trait::async_trait]
+impl Work for Arc<Delivery> {
+    async fn take(&self, _account_id: i64) {
+        self.wake();
+    }
+
+    async fn let_go(&self, account_id: i64) {
+        let mut sending = self.sending.subscribe();
+        let idle = sending.wait_for(|s| !s.contains(&account_id));
+        if tokio::time::timeout(self.settings.send_timeout, idle)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                account_id,
+                "a send still under way at hand-over will be reported unknown"
+            );
         }
     }
 }

@@ -178,7 +178,8 @@ impl Delivery {
         let mut snapshot: Option<Snapshot> = None;
         let mut due: VecDeque<targets::Model> = VecDeque::new();
         loop {
-            if self.stopping() {
+            // The account went to another worker: its new holder continues the run.
+            if self.stopping() || !self.leases.holds(account_id) {
                 return Ok(Stop::Left);
             }
             let now = self.clock.now();
@@ -245,19 +246,28 @@ impl Delivery {
                 continue;
             }
             due.pop_front();
-            // Counted before the claim, so a shutdown waits for any send it lets start.
-            self.sending.send_modify(|n| *n += 1);
-            let _sending = scopeguard(|| self.sending.send_modify(|n| *n -= 1));
-            if self.stopping() {
+            // Counted before the claim, so a shutdown or a hand-over waits for any send it lets
+            // start.
+            self.sending.send_modify(|s| s.push(account_id));
+            let _sending = scopeguard(|| {
+                self.sending.send_modify(|s| {
+                    if let Some(i) = s.iter().position(|a| *a == account_id) {
+                        s.swap_remove(i);
+                    }
+                })
+            });
+            let fence = self.leases.fence(account_id);
+            let Some(fence) = fence.filter(|_| !self.stopping()) else {
                 continue;
-            }
+            };
             // The claim returns the row as claimed: another process may have moved it on. Its
             // time is read now, after any upload, so it is the send's own start.
-            let Some(target) = rows::claim(&self.db, target.id, self.clock.now()).await? else {
+            let claimed = rows::claim(&self.db, target.id, self.clock.now(), &fence).await?;
+            let Some(target) = claimed else {
                 continue;
             };
             let (outcome, error) = self
-                .send_target(&*session, &target, parts, run.occurrence_at)
+                .send_target(&*session, account_id, &target, parts, run.occurrence_at)
                 .await;
             // The next interval counts from the end of this send, however long it took.
             let ended = self.clock.now();

@@ -8,7 +8,7 @@ use entity::{media_files, reminder_run_parts as run_parts, reminder_run_targets 
 
 use super::{
     Delivery,
-    targets::{self as rows, Outcome},
+    targets::{self as rows, Outcome, Renewal},
 };
 use crate::provider::{MediaFile, OutgoingMessage, SendError, Session, UploadedMedia};
 
@@ -128,6 +128,7 @@ impl Delivery {
     pub(super) async fn send_target(
         &self,
         session: &dyn Session,
+        account_id: i64,
         target: &targets::Model,
         parts: &Parts,
         occurrence: DateTime<Utc>,
@@ -137,9 +138,15 @@ impl Delivery {
         for (part, _) in parts.0.iter().skip(usize::try_from(sent).unwrap_or(0)) {
             // Each part renews the claim, so a long message is never taken for an abandoned
             // send; a claim someone else has since decided is left alone.
-            match rows::renew_claim(&self.db, target.id, sent, self.clock.now()).await {
-                Ok(true) => {}
-                Ok(false) => {
+            let Some(fence) = self.leases.fence(account_id) else {
+                return (released(sent, self.clock.now()), None);
+            };
+            match rows::renew_claim(&self.db, target.id, sent, self.clock.now(), &fence).await {
+                Ok(Renewal::Renewed) => {}
+                // Every part before this one went out and this one has not: the account's new
+                // holder continues from here.
+                Ok(Renewal::Fenced) => return (released(sent, self.clock.now()), None),
+                Ok(Renewal::Taken) => {
                     let reason = "unknown: the send was taken for abandoned; not re-sent".into();
                     return (
                         Outcome::Unknown {
@@ -231,5 +238,14 @@ impl Delivery {
                 parts_sent,
             },
         }
+    }
+}
+
+/// Back to `pending` for the account's new holder, with the parts the group already has.
+fn released(parts_sent: i32, now: DateTime<Utc>) -> Outcome {
+    Outcome::Retry {
+        at: now,
+        reason: "handed to the worker that now runs the account".to_owned(),
+        parts_sent,
     }
 }

@@ -1,6 +1,7 @@
 //! The run and target rows. Every state change is a conditional UPDATE on the state it expects,
 //! so two processes acting on one row cannot both succeed: claiming `pending → sending` is what
-//! makes a send happen at most once.
+//! makes a send happen at most once. A claim and its renewal before each part also carry the
+//! account's lease fence (`service::leases`), so a worker that lost the account starts nothing.
 
 use chrono::{DateTime, Utc};
 use domain::{
@@ -13,6 +14,7 @@ use sea_orm::{
     QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
+use service::leases::Fence;
 
 /// The next `limit` targets of `run_id` to try now, in the run's order.
 pub async fn next_due(
@@ -48,15 +50,21 @@ pub async fn next_retry_at(
         .map(Option::flatten)
 }
 
-/// `pending → sending`, if the target is still pending and due; returns the row as claimed
-/// (another process may have moved it on since it was read), or `None` when someone else got
-/// there first or it is waiting out a retry.
+/// `pending → sending`, if the target is still pending and due and `fence` still holds the
+/// account; returns the row as claimed (another process may have moved it on since it was
+/// read), or `None` when someone else got there first, it is waiting out a retry, or the lease
+/// is gone.
 pub async fn claim(
     db: &impl ConnectionTrait,
     target_id: i64,
     now: DateTime<Utc>,
+    fence: &Fence,
 ) -> Result<Option<targets::Model>, DbErr> {
     let claimed = targets::Entity::update_many()
+        .col_expr(
+            targets::Column::ClaimedBy,
+            Expr::value(fence.holder.clone()),
+        )
         .col_expr(targets::Column::Status, Expr::value(TargetStatus::Sending))
         .col_expr(
             targets::Column::Attempts,
@@ -67,28 +75,51 @@ pub async fn claim(
         .filter(targets::Column::Id.eq(target_id))
         .filter(targets::Column::Status.eq(TargetStatus::Pending))
         .filter(due(now))
+        .filter(fence.holds(db.get_database_backend()))
         .exec_with_returning(db)
         .await?;
     Ok(claimed.into_iter().next())
 }
 
+/// How renewing a claim before a part went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Renewal {
+    Renewed,
+    /// No longer `sending`: a sweep took it for abandoned and reported it unknown.
+    Taken,
+    /// Still this sender's claim, but the account's lease is not this worker's any more.
+    Fenced,
+}
+
 /// Renews a `sending` claim before each part, recording the `parts_sent` delivered so far (so a
-/// send cut short by a crash is recorded with the parts the group has): `false` when the target
-/// is no longer `sending` (a sweep took it for abandoned and reported it unknown).
+/// send cut short by a crash is recorded with the parts the group has).
 pub async fn renew_claim(
     db: &impl ConnectionTrait,
     target_id: i64,
     parts_sent: i32,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+    fence: &Fence,
+) -> Result<Renewal, DbErr> {
     let renewed = targets::Entity::update_many()
         .col_expr(targets::Column::ClaimedAt, Expr::value(now))
         .col_expr(targets::Column::PartsSent, Expr::value(parts_sent))
         .filter(targets::Column::Id.eq(target_id))
         .filter(targets::Column::Status.eq(TargetStatus::Sending))
+        .filter(fence.holds(db.get_database_backend()))
         .exec(db)
         .await?;
-    Ok(renewed.rows_affected == 1)
+    if renewed.rows_affected == 1 {
+        return Ok(Renewal::Renewed);
+    }
+    let sending = targets::Entity::find_by_id(target_id)
+        .one(db)
+        .await?
+        .is_some_and(|t| t.status == TargetStatus::Sending);
+    Ok(if sending {
+        Renewal::Fenced
+    } else {
+        Renewal::Taken
+    })
 }
 
 /// Not waiting out a retry delay.

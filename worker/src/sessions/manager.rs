@@ -1,5 +1,10 @@
 //! The session manager: the one owner of every account's WhatsApp session in this worker.
 //!
+//! It runs the accounts this worker holds the lease of (`crate::leases`): an account taken starts
+//! (resumed, or a pairing a dead holder left reset), an account let go stops without a write,
+//! and what a session of an account no longer held reports is ignored. Its row writes carry the
+//! lease's fence, so a worker that lost an account never changes its status.
+//!
 //! Commands, provider events and timers all arrive on channels and are handled one at a time, so no
 //! two of them race over an account. Every session start gets a new generation, and an event whose
 //! generation is not the account's live one is dropped: that is what makes a late close from a
@@ -27,15 +32,18 @@ use domain::{
 };
 use sea_orm::DatabaseConnection;
 use tokio::{
-    sync::{mpsc, oneshot},
+    sync::{mpsc, oneshot, watch},
     time::Instant,
 };
 
 use service::accounts::session_state::AccountRows;
 
 use super::groups;
-use crate::provider::{
-    MessageId, OutgoingMessage, Provider, ProviderEvent, Session, SessionKey, sim::SimProvider,
+use crate::{
+    leases::{Leases, Work},
+    provider::{
+        MessageId, OutgoingMessage, Provider, ProviderEvent, Session, SessionKey, sim::SimProvider,
+    },
 };
 
 /// Timings of the session rules; the defaults are production's.
@@ -90,12 +98,18 @@ impl Providers {
 pub struct SessionsHandle {
     tx: mpsc::UnboundedSender<Input>,
     online: Online,
+    connects: watch::Receiver<u64>,
 }
 
 /// The sessions that are connected now, for senders that must not queue behind the manager.
 type Online = Arc<RwLock<HashMap<i64, Arc<dyn Session>>>>;
 
 impl SessionsHandle {
+    /// Changes each time a session connects, so runs waiting for their account go on at once.
+    pub fn connects(&self) -> watch::Receiver<u64> {
+        self.connects.clone()
+    }
+
     /// The account's session if it is connected.
     pub fn connected(&self, account_id: i64) -> Option<Arc<dyn Session>> {
         self.online
@@ -127,7 +141,29 @@ impl SessionsHandle {
     }
 }
 
+#[async_trait::async_trait]
+impl Work for SessionsHandle {
+    /// Returns once the account is recovered and its session (if it has one) is starting.
+    async fn take(&self, account_id: i64) {
+        let (done, started) = oneshot::channel();
+        if self.tx.send(Input::Take(account_id, done)).is_ok() {
+            let _ = started.await;
+        }
+    }
+
+    async fn let_go(&self, account_id: i64) {
+        let (done, stopped) = oneshot::channel();
+        if self.tx.send(Input::LetGo(account_id, done)).is_ok() {
+            let _ = stopped.await;
+        }
+    }
+}
+
 enum Input {
+    /// The account's lease is this worker's now.
+    Take(i64, oneshot::Sender<()>),
+    /// The account's lease is no longer this worker's: stop its session, write nothing.
+    LetGo(i64, oneshot::Sender<()>),
     Command {
         id: i64,
         command: Command,
@@ -179,19 +215,28 @@ pub struct Manager {
     inputs: mpsc::UnboundedSender<Input>,
     events: mpsc::UnboundedSender<ProviderEvent>,
     online: Online,
+    connects: watch::Sender<u64>,
+    leases: Leases,
 }
 impl Manager {
-    /// Recovers what a previous run left (docs/architecture.md, "Sessions"), then runs until shut
-    /// down.
-    pub async fn spawn(
+    /// Runs until shut down. It starts with no account: each arrives as its lease is taken
+    /// ([`Work::take`]), and what a previous run left is recovered then (docs/architecture.md,
+    /// "Sessions").
+    pub fn spawn(
         db: DatabaseConnection,
         providers: Providers,
         settings: Settings,
-    ) -> anyhow::Result<(SessionsHandle, tokio::task::JoinHandle<()>)> {
+        leases: Leases,
+    ) -> (SessionsHandle, tokio::task::JoinHandle<()>) {
         let (inputs, input_rx) = mpsc::unbounded_channel();
         let (events, event_rx) = mpsc::unbounded_channel();
-        let mut manager = Manager {
-            rows: AccountRows::new(db.clone()),
+        let fences = {
+            let leases = leases.clone();
+            Arc::new(move |account_id| leases.fence(account_id))
+        };
+        let manager = Manager {
+            rows: AccountRows::new(db.clone(), fences),
+            leases,
             db,
             providers,
             settings,
@@ -200,11 +245,17 @@ impl Manager {
             inputs: inputs.clone(),
             events,
             online: Online::default(),
+            connects: watch::Sender::new(0),
         };
-        manager.recover().await?;
         let online = manager.online.clone();
+        let connects = manager.connects.subscribe();
         let task = tokio::spawn(manager.run(input_rx, event_rx));
-        Ok((SessionsHandle { tx: inputs, online }, task))
+        let handle = SessionsHandle {
+            tx: inputs,
+            online,
+            connects,
+        };
+        (handle, task)
     }
 
     async fn run(
@@ -242,6 +293,19 @@ impl Manager {
 
     async fn on_input(&mut self, input: Input) {
         match input {
+            Input::Take(account_id, done) => {
+                if self.leases.holds(account_id)
+                    && let Err(e) = self.recover(account_id).await
+                {
+                    tracing::error!(account_id, error = %e, "starting a taken account failed");
+                }
+                let _ = done.send(());
+            }
+            Input::LetGo(account_id, done) => {
+                self.stop_live(account_id).await;
+                self.down.remove(&account_id);
+                let _ = done.send(());
+            }
             Input::Command { id, command, done } => {
                 let result = self.on_command(id, command).await;
                 let _ = done.send(result);
@@ -254,7 +318,8 @@ impl Manager {
                     .down
                     .get(&account_id)
                     .is_some_and(|d| d.attempt == attempt)
-                    && !self.live.contains_key(&account_id);
+                    && !self.live.contains_key(&account_id)
+                    && self.leases.holds(account_id);
                 if due && let Err(e) = self.resume(account_id).await {
                     tracing::error!(account_id, error = %e, "reconnecting failed");
                 }
@@ -447,10 +512,15 @@ impl Manager {
 
     fn set_online(&self, account_id: i64, session: Option<Arc<dyn Session>>) {
         let mut online = self.online.write().unwrap_or_else(PoisonError::into_inner);
+        let connected = session.is_some();
         match session {
             Some(session) => online.insert(account_id, session),
             None => online.remove(&account_id),
         };
+        drop(online);
+        if connected {
+            self.connects.send_modify(|n| *n += 1);
+        }
     }
 
     /// Delivers `input` to the manager after `delay`.

@@ -22,8 +22,10 @@ use entity::{operators, wa_devices, whatsapp_accounts};
 use keystore::KeyStore;
 use runtime::config::SimConfig;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+use service::leases::Timing;
 use testkit::TestDb;
 use worker::{
+    leases::Leases,
     provider::{
         EventSender, GroupInfo, MediaFile, MessageId, OutgoingMessage, Provider, ProviderError,
         ProviderEvent, SendError, SentMessage, Session, SessionEvent, SessionKey, StartMode,
@@ -191,6 +193,9 @@ struct Harness {
     script: Script,
     sessions: SessionsHandle,
     operator_id: i64,
+    /// The leases the manager runs accounts by: this one worker takes them all.
+    leases: Leases,
+    _keeping: tokio::sync::watch::Sender<bool>,
 }
 
 fn fast() -> Settings {
@@ -268,14 +273,22 @@ impl Harness {
             sim: SimProvider::new(db.db.clone(), SimConfig::default()),
             web: Arc::new(script.clone()),
         };
-        let (sessions, _) = Manager::spawn(db.db.clone(), providers, fast())
-            .await
-            .unwrap();
+        let leases = Leases::new(
+            db.db.clone(),
+            "sessions-test",
+            Timing::with_ttl(Duration::from_secs(20)),
+        );
+        let (sessions, _) = Manager::spawn(db.db.clone(), providers, fast(), leases.clone());
+        leases.run_accounts_with(vec![Arc::new(sessions.clone())]);
+        let (keeping, stop) = tokio::sync::watch::channel(false);
+        leases.keep(stop).await;
         Self {
             db,
             script,
             sessions,
             operator_id,
+            leases,
+            _keeping: keeping,
         }
     }
 
@@ -283,15 +296,23 @@ impl Harness {
         Self::start_after(|_, _| async {}).await
     }
 
+    /// A new unpaired account, once this worker holds its lease (as the command router would
+    /// wait for before running its commands).
     async fn account(&self, label: &str) -> i64 {
-        account(
+        let id = account(
             &self.db.db,
             self.operator_id,
             label,
             AccountStatus::Unpaired,
             None,
         )
-        .await
+        .await;
+        self.leases.wake();
+        testkit::eventually("the account's lease", || async {
+            self.leases.holds(id).then_some(())
+        })
+        .await;
+        id
     }
 
     async fn run(&self, command: Command) {

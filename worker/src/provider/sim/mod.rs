@@ -16,9 +16,14 @@
 //! once per message id and group, as WhatsApp keeps only the first message with an id.
 //! [`control_router`] exposes the same over HTTP for the development UI and end-to-end tests.
 //!
+//! One connection per account across every worker sharing the database: a session connecting in
+//! another worker replaces the first, which ends with WhatsApp's 409 "stream replaced". A live
+//! connection replaced by another worker is recorded in `sim_overlaps` ([`SimProvider::overlaps`]).
+//!
 //! A simulated phone number is `1555` followed by seven digits derived from the account id
 //! (`1555` + `100000 + account_id mod 9900000`, zero-padded): account 1 is `15550100001`.
 
+mod connection;
 mod control;
 mod groups;
 mod session;
@@ -120,6 +125,8 @@ struct Sim {
     db: DatabaseConnection,
     config: SimConfig,
     clock: SharedClock,
+    /// This process, as `sim_connections` names it (see [`SimProvider::set_holder`]).
+    holder: Mutex<String>,
     accounts: Mutex<HashMap<i64, Account>>,
 }
 
@@ -170,6 +177,7 @@ impl SimProvider {
                 db,
                 config,
                 clock,
+                holder: Mutex::new(connection::unique_holder()),
                 accounts: Mutex::new(HashMap::new()),
             }),
         })
@@ -310,7 +318,7 @@ impl Sim {
             StartMode::Pair { phone } => phone.as_ref().map(|phone| phone.digits().to_owned()),
             StartMode::Resume => None,
         };
-        let state = Arc::new(SessionState::new(key, pair_phone, events, phase));
+        let state = Arc::new(SessionState::new(self, key, pair_phone, events, phase));
         let mut accounts = self.lock();
         let account = accounts.entry(key.account_id).or_default();
         if let Some(old) = account.session.take().filter(|old| old.is_live()) {

@@ -20,7 +20,11 @@ use tokio::{
     time::{Instant, Sleep, sleep},
 };
 
-use super::{Sim, SimOp, credentials, groups, pair_code, qr_code};
+use super::{
+    Sim, SimOp,
+    connection::{self, Connection},
+    credentials, groups, pair_code, qr_code,
+};
 use crate::provider::{
     EventSender, GroupInfo, MediaFile, MessageId, OutgoingMessage, ProviderError, ProviderEvent,
     SendError, SentMessage, Session, SessionEvent, SessionKey, UploadedMedia,
@@ -68,6 +72,7 @@ struct Status {
 /// What a session's task, its `Session` handle and the provider share.
 pub(super) struct SessionState {
     pub(super) key: SessionKey,
+    connection: Connection,
     /// Pairing by phone number: the phone a code is shown for, which is then the phone that
     /// "enters" it (a scan without a phone of its own).
     pair_phone: Option<String>,
@@ -77,10 +82,13 @@ pub(super) struct SessionState {
     scanned: Notify,
     /// Set once the session ends; the task stops at once.
     halt: watch::Sender<bool>,
+    /// Set once the task is over, its connection let go.
+    done: watch::Sender<bool>,
 }
 
 impl SessionState {
     pub(super) fn new(
+        sim: &Sim,
         key: SessionKey,
         pair_phone: Option<String>,
         events: EventSender,
@@ -88,6 +96,7 @@ impl SessionState {
     ) -> Self {
         Self {
             key,
+            connection: Connection::new(sim, key.account_id),
             pair_phone,
             events,
             status: Mutex::new(Status {
@@ -97,6 +106,7 @@ impl SessionState {
             }),
             scanned: Notify::new(),
             halt: watch::Sender::new(false),
+            done: watch::Sender::new(false),
         }
     }
 
@@ -202,10 +212,11 @@ impl SessionState {
         true
     }
 
-    fn connect(&self) {
+    /// Reports the connection; false if the session has ended meanwhile.
+    fn connect(&self) -> bool {
         let mut status = self.lock();
         let Phase::Connecting { phone } = &status.phase else {
-            return;
+            return false;
         };
         let phone = phone.clone();
         tracing::info!(
@@ -217,6 +228,7 @@ impl SessionState {
             phone: phone.clone(),
         };
         self.send(SessionEvent::Connected { phone });
+        true
     }
 
     /// Ends a live session with `event` (a fault, a failure); false if it had already ended.
@@ -290,22 +302,51 @@ impl SessionState {
     }
 }
 
-/// The session's task: pairs or resumes, and ends as soon as the session does.
+/// The session's task: pairs or resumes, connects, and ends as soon as the session does.
 pub(super) async fn run(sim: Arc<Sim>, state: Arc<SessionState>, keys: KeyStore) {
-    tokio::select! {
-        () = state.halted() => {}
-        () = drive(&sim, &state, &keys) => {}
+    let ready = tokio::select! {
+        () = state.halted() => false,
+        ready = drive(&sim, &state, &keys) => ready,
+    };
+    // Outside the select: a claim cut short could leave its connection behind.
+    if ready {
+        hold(&state).await;
     }
+    state.done.send_replace(true);
 }
 
-async fn drive(sim: &Sim, state: &SessionState, keys: &KeyStore) {
+/// Pairs or resumes; true once the session has credentials and may connect.
+async fn drive(sim: &Sim, state: &SessionState, keys: &KeyStore) -> bool {
     let resuming = matches!(state.lock().phase, Phase::Connecting { .. });
     if resuming {
         sleep(sim.scaled(CONNECT_DELAY)).await;
-        state.connect();
-    } else if let Some(phone) = show_codes(sim, state).await {
-        complete_pairing(sim, state, keys, phone).await;
+        return true;
     }
+    match show_codes(sim, state).await {
+        Some(phone) => complete_pairing(sim, state, keys, phone).await,
+        None => false,
+    }
+}
+
+/// Connects, replacing whatever connection held the account, and keeps the connection until
+/// the session ends or another connection replaces it; then lets it go.
+async fn hold(state: &SessionState) {
+    let connection = &state.connection;
+    match connection.claim().await {
+        Ok(()) => {
+            if state.connect() && !connection.keep(state.halted()).await {
+                state.end_with(SessionEvent::Disconnected {
+                    reason: connection::REPLACED.to_owned(),
+                });
+            }
+        }
+        Err(e) => {
+            state.end_with(SessionEvent::Disconnected {
+                reason: format!("could not reach the simulated WhatsApp: {e}"),
+            });
+        }
+    }
+    connection.release().await;
 }
 
 /// Rotates the codes until one is scanned (its phone) or the last expires (`None`). Pairing by
@@ -384,8 +425,8 @@ async fn until_auto_scan(auto_scan: &mut Option<Pin<Box<Sleep>>>) {
 }
 
 /// Stores the credentials, reports the pairing, then reconnects the way WhatsApp's 515
-/// "restart required" makes the real client do: silently.
-async fn complete_pairing(sim: &Sim, state: &SessionState, keys: &KeyStore, phone: String) {
+/// "restart required" makes the real client do: silently. True once ready to connect.
+async fn complete_pairing(sim: &Sim, state: &SessionState, keys: &KeyStore, phone: String) -> bool {
     tracing::info!(
         account_id = state.key.account_id,
         generation = state.key.generation,
@@ -395,13 +436,13 @@ async fn complete_pairing(sim: &Sim, state: &SessionState, keys: &KeyStore, phon
         state.end_with(SessionEvent::Failed {
             reason: format!("could not store the new credentials: {e}"),
         });
-        return;
+        return false;
     }
     if !state.emit_live(SessionEvent::PairSuccess { phone }) {
-        return;
+        return false;
     }
     sleep(sim.scaled(RESTART_DELAY)).await;
-    state.connect();
+    true
 }
 
 /// The manager's handle on a simulated session.
@@ -439,6 +480,7 @@ impl Session for SimSession {
             .state
             .connected_phone()
             .ok_or(SendError::NotConnected)?;
+        self.state.connection.check().await?;
         let account_id = self.state.key.account_id;
         self.sim.check_send(account_id, &phone, group_jid)?;
         let wa_message_id = self
@@ -458,6 +500,7 @@ impl Session for SimSession {
         if self.state.connected_phone().is_none() {
             return Err(SendError::NotConnected);
         }
+        self.state.connection.check().await?;
         if self.sim.take_upload_hang(self.state.key.account_id) {
             std::future::pending::<()>().await;
         }
@@ -518,6 +561,8 @@ impl Session for SimSession {
         let Some(was_open) = self.state.stop() else {
             return;
         };
+        // Once stop returns the connection is gone: a worker may hand the account over then.
+        let _ = self.state.done.subscribe().wait_for(|done| *done).await;
         let key = self.state.key;
         tracing::debug!(
             account_id = key.account_id,

@@ -22,6 +22,16 @@ impl Manager {
         ProviderEvent { key, event }: ProviderEvent,
     ) -> anyhow::Result<()> {
         let account_id = key.account_id;
+        if !self.leases.holds(account_id) {
+            // A session of an account this worker let go (or lost): it ends here, unrecorded.
+            tracing::debug!(
+                account_id,
+                ?event,
+                "event of an account not held here ignored"
+            );
+            self.stop_live(account_id).await;
+            return Ok(());
+        }
         let Some(live) = self
             .live
             .get_mut(&account_id)

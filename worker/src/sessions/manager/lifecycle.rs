@@ -2,7 +2,7 @@
 //! account's live one, resuming with stored credentials, and reconnecting with backoff after a
 //! drop.
 
-use keystore::{KeyStore, accounts_with_credentials};
+use keystore::KeyStore;
 use std::{
     sync::{Arc, PoisonError},
     time::Duration,
@@ -16,29 +16,29 @@ use super::{Down, Input, Live, Manager, Settings, Stage};
 use crate::provider::{SessionKey, StartMode};
 
 impl Manager {
-    /// Pending rows left by a crash become unpaired; accounts with credentials reconnect.
-    pub(super) async fn recover(&mut self) -> anyhow::Result<()> {
-        for row in self.rows.with_status(AccountStatus::Pending).await? {
-            KeyStore::new(self.db.clone(), row.id).wipe().await?;
-            self.reset_with_error(
-                row.id,
-                "Pairing was interrupted by a restart; pair again.".into(),
-            )
-            .await?;
-            tracing::info!(account_id = row.id, "interrupted pairing reset");
-        }
-        for account_id in accounts_with_credentials(&self.db).await? {
-            let Some(row) = self.rows.get(account_id).await? else {
-                // Deleted while the worker was down: its delete command cleans up.
-                continue;
-            };
-            if matches!(
-                row.status,
-                AccountStatus::Connected | AccountStatus::Disconnected
-            ) {
+    /// An account just taken: a pairing its previous holder left (it stopped or died mid-way)
+    /// returns to unpaired; an account with credentials reconnects.
+    pub(super) async fn recover(&mut self, account_id: i64) -> anyhow::Result<()> {
+        let Some(row) = self.rows.get(account_id).await? else {
+            // Deleted: its delete command cleans up.
+            return Ok(());
+        };
+        let keys = KeyStore::new(self.db.clone(), account_id);
+        match row.status {
+            AccountStatus::Pending => {
+                keys.wipe().await?;
+                self.reset_with_error(
+                    account_id,
+                    "Pairing was interrupted by a restart; pair again.".into(),
+                )
+                .await?;
+                tracing::info!(account_id, "interrupted pairing reset");
+            }
+            AccountStatus::Connected | AccountStatus::Disconnected if keys.exists().await? => {
                 tracing::info!(account_id, "resuming session");
                 self.resume(account_id).await?;
             }
+            _ => {}
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! jumps ahead and the pool times out), so timing tests create the database first, then
 //! `pause()`, and `resume()` before anything touches the database again.
 
+mod connections;
 mod control;
 mod group_sets;
 mod pairing;

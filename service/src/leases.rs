@@ -1,0 +1,346 @@
+//! Leases: which worker process runs each WhatsApp account, and each job that must run once (the
+//! Telegram bot, maintenance). The one writer of `leases` and `workers`.
+//!
+//! A lease is taken by a conditional UPDATE (free, or expired), renewed while its holder lives
+//! and expires [`Timing::ttl`] after the last renewal. Every take-over increments its `epoch`,
+//! the fencing token: a claim a holder makes (a target, a command, an account's status) is a
+//! conditional write that lands only while `holder` and `epoch` are still its own and the lease
+//! has not expired, so a worker that lost its lease — paused, cut off, a zombie — can claim or
+//! change nothing once a successor took over. Expiry is read on the database's clock on
+//! PostgreSQL, so peers' clocks never decide who holds what. (SQLite has one worker, whose
+//! clock is the database's.)
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{leases, workers};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    sea_query::{Expr, ExprTrait, IntoIden, Query, SimpleExpr},
+};
+
+/// The lease of the job that runs the Telegram bot.
+pub const TELEGRAM: &str = "telegram";
+/// The lease of the installation's maintenance: the media sweep and the bus's pruning.
+pub const MAINTENANCE: &str = "maintenance";
+const SINGLETONS: [&str; 2] = [TELEGRAM, MAINTENANCE];
+
+/// The lease name of an account.
+pub fn account(account_id: i64) -> String {
+    format!("account:{account_id}")
+}
+
+/// How long a lease lives without renewal, and how often its holder renews it.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub ttl: Duration,
+    pub renew_every: Duration,
+}
+
+impl Timing {
+    /// A renewal every fifth of the lifetime: four may be missed (a slow database) before the
+    /// lease is lost.
+    pub fn with_ttl(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            renew_every: ttl / 5,
+        }
+    }
+}
+
+/// What a holder's conditional writes carry: they land only while the lease is still this
+/// holder's, at this epoch, unexpired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fence {
+    pub lease: String,
+    pub holder: String,
+    pub epoch: i64,
+}
+
+impl Fence {
+    /// `EXISTS` the lease as this fence knows it, on the database's clock.
+    pub fn holds(&self, backend: DatabaseBackend) -> SimpleExpr {
+        Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(leases::Entity)
+                .and_where(Expr::col((leases::Entity, leases::Column::Name)).eq(&self.lease))
+                .and_where(Expr::col((leases::Entity, leases::Column::Holder)).eq(&self.holder))
+                .and_where(Expr::col((leases::Entity, leases::Column::Epoch)).eq(self.epoch))
+                .and_where(Expr::col((leases::Entity, leases::Column::ExpiresAt)).gt(now(backend)))
+                .take(),
+        )
+    }
+}
+
+/// `EXISTS` an unexpired lease of `holder` on the account in `account_column` (a column of the
+/// outer query's table): for claiming rows of the accounts one holds.
+pub fn held_by(
+    holder: &str,
+    account_column: impl IntoIden + Copy,
+    table: impl IntoIden + Copy,
+    backend: DatabaseBackend,
+) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(leases::Entity)
+            .and_where(
+                Expr::col((leases::Entity, leases::Column::AccountId))
+                    .equals((table, account_column)),
+            )
+            .and_where(Expr::col((leases::Entity, leases::Column::Holder)).eq(holder))
+            .and_where(Expr::col((leases::Entity, leases::Column::ExpiresAt)).gt(now(backend)))
+            .take(),
+    )
+}
+
+/// The database's clock on PostgreSQL; this process's on SQLite (the one worker's clock).
+fn now(backend: DatabaseBackend) -> SimpleExpr {
+    match backend {
+        DatabaseBackend::Postgres => Expr::cust("CURRENT_TIMESTAMP"),
+        _ => Expr::val(Utc::now()),
+    }
+}
+
+fn now_plus(backend: DatabaseBackend, ttl: Duration) -> SimpleExpr {
+    match backend {
+        DatabaseBackend::Postgres => Expr::cust(format!(
+            "CURRENT_TIMESTAMP + INTERVAL '{} milliseconds'",
+            ttl.as_millis()
+        )),
+        _ => Expr::val(Utc::now() + ttl),
+    }
+}
+
+/// Gives every account (and every account a queued command names, so a deleted account's
+/// last command still finds a holder) and every singleton a lease row; removes the rows of
+/// accounts that are gone and have nothing queued.
+pub async fn keep_rows(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let queued = "SELECT account_id FROM commands \
+                  WHERE status IN ('pending', 'running') AND account_id IS NOT NULL";
+    db.execute_raw(Statement::from_string(
+        backend,
+        format!(
+            "INSERT INTO leases (name, account_id, epoch) \
+             SELECT 'account:' || x.id, x.id, 0 \
+             FROM (SELECT id FROM whatsapp_accounts UNION {queued}) x \
+             WHERE NOT EXISTS (SELECT 1 FROM leases l WHERE l.account_id = x.id) \
+             ON CONFLICT DO NOTHING"
+        ),
+    ))
+    .await?;
+    for name in SINGLETONS {
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                DatabaseBackend::Postgres => {
+                    "INSERT INTO leases (name, epoch) VALUES ($1, 0) ON CONFLICT DO NOTHING"
+                }
+                _ => "INSERT INTO leases (name, epoch) VALUES (?, 0) ON CONFLICT DO NOTHING",
+            },
+            [name.into()],
+        ))
+        .await?;
+    }
+    db.execute_raw(Statement::from_string(
+        backend,
+        format!(
+            "DELETE FROM leases WHERE account_id IS NOT NULL \
+             AND account_id NOT IN (SELECT id FROM whatsapp_accounts) \
+             AND account_id NOT IN ({queued})"
+        ),
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Takes `name` for `holder` if it is free or expired; returns the new epoch.
+pub async fn acquire(
+    db: &DatabaseConnection,
+    name: &str,
+    holder: &str,
+    timing: Timing,
+) -> Result<Option<i64>, DbErr> {
+    let backend = db.get_database_backend();
+    let taken = leases::Entity::update_many()
+        .col_expr(leases::Column::Holder, Expr::value(holder))
+        .col_expr(
+            leases::Column::Epoch,
+            Expr::col(leases::Column::Epoch).add(1),
+        )
+        .col_expr(leases::Column::ExpiresAt, now_plus(backend, timing.ttl))
+        .col_expr(leases::Column::AcquiredAt, now(backend))
+        .filter(leases::Column::Name.eq(name))
+        .filter(
+            Condition::any()
+                .add(leases::Column::Holder.is_null())
+                .add(Expr::col(leases::Column::ExpiresAt).lte(now(backend))),
+        )
+        .exec_with_returning(db)
+        .await?;
+    Ok(taken.into_iter().next().map(|lease| lease.epoch))
+}
+
+/// Renews every unexpired lease of `holder`; returns them (name and epoch). A lease missing
+/// from the answer is no longer the holder's: it expired (and may have a successor).
+pub async fn renew(
+    db: &DatabaseConnection,
+    holder: &str,
+    timing: Timing,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let renewed = leases::Entity::update_many()
+        .col_expr(leases::Column::ExpiresAt, now_plus(backend, timing.ttl))
+        .filter(leases::Column::Holder.eq(holder))
+        .filter(Expr::col(leases::Column::ExpiresAt).gt(now(backend)))
+        .exec_with_returning(db)
+        .await?;
+    Ok(renewed.into_iter().map(|l| (l.name, l.epoch)).collect())
+}
+
+/// Gives `name` up at once (its holder stopped what it ran): a peer may take it on its next
+/// look, without waiting for the expiry.
+pub async fn release(
+    db: &DatabaseConnection,
+    name: &str,
+    holder: &str,
+    epoch: i64,
+) -> Result<bool, DbErr> {
+    let released = leases::Entity::update_many()
+        .col_expr(leases::Column::Holder, Expr::value(Option::<String>::None))
+        .col_expr(
+            leases::Column::ExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(leases::Column::Name.eq(name))
+        .filter(leases::Column::Holder.eq(holder))
+        .filter(leases::Column::Epoch.eq(epoch))
+        .exec(db)
+        .await?;
+    Ok(released.rows_affected == 1)
+}
+
+/// Account leases nobody holds (free or expired), by account, at most `limit`.
+pub async fn free_accounts(db: &DatabaseConnection, limit: u64) -> Result<Vec<String>, DbErr> {
+    let backend = db.get_database_backend();
+    leases::Entity::find()
+        .select_only()
+        .column(leases::Column::Name)
+        .filter(leases::Column::AccountId.is_not_null())
+        .filter(
+            Condition::any()
+                .add(leases::Column::Holder.is_null())
+                .add(Expr::col(leases::Column::ExpiresAt).lte(now(backend))),
+        )
+        .order_by_asc(leases::Column::AccountId)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Every lease row, for the System page and `/health`.
+pub async fn all(db: &DatabaseConnection) -> Result<Vec<leases::Model>, DbErr> {
+    leases::Entity::find()
+        .order_by_asc(leases::Column::Name)
+        .all(db)
+        .await
+}
+
+/// The fair share of accounts per live worker: the accounts divided among the workers seen
+/// within the lease lifetime, rounded up (so together they cover every account).
+pub async fn fair_share(db: &DatabaseConnection, timing: Timing) -> Result<u64, DbErr> {
+    let accounts = leases::Entity::find()
+        .filter(leases::Column::AccountId.is_not_null())
+        .count(db)
+        .await?;
+    let workers = live_workers(db, timing).await?.len().max(1) as u64;
+    Ok(accounts.div_ceil(workers))
+}
+
+/// Records this worker process as alive (inserted at its first call).
+pub async fn worker_seen(
+    db: &DatabaseConnection,
+    instance: &str,
+    name: &str,
+    version: &str,
+    started_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let seen = workers::Entity::update_many()
+        .col_expr(workers::Column::SeenAt, now(backend))
+        .filter(workers::Column::Instance.eq(instance))
+        .exec(db)
+        .await?;
+    if seen.rows_affected == 0 {
+        let now = Utc::now();
+        workers::Entity::insert(workers::ActiveModel {
+            instance: sea_orm::Set(instance.to_owned()),
+            name: sea_orm::Set(name.to_owned()),
+            version: sea_orm::Set(version.to_owned()),
+            started_at: sea_orm::Set(started_at),
+            seen_at: sea_orm::Set(now),
+        })
+        .exec(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The workers seen within the lease lifetime, oldest first; long-gone ones are forgotten.
+pub async fn live_workers(
+    db: &DatabaseConnection,
+    timing: Timing,
+) -> Result<Vec<workers::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    let since = match backend {
+        DatabaseBackend::Postgres => Expr::cust(format!(
+            "CURRENT_TIMESTAMP - INTERVAL '{} milliseconds'",
+            timing.ttl.as_millis()
+        )),
+        _ => Expr::val(Utc::now() - timing.ttl),
+    };
+    // A day on this process's clock: precision does not matter for forgetting.
+    workers::Entity::delete_many()
+        .filter(workers::Column::SeenAt.lt(Utc::now() - chrono::Duration::days(1)))
+        .exec(db)
+        .await?;
+    workers::Entity::find()
+        .filter(Expr::col(workers::Column::SeenAt).gte(since))
+        .order_by_asc(workers::Column::StartedAt)
+        .all(db)
+        .await
+}
+
+/// Releases every lease, whoever held it: for a worker that knows it runs alone (on SQLite one
+/// worker holds the database's lock), so every holder recorded is a predecessor that died.
+pub async fn release_everything(db: &DatabaseConnection) -> Result<(), DbErr> {
+    leases::Entity::update_many()
+        .col_expr(leases::Column::Holder, Expr::value(Option::<String>::None))
+        .col_expr(
+            leases::Column::ExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .exec(db)
+        .await?;
+    workers::Entity::delete_many().exec(db).await?;
+    Ok(())
+}
+
+/// A worker stopping: its row goes, and every lease it still holds is released.
+pub async fn worker_stopped(db: &DatabaseConnection, instance: &str) -> Result<(), DbErr> {
+    leases::Entity::update_many()
+        .col_expr(leases::Column::Holder, Expr::value(Option::<String>::None))
+        .col_expr(
+            leases::Column::ExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(leases::Column::Holder.eq(instance))
+        .exec(db)
+        .await?;
+    workers::Entity::delete_by_id(instance).exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The jobs that must run in one worker only, each started when this worker takes its lease
+//! and stopped when it lets it go: the Telegram bot (two would send every alert twice and fight
+//! over Telegram's updates) and the installation's maintenance queue.
+
+use std::{path::PathBuf, sync::Arc};
+
+use async_trait::async_trait;
+use runtime::config::Config;
+use sea_orm::DatabaseConnection;
+use tokio::sync::Mutex;
+
+use crate::{clock::SharedClock, jobs::Maintenance, leases::Work, telegram::TelegramBot};
+
+pub struct TelegramJob {
+    db: DatabaseConnection,
+    config: Config,
+    bot: Mutex<Option<TelegramBot>>,
+}
+
+impl TelegramJob {
+    pub fn new(db: DatabaseConnection, config: Config) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            config,
+            bot: Mutex::default(),
+        })
+    }
+}
+
+#[async_trait]
+impl Work for TelegramJob {
+    async fn take(&self, _: i64) {
+        let Some(telegram) = &self.config.telegram else {
+            return;
+        };
+        let mut bot = self.bot.lock().await;
+        if bot.is_some() {
+            return;
+        }
+        match TelegramBot::start(self.db.clone(), telegram, &self.config).await {
+            Ok(started) => *bot = Some(started),
+            // The lease stays: the alerts wait in the event stream for the next start.
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "starting the Telegram bot failed")
+            }
+        }
+    }
+
+    async fn let_go(&self, _: i64) {
+        if let Some(bot) = self.bot.lock().await.take() {
+            bot.stop().await;
+        }
+    }
+}
+
+pub struct MaintenanceJob {
+    db: DatabaseConnection,
+    clock: SharedClock,
+    data_dir: PathBuf,
+    running: Mutex<Option<Arc<Maintenance>>>,
+}
+
+impl MaintenanceJob {
+    pub fn new(db: DatabaseConnection, clock: SharedClock, data_dir: PathBuf) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            clock,
+            data_dir,
+            running: Mutex::default(),
+        })
+    }
+}
+
+#[async_trait]
+impl Work for MaintenanceJob {
+    async fn take(&self, _: i64) {
+        let mut running = self.running.lock().await;
+        if running.is_some() {
+            return;
+        }
+        match Maintenance::start(
+            self.db.clone(),
+            self.clock.clone(),
+            self.data_dir.clone(),
+            1,
+        )
+        .await
+        {
+            Ok(started) => *running = Some(started),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "starting maintenance failed"),
+        }
+    }
+
+    async fn let_go(&self, _: i64) {
+        if let Some(maintenance) = self.running.lock().await.take() {
+            maintenance.close();
+        }
+    }
+}
