@@ -2,9 +2,12 @@
 # `make chaos`: the chaos harness (crate chaos/, binary herald-chaos) against the real
 # herald-server and herald-worker on the simulator, on SQLite and on PostgreSQL: random operator
 # actions and injected faults, then the delivery invariants (docs/reliability.md).
-#   scripts/chaos.sh            the long version: 25 trials per database
-#   scripts/chaos.sh --short    a few trials per database, for the test suite (~3 minutes)
-# Any other argument goes to herald-chaos (--seed S --trials 1 --db sqlite replays a trial).
+#   scripts/chaos.sh            the long version: 25 one-worker trials per database, then 25
+#                               trials of three workers sharing PostgreSQL
+#   scripts/chaos.sh --short    2 one-worker trials per database and 2 three-worker trials on
+#                               PostgreSQL, for the test suite (~5 minutes)
+# Any other arguments go to one herald-chaos run (--seed S --trials 1 --db sqlite replays a
+# trial; --db postgres --workers 3 runs several workers).
 # TEST_DATABASE_URL (a PostgreSQL server URL) is used when given, without the restart fault;
 # otherwise a throw-away cluster is started, and restarted once per PostgreSQL trial.
 set -euo pipefail
@@ -22,5 +25,21 @@ if [[ -z "${TEST_DATABASE_URL:-}" ]] && [[ " $* " != *" --db sqlite "* ]]; then
   export CHAOS_PG_RESTART="${PG_TEMP_RUN[*]} $PG_TEMP_BIN/pg_ctl -D $PG_TEMP_DIR/data -l $PG_TEMP_DIR/server.log -w -t 60 -m fast restart"
 fi
 
-step "herald-chaos $*"
-"$(target_dir)/debug/herald-chaos" "$@"
+# Every pass runs, even after one failed; the script exits with the worst status (1: an
+# invariant broke, 2: a pass could not run).
+status=0
+pass() {
+  step "herald-chaos $*"
+  "$(target_dir)/debug/herald-chaos" "$@" || status=$(($? > status ? $? : status))
+}
+
+if [[ $# -eq 0 ]]; then
+  pass
+  pass --db postgres --workers 3
+elif [[ $# -eq 1 && $1 == --short ]]; then
+  pass --short
+  pass --db postgres --workers 3 --trials 2 --short
+else
+  pass "$@"
+fi
+exit "$status"

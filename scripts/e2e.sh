@@ -26,7 +26,7 @@ health_port=$(free_port)
 export DATABASE_URL="sqlite://$stack_dir/herald.db" DATA_DIR="$stack_dir" LEPTOS_SITE_ROOT=target/site \
   LEPTOS_SITE_ADDR="127.0.0.1:$port" WORKER_HEALTH_ADDR="127.0.0.1:$health_port" \
   PUBLIC_URL="http://127.0.0.1:$port" RUST_LOG=warn \
-  WA_PROVIDER=sim SIM_TIME_SCALE=0.25
+  WA_PROVIDER=sim SIM_TIME_SCALE=0.25 WORKER_ID=e2e-worker
 bin=$(target_dir)/debug
 # The browser tests sign in with links from this binary's login-link command, and reach the
 # worker's simulator controls at WORKER_URL; herald-fixture sets up states the UI cannot reach

@@ -17,6 +17,30 @@ pub struct HealthReport {
     pub commit: String,
 }
 
+/// Which worker runs what, for the System page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkersReport {
+    pub workers: Vec<WorkerRow>,
+    /// The operator's accounts no live worker runs now (none while the workers are healthy).
+    pub unheld: Vec<String>,
+}
+
+/// One live worker process.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerRow {
+    /// Its `WORKER_ID`.
+    pub name: String,
+    pub version: String,
+    /// On the operator's clock, `YYYY-MM-DD HH:MM`.
+    pub started_at: String,
+    /// Every account it runs, whoever's.
+    pub accounts: usize,
+    /// The operator's own accounts it runs, by label.
+    pub own_accounts: Vec<String>,
+    /// "Telegram bot", "Maintenance".
+    pub jobs: Vec<String>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {

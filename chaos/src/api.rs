@@ -1,6 +1,6 @@
 //! The operator's side: the dashboard's server functions (`POST /api/<endpoint>`, form-encoded
-//! unless the function takes JSON) with the session cookie a one-time link gives, and the
-//! simulator's control routes on the worker's internal listener.
+//! unless the function takes JSON) with the session cookie a one-time link gives, and each
+//! worker's internal listener: its `/health` and the simulator's control routes.
 
 use std::time::Duration;
 
@@ -249,19 +249,55 @@ fn not_saved(e: CallError) -> CallError {
     }
 }
 
-/// The simulator's control routes (the worker's internal listener).
-pub struct SimControl {
+/// What a worker's `/health` says it is and holds.
+pub struct Held {
+    /// The process instance its leases and simulated connections are held by.
+    pub instance: String,
+    pub accounts: Vec<i64>,
+}
+
+/// One worker's internal listener: `/health`, and the simulator's control routes, which act
+/// only on the sessions running in that worker.
+pub struct WorkerControl {
     client: reqwest::Client,
     base: String,
 }
 
-impl SimControl {
-    pub fn new(base: String) -> Self {
+impl WorkerControl {
+    pub fn new(port: u16) -> Self {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_default();
-        Self { client, base }
+        Self {
+            client,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub fn health_url(&self) -> String {
+        format!("{}/health", self.base)
+    }
+
+    /// The worker's instance and the accounts it holds; `None` when it does not answer. Read
+    /// whatever the status: a worker whose database is away answers 503 with the same body.
+    pub async fn held(&self) -> Option<Held> {
+        let response = self
+            .client
+            .get(self.health_url())
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await
+            .ok()?;
+        let body: Value = response.json().await.ok()?;
+        Some(Held {
+            instance: body["instance"].as_str()?.to_owned(),
+            accounts: body["accounts"]
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_i64)
+                .collect(),
+        })
     }
 
     /// Scans the QR code the account's pairing shows; false while there is none to scan.

@@ -1,16 +1,18 @@
 //! `herald-chaos`: starts the real `herald-server` and `herald-worker` on the simulator, on
 //! SQLite and on PostgreSQL, and for each trial drives random operator actions through the
 //! dashboard's endpoints while injecting faults (send failures, rate limits, disconnects,
-//! logouts, bans, lost answers, kill -9 and SIGTERM of the worker, a PostgreSQL restart, a
-//! Telegram outage), then checks Herald's delivery invariants. See docs/reliability.md.
+//! logouts, bans, lost answers, kill -9 and SIGTERM of a worker, SIGSTOP of one of several, a
+//! PostgreSQL restart, a Telegram outage), then checks Herald's delivery invariants. See
+//! docs/reliability.md.
 //!
 //! ```text
 //! herald-chaos [--short] [--verbose] [--keep] [--trials N] [--seed S] [--db sqlite|postgres|both]
-//!              [--bin-dir DIR] [--work-dir DIR]
+//!              [--workers 1|2|3] [--bin-dir DIR] [--work-dir DIR]
 //! ```
 //!
 //! PostgreSQL trials need `TEST_DATABASE_URL` (a server the harness may create databases on);
 //! `CHAOS_PG_RESTART`, a shell command restarting that server, enables the restart fault.
+//! Several workers run on PostgreSQL only: on SQLite exactly one worker may run.
 
 mod api;
 mod check;
@@ -31,7 +33,9 @@ struct Args {
     keep: bool,
     trials: Option<u64>,
     seed: Option<u64>,
-    databases: Vec<String>,
+    /// None: both databases, as none was named.
+    databases: Option<Vec<String>>,
+    workers: usize,
     bin_dir: PathBuf,
     work_dir: PathBuf,
 }
@@ -52,7 +56,8 @@ fn parse_args() -> anyhow::Result<Args> {
         keep: false,
         trials: None,
         seed: None,
-        databases: vec!["sqlite".to_owned(), "postgres".to_owned()],
+        databases: None,
+        workers: 1,
         bin_dir: procs::default_bin_dir(),
         work_dir: PathBuf::from("target/chaos"),
     };
@@ -66,10 +71,16 @@ fn parse_args() -> anyhow::Result<Args> {
             "--trials" => args.trials = Some(value("--trials")?.parse().context("--trials")?),
             "--seed" => args.seed = Some(parse_seed(&value("--seed")?)?),
             "--db" => {
-                args.databases = match value("--db")?.as_str() {
+                args.databases = Some(match value("--db")?.as_str() {
                     "both" => vec!["sqlite".to_owned(), "postgres".to_owned()],
                     one @ ("sqlite" | "postgres") => vec![one.to_owned()],
                     other => bail!("--db takes sqlite, postgres or both, got {other:?}"),
+                })
+            }
+            "--workers" => {
+                args.workers = match value("--workers")?.as_str() {
+                    n @ ("1" | "2" | "3") => n.parse().context("--workers")?,
+                    other => bail!("--workers takes 1, 2 or 3, got {other:?}"),
                 }
             }
             "--bin-dir" => args.bin_dir = value("--bin-dir")?.into(),
@@ -77,7 +88,8 @@ fn parse_args() -> anyhow::Result<Args> {
             "-h" | "--help" => {
                 println!(
                     "herald-chaos [--short] [--verbose] [--keep] [--trials N per database] [--seed S] \
-                     [--db sqlite|postgres|both] [--bin-dir DIR] [--work-dir DIR]"
+                     [--db sqlite|postgres|both] [--workers 1|2|3 (over 1: PostgreSQL only)] \
+                     [--bin-dir DIR] [--work-dir DIR]"
                 );
                 std::process::exit(0);
             }
@@ -85,6 +97,24 @@ fn parse_args() -> anyhow::Result<Args> {
         }
     }
     Ok(args)
+}
+
+/// The databases a run covers: several workers share PostgreSQL only, as on SQLite exactly one
+/// worker may run (a lock file beside the database).
+fn databases(named: Option<Vec<String>>, workers: usize) -> anyhow::Result<Vec<String>> {
+    match named {
+        Some(named) if workers > 1 && named.iter().any(|d| d == "sqlite") => bail!(
+            "--workers {workers} needs PostgreSQL (--db postgres): on SQLite exactly one worker may run"
+        ),
+        Some(named) => Ok(named),
+        None if workers > 1 => {
+            println!(
+                "  (--workers {workers}: PostgreSQL only, as on SQLite exactly one worker may run)"
+            );
+            Ok(vec!["postgres".to_owned()])
+        }
+        None => Ok(vec!["sqlite".to_owned(), "postgres".to_owned()]),
+    }
 }
 
 /// Sums per database, for the closing table.
@@ -95,12 +125,14 @@ struct Totals {
     actions: u64,
     kills: u64,
     terms: u64,
+    stops: u64,
     faults: u64,
     pg_restarts: u64,
     sends: u64,
     duplicates: u64,
     lost: u64,
     unreported: u64,
+    overlaps: u64,
     other: u64,
 }
 
@@ -112,12 +144,14 @@ impl Totals {
         self.actions += report.actions;
         self.kills += report.kills;
         self.terms += report.terms;
+        self.stops += report.stops;
         self.faults += report.faults;
         self.pg_restarts += report.pg_restarts;
         self.sends += f.sends;
         self.duplicates += f.duplicates.len() as u64;
         self.lost += f.lost.len() as u64;
         self.unreported += f.unreported.len() as u64;
+        self.overlaps += f.overlaps.len() as u64;
         self.other += (f.other.len() + f.harness.len()) as u64;
     }
 }
@@ -132,6 +166,7 @@ fn seed_now() -> u64 {
 
 async fn main_inner() -> anyhow::Result<bool> {
     let args = parse_args()?;
+    let databases = databases(args.databases, args.workers)?;
     for binary in ["herald-server", "herald-worker"] {
         let path = args.bin_dir.join(binary);
         if !path.exists() {
@@ -158,17 +193,22 @@ async fn main_inner() -> anyhow::Result<bool> {
     }
     let options = Options {
         short: args.short,
+        workers: args.workers,
         keep: args.keep,
         bin_dir,
         work_dir,
     };
+    let workers = match args.workers {
+        1 => "1 worker".to_owned(),
+        n => format!("{n} workers"),
+    };
     println!(
-        "herald-chaos: {} version, {trials} trial(s) per database on {}, base seed 0x{base:016x}",
+        "herald-chaos: {} version, {trials} trial(s) per database on {}, {workers}, base seed 0x{base:016x}",
         if args.short { "short" } else { "long" },
-        args.databases.join(" and ")
+        databases.join(" and ")
     );
     let mut table: Vec<(String, Totals)> = Vec::new();
-    for (position, database) in args.databases.iter().enumerate() {
+    for (position, database) in databases.iter().enumerate() {
         let backend = match database.as_str() {
             "postgres" => {
                 let admin_url = std::env::var("TEST_DATABASE_URL")
@@ -194,19 +234,21 @@ async fn main_inner() -> anyhow::Result<bool> {
             totals.add(&report);
             let f = &report.findings;
             println!(
-                "{database} trial {}/{trials} seed 0x{seed:016x}: {} — {} actions, {} kill -9, {} SIGTERM, {} faults, {} sends [{:.0} s]",
+                "{database}, {workers}, trial {}/{trials} seed 0x{seed:016x}: {} — {} actions, {} kill -9, {} SIGTERM, {} SIGSTOP, {} faults, {} sends [{:.0} s]",
                 index + 1,
                 if f.failed() { "FAILED" } else { "ok" },
                 report.actions,
                 report.kills,
                 report.terms,
+                report.stops,
                 report.faults + report.pg_restarts,
                 f.sends,
                 started.elapsed().as_secs_f64()
             );
             if f.failed() {
                 println!(
-                    "  replay: herald-chaos --seed 0x{seed:016x} --trials 1 --db {database}{}",
+                    "  replay: herald-chaos --seed 0x{seed:016x} --trials 1 --db {database} --workers {}{}",
+                    args.workers,
                     if args.short { " --short" } else { "" }
                 );
                 for (kind, violation) in f.violations() {
@@ -237,23 +279,26 @@ async fn main_inner() -> anyhow::Result<bool> {
         }
         table.push((database.clone(), totals));
     }
-    print_table(&table);
+    print_table(&table, args.workers);
     Ok(table.iter().all(|(_, t)| t.failed == 0))
 }
 
-fn print_table(table: &[(String, Totals)]) {
+fn print_table(table: &[(String, Totals)], workers: usize) {
     let header = [
         "database",
+        "workers",
         "trials",
         "failed",
         "actions",
         "kill -9",
         "SIGTERM",
+        "SIGSTOP",
         "faults",
         "sends",
         "duplicates",
         "lost occurrences",
         "unreported problems",
+        "overlaps",
         "other violations",
     ];
     let rows: Vec<Vec<String>> = table
@@ -261,16 +306,19 @@ fn print_table(table: &[(String, Totals)]) {
         .map(|(db, t)| {
             vec![
                 db.clone(),
+                workers.to_string(),
                 t.trials.to_string(),
                 t.failed.to_string(),
                 t.actions.to_string(),
                 t.kills.to_string(),
                 t.terms.to_string(),
+                t.stops.to_string(),
                 (t.faults + t.pg_restarts).to_string(),
                 t.sends.to_string(),
                 t.duplicates.to_string(),
                 t.lost.to_string(),
                 t.unreported.to_string(),
+                t.overlaps.to_string(),
                 t.other.to_string(),
             ]
         })

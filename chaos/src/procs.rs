@@ -1,6 +1,6 @@
-//! The real `herald-server` and `herald-worker` binaries, started, killed and restarted as an
-//! operator's machine would: configured only through their environment, logs appended to files
-//! in the trial's directory.
+//! The real `herald-server` and `herald-worker` binaries, started, killed, paused and restarted
+//! as an operator's machines would: configured only through their environment, logs appended to
+//! files in the trial's directory.
 
 use std::{
     fs::OpenOptions,
@@ -23,17 +23,14 @@ pub struct Setup {
     pub dir: PathBuf,
     pub database_url: String,
     pub server_port: u16,
-    pub worker_port: u16,
     pub bot_api_url: String,
+    /// `LEASE_TTL_SECS`, when not the worker's default.
+    pub lease_ttl_secs: Option<u32>,
 }
 
 impl Setup {
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.server_port)
-    }
-
-    pub fn control(&self) -> String {
-        format!("http://127.0.0.1:{}", self.worker_port)
     }
 
     fn command(&self, binary: &str, log: &str) -> anyhow::Result<Command> {
@@ -72,13 +69,12 @@ impl Setup {
         command.spawn().context("starting herald-server")
     }
 
-    pub fn spawn_worker(&self) -> anyhow::Result<Child> {
-        let mut command = self.command("herald-worker", "worker.log")?;
+    /// A worker named `name` (`WORKER_ID`), its health and simulator routes on `port`.
+    pub fn spawn_worker(&self, name: &str, port: u16) -> anyhow::Result<Child> {
+        let mut command = self.command("herald-worker", &format!("worker-{name}.log"))?;
         command
-            .env(
-                "WORKER_HEALTH_ADDR",
-                format!("127.0.0.1:{}", self.worker_port),
-            )
+            .env("WORKER_ID", name)
+            .env("WORKER_HEALTH_ADDR", format!("127.0.0.1:{port}"))
             // Pairing in moments; each send takes 150 ms, so kills land mid-send.
             .env("SIM_TIME_SCALE", "0.05")
             .env("SIM_SEND_LATENCY_MS", "3000")
@@ -94,6 +90,9 @@ impl Setup {
             )
             .env("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
             .env("TELEGRAM_API_URL", &self.bot_api_url);
+        if let Some(ttl) = self.lease_ttl_secs {
+            command.env("LEASE_TTL_SECS", ttl.to_string());
+        }
         command.spawn().context("starting herald-worker")
     }
 
@@ -138,13 +137,18 @@ pub fn kill9(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// Sends `signal` (`STOP`, `CONT`, `TERM`) to the process.
+pub fn signal(child: &Child, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status();
+}
+
 /// SIGTERM, then up to `patience` for a clean exit; SIGKILL after that. Answers whether it
 /// stopped by itself, and with what.
 pub async fn terminate(child: &mut Child, patience: Duration) -> Result<String, String> {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
+    signal(child, "TERM");
     let deadline = Instant::now() + patience;
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {

@@ -65,6 +65,10 @@ test("client-side navigation reaches the System page, whose server function answ
   await expect(page.getByRole("heading", { level: 1, name: "System" })).toBeVisible();
   await expect(page.getByTestId("database-status")).toHaveText("OK");
   await expect(page.getByTestId("version")).toHaveText(/^\d+\.\d+\.\d+/);
+  // The one worker, named by WORKER_ID, runs maintenance and every account.
+  await expect(page.getByTestId("worker-name")).toHaveText(["e2e-worker"]);
+  await expect(page.getByTestId("workers")).toContainText("Maintenance");
+  await expect(page.getByTestId("unheld")).toHaveCount(0);
   expect(fullLoads).toBe(0);
 
   await page.getByRole("button", { name: "Check again" }).click();

@@ -13,10 +13,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entity::{leases, workers};
+use entity::{leases, whatsapp_accounts, workers};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
     sea_query::{Expr, ExprTrait, IntoIden, Query, SimpleExpr},
 };
 
@@ -96,10 +97,12 @@ pub fn held_by(
     )
 }
 
-/// The database's clock on PostgreSQL; this process's on SQLite (the one worker's clock).
+/// The database's clock on PostgreSQL — the moment of reading, not the transaction's start,
+/// which a long transaction would leave behind; this process's on SQLite (the one worker's
+/// clock).
 fn now(backend: DatabaseBackend) -> SimpleExpr {
     match backend {
-        DatabaseBackend::Postgres => Expr::cust("CURRENT_TIMESTAMP"),
+        DatabaseBackend::Postgres => Expr::cust("clock_timestamp()"),
         _ => Expr::val(Utc::now()),
     }
 }
@@ -107,11 +110,31 @@ fn now(backend: DatabaseBackend) -> SimpleExpr {
 fn now_plus(backend: DatabaseBackend, ttl: Duration) -> SimpleExpr {
     match backend {
         DatabaseBackend::Postgres => Expr::cust(format!(
-            "CURRENT_TIMESTAMP + INTERVAL '{} milliseconds'",
+            "clock_timestamp() + INTERVAL '{} milliseconds'",
             ttl.as_millis()
         )),
         _ => Expr::val(Utc::now() + ttl),
     }
+}
+
+/// For a write that must land only while `fence` holds, inside its transaction `txn`: whether
+/// the lease is still the holder's, locking it against a take-over until `txn` ends, so the
+/// write cannot commit after a successor took the lease. On PostgreSQL a transaction left idle
+/// (its process paused or cut off) is ended by the server after a few seconds, so it never
+/// blocks the successor for long.
+pub async fn lock_for_write(txn: &DatabaseTransaction, fence: &Fence) -> Result<bool, DbErr> {
+    let backend = txn.get_database_backend();
+    let mut query = Query::select();
+    query
+        .expr(Expr::val(1))
+        .from(leases::Entity)
+        .and_where(fence.holds(backend));
+    if backend == DatabaseBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL idle_in_transaction_session_timeout = '5s'")
+            .await?;
+        query.lock_shared();
+    }
+    Ok(txn.query_one(&query).await?.is_some())
 }
 
 /// Gives every account (and every account a queued command names, so a deleted account's
@@ -184,21 +207,56 @@ pub async fn acquire(
     Ok(taken.into_iter().next().map(|lease| lease.epoch))
 }
 
-/// Renews every unexpired lease of `holder`; returns them (name and epoch). A lease missing
-/// from the answer is no longer the holder's: it expired (and may have a successor).
+/// Renews the unexpired leases of `holder` among `held` (name and epoch: what the holder
+/// runs); returns those renewed. A lease missing from the answer is no longer the holder's: it
+/// expired (and may have a successor). A lease the rows give the holder but `held` does not
+/// name (taken by an answer that was lost, or kept through an outage) is not renewed: see
+/// [`release_strays`].
 pub async fn renew(
     db: &DatabaseConnection,
     holder: &str,
+    held: &[(String, i64)],
     timing: Timing,
 ) -> Result<Vec<(String, i64)>, DbErr> {
+    if held.is_empty() {
+        return Ok(Vec::new());
+    }
     let backend = db.get_database_backend();
+    let named = held.iter().fold(Condition::any(), |any, (name, epoch)| {
+        any.add(
+            Condition::all()
+                .add(leases::Column::Name.eq(name.as_str()))
+                .add(leases::Column::Epoch.eq(*epoch)),
+        )
+    });
     let renewed = leases::Entity::update_many()
         .col_expr(leases::Column::ExpiresAt, now_plus(backend, timing.ttl))
         .filter(leases::Column::Holder.eq(holder))
         .filter(Expr::col(leases::Column::ExpiresAt).gt(now(backend)))
+        .filter(named)
         .exec_with_returning(db)
         .await?;
     Ok(renewed.into_iter().map(|l| (l.name, l.epoch)).collect())
+}
+
+/// Releases the leases the rows give `holder` that it does not run (`held` names what it
+/// runs): nothing may stay reserved for a worker that is not running it.
+pub async fn release_strays(
+    db: &DatabaseConnection,
+    holder: &str,
+    held: &[String],
+) -> Result<u64, DbErr> {
+    let released = leases::Entity::update_many()
+        .col_expr(leases::Column::Holder, Expr::value(Option::<String>::None))
+        .col_expr(
+            leases::Column::ExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(leases::Column::Holder.eq(holder))
+        .filter(leases::Column::Name.is_not_in(held.iter().map(String::as_str)))
+        .exec(db)
+        .await?;
+    Ok(released.rows_affected)
 }
 
 /// Gives `name` up at once (its holder stopped what it ran): a peer may take it on its next
@@ -277,6 +335,12 @@ pub async fn worker_seen(
         .await?;
     if seen.rows_affected == 0 {
         let now = Utc::now();
+        // Long-gone workers are forgotten as a new one arrives (a day on this clock: precision
+        // does not matter here).
+        workers::Entity::delete_many()
+            .filter(workers::Column::SeenAt.lt(now - chrono::Duration::days(1)))
+            .exec(db)
+            .await?;
         workers::Entity::insert(workers::ActiveModel {
             instance: sea_orm::Set(instance.to_owned()),
             name: sea_orm::Set(name.to_owned()),
@@ -290,7 +354,7 @@ pub async fn worker_seen(
     Ok(())
 }
 
-/// The workers seen within the lease lifetime, oldest first; long-gone ones are forgotten.
+/// The workers seen within the lease lifetime, oldest first.
 pub async fn live_workers(
     db: &DatabaseConnection,
     timing: Timing,
@@ -303,16 +367,88 @@ pub async fn live_workers(
         )),
         _ => Expr::val(Utc::now() - timing.ttl),
     };
-    // A day on this process's clock: precision does not matter for forgetting.
-    workers::Entity::delete_many()
-        .filter(workers::Column::SeenAt.lt(Utc::now() - chrono::Duration::days(1)))
-        .exec(db)
-        .await?;
     workers::Entity::find()
         .filter(Expr::col(workers::Column::SeenAt).gte(since))
         .order_by_asc(workers::Column::StartedAt)
         .all(db)
         .await
+}
+
+/// One live worker as the System page shows it to an operator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerView {
+    pub name: String,
+    pub version: String,
+    pub started_at: DateTime<Utc>,
+    pub seen_at: DateTime<Utc>,
+    /// Every account it runs, whoever's.
+    pub accounts: usize,
+    /// The labels of the operator's own accounts it runs.
+    pub own_accounts: Vec<String>,
+    /// The singleton jobs it runs (`telegram`, `maintenance`).
+    pub jobs: Vec<String>,
+}
+
+/// Which worker runs what, as `operator_id` may see it: the live workers, and the labels of the
+/// operator's accounts no live worker runs now.
+pub async fn coverage(
+    db: &DatabaseConnection,
+    operator_id: i64,
+    timing: Timing,
+) -> Result<(Vec<WorkerView>, Vec<String>), DbErr> {
+    let live = live_workers(db, timing).await?;
+    let own: Vec<(i64, String)> = whatsapp_accounts::Entity::find()
+        .select_only()
+        .columns([
+            whatsapp_accounts::Column::Id,
+            whatsapp_accounts::Column::Label,
+        ])
+        .filter(whatsapp_accounts::Column::OperatorId.eq(operator_id))
+        .order_by_asc(whatsapp_accounts::Column::Label)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let now = Utc::now();
+    let held: Vec<leases::Model> = all(db)
+        .await?
+        .into_iter()
+        .filter(|l| l.expires_at.is_some_and(|at| at > now))
+        .filter(|l| live.iter().any(|w| Some(&w.instance) == l.holder.as_ref()))
+        .collect();
+    let workers = live
+        .into_iter()
+        .map(|w| {
+            let mine = |l: &&leases::Model| l.holder.as_ref() == Some(&w.instance);
+            WorkerView {
+                accounts: held
+                    .iter()
+                    .filter(mine)
+                    .filter(|l| l.account_id.is_some())
+                    .count(),
+                own_accounts: own
+                    .iter()
+                    .filter(|(id, _)| held.iter().filter(mine).any(|l| l.account_id == Some(*id)))
+                    .map(|(_, label)| label.clone())
+                    .collect(),
+                jobs: held
+                    .iter()
+                    .filter(mine)
+                    .filter(|l| l.account_id.is_none())
+                    .map(|l| l.name.clone())
+                    .collect(),
+                name: w.name,
+                version: w.version,
+                started_at: w.started_at,
+                seen_at: w.seen_at,
+            }
+        })
+        .collect();
+    let unheld = own
+        .into_iter()
+        .filter(|(id, _)| !held.iter().any(|l| l.account_id == Some(*id)))
+        .map(|(_, label)| label)
+        .collect();
+    Ok((workers, unheld))
 }
 
 /// Releases every lease, whoever held it: for a worker that knows it runs alone (on SQLite one

@@ -118,8 +118,11 @@ async fn consume(
                 Err(e) => tracing::warn!(error = %e, "pruning the bus failed"),
             }
         }
-        let mine = Condition::any()
-            .add(command_rows::Column::AccountId.is_null())
+        // Accounts this worker runs, by its own word and by the rows' (a lease it is letting
+        // go of is out of the first, one a successor took out of the second). Every command
+        // names its account.
+        let mine = Condition::all()
+            .add(command_rows::Column::AccountId.is_in(leases.accounts()))
             .add(leases::held_by(
                 &claimer,
                 command_rows::Column::AccountId,
@@ -129,13 +132,27 @@ async fn consume(
         match commands::claim_next(&db, &claimer, mine).await {
             Ok(Some(claimed)) => {
                 tracing::debug!(id = claimed.id, command = ?claimed.command, "running command");
+                let account_id = claimed.command.account_id();
                 let outcome = match claimed.command {
                     command @ (Command::ReminderChanged { .. }
                     | Command::ResumeRun { .. }
                     | Command::CancelRun { .. }) => delivery.execute(command).await,
                     command => sessions.execute(claimed.id, command).await,
                 };
-                if let Err(e) = commands::finish(&db, claimed.id, &claimer, outcome).await {
+                // The account went to another worker meanwhile: what this one did may not have
+                // been recorded (its writes are fenced), so the new holder runs it again — a
+                // command is safe to run twice (what it sends is named after its row).
+                let result = if leases.holds(account_id) {
+                    commands::finish(&db, claimed.id, &claimer, outcome).await
+                } else {
+                    tracing::warn!(
+                        id = claimed.id,
+                        account_id,
+                        "the account went elsewhere mid-command; handed on"
+                    );
+                    commands::unclaim(&db, claimed.id, &claimer).await
+                };
+                if let Err(e) = result {
                     tracing::error!(id = claimed.id, error = %e, "recording a command's outcome failed");
                 }
             }

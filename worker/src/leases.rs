@@ -1,30 +1,38 @@
 //! This worker's leases (`service::leases`): which accounts it runs, and whether it runs the
-//! Telegram bot and maintenance. The keeper renews them, takes a fair share of the accounts
-//! nobody holds, gives up what is beyond its share so a new peer gets some, and stops what a
-//! lost lease ran before anything else can go wrong.
+//! Telegram bot and maintenance.
+//!
+//! Two tasks keep them, so that nothing slow can delay a renewal:
+//! - the **renewer** renews exactly what this worker runs, every fifth of the lease lifetime,
+//!   and drops from it at once what was not renewed (lapsed, maybe taken over). Should the
+//!   database not answer until the leases could lapse under it, it drops everything: from then
+//!   on this worker claims nothing on their strength, and the balancer stops what they ran.
+//! - the **balancer** stops what a dropped lease ran, takes a fair share of the accounts nobody
+//!   holds, gives up what is beyond its share so a new peer gets some, releases any lease the
+//!   rows give this worker that it does not run, and (re)starts the singleton jobs it holds.
 //!
 //! What a lease runs is handed over in an order that never lets two workers run one account:
-//! a worker gives an account up by stopping its sends (the one under way finishes), then its
-//! session, then releasing the lease; a peer starts the account only once the lease is its own.
-//! A worker that can no longer renew (the database unreachable) stops everything before its
-//! leases can expire under it.
+//! a worker gives an account up by dropping it (no new claim), letting the send under way
+//! finish, stopping its session, and only then releasing the lease; a peer starts the account
+//! only once the lease is its own.
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, PoisonError, RwLock},
+    sync::{Arc, Mutex, PoisonError, RwLock},
     time::Duration,
 };
 
 use async_trait::async_trait;
-use sea_orm::DatabaseConnection;
+use futures_util::future::join_all;
+use sea_orm::{DatabaseConnection, DbErr};
 use service::leases::{self as rows, Fence, Timing};
 use tokio::{
     sync::{Notify, watch},
-    time::Instant,
+    time::{Instant, timeout},
 };
 
 /// Something a lease runs: an account's session or sends, or a singleton job. `take` starts
-/// it; `let_go` stops it and returns once it has stopped.
+/// it (again, if it stopped: it must do nothing when it runs); `let_go` stops it and returns
+/// once it has stopped.
 #[async_trait]
 pub trait Work: Send + Sync {
     async fn take(&self, account_id: i64);
@@ -38,6 +46,20 @@ pub struct Held {
     pub singletons: BTreeMap<&'static str, i64>,
 }
 
+impl Held {
+    fn pairs(&self) -> Vec<(String, i64)> {
+        let accounts = self.accounts.iter().map(|(&a, &e)| (rows::account(a), e));
+        let singletons = self.singletons.iter().map(|(&s, &e)| (s.to_owned(), e));
+        accounts.chain(singletons).collect()
+    }
+}
+
+/// A lease dropped from [`Held`] whose work has not been stopped yet.
+enum Dropped {
+    Account(i64),
+    Singleton(&'static str),
+}
+
 /// This worker's leases, shared by everything that claims on their strength.
 #[derive(Clone)]
 pub struct Leases {
@@ -48,13 +70,18 @@ struct Inner {
     db: DatabaseConnection,
     /// `WORKER_ID`, as the operator named this worker.
     name: String,
-    /// Unique to this process: the holder of its leases.
+    /// Unique to this process: the holder of its leases and claims.
     instance: String,
     started_at: chrono::DateTime<chrono::Utc>,
     timing: Timing,
     held: watch::Sender<Held>,
+    /// Dropped by the renewer, for the balancer to stop.
+    dropped: Mutex<Vec<Dropped>>,
     wake: Notify,
-    /// What each singleton lease runs, fixed at start.
+    /// Set while shutting down: leases are still renewed, none is taken or given.
+    draining: watch::Sender<bool>,
+    /// Ends both tasks.
+    stopped: watch::Sender<bool>,
     singletons: RwLock<Vec<(&'static str, Arc<dyn Work>)>>,
     accounts: RwLock<Vec<Arc<dyn Work>>>,
 }
@@ -70,7 +97,10 @@ impl Leases {
                 started_at: chrono::Utc::now(),
                 timing,
                 held: watch::Sender::new(Held::default()),
+                dropped: Mutex::default(),
                 wake: Notify::new(),
+                draining: watch::Sender::new(false),
+                stopped: watch::Sender::new(false),
                 singletons: RwLock::default(),
                 accounts: RwLock::default(),
             }),
@@ -112,7 +142,7 @@ impl Leases {
         })
     }
 
-    /// Looks at the leases now rather than at the next renewal (a command names an account
+    /// Looks at the leases soon rather than at the next renewal (a command names an account
     /// nobody holds yet).
     pub fn wake(&self) {
         self.inner.wake.notify_one();
@@ -136,38 +166,133 @@ impl Leases {
             .push((lease, work));
     }
 
-    /// One look, then the keeper in the background until `stop` turns true. The first look is
-    /// awaited, so a single worker starts with its accounts in hand.
-    pub async fn keep(&self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        let mut keeper = Keeper {
+    /// One look, awaited (so a single worker starts with its accounts in hand), then the
+    /// renewer and the balancer in the background until [`Leases::release_all`].
+    pub async fn keep(&self) {
+        let balancer = Balancer {
             leases: self.clone(),
-            renewed_at: None,
         };
-        if let Err(e) = keeper.look().await {
+        if let Err(e) = balancer.look().await {
             tracing::warn!(error = %e, "looking at the leases failed");
         }
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(keeper.leases.inner.timing.renew_every) => {}
-                    _ = keeper.leases.inner.wake.notified() => {}
-                    _ = stop.wait_for(|s| *s) => return,
-                }
-                if let Err(e) = keeper.look().await {
-                    tracing::warn!(error = %e, "renewing or taking leases failed");
-                    keeper.give_up_if_stale().await;
-                }
-            }
-        })
+        tokio::spawn(self.clone().renew_until_stopped());
+        tokio::spawn(balancer.run());
     }
 
-    /// This worker stops: every lease is released and its row goes. Call once what the leases
-    /// ran has stopped.
+    /// Shutting down: the leases are still renewed while what they run stops, but none is
+    /// taken or given up any more. The singleton jobs stop and their leases go at once, so a
+    /// peer takes them over in moments.
+    pub async fn drain(&self) {
+        self.inner.draining.send_replace(true);
+        let singletons = self.held().singletons;
+        for (lease, epoch) in singletons {
+            self.drop_singleton(lease);
+            if let Some(work) = self.singleton_work(lease) {
+                work.let_go(0).await;
+            }
+            if let Err(e) = rows::release(&self.inner.db, lease, self.instance(), epoch).await {
+                tracing::warn!(lease, error = %e, "releasing a singleton lease failed");
+            }
+        }
+    }
+
+    /// This worker stops: renewals end, every lease is released and its row goes. Call once
+    /// what the leases ran has stopped.
     pub async fn release_all(&self) {
+        self.inner.stopped.send_replace(true);
         if let Err(e) = rows::worker_stopped(&self.inner.db, &self.inner.instance).await {
-            tracing::warn!(error = %e, "releasing the leases failed; they expire on their own");
+            tracing::warn!(error = %e, "releasing the leases failed; they lapse on their own");
         }
         self.inner.held.send_replace(Held::default());
+    }
+
+    /// Renews what this worker runs; drops what was not renewed, or everything once the
+    /// leases could have lapsed without a renewal.
+    async fn renew_until_stopped(self) {
+        let timing = self.inner.timing;
+        let mut stopped = self.inner.stopped.subscribe();
+        let mut renewed_at = Instant::now();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(timing.renew_every) => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            let held = self.held().pairs();
+            let asked = Instant::now();
+            let renewal = rows::renew(&self.inner.db, &self.inner.instance, &held, timing);
+            match timeout(timing.renew_every, renewal).await {
+                Ok(Ok(renewed)) => {
+                    renewed_at = asked;
+                    let lost: Vec<(String, i64)> =
+                        held.into_iter().filter(|p| !renewed.contains(p)).collect();
+                    for (lease, _) in lost {
+                        tracing::warn!(lease, "lost a lease");
+                        self.drop_named(&lease);
+                    }
+                }
+                failed => {
+                    let error = match failed {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => "no answer in time".to_owned(),
+                    };
+                    tracing::warn!(%error, "renewing the leases failed");
+                    // Stop before a peer could take them: two renewals' margin.
+                    let deadline = timing.ttl.saturating_sub(timing.renew_every * 2);
+                    if renewed_at.elapsed() >= deadline && !held.is_empty() {
+                        tracing::error!("cannot renew the leases; stopping what they ran");
+                        for (lease, _) in held {
+                            self.drop_named(&lease);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn drop_named(&self, lease: &str) {
+        match lease
+            .strip_prefix("account:")
+            .and_then(|id| id.parse::<i64>().ok())
+        {
+            Some(account_id) => self.drop_account(account_id),
+            None => {
+                let known = self.held().singletons.keys().copied().find(|s| *s == lease);
+                if let Some(singleton) = known {
+                    self.drop_singleton(singleton);
+                }
+            }
+        }
+    }
+
+    /// No longer this worker's: nothing claims on its strength from now; the balancer stops
+    /// what it ran.
+    fn drop_account(&self, account_id: i64) {
+        let removed = self
+            .inner
+            .held
+            .send_if_modified(|h| h.accounts.remove(&account_id).is_some());
+        if removed {
+            self.dropped().push(Dropped::Account(account_id));
+            self.wake();
+        }
+    }
+
+    fn drop_singleton(&self, lease: &'static str) {
+        let removed = self
+            .inner
+            .held
+            .send_if_modified(|h| h.singletons.remove(lease).is_some());
+        if removed {
+            self.dropped().push(Dropped::Singleton(lease));
+            self.wake();
+        }
+    }
+
+    fn dropped(&self) -> std::sync::MutexGuard<'_, Vec<Dropped>> {
+        self.inner
+            .dropped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn account_work(&self) -> Vec<Arc<dyn Work>> {
@@ -187,16 +312,50 @@ impl Leases {
             .find(|(name, _)| *name == lease)
             .map(|(_, work)| work.clone())
     }
+
+    fn singleton_names(&self) -> Vec<&'static str> {
+        self.inner
+            .singletons
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, _)| *name)
+            .collect()
+    }
 }
 
-struct Keeper {
+/// Looks at most this often, however often it is woken.
+const LOOK_AT_MOST_EVERY: Duration = Duration::from_millis(300);
+
+struct Balancer {
     leases: Leases,
-    /// When the last renewal that succeeded was asked for.
-    renewed_at: Option<Instant>,
 }
 
-impl Keeper {
-    async fn look(&mut self) -> Result<(), sea_orm::DbErr> {
+impl Balancer {
+    async fn run(self) {
+        let inner = &self.leases.inner;
+        let mut stopped = inner.stopped.subscribe();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(inner.timing.renew_every) => {}
+                _ = inner.wake.notified() => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            if *stopped.borrow() {
+                return;
+            }
+            if let Err(e) = self.look().await {
+                tracing::warn!(error = %e, "taking or giving leases failed");
+            }
+            tokio::time::sleep(LOOK_AT_MOST_EVERY).await;
+        }
+    }
+
+    async fn look(&self) -> Result<(), DbErr> {
+        self.stop_dropped().await;
+        if *self.leases.inner.draining.borrow() {
+            return Ok(());
+        }
         let inner = &self.leases.inner;
         let db = &inner.db;
         rows::worker_seen(
@@ -208,62 +367,95 @@ impl Keeper {
         )
         .await?;
         rows::keep_rows(db).await?;
-        let asked = Instant::now();
-        let renewed: BTreeMap<String, i64> = rows::renew(db, &inner.instance, inner.timing)
-            .await?
+        let names: Vec<String> = self
+            .leases
+            .held()
+            .pairs()
             .into_iter()
+            .map(|p| p.0)
             .collect();
-        self.renewed_at = Some(asked);
-        self.lose_what_was_not_renewed(&renewed).await;
+        let strays = rows::release_strays(db, &inner.instance, &names).await?;
+        if strays > 0 {
+            tracing::warn!(leases = strays, "released leases this worker does not run");
+        }
+        self.singletons().await?;
+        self.fair_share().await
+    }
 
-        for (lease, _) in self.singletons() {
-            if self.leases.held().singletons.contains_key(lease) {
-                continue;
+    /// Stops what the leases the renewer dropped ran, all at once.
+    async fn stop_dropped(&self) {
+        let dropped = std::mem::take(&mut *self.leases.dropped());
+        let stops = dropped.into_iter().map(|d| async move {
+            match d {
+                Dropped::Account(account_id) => self.let_go(account_id).await,
+                Dropped::Singleton(lease) => {
+                    if let Some(work) = self.leases.singleton_work(lease) {
+                        work.let_go(0).await;
+                    }
+                }
             }
-            if let Some(epoch) = rows::acquire(db, lease, &inner.instance, inner.timing).await? {
+        });
+        join_all(stops).await;
+    }
+
+    /// Takes each singleton that is free; (re)starts the ones held, should a start have failed.
+    async fn singletons(&self) -> Result<(), DbErr> {
+        let inner = &self.leases.inner;
+        for lease in self.leases.singleton_names() {
+            if !self.leases.held().singletons.contains_key(lease) {
+                let Some(epoch) =
+                    rows::acquire(&inner.db, lease, &inner.instance, inner.timing).await?
+                else {
+                    continue;
+                };
                 tracing::info!(lease, epoch, "took a singleton lease");
                 inner.held.send_modify(|h| {
                     h.singletons.insert(lease, epoch);
                 });
-                if let Some(work) = self.leases.singleton_work(lease) {
-                    work.take(0).await;
-                }
+            }
+            if let Some(work) = self.leases.singleton_work(lease) {
+                work.take(0).await;
             }
         }
+        Ok(())
+    }
 
+    async fn fair_share(&self) -> Result<(), DbErr> {
+        let inner = &self.leases.inner;
+        let db = &inner.db;
         let share = rows::fair_share(db, inner.timing).await? as usize;
-        let held = self.leases.held().accounts.len();
-        if held < share {
-            for name in rows::free_accounts(db, (share - held) as u64).await? {
+        let held = self.leases.held().accounts;
+        if held.len() < share {
+            for name in rows::free_accounts(db, (share - held.len()) as u64).await? {
                 let Some(account_id) = name
                     .strip_prefix("account:")
                     .and_then(|id| id.parse::<i64>().ok())
                 else {
                     continue;
                 };
-                if let Some(epoch) = rows::acquire(db, &name, &inner.instance, inner.timing).await?
-                {
-                    tracing::info!(account_id, epoch, "took the account's lease");
-                    inner.held.send_modify(|h| {
-                        h.accounts.insert(account_id, epoch);
-                    });
-                    for work in self.leases.account_work() {
-                        work.take(account_id).await;
-                    }
+                let Some(epoch) = rows::acquire(db, &name, &inner.instance, inner.timing).await?
+                else {
+                    continue;
+                };
+                tracing::info!(account_id, epoch, "took the account's lease");
+                inner.held.send_modify(|h| {
+                    h.accounts.insert(account_id, epoch);
+                });
+                for work in self.leases.account_work() {
+                    work.take(account_id).await;
                 }
             }
-        } else if held > share {
-            // Beyond the fair share (a peer joined): the newest accounts go first.
-            let excess: Vec<(i64, i64)> = self
-                .leases
-                .held()
-                .accounts
-                .iter()
-                .rev()
-                .take(held - share)
-                .map(|(&a, &e)| (a, e))
-                .collect();
-            for (account_id, epoch) in excess {
+        } else if held.len() > share {
+            // Beyond the fair share (a peer joined): the oldest accounts go first, as the
+            // newest may be being paired.
+            let excess = held.len() - share;
+            for (account_id, epoch) in held.into_iter().take(excess) {
+                if !inner
+                    .held
+                    .send_if_modified(|h| h.accounts.remove(&account_id).is_some())
+                {
+                    continue;
+                }
                 self.let_go(account_id).await;
                 rows::release(db, &rows::account(account_id), &inner.instance, epoch).await?;
                 tracing::info!(account_id, "gave the account's lease up for a peer");
@@ -272,70 +464,10 @@ impl Keeper {
         Ok(())
     }
 
-    fn singletons(&self) -> Vec<(&'static str, Arc<dyn Work>)> {
-        self.leases
-            .inner
-            .singletons
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Stops what each lease no longer renewed ran: it expired, and a peer may hold it now.
-    async fn lose_what_was_not_renewed(&self, renewed: &BTreeMap<String, i64>) {
-        let held = self.leases.held();
-        for (&account_id, &epoch) in &held.accounts {
-            if renewed.get(&rows::account(account_id)) != Some(&epoch) {
-                tracing::warn!(account_id, "lost the account's lease");
-                self.let_go(account_id).await;
-            }
-        }
-        for (&lease, &epoch) in &held.singletons {
-            if renewed.get(lease) != Some(&epoch) {
-                tracing::warn!(lease, "lost a singleton lease");
-                self.let_go_singleton(lease).await;
-            }
-        }
-    }
-
-    /// The database cannot be reached: once the leases may be about to expire, everything they
-    /// ran stops, so a peer taking them over never finds this worker still at it.
-    async fn give_up_if_stale(&self) {
-        let timing = self.leases.inner.timing;
-        let margin = timing.ttl.saturating_sub(timing.renew_every * 2);
-        if self.renewed_at.is_some_and(|at| at.elapsed() < margin) {
-            return;
-        }
-        let held = self.leases.held();
-        if held == Held::default() {
-            return;
-        }
-        tracing::error!("cannot renew the leases; stopping what they ran");
-        for account_id in held.accounts.keys().copied() {
-            self.let_go(account_id).await;
-        }
-        for lease in held.singletons.keys().copied() {
-            self.let_go_singleton(lease).await;
-        }
-    }
-
-    /// Not this worker's any more: nothing claims on its strength from now, then what it ran
-    /// stops, last started first.
+    /// Stops what the account ran, last started first.
     async fn let_go(&self, account_id: i64) {
-        self.leases.inner.held.send_modify(|h| {
-            h.accounts.remove(&account_id);
-        });
         for work in self.leases.account_work().iter().rev() {
             work.let_go(account_id).await;
-        }
-    }
-
-    async fn let_go_singleton(&self, lease: &'static str) {
-        self.leases.inner.held.send_modify(|h| {
-            h.singletons.remove(lease);
-        });
-        if let Some(work) = self.leases.singleton_work(lease) {
-            work.let_go(0).await;
         }
     }
 }

@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 use crate::{
     clock::{SharedClock, SystemClock},
     delivery::Delivery,
-    leases::{Leases, Work},
+    leases::Leases,
     provider::{
         sim::{self, SimProvider},
         web::WebProvider,
@@ -67,18 +67,11 @@ pub struct Worker {
     sessions: SessionsHandle,
     delivery: Arc<Delivery>,
     leases: Leases,
-    /// Stops the lease keeper, and its task.
-    keeper: (
-        tokio::sync::watch::Sender<bool>,
-        tokio::task::JoinHandle<()>,
-    ),
     /// Stops the command router, and its task.
     router: (
         tokio::sync::watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
     ),
-    telegram: Arc<TelegramJob>,
-    maintenance: Arc<MaintenanceJob>,
     _instance: single_instance::InstanceGuard,
     /// Tells `herald-backup restore` the worker runs (SQLite).
     _in_use: database::InUse,
@@ -147,10 +140,9 @@ impl Worker {
         let maintenance =
             MaintenanceJob::new(db.clone(), options.clock.clone(), config.data_dir.clone());
         leases.run_accounts_with(vec![Arc::new(sessions.clone()), Arc::new(delivery.clone())]);
-        leases.run_singleton_with(service::leases::TELEGRAM, telegram.clone());
-        leases.run_singleton_with(service::leases::MAINTENANCE, maintenance.clone());
-        let (stop_keeper, stop) = tokio::sync::watch::channel(false);
-        let keeper = leases.keep(stop).await;
+        leases.run_singleton_with(service::leases::TELEGRAM, telegram);
+        leases.run_singleton_with(service::leases::MAINTENANCE, maintenance);
+        leases.keep().await;
         tracing::info!(worker = %leases.instance(), accounts = leases.accounts().len(), "worker started");
         let (stop_router, stop) = tokio::sync::watch::channel(false);
         let router = tokio::spawn(commands::run(
@@ -177,10 +169,7 @@ impl Worker {
             sessions,
             delivery,
             leases,
-            keeper: (stop_keeper, keeper),
             router: (stop_router, router),
-            telegram,
-            maintenance,
             _instance: instance,
             _in_use: in_use,
         })
@@ -217,12 +206,9 @@ impl Worker {
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
-        // No lease is taken or given from here on; those held are released at the end.
-        let (stop_keeper, keeper) = self.keeper;
-        stop_keeper.send_replace(true);
-        let _ = keeper.await;
-        self.telegram.let_go(0).await;
-        self.maintenance.let_go(0).await;
+        // From here no lease is taken or given; those held are renewed while what they run
+        // stops, then released. The Telegram bot and maintenance stop and go first.
+        self.leases.drain().await;
         // Commands first (one in hand finishes), then sends, then the sessions they use.
         let (stop_router, router) = self.router;
         stop_router.send_replace(true);

@@ -1,11 +1,10 @@
 //! Delivery's guarantees across real worker processes: one killed with SIGKILL in the middle of
-//! a run, and two racing for the same run on PostgreSQL.
+//! a run. (Several workers sharing accounts are in `leases.rs`.)
 
 use std::{
     collections::HashMap,
     path::Path,
     process::{Child, Command as Process},
-    time::Duration,
 };
 
 use chrono::{DateTime, Utc};
@@ -15,7 +14,6 @@ use domain::{
     status::{MessageKind, Provider, RunStatus, TargetStatus},
 };
 use entity::{reminder_run_targets, reminder_runs, sim_messages, whatsapp_groups};
-use runtime::config::Backend;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use service::{
     accounts,
@@ -46,6 +44,8 @@ impl WorkerProcess {
             .env("SEND_JITTER_MS", "0")
             // A send unanswered for 3 × 2 s is orphaned: a peer on PostgreSQL sweeps it soon.
             .env("SEND_TIMEOUT_SECS", "2")
+            // On PostgreSQL the successor waits for the killed worker's lease to lapse.
+            .env("LEASE_TTL_SECS", "5")
             .env("RUST_LOG", "warn")
             .spawn()
             .expect("herald-worker starts");
@@ -67,15 +67,6 @@ impl WorkerProcess {
             .send()
             .await
             .is_ok_and(|r| r.status().is_success())
-    }
-
-    async fn ops(&self, account_id: i64) -> serde_json::Value {
-        reqwest::get(format!("{}/sim/accounts/{account_id}/ops", self.control))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     }
 }
 
@@ -263,68 +254,4 @@ async fn a_worker_killed_mid_run_never_sends_twice_and_reports_the_interrupted_s
         Event::TargetsUnknown { run_id, groups, .. }
             if *run_id == run.id && groups == std::slice::from_ref(&in_flight.group_name)
     )));
-}
-
-#[tokio::test]
-async fn two_workers_on_postgresql_racing_for_one_reminder_make_one_run_and_send_each_group_once() {
-    let test = TestDb::new().await;
-    if test.backend() != Backend::Postgres {
-        eprintln!(
-            "two workers share a database only on PostgreSQL; this runs in the PostgreSQL pass"
-        );
-        return;
-    }
-    let data = tempfile::tempdir().unwrap();
-    let db = &test.db;
-    let a = WorkerProcess::start(&test, data.path(), 50).await;
-    let (operator_id, account_id, groups) = paired_account(db, &a).await;
-    let b = WorkerProcess::start(&test, data.path(), 50).await;
-    eventually("the second worker to resume the account", || async {
-        b.ops(account_id)
-            .await
-            .as_array()
-            .is_some_and(|ops| ops.iter().any(|op| op["mode"] == "resume"))
-            .then_some(())
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-
-    let (reminder_id, _) = reminder_soon(
-        db,
-        operator_id,
-        account_id,
-        &groups,
-        chrono::Duration::seconds(3),
-    )
-    .await;
-    // Both workers' due loops read the same due occurrence from the rows and both fire it; both
-    // then see the run running and give it passes. The fire's conditional UPDATE and the
-    // targets' claims decide who does what.
-    let run = eventually("the run to finish", || async {
-        run_of(db, reminder_id)
-            .await
-            .filter(|r| r.status != RunStatus::Running)
-    })
-    .await;
-    assert_eq!(run.status, RunStatus::Success);
-    let runs = reminder_runs::Entity::find()
-        .filter(reminder_runs::Column::ReminderId.eq(reminder_id))
-        .all(db)
-        .await
-        .unwrap();
-    assert_eq!(runs.len(), 1, "one run for one occurrence");
-    let targets = targets(db, run.id).await;
-    assert_eq!(targets.len(), 20);
-    assert!(
-        targets
-            .iter()
-            .all(|t| t.status == TargetStatus::Sent && t.attempts == 1)
-    );
-    let delivered = deliveries(db).await;
-    assert_eq!(delivered.len(), 20);
-    assert!(
-        delivered.values().all(|&n| n == 1),
-        "no group twice: {delivered:?}"
-    );
-    drop((a, b));
 }

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use super::AppError;
-use crate::wire::HealthReport;
+use crate::wire::{HealthReport, WorkersReport};
 
 /// The System page's view of the server: the same report `/api/health` serves.
 #[server(endpoint = "system_status")]
@@ -10,15 +10,56 @@ pub async fn system_status() -> Result<HealthReport, AppError> {
     Ok(ssr::health_report(&state).await)
 }
 
+/// The live workers and what each runs, with the caller's own accounts named.
+#[server(endpoint = "system_workers")]
+pub async fn system_workers() -> Result<WorkersReport, AppError> {
+    use super::operator::ssr::operator_zone;
+
+    let (state, me) = super::caller::context().await?;
+    let zone = operator_zone(&state, &me).await?;
+    let timing = service::leases::Timing::with_ttl(std::time::Duration::from_secs(
+        state.config.lease_ttl_secs.into(),
+    ));
+    let (workers, unheld) = service::leases::coverage(&state.db, me.id, timing).await?;
+    Ok(WorkersReport {
+        workers: workers
+            .into_iter()
+            .map(|w| ssr::worker_row(w, zone))
+            .collect(),
+        unheld,
+    })
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
+    use domain::timezone::TimeZone;
     use runtime::{build_info, config::Backend};
-    use service::database;
+    use service::{database, leases};
 
     use crate::{
+        functions::operator::ssr::local_time,
         state::AppState,
-        wire::{ComponentHealth, HealthReport, HealthStatus},
+        wire::{ComponentHealth, HealthReport, HealthStatus, WorkerRow},
     };
+
+    pub fn worker_row(worker: leases::WorkerView, zone: TimeZone) -> WorkerRow {
+        WorkerRow {
+            started_at: local_time(&worker.started_at, zone, "%Y-%m-%d %H:%M"),
+            jobs: worker
+                .jobs
+                .iter()
+                .map(|job| match job.as_str() {
+                    leases::TELEGRAM => "Telegram bot".to_owned(),
+                    leases::MAINTENANCE => "Maintenance".to_owned(),
+                    other => other.to_owned(),
+                })
+                .collect(),
+            name: worker.name,
+            version: worker.version,
+            accounts: worker.accounts,
+            own_accounts: worker.own_accounts,
+        }
+    }
 
     pub async fn health_report(state: &AppState) -> HealthReport {
         let database = match database::ping(&state.db).await {

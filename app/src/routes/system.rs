@@ -1,17 +1,19 @@
-//! What is running: version, commit, database and uptime, refreshed on demand.
+//! What is running: version, commit, database and uptime, and the workers with the accounts and
+//! jobs each runs, refreshed on demand.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    functions::system::system_status,
-    wire::{ComponentHealth, HealthReport},
+    functions::system::{system_status, system_workers},
+    wire::{ComponentHealth, HealthReport, WorkersReport},
 };
 
 #[component]
 pub fn System() -> impl IntoView {
     let (checks, set_checks) = signal(0u32);
     let status = Resource::new(move || checks.get(), |_| system_status());
+    let workers = Resource::new(move || checks.get(), |_| system_workers());
 
     view! {
         <Title text="System" />
@@ -31,6 +33,16 @@ pub fn System() -> impl IntoView {
                     "Check again"
                 </button>
                 <p class="muted" data-testid="check-count">{move || format!("Checks this visit: {}", checks.get() + 1)}</p>
+            </div>
+            <div class="card">
+                <h2>"Workers"</h2>
+                <p class="muted">"The processes that run WhatsApp, sending and the Telegram bot. Each account runs in one of them."</p>
+                <Transition fallback=|| view! { <p class="muted">"Checking…"</p> }>
+                    {move || workers.get().map(|result| match result {
+                        Ok(report) => view! { <WorkersTable report /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{format!("Could not list the workers: {e}")}</p> }.into_any(),
+                    })}
+                </Transition>
             </div>
         </section>
     }
@@ -59,6 +71,48 @@ fn HealthTable(report: HealthReport) -> impl IntoView {
             <dt>"Up for"</dt>
             <dd>{format_uptime(report.uptime_secs)}</dd>
         </dl>
+    }
+}
+
+#[component]
+fn WorkersTable(report: WorkersReport) -> impl IntoView {
+    let WorkersReport { workers, unheld } = report;
+    let warning = (!unheld.is_empty()).then(|| {
+        view! {
+            <p class="error" role="alert" data-testid="unheld">
+                {format!("Not running in any worker right now: {}. A worker takes them over within seconds; if this stays, start one.", unheld.join(", "))}
+            </p>
+        }
+    });
+    let empty = workers.is_empty().then(|| {
+        view! { <p class="error" role="alert">"No worker is running: nothing connects or sends."</p> }
+    });
+    view! {
+        {warning}
+        {empty}
+        <ul class="session-list" data-testid="workers">
+            {workers
+                .into_iter()
+                .map(|w| {
+                    let yours = if w.own_accounts.is_empty() {
+                        "none of yours".to_owned()
+                    } else {
+                        w.own_accounts.join(", ")
+                    };
+                    let jobs = (!w.jobs.is_empty()).then(|| format!(" · runs {}", w.jobs.join(", ")));
+                    view! {
+                        <li>
+                            <strong data-testid="worker-name">{w.name}</strong>
+                            " "
+                            <span class="muted">{format!("{} · since {}", w.version, w.started_at)}</span>
+                            <br />
+                            <span data-testid="worker-accounts">{format!("{} accounts ({yours})", w.accounts)}</span>
+                            <span class="muted">{jobs}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
 }
 

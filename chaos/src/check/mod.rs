@@ -1,9 +1,11 @@
 //! The invariants, checked once a trial has settled. Deliveries are counted from the
 //! simulator's outbox (`sim_messages`) and traced back to run parts through their unique
-//! bodies and each run's own copy of its message; alerts are counted at the fake Bot API.
+//! bodies and each run's own copy of its message; alerts are counted at the fake Bot API; an
+//! account running in two workers at once is what the simulator recorded in `sim_overlaps`.
 
 mod alerts;
 mod deliveries;
+mod overlaps;
 mod runs;
 #[cfg(test)]
 mod tests;
@@ -15,7 +17,9 @@ use domain::{
     bus::{Event, stored},
     status::{RunStatus, TargetStatus},
 };
-use entity::{events, reminder_run_parts, reminder_run_targets, reminder_runs, sim_messages};
+use entity::{
+    events, reminder_run_parts, reminder_run_targets, reminder_runs, sim_messages, sim_overlaps,
+};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use testkit::fake_bot_api::FakeBotApi;
 
@@ -24,6 +28,7 @@ use crate::model;
 use self::{
     alerts::{problems_alerted, telegram},
     deliveries::deliveries,
+    overlaps::overlaps,
     runs::{copies, occurrences},
 };
 
@@ -37,8 +42,11 @@ pub struct Record<'a> {
     pub reminders: &'a [model::Reminder],
     /// The text of every send test the operator asked for.
     pub tests: &'a [String],
-    /// When the worker was down (killed or stopped until restarted).
+    /// When some account had no worker running it (killed, stopped or paused until another
+    /// took it over), or the database was away.
     pub outages: &'a [(DateTime<Utc>, DateTime<Utc>)],
+    /// Each worker process that ended (its instance), and when.
+    pub ended: &'a [(String, DateTime<Utc>)],
     pub account_labels: HashMap<i64, String>,
 }
 
@@ -53,6 +61,8 @@ pub struct Findings {
     pub lost: Vec<String>,
     /// Problems with no alert, and alerts that did not reach Telegram exactly once.
     pub unreported: Vec<String>,
+    /// An account connected from two live workers at once.
+    pub overlaps: Vec<String>,
     /// Every other broken invariant.
     pub other: Vec<String>,
     /// The harness could not do its part.
@@ -66,6 +76,7 @@ impl Findings {
         !(self.duplicates.is_empty()
             && self.lost.is_empty()
             && self.unreported.is_empty()
+            && self.overlaps.is_empty()
             && self.other.is_empty()
             && self.harness.is_empty())
     }
@@ -75,6 +86,7 @@ impl Findings {
         self.duplicates.extend(other.duplicates);
         self.lost.extend(other.lost);
         self.unreported.extend(other.unreported);
+        self.overlaps.extend(other.overlaps);
         self.other.extend(other.other);
         self.harness.extend(other.harness);
         self.notes.extend(other.notes);
@@ -86,6 +98,7 @@ impl Findings {
             .map(|v| ("duplicate", v))
             .chain(self.lost.iter().map(|v| ("lost occurrence", v)))
             .chain(self.unreported.iter().map(|v| ("unreported", v)))
+            .chain(self.overlaps.iter().map(|v| ("overlap", v)))
             .chain(self.other.iter().map(|v| ("violation", v)))
             .chain(self.harness.iter().map(|v| ("harness", v)))
     }
@@ -97,6 +110,7 @@ struct Tables {
     targets: Vec<reminder_run_targets::Model>,
     parts: Vec<reminder_run_parts::Model>,
     outbox: Vec<sim_messages::Model>,
+    overlaps: Vec<sim_overlaps::Model>,
     /// Each alert and bus event, with when it was raised.
     events: Vec<(DateTime<Utc>, Event)>,
 }
@@ -110,6 +124,7 @@ pub async fn run(trial: &Record<'_>, cutoff: DateTime<Utc>) -> anyhow::Result<Fi
         targets: reminder_run_targets::Entity::find().all(db).await?,
         parts: reminder_run_parts::Entity::find().all(db).await?,
         outbox: sim_messages::Entity::find().all(db).await?,
+        overlaps: sim_overlaps::Entity::find().all(db).await?,
         events: events_rows
             .into_iter()
             .filter(|row| row.operator_id.is_some())
@@ -130,6 +145,7 @@ pub async fn run(trial: &Record<'_>, cutoff: DateTime<Utc>) -> anyhow::Result<Fi
     copies(&tables, trial, &mut findings);
     occurrences(&tables, trial, cutoff, &mut findings);
     problems_alerted(&tables, &mut findings);
+    overlaps(&tables, trial.ended, &mut findings);
     telegram(&tables, trial, &mut findings).await;
     Ok(findings)
 }

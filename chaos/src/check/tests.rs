@@ -7,12 +7,13 @@ use domain::{
     bus::Event,
     status::{MessageKind, RunStatus, TargetStatus},
 };
-use entity::{reminder_run_parts, reminder_run_targets, reminder_runs, sim_messages};
+use entity::{reminder_run_parts, reminder_run_targets, reminder_runs, sim_messages, sim_overlaps};
 
 use super::{
     Findings, Tables,
     alerts::{Message, event_key, message_key},
     deliveries::deliveries,
+    overlaps::overlaps,
 };
 use crate::model;
 
@@ -96,6 +97,7 @@ fn tables(targets: Vec<reminder_run_targets::Model>, outbox: Vec<sim_messages::M
         targets,
         parts: vec![part(1, 7, 0), part(2, 7, 1)],
         outbox,
+        overlaps: Vec::new(),
         events: Vec::new(),
     }
 }
@@ -243,4 +245,27 @@ fn alert_messages_read_back_to_their_events() {
         message_key("⏳ 12 earlier alerts were raised while Herald was down"),
         Message::Summary(12)
     ));
+}
+
+#[test]
+fn a_live_connection_replaced_is_an_overlap_and_a_dead_ones_is_not() {
+    let replaced = |id: i64, holder: &str| sim_overlaps::Model {
+        id,
+        account_id: 1,
+        replaced: holder.to_owned(),
+        by: "w2/b".to_owned(),
+        at: at(10),
+    };
+    let mut t = tables(Vec::new(), Vec::new());
+    t.overlaps = vec![replaced(1, "w1/killed"), replaced(2, "w1/paused")];
+    let ended = [
+        ("w1/killed".to_owned(), at(9)),
+        // Ended only after the overlap: it was live when replaced.
+        ("w1/paused".to_owned(), at(11)),
+    ];
+    let mut f = Findings::default();
+    overlaps(&t, &ended, &mut f);
+    assert_eq!(f.overlaps.len(), 1, "{f:?}");
+    assert!(f.overlaps[0].contains("w1/paused"), "{f:?}");
+    assert_eq!(f.notes.len(), 1, "{f:?}");
 }

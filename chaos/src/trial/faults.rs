@@ -1,5 +1,6 @@
-//! The faults a trial injects: the worker killed or stopped, PostgreSQL restarted, Telegram
-//! down, and the simulator's send and connection faults.
+//! The faults a trial injects: a worker killed, stopped or paused (and, with several, one left
+//! down started again), PostgreSQL restarted, Telegram down, and the simulator's send and
+//! connection faults, sent to the worker holding the account.
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,6 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::{Backend, Trial};
-use crate::procs;
 
 /// The Bot API methods that send to the operator: those an outage refuses.
 const TELEGRAM_SENDS: [&str; 4] = [
@@ -32,6 +32,10 @@ impl Trial {
 
     pub(super) async fn fault(&mut self) -> anyhow::Result<()> {
         let long = !self.options.short;
+        let multi = self.options.workers > 1;
+        let any_down = !self.down_slots().is_empty();
+        // The kinds of several workers come last, weighing nothing with one: a seed picks the
+        // same faults with one worker as before they existed.
         let weights = [
             10,
             6,
@@ -43,6 +47,8 @@ impl Trial {
             if long { 3 } else { 0 },
             5,
             4,
+            if multi { 6 } else { 0 },
+            if multi && any_down { 3 } else { 0 },
         ];
         let kind = self.rng.weighted(&weights);
         if kind == 0 {
@@ -60,7 +66,14 @@ impl Trial {
             self.telegram_back_at = Some(Instant::now() + Duration::from_secs(secs));
             return Ok(());
         }
-        if self.worker.is_none() || self.accounts.is_empty() {
+        if kind == 10 {
+            self.pause_worker().await;
+            return Ok(());
+        }
+        if kind == 11 {
+            return self.start_one_down().await;
+        }
+        if self.accounts.is_empty() {
             return Ok(());
         }
         let account = self.rng.range(0, self.accounts.len() as u64 - 1) as usize;
@@ -74,8 +87,16 @@ impl Trial {
             7 => json!({ "fault": "rate_limit", "count": 1 }),
             _ => json!({ "fault": "lose_answers", "count": 1 }),
         };
-        let outcome = self.sim.fault(id, &fault).await;
-        self.note(format!("fault {fault} on #{id}: {outcome:?}"));
+        // Only the holder's simulator runs the account's session.
+        let Some(slot) = self.holder(id, Duration::from_secs(2)).await else {
+            self.note(format!(
+                "fault {fault} on #{id} skipped: no worker holds the account now"
+            ));
+            return Ok(());
+        };
+        let outcome = self.control(slot).fault(id, &fault).await;
+        let name = self.worker_name(slot);
+        self.note(format!("fault {fault} on #{id} in {name}: {outcome:?}"));
         if outcome.is_ok() {
             self.report.faults += 1;
             if matches!(kind, 3 | 4) {
@@ -84,35 +105,6 @@ impl Trial {
             }
         }
         Ok(())
-    }
-
-    /// SIGKILL (`hard`) or SIGTERM to the worker, then a restart after a short pause.
-    pub(super) async fn kill_worker(&mut self, hard: bool) -> anyhow::Result<()> {
-        let Some(mut child) = self.worker.take() else {
-            return Ok(());
-        };
-        self.worker_down_since = Some(Utc::now());
-        if hard {
-            procs::kill9(&mut child);
-            self.report.kills += 1;
-            self.note("worker: kill -9");
-        } else {
-            self.report.terms += 1;
-            self.note("worker: SIGTERM");
-            match procs::terminate(&mut child, Duration::from_secs(20)).await {
-                Ok(status) => self.note(format!("worker stopped: {status}")),
-                Err(why) => {
-                    self.note(format!("worker did not stop cleanly: {why}"));
-                    self.report
-                        .findings
-                        .other
-                        .push(format!("the worker did not stop cleanly on SIGTERM: {why}"));
-                }
-            }
-        }
-        let pause = self.rng.range(300, 3000);
-        tokio::time::sleep(Duration::from_millis(pause)).await;
-        self.start_worker().await
     }
 
     pub(super) async fn restart_postgres(&mut self) -> anyhow::Result<()> {

@@ -1,15 +1,15 @@
-//! One trial: a fresh database and data directory, the real server and worker on the
-//! simulator, paired accounts and reminders, then random operator actions and faults for the
+//! One trial: a fresh database and data directory, the real server and one or more workers on
+//! the simulator, paired accounts and reminders, then random operator actions and faults for the
 //! trial's duration, a settling phase with every fault healed, and the checks.
 
 mod actions;
 mod faults;
 mod pairing;
 mod settle;
+mod workers;
 
 use std::{
     path::PathBuf,
-    process::Child,
     time::{Duration, Instant},
 };
 
@@ -19,12 +19,14 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use testkit::fake_bot_api::FakeBotApi;
 
 use crate::{
-    api::{Dashboard, SimControl},
+    api::Dashboard,
     check::{self, Findings},
     model::Reminder,
     procs::{self, Setup},
     rng::Rng,
 };
+
+use self::workers::Slot;
 
 #[derive(Clone, Debug)]
 pub enum Backend {
@@ -49,6 +51,8 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub short: bool,
+    /// How many workers run at once (several only on PostgreSQL).
+    pub workers: usize,
     /// Keep every trial's directory and database, not only a failed one's.
     pub keep: bool,
     pub bin_dir: PathBuf,
@@ -61,6 +65,8 @@ pub struct Report {
     pub actions: u64,
     pub kills: u64,
     pub terms: u64,
+    /// SIGSTOPs of a worker (with several).
+    pub stops: u64,
     pub faults: u64,
     pub pg_restarts: u64,
     pub findings: Findings,
@@ -83,19 +89,23 @@ pub struct Trial {
     log: Vec<String>,
     setup: Setup,
     bot: FakeBotApi,
-    server: Option<Child>,
-    worker: Option<Child>,
+    server: Option<std::process::Child>,
+    workers: Vec<Slot>,
     dash: Option<Dashboard>,
-    sim: SimControl,
     db: Option<DatabaseConnection>,
     accounts: Vec<Account>,
     reminders: Vec<Reminder>,
     tests: Vec<String>,
     /// Accounts to pair again (after a logout or a ban), and from when.
     repair: Vec<(i64, Instant)>,
-    /// When the worker or the database was away: occurrences then may be fired late or missed.
+    /// When some account had no worker running it, or the database was away: occurrences then
+    /// may be fired late or missed.
     outages: Vec<(DateTime<Utc>, DateTime<Utc>)>,
-    worker_down_since: Option<DateTime<Utc>>,
+    /// Since when some account has had no single live holder, and when every one last had.
+    gap_since: Option<DateTime<Utc>>,
+    covered_at: DateTime<Utc>,
+    /// Each worker process that ended (its instance), and when.
+    ended: Vec<(String, DateTime<Utc>)>,
     /// When Telegram answers again after an outage.
     telegram_back_at: Option<Instant>,
     /// When the chaos phase ends.
@@ -166,10 +176,13 @@ impl Trial {
             dir: dir.clone(),
             database_url,
             server_port: procs::free_port()?,
-            worker_port: procs::free_port()?,
             bot_api_url: bot.url.clone(),
+            // Several workers fail over within a trial: a lost worker's accounts move after this.
+            lease_ttl_secs: (options.workers > 1).then_some(5),
         };
-        let sim = SimControl::new(setup.control());
+        let workers = (0..options.workers)
+            .map(Slot::new)
+            .collect::<anyhow::Result<_>>()?;
         Ok(Self {
             seed,
             backend,
@@ -180,16 +193,17 @@ impl Trial {
             setup,
             bot,
             server: None,
-            worker: None,
+            workers,
             dash: None,
-            sim,
             db: None,
             accounts: Vec::new(),
             reminders: Vec::new(),
             tests: Vec::new(),
             repair: Vec::new(),
             outages: Vec::new(),
-            worker_down_since: None,
+            gap_since: None,
+            covered_at: Utc::now(),
+            ended: Vec::new(),
             telegram_back_at: None,
             chaos_end: None,
             report: Report {
@@ -219,35 +233,33 @@ impl Trial {
         Ok(())
     }
 
-    async fn start_worker(&mut self) -> anyhow::Result<()> {
-        self.worker = Some(self.setup.spawn_worker()?);
-        let health = format!("{}/health", self.setup.control());
-        if !procs::wait_up(&health, Duration::from_secs(60)).await {
-            bail!("herald-worker did not answer {health} within 60 s");
-        }
-        if let Some(since) = self.worker_down_since.take() {
-            self.outages.push((since, Utc::now()));
-        }
-        self.note("worker up");
-        Ok(())
-    }
-
     async fn drive(&mut self) -> anyhow::Result<()> {
         self.note(format!(
-            "trial seed {:016x} on {}",
+            "trial seed {:016x} on {}, {} worker(s)",
             self.seed,
-            self.backend.name()
+            self.backend.name(),
+            self.workers.len()
         ));
         self.start_server().await?;
-        self.start_worker().await?;
+        for slot in 0..self.workers.len() {
+            self.start_worker(slot).await?;
+        }
         let token = self.setup.login_token()?;
         self.dash = Some(Dashboard::sign_in(&self.setup.base(), &token).await?);
         let mut options = ConnectOptions::new(self.setup.database_url.clone());
         options.max_connections(2).sqlx_logging(false);
         self.db = Some(Database::connect(options).await?);
 
-        let accounts = if self.rng.chance(50) { 2 } else { 1 };
-        for label in ["Chaos A", "Chaos B"].into_iter().take(accounts) {
+        let multi = self.workers.len() > 1;
+        // With several workers, accounts enough that more than one of them holds some.
+        let accounts = if multi {
+            self.rng.range(2, 3) as usize
+        } else if self.rng.chance(50) {
+            2
+        } else {
+            1
+        };
+        for label in ["Chaos A", "Chaos B", "Chaos C"].into_iter().take(accounts) {
             let id = self
                 .dash()?
                 .add_account(label)
@@ -280,6 +292,10 @@ impl Trial {
         let mut killed = false;
         let pg_restart_at = start + chaos.mul_f64(self.rng.range(30, 70) as f64 / 100.0);
         let mut pg_restarted = false;
+        // With several workers, one is paused once at least (drawn last: one worker's trials
+        // draw what they drew before).
+        let mut pause_at =
+            multi.then(|| start + chaos.mul_f64(self.rng.range(20, 60) as f64 / 100.0));
         // CHAOS_CALM=1: operator actions only, no faults — a baseline when a trial fails.
         let calm = std::env::var("CHAOS_CALM").is_ok_and(|v| v == "1");
         self.note(format!(
@@ -290,8 +306,11 @@ impl Trial {
         while start.elapsed() < chaos {
             let pause = self.rng.range(150, 700);
             tokio::time::sleep(Duration::from_millis(pause)).await;
+            self.wake_due(false);
+            // Who holds what, for the outages the checks allow for.
+            self.look_at_workers().await;
             // A pairing a restart interrupted leaves the account unpaired: pair it again.
-            if looked.elapsed() > Duration::from_secs(3) && self.worker.is_some() {
+            if looked.elapsed() > Duration::from_secs(3) && !self.live_slots().is_empty() {
                 looked = Instant::now();
                 self.queue_unpaired().await;
             }
@@ -315,6 +334,14 @@ impl Trial {
                 self.restart_postgres().await?;
                 continue;
             }
+            if pause_at.is_some_and(|at| Instant::now() >= at) {
+                pause_at = None;
+                if self.live_slots().len() < 2 {
+                    self.start_one_down().await?;
+                }
+                self.pause_worker().await;
+                continue;
+            }
             if self.rng.chance(70) {
                 self.action().await;
             } else {
@@ -324,24 +351,18 @@ impl Trial {
         let cutoff = Utc::now();
         self.note("chaos over: healing everything");
         self.set_telegram_down(false);
-        if self.worker.is_none() {
-            self.start_worker().await?;
-        }
+        self.heal_workers().await?;
         self.settle().await?;
+        if let Some(since) = self.gap_since.take() {
+            self.outages.push((since, Utc::now()));
+        }
         let findings = check::run(&self.for_checks()?, cutoff).await?;
         self.report.findings.merge(findings);
         Ok(())
     }
 
     async fn finish(mut self) -> Report {
-        if let Some(mut worker) = self.worker.take()
-            && let Err(why) = procs::terminate(&mut worker, Duration::from_secs(20)).await
-        {
-            self.report
-                .findings
-                .other
-                .push(format!("the worker did not stop cleanly at the end: {why}"));
-        }
+        self.stop_workers().await;
         if let Some(mut server) = self.server.take() {
             let _ = procs::terminate(&mut server, Duration::from_secs(20)).await;
         }
@@ -374,6 +395,7 @@ impl Trial {
             reminders: &self.reminders,
             tests: &self.tests,
             outages: &self.outages,
+            ended: &self.ended,
             account_labels: self
                 .accounts
                 .iter()

@@ -8,7 +8,8 @@ use anyhow::bail;
 use super::Trial;
 
 impl Trial {
-    /// Starts a pairing through the dashboard and scans its QR code through the simulator.
+    /// Starts a pairing through the dashboard and scans its QR code through the simulator of the
+    /// worker holding the account (only there does its pairing run).
     pub(super) async fn pair(&mut self, account_id: i64) -> anyhow::Result<()> {
         self.dash()?
             .pair_account(account_id)
@@ -16,8 +17,11 @@ impl Trial {
             .map_err(|e| anyhow::anyhow!("pairing #{account_id}: {e}"))?;
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if self.sim.scan(account_id).await {
-                self.note(format!("scanned the QR code of #{account_id}"));
+            if let Some(slot) = self.holder(account_id, Duration::ZERO).await
+                && self.control(slot).scan(account_id).await
+            {
+                let name = self.worker_name(slot);
+                self.note(format!("scanned the QR code of #{account_id} in {name}"));
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
@@ -45,7 +49,7 @@ impl Trial {
 
     /// Pairs again the accounts a logout or ban took away (all of them with `all`).
     pub(super) async fn repair_due(&mut self, all: bool) {
-        if self.worker.is_none() {
+        if self.live_slots().is_empty() {
             return;
         }
         let now = Instant::now();

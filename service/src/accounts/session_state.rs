@@ -6,12 +6,15 @@
 
 use std::sync::Arc;
 
-use crate::{bus::events, leases::Fence};
+use crate::{
+    bus::events,
+    leases::{self, Fence},
+};
 use chrono::Utc;
 use domain::{bus::Event, status::AccountStatus};
 use entity::whatsapp_accounts as accounts;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
     QueryFilter, Set,
 };
 
@@ -55,6 +58,10 @@ impl AccountRows {
             return Ok(None);
         };
         let txn = crate::database::begin_write(&self.db).await?;
+        if !leases::lock_for_write(&txn, &fence).await? {
+            tracing::warn!(account_id, "not written: the account's lease was lost");
+            return Ok(None);
+        }
         let Some(row) = accounts::Entity::find_by_id(account_id).one(&txn).await? else {
             return Ok(None);
         };
@@ -62,16 +69,7 @@ impl AccountRows {
         let mut active = row.into_active_model();
         change(&mut active);
         active.updated_at = Set(Utc::now());
-        let updated = accounts::Entity::update_many()
-            .set(active)
-            .filter(accounts::Column::Id.eq(account_id))
-            .filter(fence.holds(txn.get_database_backend()))
-            .exec_with_returning(&txn)
-            .await?;
-        let Some(row) = updated.into_iter().next() else {
-            tracing::warn!(account_id, "not written: the account's lease was lost");
-            return Ok(None);
-        };
+        let row = active.update(&txn).await?;
         if let Some(event) = event {
             events::publish_in(&txn, Some(operator_id), &event).await?;
         }

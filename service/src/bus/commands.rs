@@ -140,6 +140,27 @@ pub async fn finish(
     Ok(())
 }
 
+/// Puts a claimed command back in line, unrun or to be run again (its claimer learned it is not
+/// the one to run it): only while the claim is still `claimer`'s.
+pub async fn unclaim(db: &DatabaseConnection, id: i64, claimer: &str) -> Result<(), DbErr> {
+    commands::Entity::update_many()
+        .col_expr(
+            commands::Column::Status,
+            CommandStatus::Pending.as_str().into(),
+        )
+        .col_expr(commands::Column::ClaimedBy, Option::<String>::None.into())
+        .col_expr(
+            commands::Column::HeartbeatAt,
+            Option::<chrono::DateTime<Utc>>::None.into(),
+        )
+        .filter(commands::Column::Id.eq(id))
+        .filter(commands::Column::Status.eq(CommandStatus::Running))
+        .filter(commands::Column::ClaimedBy.eq(claimer))
+        .exec(db)
+        .await?;
+    notify(db, Topic::Commands).await
+}
+
 /// Renews `claimer`'s claims: it is alive. Returns how many it holds.
 pub async fn heartbeat(db: &DatabaseConnection, claimer: &str) -> Result<u64, DbErr> {
     commands::Entity::update_many()

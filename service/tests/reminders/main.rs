@@ -3,6 +3,7 @@
 //! reminder — edit, pause, resume, delete, duplicate — with the operator's actions on a run.
 
 mod creation;
+mod firing;
 mod history;
 mod lifecycle;
 mod scoping;

@@ -357,6 +357,10 @@ impl Delivery {
         if waiting && now - gone < self.settings.grace {
             return Ok(Stop::WaitUntil(now + OFFLINE_RECHECK));
         }
+        // Only the account's holder decides its groups are skipped.
+        if !self.leases.holds(account_id) {
+            return Ok(Stop::Left);
+        }
         self.skip_offline(run, reminder, account).await?;
         Ok(Stop::Done)
     }

@@ -139,13 +139,13 @@ impl Delivery {
             // Each part renews the claim, so a long message is never taken for an abandoned
             // send; a claim someone else has since decided is left alone.
             let Some(fence) = self.leases.fence(account_id) else {
-                return (released(sent, self.clock.now()), None);
+                return (Outcome::Released { parts_sent: sent }, None);
             };
             match rows::renew_claim(&self.db, target.id, sent, self.clock.now(), &fence).await {
                 Ok(Renewal::Renewed) => {}
                 // Every part before this one went out and this one has not: the account's new
                 // holder continues from here.
-                Ok(Renewal::Fenced) => return (released(sent, self.clock.now()), None),
+                Ok(Renewal::Fenced) => return (Outcome::Released { parts_sent: sent }, None),
                 Ok(Renewal::Taken) => {
                     let reason = "unknown: the send was taken for abandoned; not re-sent".into();
                     return (
@@ -238,14 +238,5 @@ impl Delivery {
                 parts_sent,
             },
         }
-    }
-}
-
-/// Back to `pending` for the account's new holder, with the parts the group already has.
-fn released(parts_sent: i32, now: DateTime<Utc>) -> Outcome {
-    Outcome::Retry {
-        at: now,
-        reason: "handed to the worker that now runs the account".to_owned(),
-        parts_sent,
     }
 }

@@ -186,6 +186,11 @@ pub enum Outcome {
         reason: String,
         parts_sent: i32,
     },
+    /// Handed back unsent to the account's new holder (this worker lost the lease between two
+    /// parts): `pending` again with the parts the group has, the attempt not counted.
+    Released {
+        parts_sent: i32,
+    },
 }
 
 /// Records the outcome of a claimed target; `true` when it landed on the claim itself, `false`
@@ -208,7 +213,7 @@ pub async fn settle(
             reason: format!("{reason}; not retried, as it was already reported unknown"),
             parts_sent: *parts_sent,
         },
-        Outcome::Unknown { .. } => return Ok(false),
+        Outcome::Unknown { .. } | Outcome::Released { .. } => return Ok(false),
         other => other.clone(),
     };
     record(db, target_id, &truth, &[TargetStatus::Unknown], now).await?;
@@ -254,6 +259,17 @@ async fn record(
             .col_expr(targets::Column::Reason, Expr::value(reason))
             .col_expr(targets::Column::PartsSent, Expr::value(parts_sent))
             .col_expr(targets::Column::NextAttemptAt, Expr::value(at)),
+        Outcome::Released { parts_sent } => update
+            .col_expr(targets::Column::Status, Expr::value(TargetStatus::Pending))
+            .col_expr(targets::Column::PartsSent, Expr::value(parts_sent))
+            .col_expr(
+                targets::Column::Attempts,
+                Expr::col(targets::Column::Attempts).sub(1),
+            )
+            .col_expr(
+                targets::Column::NextAttemptAt,
+                Expr::value(None::<DateTime<Utc>>),
+            ),
         Outcome::Failed { reason, parts_sent } | Outcome::Unknown { reason, parts_sent } => {
             let status = match outcome {
                 Outcome::Unknown { .. } => TargetStatus::Unknown,

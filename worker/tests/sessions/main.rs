@@ -195,7 +195,6 @@ struct Harness {
     operator_id: i64,
     /// The leases the manager runs accounts by: this one worker takes them all.
     leases: Leases,
-    _keeping: tokio::sync::watch::Sender<bool>,
 }
 
 fn fast() -> Settings {
@@ -280,15 +279,13 @@ impl Harness {
         );
         let (sessions, _) = Manager::spawn(db.db.clone(), providers, fast(), leases.clone());
         leases.run_accounts_with(vec![Arc::new(sessions.clone())]);
-        let (keeping, stop) = tokio::sync::watch::channel(false);
-        leases.keep(stop).await;
+        leases.keep().await;
         Self {
             db,
             script,
             sessions,
             operator_id,
             leases,
-            _keeping: keeping,
         }
     }
 
