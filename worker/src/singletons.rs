@@ -53,11 +53,14 @@ impl Work for TelegramJob {
     }
 }
 
+/// Started once, then closed and reopened as its lease goes and comes back, so its queue's
+/// workers are never started twice in one process.
 pub struct MaintenanceJob {
     db: DatabaseConnection,
     clock: SharedClock,
     data_dir: PathBuf,
-    running: Mutex<Option<Arc<Maintenance>>>,
+    /// The maintenance once started, and whether it runs now.
+    started: Mutex<Option<(Arc<Maintenance>, bool)>>,
 }
 
 impl MaintenanceJob {
@@ -66,7 +69,7 @@ impl MaintenanceJob {
             db,
             clock,
             data_dir,
-            running: Mutex::default(),
+            started: Mutex::default(),
         })
     }
 }
@@ -74,26 +77,29 @@ impl MaintenanceJob {
 #[async_trait]
 impl Work for MaintenanceJob {
     async fn take(&self, _: i64) {
-        let mut running = self.running.lock().await;
-        if running.is_some() {
-            return;
-        }
-        match Maintenance::start(
-            self.db.clone(),
-            self.clock.clone(),
-            self.data_dir.clone(),
-            1,
-        )
-        .await
-        {
-            Ok(started) => *running = Some(started),
-            Err(e) => tracing::error!(error = %format!("{e:#}"), "starting maintenance failed"),
+        let mut started = self.started.lock().await;
+        match &mut *started {
+            Some((_, true)) => {}
+            Some((maintenance, running)) => match maintenance.reopen().await {
+                Ok(()) => *running = true,
+                Err(e) => tracing::error!(error = %e, "resuming maintenance failed"),
+            },
+            None => {
+                let (db, clock, dir) = (self.db.clone(), self.clock.clone(), self.data_dir.clone());
+                match Maintenance::start(db, clock, dir, 1).await {
+                    Ok(maintenance) => *started = Some((maintenance, true)),
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "starting maintenance failed");
+                    }
+                }
+            }
         }
     }
 
     async fn let_go(&self, _: i64) {
-        if let Some(maintenance) = self.running.lock().await.take() {
+        if let Some((maintenance, running)) = &mut *self.started.lock().await {
             maintenance.close();
+            *running = false;
         }
     }
 }

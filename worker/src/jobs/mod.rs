@@ -80,9 +80,18 @@ impl Maintenance {
         Ok(maintenance)
     }
 
-    /// Stops handing out tasks, for a graceful shutdown; what is queued waits for the next start.
+    /// Stops handing out tasks (a graceful shutdown, or the maintenance lease gone elsewhere);
+    /// what is queued waits for [`Maintenance::reopen`] or the next start.
     pub fn close(&self) {
         self.queue.close();
+    }
+
+    /// Runs tasks again after [`Maintenance::close`] (the lease came back), with what another
+    /// worker left in progress meanwhile put back in line.
+    pub async fn reopen(&self) -> Result<(), DbErr> {
+        self.reap(STUCK_AFTER).await?;
+        self.queue.reopen();
+        Ok(())
     }
 
     async fn reap(&self, stuck: chrono::Duration) -> Result<(), DbErr> {

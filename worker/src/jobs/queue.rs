@@ -90,6 +90,12 @@ impl JobQueue {
         self.inner.inserted.notify_waiters();
     }
 
+    /// Hands out tasks again after [`JobQueue::close`].
+    pub fn reopen(&self) {
+        self.inner.closed.store(false, Ordering::SeqCst);
+        self.inner.inserted.notify_waiters();
+    }
+
     /// Puts tasks left `in_progress` since before `before` (their worker died) back in line;
     /// every task Herald runs tolerates running twice.
     pub async fn reap_stuck(&self, before: DateTime<Utc>) -> Result<u64, DbErr> {

@@ -7,7 +7,7 @@ use std::{
     process::{Child, Command as Process},
 };
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::{
     account::AccountLabel,
     bus::Command,
@@ -25,6 +25,9 @@ use testkit::{TestDb, eventually};
 
 /// Short leases, so failover is quick to watch: a dead worker's accounts move within ~5 s.
 pub const LEASE_TTL_SECS: &str = "5";
+
+/// Each simulated account is in this many groups.
+pub const GROUPS: usize = 10;
 
 pub struct Worker {
     child: Child,
@@ -44,7 +47,7 @@ impl Worker {
             .env("WA_PROVIDER", "sim")
             .env("SIM_TIME_SCALE", "1")
             .env("SIM_AUTO_SCAN_SECS", "1")
-            .env("SIM_GROUP_COUNT", "10")
+            .env("SIM_GROUP_COUNT", GROUPS.to_string())
             .env("SEND_MIN_INTERVAL_MS", "0")
             .env("SEND_JITTER_MS", "0")
             .env("SEND_TIMEOUT_SECS", "2")
@@ -115,7 +118,7 @@ pub fn postgres_only(test: &TestDb) -> bool {
 }
 
 /// An operator with `n` simulated accounts, each paired (the simulator scans by itself) by
-/// whichever worker holds it.
+/// whichever worker holds it, with its [`GROUPS`] groups synced.
 pub async fn paired_accounts(db: &DatabaseConnection, n: usize) -> (i64, Vec<i64>) {
     service::operators::sync_whitelist(db, &[], domain::timezone::TimeZone::UTC)
         .await
@@ -145,7 +148,7 @@ pub async fn paired_accounts(db: &DatabaseConnection, n: usize) -> (i64, Vec<i64
             .count();
         let mut with_groups = 0;
         for id in &ids {
-            with_groups += usize::from(accounts::groups(db, *id).await.unwrap().len() == 10);
+            with_groups += usize::from(accounts::groups(db, *id).await.unwrap().len() == GROUPS);
         }
         (connected == n && with_groups == n).then_some(())
     })
@@ -153,14 +156,24 @@ pub async fn paired_accounts(db: &DatabaseConnection, n: usize) -> (i64, Vec<i64
     (operator_id, ids)
 }
 
-/// A one-off text reminder of `account_id` to all its groups, due in two seconds.
+/// A one-off two-part text reminder of `account_id` to all its groups, due in two seconds.
 pub async fn reminder_now(db: &DatabaseConnection, operator_id: i64, account_id: i64) -> i64 {
     let due = Utc::now() + chrono::Duration::seconds(2);
+    reminder_at(db, operator_id, account_id, due).await
+}
+
+/// The same, due at `due` (to the second).
+pub async fn reminder_at(
+    db: &DatabaseConnection,
+    operator_id: i64,
+    account_id: i64,
+    due: DateTime<Utc>,
+) -> i64 {
     let due = due - chrono::Duration::nanoseconds(due.timestamp_subsec_nanos().into());
     let groups = accounts::groups(db, account_id).await.unwrap();
     let input = ReminderInput {
         account_id,
-        name: format!("Opening hours {account_id}"),
+        name: format!("Opening hours {account_id} at {}", due.format("%H:%M:%S")),
         timezone: "UTC".to_owned(),
         start_local: due.naive_utc(),
         rrule: None,
