@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: the worker's memory, then delivery's speed and a metrics scrape's cost on SQLite
-# and on PostgreSQL (TEST_DATABASE_URL, or a throw-away cluster). Prints the figures; docs/benchmarks.md records them.
+# and on PostgreSQL (TEST_DATABASE_URL, or a throw-away cluster), then several workers on
+# PostgreSQL (failover time, throughput with 1–3 workers). Prints the figures;
+# docs/benchmarks.md records them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -26,3 +28,6 @@ cargo bench -p worker --bench delivery
 
 step "metrics scrape on PostgreSQL"
 cargo bench -p service --bench metrics
+
+step "several workers on PostgreSQL: failover and throughput"
+cargo bench -p worker --bench leases

@@ -61,7 +61,12 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DatabaseEr
                     .foreign_keys(true)
             });
     } else {
-        options.max_connections(16);
+        // A transaction whose process was paused or cut off mid-way would hold its row locks
+        // until the connection died; the server ends it instead, so it cannot stall the other
+        // processes (or a worker taking over a lease) for long.
+        options.max_connections(16).map_sqlx_postgres_opts(|opts| {
+            opts.options([("idle_in_transaction_session_timeout", "10s")])
+        });
     }
     Database::connect(options)
         .await

@@ -120,8 +120,8 @@ fn now_plus(backend: DatabaseBackend, ttl: Duration) -> SimpleExpr {
 /// For a write that must land only while `fence` holds, inside its transaction `txn`: whether
 /// the lease is still the holder's, locking it against a take-over until `txn` ends, so the
 /// write cannot commit after a successor took the lease. On PostgreSQL a transaction left idle
-/// (its process paused or cut off) is ended by the server after a few seconds, so it never
-/// blocks the successor for long.
+/// (its process paused or cut off) is ended by the server after a few seconds
+/// (`crate::database::connect`), so it never blocks the successor for long.
 pub async fn lock_for_write(txn: &DatabaseTransaction, fence: &Fence) -> Result<bool, DbErr> {
     let backend = txn.get_database_backend();
     let mut query = Query::select();
@@ -130,11 +130,21 @@ pub async fn lock_for_write(txn: &DatabaseTransaction, fence: &Fence) -> Result<
         .from(leases::Entity)
         .and_where(fence.holds(backend));
     if backend == DatabaseBackend::Postgres {
-        txn.execute_unprepared("SET LOCAL idle_in_transaction_session_timeout = '5s'")
-            .await?;
         query.lock_shared();
     }
     Ok(txn.query_one(&query).await?.is_some())
+}
+
+/// Whether `fence` still holds now: for a holder about to act outside the database (send a
+/// Telegram message), where no conditional write can carry the fence.
+pub async fn still_held(db: &impl ConnectionTrait, fence: &Fence) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    let mut query = Query::select();
+    query
+        .expr(Expr::val(1))
+        .from(leases::Entity)
+        .and_where(fence.holds(backend));
+    Ok(db.query_one(&query).await?.is_some())
 }
 
 /// Gives every account (and every account a queued command names, so a deleted account's
@@ -207,9 +217,9 @@ pub async fn acquire(
     Ok(taken.into_iter().next().map(|lease| lease.epoch))
 }
 
-/// Renews the unexpired leases of `holder` among `held` (name and epoch: what the holder
-/// runs); returns those renewed. A lease missing from the answer is no longer the holder's: it
-/// expired (and may have a successor). A lease the rows give the holder but `held` does not
+/// Renews the leases of `holder` among `held` (name and epoch: what the holder runs); returns
+/// those renewed. A lease missing from the answer is no longer the holder's: a successor took
+/// it over (or it is gone with its account). A lease the rows give the holder but `held` does not
 /// name (taken by an answer that was lost, or kept through an outage) is not renewed: see
 /// [`release_strays`].
 pub async fn renew(
@@ -229,10 +239,11 @@ pub async fn renew(
                 .add(leases::Column::Epoch.eq(*epoch)),
         )
     });
+    // A lease that lapsed but that nobody took since (the same holder, the same epoch) is
+    // still safe to keep: no successor ran anything under it.
     let renewed = leases::Entity::update_many()
         .col_expr(leases::Column::ExpiresAt, now_plus(backend, timing.ttl))
         .filter(leases::Column::Holder.eq(holder))
-        .filter(Expr::col(leases::Column::ExpiresAt).gt(now(backend)))
         .filter(named)
         .exec_with_returning(db)
         .await?;

@@ -142,6 +142,16 @@ impl Leases {
         })
     }
 
+    /// The fence of a singleton lease, while this worker holds it.
+    pub fn singleton_fence(&self, lease: &'static str) -> Option<Fence> {
+        let epoch = *self.inner.held.borrow().singletons.get(lease)?;
+        Some(Fence {
+            lease: lease.to_owned(),
+            holder: self.inner.instance.clone(),
+            epoch,
+        })
+    }
+
     /// Looks at the leases soon rather than at the next renewal (a command names an account
     /// nobody holds yet).
     pub fn wake(&self) {
@@ -382,12 +392,18 @@ impl Balancer {
         self.fair_share().await
     }
 
-    /// Stops what the leases the renewer dropped ran, all at once.
+    /// Stops what the leases the renewer dropped ran, all at once. A successor may run them
+    /// already, so the session goes first here: the send under way, if any, is cut short (and
+    /// recorded as such) rather than left to race the successor's connection.
     async fn stop_dropped(&self) {
         let dropped = std::mem::take(&mut *self.leases.dropped());
         let stops = dropped.into_iter().map(|d| async move {
             match d {
-                Dropped::Account(account_id) => self.let_go(account_id).await,
+                Dropped::Account(account_id) => {
+                    for work in self.leases.account_work() {
+                        work.let_go(account_id).await;
+                    }
+                }
                 Dropped::Singleton(lease) => {
                     if let Some(work) = self.leases.singleton_work(lease) {
                         work.let_go(0).await;

@@ -136,7 +136,7 @@ impl Worker {
         let waker = Waker::start(&db, Topic::Commands)
             .await
             .context("listening for commands")?;
-        let telegram = TelegramJob::new(db.clone(), config.clone());
+        let telegram = TelegramJob::new(db.clone(), config.clone(), leases.clone());
         let maintenance =
             MaintenanceJob::new(db.clone(), options.clock.clone(), config.data_dir.clone());
         leases.run_accounts_with(vec![Arc::new(sessions.clone()), Arc::new(delivery.clone())]);

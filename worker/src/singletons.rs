@@ -9,19 +9,28 @@ use runtime::config::Config;
 use sea_orm::DatabaseConnection;
 use tokio::sync::Mutex;
 
-use crate::{clock::SharedClock, jobs::Maintenance, leases::Work, telegram::TelegramBot};
+use crate::{
+    clock::SharedClock,
+    jobs::Maintenance,
+    leases::{Leases, Work},
+    telegram::TelegramBot,
+};
 
+/// The bot runs under the `telegram` lease's fence; a lease taken again (under a new epoch)
+/// restarts it under the new one.
 pub struct TelegramJob {
     db: DatabaseConnection,
     config: Config,
-    bot: Mutex<Option<TelegramBot>>,
+    leases: Leases,
+    bot: Mutex<Option<(TelegramBot, i64)>>,
 }
 
 impl TelegramJob {
-    pub fn new(db: DatabaseConnection, config: Config) -> Arc<Self> {
+    pub fn new(db: DatabaseConnection, config: Config, leases: Leases) -> Arc<Self> {
         Arc::new(Self {
             db,
             config,
+            leases,
             bot: Mutex::default(),
         })
     }
@@ -30,16 +39,23 @@ impl TelegramJob {
 #[async_trait]
 impl Work for TelegramJob {
     async fn take(&self, _: i64) {
-        let Some(telegram) = &self.config.telegram else {
+        let (Some(telegram), Some(fence)) = (
+            &self.config.telegram,
+            self.leases.singleton_fence(service::leases::TELEGRAM),
+        ) else {
             return;
         };
         let mut bot = self.bot.lock().await;
-        if bot.is_some() {
+        if bot.as_ref().is_some_and(|(_, epoch)| *epoch == fence.epoch) {
             return;
         }
-        match TelegramBot::start(self.db.clone(), telegram, &self.config).await {
-            Ok(started) => *bot = Some(started),
-            // The lease stays: the alerts wait in the event stream for the next start.
+        if let Some((old, _)) = bot.take() {
+            old.stop().await;
+        }
+        let epoch = fence.epoch;
+        match TelegramBot::start(self.db.clone(), telegram, &self.config, fence).await {
+            Ok(started) => *bot = Some((started, epoch)),
+            // Tried again at the balancer's next look; the alerts wait in the event stream.
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "starting the Telegram bot failed")
             }
@@ -47,7 +63,7 @@ impl Work for TelegramJob {
     }
 
     async fn let_go(&self, _: i64) {
-        if let Some(bot) = self.bot.lock().await.take() {
+        if let Some((bot, _)) = self.bot.lock().await.take() {
             bot.stop().await;
         }
     }

@@ -10,6 +10,7 @@ mod workers;
 
 use std::{
     path::PathBuf,
+    process::Child,
     time::{Duration, Instant},
 };
 
@@ -89,7 +90,7 @@ pub struct Trial {
     log: Vec<String>,
     setup: Setup,
     bot: FakeBotApi,
-    server: Option<std::process::Child>,
+    server: Option<Child>,
     workers: Vec<Slot>,
     dash: Option<Dashboard>,
     db: Option<DatabaseConnection>,

@@ -27,7 +27,8 @@ use service::{
     accounts,
     audit::{self, Actor},
     bus::events::Stored,
-    operators,
+    database::begin_write,
+    leases, operators,
 };
 use teloxide::{
     ApiError, Bot, RequestError,
@@ -151,6 +152,9 @@ async fn catch_up(
     let backlog = Backlog::read(shared, operator, cursor).await?;
     let mut done = cursor;
     if backlog.summarised > 0 {
+        if !leases::still_held(db, &shared.lease).await? {
+            return Ok(Outcome::Done);
+        }
         let text = texts::backlog(backlog.summarised, backlog.shown.len(), &shared.public_url);
         if let Err(e) = deliver(bot, chat, &text, None).await {
             tracing::warn!(
@@ -165,9 +169,18 @@ async fn catch_up(
             });
         }
         done = backlog.summarised_through;
-        save_cursor(db, operator.id, done).await?;
+        save_cursor(shared, operator.id, done).await?;
     }
     for stored in &backlog.shown {
+        // Another worker runs the bot now (this one was paused past its lease): it sends what
+        // is left, from the cursor.
+        if !leases::still_held(db, &shared.lease).await? {
+            tracing::debug!(
+                operator_id = operator.id,
+                "the Telegram lease is elsewhere now"
+            );
+            return Ok(Outcome::Done);
+        }
         if let Err(e) = alert(shared, bot, operator, chat, stored).await? {
             let kind = stored::split(&stored.event).0;
             let given_up = undeliverable(&e);
@@ -210,10 +223,10 @@ async fn catch_up(
             );
         }
         done = stored.id;
-        save_cursor(db, operator.id, done).await?;
+        save_cursor(shared, operator.id, done).await?;
     }
     if backlog.end > done {
-        save_cursor(db, operator.id, backlog.end).await?;
+        save_cursor(shared, operator.id, backlog.end).await?;
     }
     Ok(Outcome::Done)
 }
@@ -293,11 +306,13 @@ async fn load_cursor(db: &DatabaseConnection, operator_id: i64) -> Result<i64, D
         .map_or(0, |cursor| cursor.last_event_id))
 }
 
-async fn save_cursor(
-    db: &DatabaseConnection,
-    operator_id: i64,
-    last_event_id: i64,
-) -> Result<(), DbErr> {
+/// Moves the operator's cursor, only while this bot's lease holds (its successor's cursor is
+/// the one that counts then).
+async fn save_cursor(shared: &Shared, operator_id: i64, last_event_id: i64) -> Result<(), DbErr> {
+    let txn = begin_write(&shared.db).await?;
+    if !leases::lock_for_write(&txn, &shared.lease).await? {
+        return Ok(());
+    }
     telegram_alert_cursors::Entity::insert(telegram_alert_cursors::ActiveModel {
         operator_id: Set(operator_id),
         last_event_id: Set(last_event_id),
@@ -307,9 +322,9 @@ async fn save_cursor(
             .update_column(telegram_alert_cursors::Column::LastEventId)
             .to_owned(),
     )
-    .exec_without_returning(db)
-    .await
-    .map(|_| ())
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await
 }
 
 /// Sends one event's alert. The outer error is the database's, the inner one Telegram's.

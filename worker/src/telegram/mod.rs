@@ -23,6 +23,7 @@ use runtime::config::{Config, PublicUrl, TelegramConfig};
 use sea_orm::DatabaseConnection;
 use service::{
     bus::wake::{Topic, Waker},
+    leases::Fence,
     operators,
 };
 use teloxide::{
@@ -57,6 +58,8 @@ struct Shared {
     /// Wakes readers of the event stream; one listener for the whole bot.
     events: Waker,
     pairings: pairing::Pairings,
+    /// The `telegram` lease this bot runs under: an alert goes out only while it holds.
+    lease: Fence,
 }
 
 /// The running bot: its dispatcher and its alert task.
@@ -77,6 +80,7 @@ impl TelegramBot {
         db: DatabaseConnection,
         telegram: &TelegramConfig,
         config: &Config,
+        lease: Fence,
     ) -> anyhow::Result<Self> {
         if config.allowed_user_ids.is_empty() {
             tracing::warn!(
@@ -96,6 +100,7 @@ impl TelegramBot {
             provider: config.wa_provider,
             events: events_waker,
             pairings: pairing::Pairings::default(),
+            lease,
         });
         let bot = Bot::new(telegram.bot_token.expose()).set_api_url(telegram.api_url.clone());
         let mut dispatcher = Dispatcher::builder(bot.clone(), schema())

@@ -73,6 +73,22 @@ impl Worker {
         )
     }
 
+    /// The singleton jobs this worker runs (`telegram`, `maintenance`).
+    pub async fn singletons(&self) -> Vec<String> {
+        let body: serde_json::Value = reqwest::get(&self.health)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["singletons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    }
+
     /// The holder name of this worker's leases and claims.
     pub async fn instance(&self) -> String {
         let body: serde_json::Value = reqwest::get(&self.health)
