@@ -156,7 +156,7 @@ async fn catch_up(
             return Ok(Outcome::Done);
         }
         let text = texts::backlog(backlog.summarised, backlog.shown.len(), &shared.public_url);
-        if let Err(e) = deliver(bot, chat, &text, None).await {
+        if let Err(e) = deliver(shared, bot, chat, &text, None).await? {
             tracing::warn!(
                 operator_id = operator.id,
                 alerts = backlog.summarised,
@@ -360,16 +360,19 @@ async fn alert(
         ]])),
         _ => None,
     };
-    Ok(deliver(bot, chat, &text, buttons).await)
+    deliver(shared, bot, chat, &text, buttons).await
 }
 
-/// Sends `text` (with `buttons`), and once more if the first attempt fails.
+/// Sends `text` (with `buttons`), and once more if the first attempt fails — while the bot's
+/// lease still holds: a worker paused mid-send wakes to a failed attempt, and by then its
+/// successor may be sending the same alert. The outer error is the database's.
 async fn deliver(
+    shared: &Shared,
     bot: &Bot,
     chat: ChatId,
     text: &str,
     buttons: Option<InlineKeyboardMarkup>,
-) -> Result<(), RequestError> {
+) -> Result<Result<(), RequestError>, DbErr> {
     let send = || {
         let message = bot
             .send_message(chat, text)
@@ -380,14 +383,17 @@ async fn deliver(
         }
     };
     let Err(first) = send().await else {
-        return Ok(());
+        return Ok(Ok(()));
     };
     let pause = retry_after(&first)
         .unwrap_or(RETRY_AFTER)
         .min(RETRY_AFTER_MAX);
     tracing::warn!(error = %first, "a Telegram alert failed; retrying once");
     tokio::time::sleep(pause).await;
-    send().await.map(|_| ())
+    if !leases::still_held(&shared.db, &shared.lease).await? {
+        return Ok(Err(first));
+    }
+    Ok(send().await.map(|_| ()))
 }
 
 /// The wait Telegram asked for, if it did.
