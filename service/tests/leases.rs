@@ -129,7 +129,7 @@ async fn only_what_the_holder_runs_is_renewed_and_the_rest_it_holds_is_released(
         "the stray is not renewed"
     );
     assert_eq!(
-        leases::release_strays(&test.db, "a/1", &[runs.clone()])
+        leases::release_strays(&test.db, "a/1", std::slice::from_ref(&runs))
             .await
             .unwrap(),
         1
