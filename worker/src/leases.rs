@@ -80,6 +80,8 @@ struct Inner {
     wake: Notify,
     /// Set while shutting down: leases are still renewed, none is taken or given.
     draining: watch::Sender<bool>,
+    /// Held through each of the balancer's looks, so a drain starts between two.
+    looking: tokio::sync::Mutex<()>,
     /// Ends both tasks.
     stopped: watch::Sender<bool>,
     singletons: RwLock<Vec<(&'static str, Arc<dyn Work>)>>,
@@ -100,6 +102,7 @@ impl Leases {
                 dropped: Mutex::default(),
                 wake: Notify::new(),
                 draining: watch::Sender::new(false),
+                looking: tokio::sync::Mutex::default(),
                 stopped: watch::Sender::new(false),
                 singletons: RwLock::default(),
                 accounts: RwLock::default(),
@@ -193,6 +196,7 @@ impl Leases {
     /// taken or given up any more. The singleton jobs stop and their leases go at once, so a
     /// peer takes them over in moments.
     pub async fn drain(&self) {
+        let _between_looks = self.inner.looking.lock().await;
         self.inner.draining.send_replace(true);
         let singletons = self.held().singletons;
         for (lease, epoch) in singletons {
@@ -362,6 +366,7 @@ impl Balancer {
     }
 
     async fn look(&self) -> Result<(), DbErr> {
+        let _looking = self.leases.inner.looking.lock().await;
         self.stop_dropped().await;
         if *self.leases.inner.draining.borrow() {
             return Ok(());
