@@ -57,16 +57,6 @@ impl KeyStore {
     }
 }
 
-/// Accounts that have credentials stored (for resuming at start).
-pub async fn accounts_with_credentials(db: &DatabaseConnection) -> Result<Vec<i64>, DbErr> {
-    Ok(wa_devices::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| row.account_id)
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use wacore::store::{

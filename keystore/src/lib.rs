@@ -22,7 +22,7 @@ mod tc_token;
 use entity::{wa_devices, wa_keys};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
-pub use credentials::{KeyStore, accounts_with_credentials};
+pub use credentials::KeyStore;
 use table::{Rows, Space};
 
 /// whatsapp-rust's backend on one account's slice of the key store.

@@ -127,13 +127,6 @@ impl AccountRows {
         }))
     }
 
-    pub async fn with_status(&self, status: AccountStatus) -> Result<Vec<accounts::Model>, DbErr> {
-        accounts::Entity::find()
-            .filter(accounts::Column::Status.eq(status))
-            .all(&self.db)
-            .await
-    }
-
     /// Marks connected accounts as seen now.
     pub async fn touch_seen(&self, account_ids: &[i64]) -> Result<(), DbErr> {
         if account_ids.is_empty() {
