@@ -140,7 +140,10 @@ impl Worker {
         let maintenance =
             MaintenanceJob::new(db.clone(), options.clock.clone(), config.data_dir.clone());
         leases.run_accounts_with(vec![Arc::new(sessions.clone()), Arc::new(delivery.clone())]);
-        leases.run_singleton_with(service::leases::TELEGRAM, telegram);
+        // No bot configured, no lease for it: the System page shows who really runs one.
+        if config.telegram.is_some() {
+            leases.run_singleton_with(service::leases::TELEGRAM, telegram);
+        }
         leases.run_singleton_with(service::leases::MAINTENANCE, maintenance);
         leases.keep().await;
         tracing::info!(worker = %leases.instance(), accounts = leases.accounts().len(), "worker started");
