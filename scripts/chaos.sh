@@ -5,8 +5,8 @@
 #   scripts/chaos.sh            the long version: 25 one-worker trials per database, then 25
 #                               trials of three workers sharing PostgreSQL
 #   scripts/chaos.sh --short    2 one-worker trials per database, for the test suite (~3
-#                               minutes). The three-worker pass is not in it yet: about one
-#                               trial in seven still finds an alert sent twice
+#                               minutes). The three-worker pass is not in it yet: 1 of its 6
+#                               trials since the last fix found an alert sent twice
 #                               (docs/reliability.md, "Several workers").
 # Any other arguments go to one herald-chaos run (--seed S --trials 1 --db sqlite replays a
 # trial; --db postgres --workers 3 runs several workers).

@@ -42,6 +42,13 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
+        // The jobs that run in one worker at a time have their lease from the start.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "INSERT INTO leases (name, epoch) VALUES ('telegram', 0), ('maintenance', 0)",
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()

@@ -17,15 +17,14 @@ use entity::{leases, whatsapp_accounts, workers};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
     DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
-    sea_query::{Expr, ExprTrait, IntoIden, Query, SimpleExpr},
+    Statement, UpdateMany,
+    sea_query::{Expr, ExprTrait, IntoIden, Query, SelectStatement, SimpleExpr},
 };
 
 /// The lease of the job that runs the Telegram bot.
 pub const TELEGRAM: &str = "telegram";
 /// The lease of the installation's maintenance: the media sweep and the bus's pruning.
 pub const MAINTENANCE: &str = "maintenance";
-const SINGLETONS: [&str; 2] = [TELEGRAM, MAINTENANCE];
 
 /// The lease name of an account.
 pub fn account(account_id: i64) -> String {
@@ -107,14 +106,19 @@ fn now(backend: DatabaseBackend) -> SimpleExpr {
     }
 }
 
-fn now_plus(backend: DatabaseBackend, ttl: Duration) -> SimpleExpr {
+/// [`now`] moved by `by` (a lifetime ahead, or back).
+fn now_shifted(backend: DatabaseBackend, by: chrono::Duration) -> SimpleExpr {
     match backend {
         DatabaseBackend::Postgres => Expr::cust(format!(
             "clock_timestamp() + INTERVAL '{} milliseconds'",
-            ttl.as_millis()
+            by.num_milliseconds()
         )),
-        _ => Expr::val(Utc::now() + ttl),
+        _ => Expr::val(Utc::now() + by),
     }
+}
+
+fn lifetime(timing: Timing) -> chrono::Duration {
+    chrono::Duration::from_std(timing.ttl).unwrap_or(chrono::Duration::MAX)
 }
 
 /// For a write that must land only while `fence` holds, inside its transaction `txn`: whether
@@ -124,11 +128,7 @@ fn now_plus(backend: DatabaseBackend, ttl: Duration) -> SimpleExpr {
 /// (`crate::database::connect`), so it never blocks the successor for long.
 pub async fn lock_for_write(txn: &DatabaseTransaction, fence: &Fence) -> Result<bool, DbErr> {
     let backend = txn.get_database_backend();
-    let mut query = Query::select();
-    query
-        .expr(Expr::val(1))
-        .from(leases::Entity)
-        .and_where(fence.holds(backend));
+    let mut query = fence_query(fence, backend);
     if backend == DatabaseBackend::Postgres {
         query.lock_shared();
     }
@@ -138,18 +138,22 @@ pub async fn lock_for_write(txn: &DatabaseTransaction, fence: &Fence) -> Result<
 /// Whether `fence` still holds now: for a holder about to act outside the database (send a
 /// Telegram message), where no conditional write can carry the fence.
 pub async fn still_held(db: &impl ConnectionTrait, fence: &Fence) -> Result<bool, DbErr> {
-    let backend = db.get_database_backend();
-    let mut query = Query::select();
-    query
-        .expr(Expr::val(1))
-        .from(leases::Entity)
-        .and_where(fence.holds(backend));
+    let query = fence_query(fence, db.get_database_backend());
     Ok(db.query_one(&query).await?.is_some())
 }
 
+/// `SELECT 1 FROM leases` where `fence` holds.
+fn fence_query(fence: &Fence, backend: DatabaseBackend) -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(leases::Entity)
+        .and_where(fence.holds(backend))
+        .take()
+}
+
 /// Gives every account (and every account a queued command names, so a deleted account's
-/// last command still finds a holder) and every singleton a lease row; removes the rows of
-/// accounts that are gone and have nothing queued.
+/// last command still finds a holder) a lease row; removes the rows of accounts that are gone
+/// and have nothing queued. (The singletons' rows come with the schema.)
 pub async fn keep_rows(db: &DatabaseConnection) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     let queued = "SELECT account_id FROM commands \
@@ -165,19 +169,6 @@ pub async fn keep_rows(db: &DatabaseConnection) -> Result<(), DbErr> {
         ),
     ))
     .await?;
-    for name in SINGLETONS {
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            match backend {
-                DatabaseBackend::Postgres => {
-                    "INSERT INTO leases (name, epoch) VALUES ($1, 0) ON CONFLICT DO NOTHING"
-                }
-                _ => "INSERT INTO leases (name, epoch) VALUES (?, 0) ON CONFLICT DO NOTHING",
-            },
-            [name.into()],
-        ))
-        .await?;
-    }
     db.execute_raw(Statement::from_string(
         backend,
         format!(
@@ -204,7 +195,10 @@ pub async fn acquire(
             leases::Column::Epoch,
             Expr::col(leases::Column::Epoch).add(1),
         )
-        .col_expr(leases::Column::ExpiresAt, now_plus(backend, timing.ttl))
+        .col_expr(
+            leases::Column::ExpiresAt,
+            now_shifted(backend, lifetime(timing)),
+        )
         .col_expr(leases::Column::AcquiredAt, now(backend))
         .filter(leases::Column::Name.eq(name))
         .filter(
@@ -242,7 +236,10 @@ pub async fn renew(
     // A lease that lapsed but that nobody took since (the same holder, the same epoch) is
     // still safe to keep: no successor ran anything under it.
     let renewed = leases::Entity::update_many()
-        .col_expr(leases::Column::ExpiresAt, now_plus(backend, timing.ttl))
+        .col_expr(
+            leases::Column::ExpiresAt,
+            now_shifted(backend, lifetime(timing)),
+        )
         .filter(leases::Column::Holder.eq(holder))
         .filter(named)
         .exec_with_returning(db)
@@ -257,12 +254,7 @@ pub async fn release_strays(
     holder: &str,
     held: &[String],
 ) -> Result<u64, DbErr> {
-    let released = leases::Entity::update_many()
-        .col_expr(leases::Column::Holder, Expr::value(Option::<String>::None))
-        .col_expr(
-            leases::Column::ExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+    let released = freeing()
         .filter(leases::Column::Holder.eq(holder))
         .filter(leases::Column::Name.is_not_in(held.iter().map(String::as_str)))
         .exec(db)
@@ -278,18 +270,23 @@ pub async fn release(
     holder: &str,
     epoch: i64,
 ) -> Result<bool, DbErr> {
-    let released = leases::Entity::update_many()
-        .col_expr(leases::Column::Holder, Expr::value(Option::<String>::None))
-        .col_expr(
-            leases::Column::ExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+    let released = freeing()
         .filter(leases::Column::Name.eq(name))
         .filter(leases::Column::Holder.eq(holder))
         .filter(leases::Column::Epoch.eq(epoch))
         .exec(db)
         .await?;
     Ok(released.rows_affected == 1)
+}
+
+/// An UPDATE that frees the leases it is filtered to: no holder, no expiry.
+fn freeing() -> UpdateMany<leases::Entity> {
+    leases::Entity::update_many()
+        .col_expr(leases::Column::Holder, Expr::value(Option::<String>::None))
+        .col_expr(
+            leases::Column::ExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
 }
 
 /// Account leases nobody holds (free or expired), by account, at most `limit`.
@@ -311,8 +308,8 @@ pub async fn free_accounts(db: &DatabaseConnection, limit: u64) -> Result<Vec<St
         .await
 }
 
-/// Every lease row, for the System page and `/health`.
-pub async fn all(db: &DatabaseConnection) -> Result<Vec<leases::Model>, DbErr> {
+/// Every lease row, for the System page.
+async fn all(db: &DatabaseConnection) -> Result<Vec<leases::Model>, DbErr> {
     leases::Entity::find()
         .order_by_asc(leases::Column::Name)
         .all(db)
@@ -370,14 +367,7 @@ pub async fn live_workers(
     db: &DatabaseConnection,
     timing: Timing,
 ) -> Result<Vec<workers::Model>, DbErr> {
-    let backend = db.get_database_backend();
-    let since = match backend {
-        DatabaseBackend::Postgres => Expr::cust(format!(
-            "CURRENT_TIMESTAMP - INTERVAL '{} milliseconds'",
-            timing.ttl.as_millis()
-        )),
-        _ => Expr::val(Utc::now() - timing.ttl),
-    };
+    let since = now_shifted(db.get_database_backend(), -lifetime(timing));
     workers::Entity::find()
         .filter(Expr::col(workers::Column::SeenAt).gte(since))
         .order_by_asc(workers::Column::StartedAt)
@@ -465,26 +455,14 @@ pub async fn coverage(
 /// Releases every lease, whoever held it: for a worker that knows it runs alone (on SQLite one
 /// worker holds the database's lock), so every holder recorded is a predecessor that died.
 pub async fn release_everything(db: &DatabaseConnection) -> Result<(), DbErr> {
-    leases::Entity::update_many()
-        .col_expr(leases::Column::Holder, Expr::value(Option::<String>::None))
-        .col_expr(
-            leases::Column::ExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .exec(db)
-        .await?;
+    freeing().exec(db).await?;
     workers::Entity::delete_many().exec(db).await?;
     Ok(())
 }
 
 /// A worker stopping: its row goes, and every lease it still holds is released.
 pub async fn worker_stopped(db: &DatabaseConnection, instance: &str) -> Result<(), DbErr> {
-    leases::Entity::update_many()
-        .col_expr(leases::Column::Holder, Expr::value(Option::<String>::None))
-        .col_expr(
-            leases::Column::ExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+    freeing()
         .filter(leases::Column::Holder.eq(instance))
         .exec(db)
         .await?;

@@ -12,7 +12,7 @@ use domain::{bus::Command, bus::stored, status::CommandStatus};
 use entity::commands;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, UpdateMany,
 };
 
 use super::wake::{Topic, notify};
@@ -143,16 +143,7 @@ pub async fn finish(
 /// Puts a claimed command back in line, unrun or to be run again (its claimer learned it is not
 /// the one to run it): only while the claim is still `claimer`'s.
 pub async fn unclaim(db: &DatabaseConnection, id: i64, claimer: &str) -> Result<(), DbErr> {
-    commands::Entity::update_many()
-        .col_expr(
-            commands::Column::Status,
-            CommandStatus::Pending.as_str().into(),
-        )
-        .col_expr(commands::Column::ClaimedBy, Option::<String>::None.into())
-        .col_expr(
-            commands::Column::HeartbeatAt,
-            Option::<chrono::DateTime<Utc>>::None.into(),
-        )
+    back_in_line()
         .filter(commands::Column::Id.eq(id))
         .filter(commands::Column::Status.eq(CommandStatus::Running))
         .filter(commands::Column::ClaimedBy.eq(claimer))
@@ -186,16 +177,7 @@ pub async fn release_abandoned(
     let orphaned_after =
         chrono::Duration::from_std(orphaned_after).unwrap_or(chrono::Duration::MAX);
     let cutoff = Utc::now() - orphaned_after;
-    let released = commands::Entity::update_many()
-        .col_expr(
-            commands::Column::Status,
-            CommandStatus::Pending.as_str().into(),
-        )
-        .col_expr(commands::Column::ClaimedBy, Option::<String>::None.into())
-        .col_expr(
-            commands::Column::HeartbeatAt,
-            Option::<chrono::DateTime<Utc>>::None.into(),
-        )
+    let released = back_in_line()
         .filter(commands::Column::Status.eq(CommandStatus::Running))
         .filter(
             Condition::any()
@@ -209,4 +191,18 @@ pub async fn release_abandoned(
         notify(db, Topic::Commands).await?;
     }
     Ok(released)
+}
+
+/// An UPDATE that puts the commands it is filtered to back to pending, unclaimed.
+fn back_in_line() -> UpdateMany<commands::Entity> {
+    commands::Entity::update_many()
+        .col_expr(
+            commands::Column::Status,
+            CommandStatus::Pending.as_str().into(),
+        )
+        .col_expr(commands::Column::ClaimedBy, Option::<String>::None.into())
+        .col_expr(
+            commands::Column::HeartbeatAt,
+            Option::<chrono::DateTime<Utc>>::None.into(),
+        )
 }

@@ -61,9 +61,14 @@ impl Worker {
         Self { child, health }
     }
 
+    /// Its `/health` answer; `None` while it does not answer.
+    async fn health(&self) -> Option<serde_json::Value> {
+        reqwest::get(&self.health).await.ok()?.json().await.ok()
+    }
+
     /// The accounts this worker says it holds; `None` while it does not answer.
     pub async fn accounts(&self) -> Option<BTreeSet<i64>> {
-        let body: serde_json::Value = reqwest::get(&self.health).await.ok()?.json().await.ok()?;
+        let body = self.health().await?;
         Some(
             body["accounts"]
                 .as_array()?
@@ -75,12 +80,7 @@ impl Worker {
 
     /// The singleton jobs this worker runs (`telegram`, `maintenance`).
     pub async fn singletons(&self) -> Vec<String> {
-        let body: serde_json::Value = reqwest::get(&self.health)
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = self.health().await.expect("the worker answers");
         body["singletons"]
             .as_array()
             .unwrap()
@@ -91,12 +91,7 @@ impl Worker {
 
     /// The holder name of this worker's leases and claims.
     pub async fn instance(&self) -> String {
-        let body: serde_json::Value = reqwest::get(&self.health)
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = self.health().await.expect("the worker answers");
         body["instance"].as_str().unwrap().to_owned()
     }
 
