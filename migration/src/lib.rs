@@ -15,6 +15,7 @@ mod m20261206_000010_alert_cursor;
 mod m20261206_000011_command_claims;
 mod m20261206_000012_due_from_rows;
 mod m20261207_000013_leases;
+mod m20261207_000014_alert_in_flight;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_command_claims::Migration),
             Box::new(m20261206_000012_due_from_rows::Migration),
             Box::new(m20261207_000013_leases::Migration),
+            Box::new(m20261207_000014_alert_in_flight::Migration),
         ]
     }
 }

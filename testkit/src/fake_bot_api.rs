@@ -2,10 +2,11 @@
 //! getWebhookInfo, deleteWebhook and getUpdates (from updates the caller queues, honouring
 //! `offset`), and records every other call — sendMessage, sendPhoto, editMessageMedia,
 //! setMyCommands, answerCallbackQuery — with its parameters. Methods can be made to answer 500,
-//! as Telegram does in an outage.
+//! as Telegram does in an outage, or to take a message and then never answer or answer garbage,
+//! as when the connection drops after Telegram accepted it.
 
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     sync::{
         Arc, Mutex,
         atomic::{AtomicI64, Ordering},
@@ -23,6 +24,14 @@ use axum::{
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
+/// How a method misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    Fail,
+    Swallow,
+    Garble,
+}
+
 /// One recorded call.
 #[derive(Clone, Debug)]
 pub struct Call {
@@ -31,7 +40,7 @@ pub struct Call {
     pub params: Value,
     /// A multipart part held PNG bytes.
     pub has_photo: bool,
-    /// Whether the fake answered it successfully.
+    /// Whether Telegram took it (the user sees it), whatever the answer was.
     pub ok: bool,
     /// The message id the fake gave the sent or edited message.
     pub message_id: Option<i64>,
@@ -59,7 +68,8 @@ struct Inner {
     updates: Mutex<Vec<Value>>,
     queued: Notify,
     calls: Mutex<Vec<Call>>,
-    failing: Mutex<HashSet<String>>,
+    /// Methods that do not answer normally.
+    faults: Mutex<HashMap<String, Fault>>,
     next_update_id: AtomicI64,
     next_message_id: AtomicI64,
 }
@@ -90,7 +100,7 @@ impl FakeBotApi {
             updates: Mutex::new(Vec::new()),
             queued: Notify::new(),
             calls: Mutex::new(Vec::new()),
-            failing: Mutex::new(HashSet::new()),
+            faults: Mutex::new(HashMap::new()),
             next_update_id: AtomicI64::new(1),
             next_message_id: AtomicI64::new(1000),
         });
@@ -151,11 +161,31 @@ impl FakeBotApi {
 
     /// From now on `method` answers 500.
     pub fn fail(&self, method: &str) {
-        self.inner.failing.lock().unwrap().insert(method.to_owned());
+        self.set_fault(method, Fault::Fail);
     }
 
+    /// From now on `method` takes the message (the user sees it) and never answers.
+    pub fn swallow(&self, method: &str) {
+        self.set_fault(method, Fault::Swallow);
+    }
+
+    /// From now on `method` takes the message (the user sees it) and answers something that is
+    /// not JSON.
+    pub fn garble(&self, method: &str) {
+        self.set_fault(method, Fault::Garble);
+    }
+
+    /// `method` answers normally again.
     pub fn heal(&self, method: &str) {
-        self.inner.failing.lock().unwrap().remove(method);
+        self.inner.faults.lock().unwrap().remove(method);
+    }
+
+    fn set_fault(&self, method: &str, fault: Fault) {
+        self.inner
+            .faults
+            .lock()
+            .unwrap()
+            .insert(method.to_owned(), fault);
     }
 
     /// Every recorded call of `method`, in order.
@@ -170,7 +200,7 @@ impl FakeBotApi {
             .collect()
     }
 
-    /// How many calls were answered 500.
+    /// How many calls were refused (answered 500).
     pub fn refused(&self) -> usize {
         self.inner
             .calls
@@ -259,7 +289,7 @@ async fn handle(
         "deleteWebhook" => ok(json!(true)),
         "getUpdates" => ok(Value::Array(updates(&inner, &params).await)),
         _ => {
-            let failing = inner.failing.lock().unwrap().contains(method);
+            let fault = inner.faults.lock().unwrap().get(method).copied();
             let message_id = match method {
                 "sendMessage" | "sendPhoto" => {
                     Some(inner.next_message_id.fetch_add(1, Ordering::Relaxed))
@@ -271,11 +301,18 @@ async fn handle(
                 method: method.to_owned(),
                 params: params.clone(),
                 has_photo,
-                ok: !failing,
+                ok: fault != Some(Fault::Fail),
                 message_id,
             });
-            if failing {
-                return failure(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+            match fault {
+                Some(Fault::Fail) => {
+                    return failure(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+                }
+                Some(Fault::Swallow) => std::future::pending::<()>().await,
+                Some(Fault::Garble) => {
+                    return (StatusCode::OK, "<html>bad gateway</html>").into_response();
+                }
+                None => {}
             }
             match message_id {
                 Some(message_id) => ok(sent_message(message_id, &params, has_photo)),

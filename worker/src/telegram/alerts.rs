@@ -4,7 +4,10 @@
 //!
 //! Each operator's place in the stream is stored (`telegram_alert_cursors`) and moves past an
 //! alert only once Telegram accepted it, so alerts raised while the worker or the bot was down,
-//! or while the worker was starting, still go out, and none goes out twice. A message Telegram
+//! or while the worker was starting, still go out. Telegram cannot be asked whether a message
+//! arrived, so each message is recorded as in flight before it is handed over: one whose fate a
+//! stopped bot (or an unanswered request) left unknown goes again marked as a possible repeat,
+//! and no message ever goes twice unmarked (docs/architecture.md, invariant 9). A message Telegram
 //! refuses is retried once at once; then it is audited (once) and held, and tried again after
 //! growing pauses while that operator's later alerts wait behind it. A backlog of more than
 //! [`SHOWN`] alerts, as a long outage leaves, goes out as one summary and its newest alerts.
@@ -22,6 +25,7 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::OnConflict,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use service::{
     accounts,
@@ -149,84 +153,118 @@ async fn catch_up(
 ) -> Result<Outcome, DbErr> {
     let db = &shared.db;
     let cursor = load_cursor(db, operator.id).await?;
-    let backlog = Backlog::read(shared, operator, cursor).await?;
-    let mut done = cursor;
-    if backlog.summarised > 0 {
+    let mut done = cursor.last;
+    // A message an earlier bot handed to Telegram without hearing back: it may have arrived, so
+    // it goes again, saying so, before anything newer.
+    if let Some(message) = cursor.in_flight.filter(|m| m.through > done) {
         if !leases::still_held(db, &shared.lease).await? {
             return Ok(Outcome::Done);
         }
-        let text = texts::backlog(backlog.summarised, backlog.shown.len(), &shared.public_url);
-        if let Err(e) = deliver(shared, bot, chat, &text, None).await? {
-            tracing::warn!(
-                operator_id = operator.id,
-                alerts = backlog.summarised,
-                error = %e,
-                "the summary of missed Telegram alerts could not be delivered; trying later"
-            );
-            return Ok(Outcome::Held {
-                event: None,
-                retry_after: retry_after(&e),
-            });
+        match hand_over(shared, bot, operator.id, chat, done, &message, true).await? {
+            Handed::Accepted => done = message.through,
+            Handed::LeaseGone => return Ok(Outcome::Done),
+            Handed::Refused(e) => {
+                tracing::warn!(
+                    operator_id = operator.id,
+                    error = %e,
+                    "a Telegram alert of unknown fate could not be sent again; trying later"
+                );
+                return Ok(Outcome::Held {
+                    event: None,
+                    retry_after: retry_after(&e),
+                });
+            }
         }
-        done = backlog.summarised_through;
-        save_cursor(shared, operator.id, done).await?;
+    }
+    let backlog = Backlog::read(shared, operator, done).await?;
+    if backlog.summarised > 0 {
+        let message = InFlight {
+            through: backlog.summarised_through,
+            text: texts::backlog(backlog.summarised, backlog.shown.len(), &shared.public_url),
+            buttons: None,
+        };
+        match hand_over(shared, bot, operator.id, chat, done, &message, false).await? {
+            Handed::Accepted => done = message.through,
+            Handed::LeaseGone => return Ok(Outcome::Done),
+            Handed::Refused(e) => {
+                tracing::warn!(
+                    operator_id = operator.id,
+                    alerts = backlog.summarised,
+                    error = %e,
+                    "the summary of missed Telegram alerts could not be delivered; trying later"
+                );
+                return Ok(Outcome::Held {
+                    event: None,
+                    retry_after: retry_after(&e),
+                });
+            }
+        }
     }
     for stored in &backlog.shown {
-        // Another worker runs the bot now (this one was paused past its lease): it sends what
-        // is left, from the cursor.
-        if !leases::still_held(db, &shared.lease).await? {
-            tracing::debug!(
-                operator_id = operator.id,
-                "the Telegram lease is elsewhere now"
-            );
-            return Ok(Outcome::Done);
-        }
-        if let Err(e) = alert(shared, bot, operator, chat, stored).await? {
-            let kind = stored::split(&stored.event).0;
-            let given_up = undeliverable(&e);
-            if audited != Some(stored.id) {
-                audit::record(
-                    db,
-                    audit::Entry::new(Actor::System, "telegram.alert_failed")
-                        .operator(operator.id)
-                        .target("event", stored.id)
-                        .detail(json!({
-                            "kind": kind,
-                            "account_id": stored.event.account_id(),
-                            "error": e.to_string(),
-                            "given_up": given_up,
-                        })),
-                )
-                .await?;
+        let handed = match alert_message(shared, operator, stored).await? {
+            Some(message) => {
+                hand_over(shared, bot, operator.id, chat, done, &message, false).await?
             }
-            if !given_up {
-                tracing::warn!(
+            None => Handed::Accepted,
+        };
+        match handed {
+            Handed::Accepted => {}
+            // Another worker runs the bot now (this one was paused past its lease): it sends
+            // what is left, from the cursor.
+            Handed::LeaseGone => {
+                tracing::debug!(
+                    operator_id = operator.id,
+                    "the Telegram lease is elsewhere now"
+                );
+                return Ok(Outcome::Done);
+            }
+            Handed::Refused(e) => {
+                let kind = stored::split(&stored.event).0;
+                let given_up = undeliverable(&e);
+                if audited != Some(stored.id) {
+                    audit::record(
+                        db,
+                        audit::Entry::new(Actor::System, "telegram.alert_failed")
+                            .operator(operator.id)
+                            .target("event", stored.id)
+                            .detail(json!({
+                                "kind": kind,
+                                "account_id": stored.event.account_id(),
+                                "error": e.to_string(),
+                                "given_up": given_up,
+                            })),
+                    )
+                    .await?;
+                }
+                if !given_up {
+                    tracing::warn!(
+                        operator_id = operator.id,
+                        event_id = stored.id,
+                        kind,
+                        error = %e,
+                        "a Telegram alert could not be delivered; trying later"
+                    );
+                    return Ok(Outcome::Held {
+                        event: Some(stored.id),
+                        retry_after: retry_after(&e),
+                    });
+                }
+                // Telegram refuses this message itself: sending it again would hold every
+                // later alert forever.
+                tracing::error!(
                     operator_id = operator.id,
                     event_id = stored.id,
                     kind,
                     error = %e,
-                    "a Telegram alert could not be delivered; trying later"
+                    "Telegram refused an alert; it is left unsent"
                 );
-                return Ok(Outcome::Held {
-                    event: Some(stored.id),
-                    retry_after: retry_after(&e),
-                });
             }
-            // Telegram refuses this message itself: sending it again would hold every later
-            // alert forever.
-            tracing::error!(
-                operator_id = operator.id,
-                event_id = stored.id,
-                kind,
-                error = %e,
-                "Telegram refused an alert; it is left unsent"
-            );
         }
         done = stored.id;
-        save_cursor(shared, operator.id, done).await?;
+        store_cursor(shared, operator.id, done, None).await?;
     }
     if backlog.end > done {
-        save_cursor(shared, operator.id, backlog.end).await?;
+        store_cursor(shared, operator.id, backlog.end, None).await?;
     }
     Ok(Outcome::Done)
 }
@@ -299,42 +337,84 @@ fn decode(row: event_rows::Model) -> Option<Stored> {
     }
 }
 
-async fn load_cursor(db: &DatabaseConnection, operator_id: i64) -> Result<i64, DbErr> {
-    Ok(telegram_alert_cursors::Entity::find_by_id(operator_id)
-        .one(db)
-        .await?
-        .map_or(0, |cursor| cursor.last_event_id))
+/// One operator's place in the event stream.
+struct Cursor {
+    last: i64,
+    in_flight: Option<InFlight>,
 }
 
-/// Moves the operator's cursor, only while this bot's lease holds (its successor's cursor is
-/// the one that counts then).
-async fn save_cursor(shared: &Shared, operator_id: i64, last_event_id: i64) -> Result<(), DbErr> {
+/// A message handed to Telegram whose acceptance is not recorded yet
+/// (`telegram_alert_cursors.in_flight`).
+#[derive(Serialize, Deserialize)]
+struct InFlight {
+    /// The event the cursor moves to once Telegram accepted the message.
+    through: i64,
+    text: String,
+    buttons: Option<InlineKeyboardMarkup>,
+}
+
+async fn load_cursor(db: &DatabaseConnection, operator_id: i64) -> Result<Cursor, DbErr> {
+    let Some(row) = telegram_alert_cursors::Entity::find_by_id(operator_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(Cursor {
+            last: 0,
+            in_flight: None,
+        });
+    };
+    let in_flight = row.in_flight.and_then(|raw| {
+        serde_json::from_str(&raw)
+            .inspect_err(|e| tracing::warn!(operator_id, error = %e, "an unreadable in-flight alert is dropped"))
+            .ok()
+    });
+    Ok(Cursor {
+        last: row.last_event_id,
+        in_flight,
+    })
+}
+
+/// Writes the operator's cursor and in-flight message, only while this bot's lease holds (its
+/// successor's cursor is the one that counts then). `false`: the lease is gone, nothing written.
+async fn store_cursor(
+    shared: &Shared,
+    operator_id: i64,
+    last_event_id: i64,
+    in_flight: Option<&InFlight>,
+) -> Result<bool, DbErr> {
+    let in_flight = in_flight
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| DbErr::Custom(format!("an alert could not be recorded: {e}")))?;
     let txn = begin_write(&shared.db).await?;
     if !leases::lock_for_write(&txn, &shared.lease).await? {
-        return Ok(());
+        return Ok(false);
     }
     telegram_alert_cursors::Entity::insert(telegram_alert_cursors::ActiveModel {
         operator_id: Set(operator_id),
         last_event_id: Set(last_event_id),
+        in_flight: Set(in_flight),
     })
     .on_conflict(
         OnConflict::column(telegram_alert_cursors::Column::OperatorId)
-            .update_column(telegram_alert_cursors::Column::LastEventId)
+            .update_columns([
+                telegram_alert_cursors::Column::LastEventId,
+                telegram_alert_cursors::Column::InFlight,
+            ])
             .to_owned(),
     )
     .exec_without_returning(&txn)
     .await?;
-    txn.commit().await
+    txn.commit().await?;
+    Ok(true)
 }
 
-/// Sends one event's alert. The outer error is the database's, the inner one Telegram's.
-async fn alert(
+/// The message for one event's alert, if it raises one.
+async fn alert_message(
     shared: &Shared,
-    bot: &Bot,
     operator: &Operator,
-    chat: ChatId,
     stored: &Stored,
-) -> Result<Result<(), RequestError>, DbErr> {
+) -> Result<Option<InFlight>, DbErr> {
     let account_id = stored.event.account_id();
     let label = match &stored.event {
         Event::LoggedOut { .. } | Event::Banned { .. } => {
@@ -346,7 +426,7 @@ async fn alert(
     };
     let Some(text) = texts::alert(&stored.event, &label, zone_of(operator), &shared.public_url)
     else {
-        return Ok(Ok(()));
+        return Ok(None);
     };
     // A paused run can be resumed or cancelled right from its alert.
     let buttons = match &stored.event {
@@ -360,40 +440,127 @@ async fn alert(
         ]])),
         _ => None,
     };
-    deliver(shared, bot, chat, &text, buttons).await
+    Ok(Some(InFlight {
+        through: stored.id,
+        text,
+        buttons,
+    }))
 }
 
-/// Sends `text` (with `buttons`), and once more if the first attempt fails — while the bot's
-/// lease still holds: a worker paused mid-send wakes to a failed attempt, and by then its
-/// successor may be sending the same alert. The outer error is the database's.
+/// What became of a message handed to Telegram.
+enum Handed {
+    /// Telegram accepted it and the cursor moved past it.
+    Accepted,
+    /// Telegram did not take it (or did not answer); the message waits.
+    Refused(RequestError),
+    /// The bot's lease is elsewhere: its successor sends from the cursor.
+    LeaseGone,
+}
+
+/// Sends `message` under the in-flight record: the record is written before the first attempt
+/// and cleared with the cursor's move, so a bot stopped in between leaves the message marked as
+/// of unknown fate for its successor (which then sends it again as a possible repeat, `repeat`).
+/// A refusal that proves the message did not arrive clears the record; one that does not keeps
+/// it. `done`: where the cursor stands now.
+async fn hand_over(
+    shared: &Shared,
+    bot: &Bot,
+    operator_id: i64,
+    chat: ChatId,
+    done: i64,
+    message: &InFlight,
+    repeat: bool,
+) -> Result<Handed, DbErr> {
+    if !repeat && !store_cursor(shared, operator_id, done, Some(message)).await? {
+        return Ok(Handed::LeaseGone);
+    }
+    match deliver(shared, bot, chat, message, repeat).await? {
+        Delivery::Accepted => {
+            store_cursor(shared, operator_id, message.through, None).await?;
+            Ok(Handed::Accepted)
+        }
+        Delivery::Refused {
+            error,
+            maybe_arrived,
+        } => {
+            if !maybe_arrived && !repeat {
+                store_cursor(shared, operator_id, done, None).await?;
+            }
+            Ok(Handed::Refused(error))
+        }
+    }
+}
+
+/// How one [`deliver`] ended.
+enum Delivery {
+    Accepted,
+    /// `maybe_arrived`: an attempt failed in a way that does not prove Telegram did not take it.
+    Refused {
+        error: RequestError,
+        maybe_arrived: bool,
+    },
+}
+
+/// Sends `message`, and once more if the first attempt fails — while the bot's lease still
+/// holds: a worker paused mid-send wakes to a failed attempt, and by then its successor may be
+/// sending the same alert. A message that may already have arrived (`repeat`, or a first attempt
+/// that failed without proof it did not arrive) goes out marked as a possible repeat. The outer
+/// error is the database's.
 async fn deliver(
     shared: &Shared,
     bot: &Bot,
     chat: ChatId,
-    text: &str,
-    buttons: Option<InlineKeyboardMarkup>,
-) -> Result<Result<(), RequestError>, DbErr> {
-    let send = || {
-        let message = bot
+    message: &InFlight,
+    repeat: bool,
+) -> Result<Delivery, DbErr> {
+    let send = |repeat: bool| {
+        let text = if repeat {
+            texts::possible_repeat(&message.text)
+        } else {
+            message.text.clone()
+        };
+        let request = bot
             .send_message(chat, text)
             .link_preview_options(no_preview());
-        match buttons.clone() {
-            Some(buttons) => message.reply_markup(buttons),
-            None => message,
+        match message.buttons.clone() {
+            Some(buttons) => request.reply_markup(buttons),
+            None => request,
         }
     };
-    let Err(first) = send().await else {
-        return Ok(Ok(()));
+    let Err(first) = send(repeat).await else {
+        return Ok(Delivery::Accepted);
     };
+    let maybe_arrived = !surely_not_arrived(&first);
     let pause = retry_after(&first)
         .unwrap_or(RETRY_AFTER)
         .min(RETRY_AFTER_MAX);
     tracing::warn!(error = %first, "a Telegram alert failed; retrying once");
     tokio::time::sleep(pause).await;
     if !leases::still_held(&shared.db, &shared.lease).await? {
-        return Ok(Err(first));
+        return Ok(Delivery::Refused {
+            error: first,
+            maybe_arrived,
+        });
     }
-    Ok(send().await.map(|_| ()))
+    Ok(match send(repeat || maybe_arrived).await {
+        Ok(_) => Delivery::Accepted,
+        Err(second) => Delivery::Refused {
+            maybe_arrived: maybe_arrived || !surely_not_arrived(&second),
+            error: second,
+        },
+    })
+}
+
+/// Telegram answered with a refusal, or was never reached: the message surely did not arrive.
+/// A timeout or a broken answer proves nothing either way.
+fn surely_not_arrived(e: &RequestError) -> bool {
+    match e {
+        RequestError::Api(_) | RequestError::RetryAfter(_) | RequestError::MigrateToChatId(_) => {
+            true
+        }
+        RequestError::Network(e) => e.is_connect(),
+        RequestError::InvalidJson { .. } | RequestError::Io(_) => false,
+    }
 }
 
 /// The wait Telegram asked for, if it did.

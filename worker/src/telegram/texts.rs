@@ -396,3 +396,12 @@ mod tests {
         }
     }
 }
+
+/// A message sent again because the bot stopped (or Telegram stopped answering) after handing it
+/// over and before hearing it arrived: said at the end, so the message reads as before.
+pub fn possible_repeat(text: &str) -> String {
+    format!(
+        "{text}\n\n↻ Sent again: Herald lost track of whether this reached you (it was \
+         interrupted while sending), so it may repeat an earlier message."
+    )
+}

@@ -267,6 +267,85 @@ async fn restarts_send_no_alert_twice_and_catch_up_on_those_raised_while_down() 
     bot.stop().await;
 }
 
+/// The words that mark an alert sent again because its first sending's fate is unknown.
+const REPEAT_MARK: &str = "may repeat an earlier message";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_cut_off_after_telegram_took_it_goes_again_marked_never_plain_twice() {
+    let test = TestDb::new().await;
+    let bot = Harness::start(&test).await;
+    let operator_id = bot.operator_id;
+    let bakery = bot.add("Bakery").await;
+    // Telegram takes the message and the answer never comes back; the worker stops in the
+    // meantime (its bot is cut off mid-send, as a crash would cut it).
+    bot.api.swallow("sendMessage");
+    publish_missed(&bot.db, operator_id, bakery, "Cut off").await;
+    bot.wait_delivered("the alert Telegram took", "“Cut off” was missed")
+        .await;
+    let api = bot.api.clone();
+    bot.stop().await;
+    api.heal("sendMessage");
+
+    let bot = Harness::start_with(&test, api).await;
+    bot.wait_delivered("the alert sent again", REPEAT_MARK)
+        .await;
+    publish_missed(&test.db, operator_id, bakery, "Afterwards").await;
+    bot.wait_delivered("the next alert", "“Afterwards” was missed")
+        .await;
+    settle().await;
+    let sent = bot.api.delivered(OPERATOR);
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    assert!(
+        sent[0].contains("“Cut off” was missed") && !sent[0].contains(REPEAT_MARK),
+        "{sent:#?}"
+    );
+    assert!(
+        sent[1].contains("“Cut off” was missed") && sent[1].contains(REPEAT_MARK),
+        "the second copy says it may repeat the first: {sent:#?}"
+    );
+    assert!(
+        !sent[2].contains(REPEAT_MARK),
+        "a later alert goes as usual: {sent:#?}"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_whose_answer_was_garbled_is_only_ever_sent_again_marked() {
+    let test = TestDb::new().await;
+    let bot = Harness::start(&test).await;
+    let operator_id = bot.operator_id;
+    let bakery = bot.add("Bakery").await;
+    bot.api.garble("sendMessage");
+    publish_missed(&bot.db, operator_id, bakery, "Garbled").await;
+    // The immediate retry and a held retry after it, all while Telegram's answers are garbage.
+    wait("three attempts", || async {
+        (bot.delivered_count("“Garbled” was missed") >= 3).then_some(())
+    })
+    .await;
+    bot.api.heal("sendMessage");
+    publish_missed(&bot.db, operator_id, bakery, "Healed").await;
+    bot.wait_delivered(
+        "the alert after the answers came back",
+        "“Healed” was missed",
+    )
+    .await;
+    settle().await;
+    let sent = bot.api.delivered(OPERATOR);
+    let garbled: Vec<&String> = sent.iter().filter(|t| t.contains("“Garbled”")).collect();
+    assert!(
+        !garbled[0].contains(REPEAT_MARK) && garbled[1..].iter().all(|t| t.contains(REPEAT_MARK)),
+        "sent plain once, then only marked: {sent:#?}"
+    );
+    assert_eq!(
+        bot.delivered_count("“Healed” was missed"),
+        1,
+        "the garbled alert is settled and the next one goes once: {sent:#?}"
+    );
+    assert!(!sent.last().unwrap().contains(REPEAT_MARK), "{sent:#?}");
+    bot.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_outages_alerts_are_summarised_not_flooded() {
     const RAISED: usize = 300;
