@@ -278,9 +278,14 @@ pub(super) async fn telegram(t: &Tables, trial: &Record<'_>, f: &mut Findings) {
             let sent: usize = plain.values().sum();
             let again: usize = marked.values().sum();
             f.notes.push(format!(
-                "{sent} alerts delivered one by one, {again} sent again marked as possible repeats, {summarised} summarised, {} refused while Telegram was down",
+                "{sent} alerts delivered one by one, {summarised} summarised, {} refused while Telegram was down",
                 trial.bot.refused()
             ));
+            if again > 0 {
+                f.notes.push(format!(
+                    "{again} alert(s) sent again marked as a possible repeat: the bot lost track of whether the first copy arrived"
+                ));
+            }
             return;
         }
         if Instant::now() >= deadline {
