@@ -165,8 +165,6 @@ pub struct Armed {
     pub version: usize,
     pub required: (DateTime<Utc>, DateTime<Utc>),
     pub allowed: (DateTime<Utc>, DateTime<Utc>),
-    /// The stretch ended with the reminder's deletion, at `required.1`.
-    pub ended_by_delete: bool,
 }
 
 impl Reminder {
@@ -183,7 +181,15 @@ impl Reminder {
     }
 
     pub fn deleted(&self) -> bool {
-        self.ops.iter().any(|op| op.kind == OpKind::Delete)
+        self.deleted_at().is_some()
+    }
+
+    /// When the operator asked for the reminder's deletion.
+    pub fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.ops
+            .iter()
+            .find(|op| op.kind == OpKind::Delete)
+            .map(|op| op.sent)
     }
 
     pub fn current(&self) -> Option<&Version> {
@@ -204,7 +210,6 @@ impl Reminder {
                     version,
                     required: (began.answered, op.sent),
                     allowed: (began.sent - SAVE_GRACE, op.answered),
-                    ended_by_delete: op.kind == OpKind::Delete,
                 });
             }
             let version = state.map(|(v, _)| v);
@@ -221,7 +226,6 @@ impl Reminder {
                 version,
                 required: (began.answered, end),
                 allowed: (began.sent - SAVE_GRACE, end),
-                ended_by_delete: false,
             });
         }
         stretches
@@ -309,7 +313,7 @@ mod tests {
             unedited_copy: false,
         };
         let armed = reminder.armed(utc("2027-01-06T00:00:00Z"));
-        let stretches: Vec<(usize, i64, i64, bool)> = armed
+        let stretches: Vec<(usize, i64, i64)> = armed
             .iter()
             .map(|a| {
                 let base = utc("2027-01-05T00:00:00Z");
@@ -317,15 +321,14 @@ mod tests {
                     a.version,
                     (a.required.0 - base).num_seconds(),
                     (a.required.1 - base).num_seconds(),
-                    a.ended_by_delete,
                 )
             })
             .collect();
+        assert_eq!(stretches, vec![(0, 1, 10), (1, 11, 20), (2, 41, 50)]);
         assert_eq!(
-            stretches,
-            vec![(0, 1, 10, false), (1, 11, 20, false), (2, 41, 50, true)]
+            reminder.deleted_at(),
+            Some(utc("2027-01-05T00:00:00Z") + TimeDelta::seconds(50))
         );
-        assert!(reminder.deleted());
     }
 
     #[test]

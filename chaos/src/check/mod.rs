@@ -143,7 +143,13 @@ pub async fn run(trial: &Record<'_>, cutoff: DateTime<Utc>) -> anyhow::Result<Fi
     finished_runs(&tables, &mut findings);
     deliveries(&tables, trial.tests, &mut findings);
     copies(&tables, trial, &mut findings);
-    occurrences(&tables, trial, cutoff, &mut findings);
+    occurrences(
+        &tables,
+        trial.reminders,
+        trial.outages,
+        cutoff,
+        &mut findings,
+    );
     problems_alerted(&tables, &mut findings);
     overlaps(&tables, trial.ended, &mut findings);
     telegram(&tables, trial, &mut findings).await;

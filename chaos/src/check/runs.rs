@@ -65,7 +65,14 @@ pub(super) fn copies(t: &Tables, trial: &Record<'_>, f: &mut Findings) {
 
 /// Every occurrence that came due while a version was armed has exactly one run; no run is for
 /// an occurrence no version had.
-pub(super) fn occurrences(t: &Tables, trial: &Record<'_>, cutoff: DateTime<Utc>, f: &mut Findings) {
+/// `outages`: when some account had no worker running it, or the database was away.
+pub(super) fn occurrences(
+    t: &Tables,
+    reminders: &[model::Reminder],
+    outages: &[(DateTime<Utc>, DateTime<Utc>)],
+    cutoff: DateTime<Utc>,
+    f: &mut Findings,
+) {
     let now = Utc::now();
     let mut runs_of: HashMap<usize, Vec<&reminder_runs::Model>> = HashMap::new();
     for run in &t.runs {
@@ -75,10 +82,7 @@ pub(super) fn occurrences(t: &Tables, trial: &Record<'_>, cutoff: DateTime<Utc>,
     }
     let same = |a: DateTime<Utc>, b: DateTime<Utc>| (a - b).abs() < TimeDelta::milliseconds(1000);
     let in_outage = |from: DateTime<Utc>, to: DateTime<Utc>| {
-        trial
-            .outages
-            .iter()
-            .any(|(down, up)| *down <= to && from <= *up)
+        outages.iter().any(|(down, up)| *down <= to && from <= *up)
     };
     // A run paused at its send window pauses its reminder too, behind the harness's back: from
     // then on the reminder's schedule is Herald's to hold, not the harness's to follow.
@@ -95,7 +99,7 @@ pub(super) fn occurrences(t: &Tables, trial: &Record<'_>, cutoff: DateTime<Utc>,
             *first = (*first).min(*raised);
         }
     }
-    for reminder in trial.reminders {
+    for reminder in reminders {
         let runs = runs_of.get(&reminder.local).cloned().unwrap_or_default();
         let mut seen: HashMap<i64, usize> = HashMap::new();
         for run in &runs {
@@ -146,10 +150,17 @@ pub(super) fn occurrences(t: &Tables, trial: &Record<'_>, cutoff: DateTime<Utc>,
                     ));
                     continue;
                 }
-                let window = stretch.required.1 - occurrence;
-                if stretch.ended_by_delete
-                    && (window < TimeDelta::seconds(2) || in_outage(occurrence, stretch.required.1))
-                {
+                // Deleting a reminder takes its owed occurrences with it, also those an edit or
+                // a pause carried over: an occurrence the worker could not fire before the
+                // deletion (it came moments before, or a worker, its lease or the database was
+                // away meanwhile) is gone by the operator's wish.
+                let deleted = reminder.deleted_at().filter(|at| occurrence < *at);
+                let erased = deleted
+                    .map(|at| (at, at - occurrence))
+                    .filter(|(at, window)| {
+                        *window < TimeDelta::seconds(2) || in_outage(occurrence, *at)
+                    });
+                if let Some((_, window)) = erased {
                     f.notes.push(format!(
                         "r{}: its occurrence at {occurrence} was not fired before the reminder was deleted {} ms later (worker or database away meanwhile)",
                         reminder.local,

@@ -14,6 +14,7 @@ use super::{
     alerts::{Message, event_key, message_key},
     deliveries::deliveries,
     overlaps::overlaps,
+    runs::occurrences,
 };
 use crate::model;
 
@@ -268,4 +269,67 @@ fn a_live_connection_replaced_is_an_overlap_and_a_dead_ones_is_not() {
     assert_eq!(f.overlaps.len(), 1, "{f:?}");
     assert!(f.overlaps[0].contains("w1/paused"), "{f:?}");
     assert_eq!(f.notes.len(), 1, "{f:?}");
+}
+
+/// A one-off reminder due at `at(10)`, created at 0, edited (same schedule) at 12 and deleted
+/// at `deleted`, with no run.
+fn edited_then_deleted(deleted: i64) -> model::Reminder {
+    let schedule = model::Schedule {
+        zone: chrono_tz::UTC,
+        start: at(10).naive_utc(),
+        repeat: model::Repeat::Once,
+    };
+    let version = |name: &str| model::Version {
+        name: name.to_owned(),
+        parts: vec!["hello".to_owned()],
+        schedule: schedule.clone(),
+        group_ids: vec![1],
+        window_end_hour: None,
+    };
+    let op = |kind, secs: i64| model::Op {
+        kind,
+        sent: at(secs),
+        answered: at(secs) + chrono::TimeDelta::milliseconds(50),
+    };
+    model::Reminder {
+        local: 0,
+        id: Some(1),
+        account_id: 1,
+        versions: vec![version("Chaos r0 v0"), version("Chaos r0 v1")],
+        ops: vec![
+            op(model::OpKind::Create(0), 0),
+            op(model::OpKind::Edit(1), 12),
+            op(model::OpKind::Delete, deleted),
+        ],
+        uncertain: false,
+        unedited_copy: false,
+    }
+}
+
+#[test]
+fn an_occurrence_carried_over_by_an_edit_and_deleted_while_its_worker_was_away_is_not_lost() {
+    let reminders = [edited_then_deleted(14)];
+    let t = Tables {
+        runs: Vec::new(),
+        targets: Vec::new(),
+        parts: Vec::new(),
+        outbox: Vec::new(),
+        overlaps: Vec::new(),
+        events: Vec::new(),
+    };
+    let mut f = Findings::default();
+    occurrences(&t, &reminders, &[(at(3), at(30))], at(60), &mut f);
+    assert!(f.lost.is_empty(), "{:?}", f.lost);
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("was not fired before the reminder was deleted")),
+        "{:?}",
+        f.notes
+    );
+
+    // The worker was there all along: the owed occurrence should have fired before the deletion.
+    let mut f = Findings::default();
+    occurrences(&t, &reminders, &[], at(60), &mut f);
+    assert_eq!(f.lost.len(), 1, "{:?}", f.lost);
 }

@@ -282,6 +282,15 @@ fn time(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
 }
 
+/// A message sent again because the bot stopped (or Telegram stopped answering) after handing it
+/// over and before hearing it arrived: said at the end, so the message reads as before.
+pub fn possible_repeat(text: &str) -> String {
+    format!(
+        "{text}\n\n↻ Sent again: Herald lost track of whether this reached you (it was \
+         interrupted while sending), so it may repeat an earlier message."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone as _;
@@ -397,11 +406,3 @@ mod tests {
     }
 }
 
-/// A message sent again because the bot stopped (or Telegram stopped answering) after handing it
-/// over and before hearing it arrived: said at the end, so the message reads as before.
-pub fn possible_repeat(text: &str) -> String {
-    format!(
-        "{text}\n\n↻ Sent again: Herald lost track of whether this reached you (it was \
-         interrupted while sending), so it may repeat an earlier message."
-    )
-}
