@@ -10,6 +10,7 @@ mod live;
 mod media;
 mod metrics;
 mod qr_image;
+mod transport;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
@@ -17,11 +18,10 @@ use anyhow::Context;
 use app::{App, shell, state::AppState};
 use axum::{
     Json, Router,
-    extract::{Request, State},
-    handler::Handler,
-    http::{HeaderValue, Method, StatusCode, header},
-    middleware::{Next, from_fn, from_fn_with_state},
-    response::{IntoResponse, Response},
+    extract::State,
+    http::{Method, StatusCode},
+    middleware::{from_fn, from_fn_with_state},
+    response::IntoResponse,
     routing::{MethodRouter, get, post},
 };
 use leptos::config::LeptosOptions;
@@ -140,10 +140,9 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(
-            leptos_axum::file_and_error_handler::<AppState, _>(shell)
-                .layer(from_fn(revalidate_service_worker)),
-        )
+        .nest_service("/pkg", transport::bundle(&state.leptos_options))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn(transport::revalidate_app_code))
         .layer(from_fn_with_state(state.clone(), auth::require_operator))
         .layer(auth::failed_logins())
         .layer(sessions)
@@ -151,21 +150,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::origin::check_origin,
         ))
+        .layer(transport::compression())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
-}
-
-/// Browsers look for a new service worker on every visit; `no-cache` makes that check reach the
-/// server instead of a cached copy, so a deploy's `sw.js` takes over at once.
-async fn revalidate_service_worker(request: Request, next: Next) -> Response {
-    let is_worker = request.uri().path() == "/sw.js";
-    let mut response = next.run(request).await;
-    if is_worker {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    }
-    response
 }
 
 /// The span each request is traced in: method and path, with a login link's token redacted and

@@ -20,38 +20,34 @@ use std::{
 
 use domain::bus::{Event, stored};
 use domain::status::RunStatus;
-use entity::{events as event_rows, operators::Model as Operator, telegram_alert_cursors};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::OnConflict,
-};
-use serde::{Deserialize, Serialize};
+use entity::{events as event_rows, operators::Model as Operator};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
 use service::{
     accounts,
     audit::{self, Actor},
     bus::events::Stored,
-    database::begin_write,
     leases, operators,
 };
 use teloxide::{
-    ApiError, Bot, RequestError,
-    payloads::SendMessageSetters,
-    prelude::Requester,
+    Bot,
     types::{ChatId, InlineKeyboardMarkup},
 };
 use tokio::{sync::watch, time::Instant};
 
-use super::{Shared, accounts::Action, no_preview, texts, zone_of};
+use super::{Shared, accounts::Action, texts, zone_of};
+
+mod handover;
+
+use handover::{
+    Handed, InFlight, hand_over, load_cursor, retry_after, store_cursor, undeliverable,
+};
 
 /// Events read per query.
 const BATCH: u64 = 200;
 /// The most alerts of one backlog sent one by one; the older ones are only counted, in a summary
 /// sent first, so an outage's worth of alerts does not bury the chat.
 const SHOWN: usize = 10;
-/// Pause before the immediate retry, unless Telegram asks for a longer one (capped).
-const RETRY_AFTER: Duration = Duration::from_secs(1);
-const RETRY_AFTER_MAX: Duration = Duration::from_secs(30);
 /// Pauses before trying a held alert again: doubling from the first up to the longest.
 const HOLD_FIRST: Duration = Duration::from_secs(2);
 const HOLD_MAX: Duration = Duration::from_secs(120);
@@ -61,7 +57,8 @@ const HOLD_MAX: Duration = Duration::from_secs(120);
 struct Hold {
     until: Instant,
     pause: Duration,
-    /// The event whose failure was audited: one row per alert, not one per attempt.
+    /// The message (by the event it moves the cursor to) whose failure was audited: one row per
+    /// alert, not one per attempt.
     audited: Option<i64>,
 }
 
@@ -69,9 +66,9 @@ struct Hold {
 enum Outcome {
     /// Everything up to the end of the stream is done.
     Done,
-    /// Telegram refused the message for `event` (`None`: the summary); it waits.
+    /// Telegram refused the message that moves the cursor to `event`; it waits.
     Held {
-        event: Option<i64>,
+        event: i64,
         retry_after: Option<Duration>,
     },
 }
@@ -135,7 +132,7 @@ async fn tail_once(
                     .max(retry_after.unwrap_or_default())
                     .clamp(HOLD_FIRST, HOLD_MAX);
                 hold.until = Instant::now() + hold.pause;
-                hold.audited = event.or(hold.audited);
+                hold.audited = Some(event);
             }
         }
     }
@@ -143,7 +140,7 @@ async fn tail_once(
 }
 
 /// Sends the operator's alerts after their cursor, oldest first, moving the cursor past each one
-/// Telegram accepted. `audited`: the event whose failure is already audited.
+/// Telegram accepted. `audited`: the message whose failure is already audited.
 async fn catch_up(
     shared: &Shared,
     bot: &Bot,
@@ -154,26 +151,32 @@ async fn catch_up(
     let db = &shared.db;
     let cursor = load_cursor(db, operator.id).await?;
     let mut done = cursor.last;
+    let attempt = |done, message, repeat, about| Attempt {
+        operator_id: operator.id,
+        chat,
+        done,
+        message,
+        repeat,
+        about,
+        audited,
+    };
     // A message an earlier bot handed to Telegram without hearing back: it may have arrived, so
-    // it goes again, saying so, before anything newer.
+    // it goes again, saying so, before anything newer. (One at or behind the cursor is stale: a
+    // bot of an older version moved the cursor without clearing it.)
     if let Some(message) = cursor.in_flight.filter(|m| m.through > done) {
         if !leases::still_held(db, &shared.lease).await? {
             return Ok(Outcome::Done);
         }
-        match hand_over(shared, bot, operator.id, chat, done, &message, true).await? {
-            Handed::Accepted => done = message.through,
-            Handed::LeaseGone => return Ok(Outcome::Done),
-            Handed::Refused(e) => {
-                tracing::warn!(
-                    operator_id = operator.id,
-                    error = %e,
-                    "a Telegram alert of unknown fate could not be sent again; trying later"
-                );
-                return Ok(Outcome::Held {
-                    event: None,
-                    retry_after: retry_after(&e),
-                });
-            }
+        let through = message.through;
+        match send(
+            shared,
+            bot,
+            attempt(done, message, true, About::no_event("repeat")),
+        )
+        .await?
+        {
+            Step::Next => done = through,
+            Step::Stop(outcome) => return Ok(outcome),
         }
     }
     let backlog = Backlog::read(shared, operator, done).await?;
@@ -183,90 +186,129 @@ async fn catch_up(
             text: texts::backlog(backlog.summarised, backlog.shown.len(), &shared.public_url),
             buttons: None,
         };
-        match hand_over(shared, bot, operator.id, chat, done, &message, false).await? {
-            Handed::Accepted => done = message.through,
-            Handed::LeaseGone => return Ok(Outcome::Done),
-            Handed::Refused(e) => {
-                tracing::warn!(
-                    operator_id = operator.id,
-                    alerts = backlog.summarised,
-                    error = %e,
-                    "the summary of missed Telegram alerts could not be delivered; trying later"
-                );
-                return Ok(Outcome::Held {
-                    event: None,
-                    retry_after: retry_after(&e),
-                });
-            }
+        match send(
+            shared,
+            bot,
+            attempt(done, message, false, About::no_event("summary")),
+        )
+        .await?
+        {
+            Step::Next => done = backlog.summarised_through,
+            Step::Stop(outcome) => return Ok(outcome),
         }
     }
     for stored in &backlog.shown {
-        let handed = match alert_message(shared, operator, stored).await? {
-            Some(message) => {
-                hand_over(shared, bot, operator.id, chat, done, &message, false).await?
-            }
-            None => Handed::Accepted,
+        // The backlog holds only events that raise an alert.
+        let Some(message) = alert_message(shared, operator, stored).await? else {
+            continue;
         };
-        match handed {
-            Handed::Accepted => {}
-            // Another worker runs the bot now (this one was paused past its lease): it sends
-            // what is left, from the cursor.
-            Handed::LeaseGone => {
-                tracing::debug!(
-                    operator_id = operator.id,
-                    "the Telegram lease is elsewhere now"
-                );
-                return Ok(Outcome::Done);
-            }
-            Handed::Refused(e) => {
-                let kind = stored::split(&stored.event).0;
-                let given_up = undeliverable(&e);
-                if audited != Some(stored.id) {
-                    audit::record(
-                        db,
-                        audit::Entry::new(Actor::System, "telegram.alert_failed")
-                            .operator(operator.id)
-                            .target("event", stored.id)
-                            .detail(json!({
-                                "kind": kind,
-                                "account_id": stored.event.account_id(),
-                                "error": e.to_string(),
-                                "given_up": given_up,
-                            })),
-                    )
-                    .await?;
-                }
-                if !given_up {
-                    tracing::warn!(
-                        operator_id = operator.id,
-                        event_id = stored.id,
-                        kind,
-                        error = %e,
-                        "a Telegram alert could not be delivered; trying later"
-                    );
-                    return Ok(Outcome::Held {
-                        event: Some(stored.id),
-                        retry_after: retry_after(&e),
-                    });
-                }
-                // Telegram refuses this message itself: sending it again would hold every
-                // later alert forever.
-                tracing::error!(
-                    operator_id = operator.id,
-                    event_id = stored.id,
-                    kind,
-                    error = %e,
-                    "Telegram refused an alert; it is left unsent"
-                );
-            }
+        let about = About {
+            kind: stored::split(&stored.event).0,
+            account_id: Some(stored.event.account_id()),
+        };
+        match send(shared, bot, attempt(done, message, false, about)).await? {
+            Step::Next => done = stored.id,
+            Step::Stop(outcome) => return Ok(outcome),
         }
-        done = stored.id;
-        store_cursor(shared, operator.id, done, None).await?;
     }
     if backlog.end > done {
         store_cursor(shared, operator.id, backlog.end, None).await?;
     }
     Ok(Outcome::Done)
+}
+
+/// What a message is, for the audit of its failure.
+struct About {
+    kind: String,
+    account_id: Option<i64>,
+}
+
+impl About {
+    fn no_event(kind: &str) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            account_id: None,
+        }
+    }
+}
+
+/// One message to send, and where the operator's cursor stands (`done`).
+struct Attempt {
+    operator_id: i64,
+    chat: ChatId,
+    done: i64,
+    message: InFlight,
+    /// It may have arrived already (an earlier bot's message of unknown fate).
+    repeat: bool,
+    about: About,
+    /// The message whose failure is already audited.
+    audited: Option<i64>,
+}
+
+/// Whether a catch-up goes on after one message.
+enum Step {
+    Next,
+    Stop(Outcome),
+}
+
+/// Sends one message and deals with a refusal: audited once, then held for a later try — or,
+/// when Telegram refuses this message whatever the moment, passed over (the cursor moves on).
+async fn send(shared: &Shared, bot: &Bot, attempt: Attempt) -> Result<Step, DbErr> {
+    let error = match hand_over(shared, bot, &attempt).await? {
+        Handed::Accepted => return Ok(Step::Next),
+        // Another worker runs the bot now (this one was paused past its lease): it sends what
+        // is left, from the cursor.
+        Handed::LeaseGone => {
+            tracing::debug!(
+                operator_id = attempt.operator_id,
+                "the Telegram lease is elsewhere now"
+            );
+            return Ok(Step::Stop(Outcome::Done));
+        }
+        Handed::Refused(e) => e,
+    };
+    let through = attempt.message.through;
+    let About { kind, account_id } = &attempt.about;
+    let kind = kind.as_str();
+    let given_up = undeliverable(&error);
+    if attempt.audited != Some(through) {
+        audit::record(
+            &shared.db,
+            audit::Entry::new(Actor::System, "telegram.alert_failed")
+                .operator(attempt.operator_id)
+                .target("event", through)
+                .detail(json!({
+                    "kind": kind,
+                    "account_id": account_id,
+                    "error": error.to_string(),
+                    "given_up": given_up,
+                })),
+        )
+        .await?;
+    }
+    if !given_up {
+        tracing::warn!(
+            operator_id = attempt.operator_id,
+            event_id = through,
+            kind,
+            error = %error,
+            "a Telegram alert could not be delivered; trying later"
+        );
+        return Ok(Step::Stop(Outcome::Held {
+            event: through,
+            retry_after: retry_after(&error),
+        }));
+    }
+    // Sending it again would hold every later alert forever.
+    tracing::error!(
+        operator_id = attempt.operator_id,
+        event_id = through,
+        kind,
+        error = %error,
+        "Telegram refused an alert; it is left unsent"
+    );
+    store_cursor(shared, attempt.operator_id, through, None).await?;
+    Ok(Step::Next)
 }
 
 /// The operator's alerts after their cursor: the newest [`SHOWN`] to send, and a count of the
@@ -337,78 +379,6 @@ fn decode(row: event_rows::Model) -> Option<Stored> {
     }
 }
 
-/// One operator's place in the event stream.
-struct Cursor {
-    last: i64,
-    in_flight: Option<InFlight>,
-}
-
-/// A message handed to Telegram whose acceptance is not recorded yet
-/// (`telegram_alert_cursors.in_flight`).
-#[derive(Serialize, Deserialize)]
-struct InFlight {
-    /// The event the cursor moves to once Telegram accepted the message.
-    through: i64,
-    text: String,
-    buttons: Option<InlineKeyboardMarkup>,
-}
-
-async fn load_cursor(db: &DatabaseConnection, operator_id: i64) -> Result<Cursor, DbErr> {
-    let Some(row) = telegram_alert_cursors::Entity::find_by_id(operator_id)
-        .one(db)
-        .await?
-    else {
-        return Ok(Cursor {
-            last: 0,
-            in_flight: None,
-        });
-    };
-    let in_flight = row.in_flight.and_then(|raw| {
-        serde_json::from_str(&raw)
-            .inspect_err(|e| tracing::warn!(operator_id, error = %e, "an unreadable in-flight alert is dropped"))
-            .ok()
-    });
-    Ok(Cursor {
-        last: row.last_event_id,
-        in_flight,
-    })
-}
-
-/// Writes the operator's cursor and in-flight message, only while this bot's lease holds (its
-/// successor's cursor is the one that counts then). `false`: the lease is gone, nothing written.
-async fn store_cursor(
-    shared: &Shared,
-    operator_id: i64,
-    last_event_id: i64,
-    in_flight: Option<&InFlight>,
-) -> Result<bool, DbErr> {
-    let in_flight = in_flight
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| DbErr::Custom(format!("an alert could not be recorded: {e}")))?;
-    let txn = begin_write(&shared.db).await?;
-    if !leases::lock_for_write(&txn, &shared.lease).await? {
-        return Ok(false);
-    }
-    telegram_alert_cursors::Entity::insert(telegram_alert_cursors::ActiveModel {
-        operator_id: Set(operator_id),
-        last_event_id: Set(last_event_id),
-        in_flight: Set(in_flight),
-    })
-    .on_conflict(
-        OnConflict::column(telegram_alert_cursors::Column::OperatorId)
-            .update_columns([
-                telegram_alert_cursors::Column::LastEventId,
-                telegram_alert_cursors::Column::InFlight,
-            ])
-            .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?;
-    txn.commit().await?;
-    Ok(true)
-}
-
 /// The message for one event's alert, if it raises one.
 async fn alert_message(
     shared: &Shared,
@@ -445,144 +415,4 @@ async fn alert_message(
         text,
         buttons,
     }))
-}
-
-/// What became of a message handed to Telegram.
-enum Handed {
-    /// Telegram accepted it and the cursor moved past it.
-    Accepted,
-    /// Telegram did not take it (or did not answer); the message waits.
-    Refused(RequestError),
-    /// The bot's lease is elsewhere: its successor sends from the cursor.
-    LeaseGone,
-}
-
-/// Sends `message` under the in-flight record: the record is written before the first attempt
-/// and cleared with the cursor's move, so a bot stopped in between leaves the message marked as
-/// of unknown fate for its successor (which then sends it again as a possible repeat, `repeat`).
-/// A refusal that proves the message did not arrive clears the record; one that does not keeps
-/// it. `done`: where the cursor stands now.
-async fn hand_over(
-    shared: &Shared,
-    bot: &Bot,
-    operator_id: i64,
-    chat: ChatId,
-    done: i64,
-    message: &InFlight,
-    repeat: bool,
-) -> Result<Handed, DbErr> {
-    if !repeat && !store_cursor(shared, operator_id, done, Some(message)).await? {
-        return Ok(Handed::LeaseGone);
-    }
-    match deliver(shared, bot, chat, message, repeat).await? {
-        Delivery::Accepted => {
-            store_cursor(shared, operator_id, message.through, None).await?;
-            Ok(Handed::Accepted)
-        }
-        Delivery::Refused {
-            error,
-            maybe_arrived,
-        } => {
-            if !maybe_arrived && !repeat {
-                store_cursor(shared, operator_id, done, None).await?;
-            }
-            Ok(Handed::Refused(error))
-        }
-    }
-}
-
-/// How one [`deliver`] ended.
-enum Delivery {
-    Accepted,
-    /// `maybe_arrived`: an attempt failed in a way that does not prove Telegram did not take it.
-    Refused {
-        error: RequestError,
-        maybe_arrived: bool,
-    },
-}
-
-/// Sends `message`, and once more if the first attempt fails — while the bot's lease still
-/// holds: a worker paused mid-send wakes to a failed attempt, and by then its successor may be
-/// sending the same alert. A message that may already have arrived (`repeat`, or a first attempt
-/// that failed without proof it did not arrive) goes out marked as a possible repeat. The outer
-/// error is the database's.
-async fn deliver(
-    shared: &Shared,
-    bot: &Bot,
-    chat: ChatId,
-    message: &InFlight,
-    repeat: bool,
-) -> Result<Delivery, DbErr> {
-    let send = |repeat: bool| {
-        let text = if repeat {
-            texts::possible_repeat(&message.text)
-        } else {
-            message.text.clone()
-        };
-        let request = bot
-            .send_message(chat, text)
-            .link_preview_options(no_preview());
-        match message.buttons.clone() {
-            Some(buttons) => request.reply_markup(buttons),
-            None => request,
-        }
-    };
-    let Err(first) = send(repeat).await else {
-        return Ok(Delivery::Accepted);
-    };
-    let maybe_arrived = !surely_not_arrived(&first);
-    let pause = retry_after(&first)
-        .unwrap_or(RETRY_AFTER)
-        .min(RETRY_AFTER_MAX);
-    tracing::warn!(error = %first, "a Telegram alert failed; retrying once");
-    tokio::time::sleep(pause).await;
-    if !leases::still_held(&shared.db, &shared.lease).await? {
-        return Ok(Delivery::Refused {
-            error: first,
-            maybe_arrived,
-        });
-    }
-    Ok(match send(repeat || maybe_arrived).await {
-        Ok(_) => Delivery::Accepted,
-        Err(second) => Delivery::Refused {
-            maybe_arrived: maybe_arrived || !surely_not_arrived(&second),
-            error: second,
-        },
-    })
-}
-
-/// Telegram answered with a refusal, or was never reached: the message surely did not arrive.
-/// A timeout or a broken answer proves nothing either way.
-fn surely_not_arrived(e: &RequestError) -> bool {
-    match e {
-        RequestError::Api(_) | RequestError::RetryAfter(_) | RequestError::MigrateToChatId(_) => {
-            true
-        }
-        RequestError::Network(e) => e.is_connect(),
-        RequestError::InvalidJson { .. } | RequestError::Io(_) => false,
-    }
-}
-
-/// The wait Telegram asked for, if it did.
-fn retry_after(e: &RequestError) -> Option<Duration> {
-    match e {
-        RequestError::RetryAfter(secs) => Some(secs.duration()),
-        _ => None,
-    }
-}
-
-/// Telegram refuses this message whatever the moment: its text or buttons are at fault. Anything
-/// else (Telegram or the network down, the bot blocked, the chat not started yet) may pass later.
-fn undeliverable(e: &RequestError) -> bool {
-    matches!(
-        e,
-        RequestError::Api(
-            ApiError::MessageIsTooLong
-                | ApiError::MessageTextIsEmpty
-                | ApiError::CantParseEntities(_)
-                | ApiError::ButtonDataInvalid
-                | ApiError::ButtonUrlInvalid
-                | ApiError::TextButtonsAreUnallowed
-        )
-    )
 }

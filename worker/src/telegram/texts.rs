@@ -282,12 +282,12 @@ fn time(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
 }
 
-/// A message sent again because the bot stopped (or Telegram stopped answering) after handing it
-/// over and before hearing it arrived: said at the end, so the message reads as before.
+/// A message sent again because Herald could not learn whether the first copy arrived (the bot
+/// stopped, or Telegram's answer was lost): said at the end, so the message reads as before.
 pub fn possible_repeat(text: &str) -> String {
     format!(
-        "{text}\n\n↻ Sent again: Herald lost track of whether this reached you (it was \
-         interrupted while sending), so it may repeat an earlier message."
+        "{text}\n\n↻ Sent again: Herald could not confirm that this reached you, so it may \
+         repeat an earlier message."
     )
 }
 
@@ -405,4 +405,3 @@ mod tests {
         }
     }
 }
-

@@ -1,0 +1,135 @@
+//! How responses travel to the browser: compressed where that pays, and revalidated where a
+//! stale copy would do harm.
+//!
+//! - Pages, JSON, scripts, styles, wasm and SVG go out br- or gzip-compressed, by the browser's
+//!   `Accept-Encoding`. A bundle file with a precompressed copy beside it (`.br`, `.gz`) is
+//!   served from that copy and passes through untouched. Live event
+//!   streams are never compressed (a compressor holds messages back until its buffer fills),
+//!   nor is media, which is compressed already.
+//! - The service worker and the app's bundle (`/pkg/…`) are `no-cache`: a browser keeps them
+//!   but asks before each use, and gets a body-less 304 while they have not changed, so a deploy
+//!   takes over at once and an installed app never runs a stale bundle.
+
+use std::path::Path;
+
+use axum::{
+    body::HttpBody,
+    extract::Request,
+    http::{HeaderValue, Response, StatusCode, header},
+    middleware::Next,
+    response::Response as AxumResponse,
+};
+use leptos::config::LeptosOptions;
+use tower_http::{
+    compression::{
+        CompressionLayer, Predicate,
+        predicate::{And, SizeAbove},
+    },
+    services::ServeDir,
+};
+
+/// Below this, compressing saves less than its framing costs.
+const MIN_COMPRESSED_SIZE: u16 = 256;
+
+/// The compression every response passes through.
+pub fn compression() -> CompressionLayer<And<SizeAbove, Compressible>> {
+    CompressionLayer::new()
+        .br(true)
+        .gzip(true)
+        .compress_when(SizeAbove::new(MIN_COMPRESSED_SIZE).and(Compressible))
+}
+
+/// Text and wasm compress well; images, video, audio, archives and live streams do not, or
+/// must not be.
+#[derive(Clone, Copy, Debug)]
+pub struct Compressible;
+
+impl Predicate for Compressible {
+    fn should_compress<B: HttpBody>(&self, response: &Response<B>) -> bool {
+        let Some(content_type) = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        match essence.split_once('/') {
+            Some(("text", subtype)) => subtype != "event-stream",
+            _ => matches!(
+                essence.as_str(),
+                "application/json"
+                    | "application/javascript"
+                    | "application/wasm"
+                    | "application/manifest+json"
+                    | "application/xml"
+                    | "image/svg+xml"
+            ),
+        }
+    }
+}
+
+/// The bundle (`/pkg/…`: wasm, script, stylesheet), from its precompressed copies when the
+/// build made them, answering a browser's "changed since?" with a body-less 304 when it has not.
+pub fn bundle(options: &LeptosOptions) -> ServeDir {
+    ServeDir::new(Path::new(&*options.site_root).join(&*options.site_pkg_dir))
+        .precompressed_br()
+        .precompressed_gzip()
+}
+
+/// Marks the service worker and the bundle `no-cache` (see the module's comment).
+pub async fn revalidate_app_code(request: Request, next: Next) -> AxumResponse {
+    let path = request.uri().path();
+    let app_code = path == "/sw.js" || path.starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if app_code && (status.is_success() || status == StatusCode::NOT_MODIFIED) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compressible(content_type: &str) -> bool {
+        let response = Response::builder()
+            .header(header::CONTENT_TYPE, content_type)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        Compressible.should_compress(&response)
+    }
+
+    #[test]
+    fn text_and_wasm_compress_streams_and_media_do_not() {
+        for yes in [
+            "text/html; charset=utf-8",
+            "text/css",
+            "text/javascript",
+            "application/json",
+            "application/wasm",
+            "image/svg+xml",
+            "Application/JSON",
+        ] {
+            assert!(compressible(yes), "{yes}");
+        }
+        for no in [
+            "text/event-stream",
+            "image/png",
+            "image/jpeg",
+            "video/mp4",
+            "application/pdf",
+            "application/zip",
+        ] {
+            assert!(!compressible(no), "{no}");
+        }
+    }
+}
