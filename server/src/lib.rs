@@ -140,8 +140,10 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .nest_service("/pkg", transport::bundle(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(transport::compression())
+        // After the compression: the bundle is compressed when it is built, not per request.
+        .nest_service("/pkg", transport::bundle(&state.leptos_options))
         .layer(from_fn(transport::revalidate_app_code))
         .layer(from_fn_with_state(state.clone(), auth::require_operator))
         .layer(auth::failed_logins())
@@ -150,7 +152,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::origin::check_origin,
         ))
-        .layer(transport::compression())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }

@@ -1,11 +1,12 @@
 //! How responses travel to the browser: compressed where that pays, and revalidated where a
 //! stale copy would do harm.
 //!
-//! - Pages, JSON, scripts, styles, wasm and SVG go out br- or gzip-compressed, by the browser's
-//!   `Accept-Encoding`. A bundle file with a precompressed copy beside it (`.br`, `.gz`) is
-//!   served from that copy and passes through untouched. Live event
-//!   streams are never compressed (a compressor holds messages back until its buffer fills),
-//!   nor is media, which is compressed already.
+//! - Pages, JSON, scripts, styles and SVG go out br- or gzip-compressed, by the browser's
+//!   `Accept-Encoding`. Live event streams are never compressed (a compressor holds messages
+//!   back until its buffer fills), nor is media, which is compressed already.
+//! - The bundle (`/pkg/…`) is compressed once, when it is built (`--precompress`), never per
+//!   request: a file with a `.br` or `.gz` copy beside it is served from the copy the browser
+//!   accepts, one without is served as it is (a development build).
 //! - The service worker and the app's bundle (`/pkg/…`) are `no-cache`: a browser keeps them
 //!   but asks before each use, and gets a body-less 304 while they have not changed, so a deploy
 //!   takes over at once and an installed app never runs a stale bundle.
@@ -39,8 +40,8 @@ pub fn compression() -> CompressionLayer<And<SizeAbove, Compressible>> {
         .compress_when(SizeAbove::new(MIN_COMPRESSED_SIZE).and(Compressible))
 }
 
-/// Text and wasm compress well; images, video, audio, archives and live streams do not, or
-/// must not be.
+/// Text compresses well; images, video, audio, archives and live streams do not, or must not
+/// be.
 #[derive(Clone, Copy, Debug)]
 pub struct Compressible;
 
@@ -65,7 +66,6 @@ impl Predicate for Compressible {
                 essence.as_str(),
                 "application/json"
                     | "application/javascript"
-                    | "application/wasm"
                     | "application/manifest+json"
                     | "application/xml"
                     | "image/svg+xml"
@@ -109,13 +109,12 @@ mod tests {
     }
 
     #[test]
-    fn text_and_wasm_compress_streams_and_media_do_not() {
+    fn text_compresses_streams_media_and_the_wasm_do_not() {
         for yes in [
             "text/html; charset=utf-8",
             "text/css",
             "text/javascript",
             "application/json",
-            "application/wasm",
             "image/svg+xml",
             "Application/JSON",
         ] {
@@ -123,6 +122,7 @@ mod tests {
         }
         for no in [
             "text/event-stream",
+            "application/wasm",
             "image/png",
             "image/jpeg",
             "video/mp4",
