@@ -25,12 +25,15 @@ source scripts/lib.sh
 usage() { echo "usage: scripts/image.sh [--debug] [--smoke] OUT_DIR" >&2; exit 2; }
 
 release=(--release)
+# The bundle's .br and .gz copies, which the server sends instead of compressing per request
+# (cargo-leptos makes them for release builds only).
+site=(--release --precompress)
 profile=release
 smoke=false
 out=
 while (($#)); do
   case $1 in
-    --debug) release=(); profile=debug ;;
+    --debug) release=(); site=(); profile=debug ;;
     --smoke) smoke=true ;;
     -*) usage ;;
     *) [[ -z "$out" ]] || usage; out=$1 ;;
@@ -45,8 +48,8 @@ out=$(cd "$out" && pwd)
 build() {
   # The Dockerfile keeps target/ in a cache mount: a file deleted from public/ must not linger.
   rm -rf target/site
-  step "building the site (cargo leptos build ${release[*]} --frontend-only)"
-  cargo leptos build "${release[@]}" --frontend-only
+  step "building the site (cargo leptos build ${site[*]} --frontend-only)"
+  cargo leptos build "${site[@]}" --frontend-only
 
   step "building herald-server and herald-worker ($profile)"
   cargo build "${release[@]}" --locked --bin herald-server --bin herald-worker
