@@ -197,19 +197,23 @@ impl Harness {
         self.groups = accounts::groups(&self.db, account_id).await.unwrap();
     }
 
-    /// Polls `check` (every 10 ms, for at most 10 s of real time) until it yields a value.
+    /// Polls `check` (every 10 ms, for at most 30 s of real time: every test of the file runs
+    /// at once, each with a worker, on as few as two cores) until it yields a value.
     pub async fn wait<T, F, Fut>(&self, what: &str, check: F) -> T
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Option<T>>,
     {
-        for _ in 0..1000 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
             if let Some(found) = check().await {
                 return found;
             }
+            if std::time::Instant::now() >= deadline {
+                panic!("timed out waiting for {what}");
+            }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("timed out waiting for {what}");
     }
 
     pub fn input(&self, name: &str, start: NaiveDateTime, groups: &[usize]) -> ReminderInput {
