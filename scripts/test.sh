@@ -37,9 +37,8 @@ else
 fi
 
 # The real binaries under random operator actions and faults (kill -9, SIGTERM, a PostgreSQL
-# restart, SIGSTOP of one of three workers), then the delivery invariants; a few trials per
-# database, and of three workers sharing PostgreSQL (docs/reliability.md).
-step "chaos harness, short: SQLite, PostgreSQL, three workers on PostgreSQL"
+# restart), then the delivery invariants; a few trials per database (docs/reliability.md).
+step "chaos harness, short: SQLite and PostgreSQL"
 scripts/chaos.sh --short 2>&1 | tee -a "$log"
 
 # The browser tests run herald-server, herald-worker and herald-fixture (mostly built by the

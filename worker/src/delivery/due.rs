@@ -10,7 +10,7 @@
 //! fenced target claim decide (docs/architecture.md, invariants 1, 2 and 16).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, Weak},
     time::Duration,
 };
@@ -317,9 +317,9 @@ impl Delivery {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<DateTime<Utc>>> {
         // A run whose account was deleted has no holder: whoever sees it closes it.
-        let running: Vec<i64> = runs::Entity::find()
+        let running: Vec<(i64, Option<i64>)> = runs::Entity::find()
             .select_only()
-            .column(runs::Column::Id)
+            .columns([runs::Column::Id, runs::Column::AccountId])
             .filter(runs::Column::Status.eq(RunStatus::Running))
             .filter(
                 Condition::any()
@@ -330,17 +330,34 @@ impl Delivery {
             .into_tuple()
             .all(&self.db)
             .await?;
+        // Runs waiting for their account whose session is up now: ready whatever their next
+        // pass said. A session that connected while such a run's sender was still deciding to
+        // wait raised its wake-up (`account_back`) before the run waited, so that edge alone
+        // could leave it waiting until its recheck; this look catches it within one pass.
+        let back: HashSet<i64> = {
+            let away = self.away_since.lock().unwrap_or_else(|e| e.into_inner());
+            running
+                .iter()
+                .filter(|(id, _)| away.contains_key(id))
+                .filter(|(_, account)| {
+                    account.is_some_and(|a| self.sessions.connected(a).is_some())
+                })
+                .map(|(id, _)| *id)
+                .collect()
+        };
         let (ready, next) = {
             let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
             // Runs that ended elsewhere (finished, paused, deleted) are forgotten.
             passes
                 .resume_at
-                .retain(|id, _| running.binary_search(id).is_ok());
+                .retain(|id, _| running.binary_search_by_key(id, |(run, _)| *run).is_ok());
             let ready: Vec<i64> = running
                 .iter()
-                .copied()
+                .map(|(id, _)| *id)
                 .filter(|id| !passes.in_hand.contains_key(id))
-                .filter(|id| passes.resume_at.get(id).is_none_or(|at| *at <= now))
+                .filter(|id| {
+                    back.contains(id) || passes.resume_at.get(id).is_none_or(|at| *at <= now)
+                })
                 .collect();
             let next = passes
                 .resume_at
