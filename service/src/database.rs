@@ -107,22 +107,38 @@ pub async fn migrate(db: &DatabaseConnection, url: &DatabaseUrl) -> Result<(), D
             result.map_err(DatabaseError::Migrate)
         }
         Backend::Sqlite => {
-            let _guard = match url.sqlite_path() {
-                // Waiting for the lock blocks a thread; keep it off the async workers.
-                Some(path) => Some(
-                    tokio::task::spawn_blocking(move || lock_file(&path))
-                        .await
-                        .map_err(|e| DatabaseError::Lock(e.to_string()))??,
-                ),
-                None => None,
-            };
+            let _guard = sqlite_migration_lock(url).await?;
             Migrator::up(db, None).await.map_err(DatabaseError::Migrate)
         }
     }
 }
 
-/// Connects, then migrates: what both binaries do at start.
+/// The SQLite file's migration lock (`None` for an in-memory database), waited for off the
+/// async workers, as waiting blocks a thread.
+async fn sqlite_migration_lock(url: &DatabaseUrl) -> Result<Option<fs::File>, DatabaseError> {
+    match url.sqlite_path() {
+        Some(path) => Ok(Some(
+            tokio::task::spawn_blocking(move || lock_file(&path))
+                .await
+                .map_err(|e| DatabaseError::Lock(e.to_string()))??,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Connects, then migrates: what both binaries do at start. On SQLite both happen under the
+/// migration lock: the first connection to a new file turns it to WAL, which needs the file to
+/// itself and fails at once (not after the busy timeout) while a peer starting at the same moment
+/// holds it.
 pub async fn connect_and_migrate(url: &DatabaseUrl) -> Result<DatabaseConnection, DatabaseError> {
+    if let Backend::Sqlite = url.backend() {
+        let _guard = sqlite_migration_lock(url).await?;
+        let db = connect(url).await?;
+        Migrator::up(&db, None)
+            .await
+            .map_err(DatabaseError::Migrate)?;
+        return Ok(db);
+    }
     let db = connect(url).await?;
     migrate(&db, url).await?;
     Ok(db)
