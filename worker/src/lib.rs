@@ -118,9 +118,12 @@ impl Worker {
         let leases = Leases::new(db.clone(), &name, leases::timing(config.lease_ttl_secs));
         let sim = SimProvider::with_clock(db.clone(), config.sim.clone(), options.clock.clone());
         sim.set_holder(leases.instance().to_owned());
+        sim.set_mandate(Arc::new(leases.clone()));
         let providers = Providers {
             sim: sim.clone(),
-            web: Arc::new(WebProvider::new(config.wa_web_url.clone())),
+            web: Arc::new(
+                WebProvider::new(config.wa_web_url.clone()).with_mandate(Arc::new(leases.clone())),
+            ),
         };
         let (sessions, _) = Manager::spawn(db.clone(), providers, options.sessions, leases.clone());
         let delivery = Delivery::start(

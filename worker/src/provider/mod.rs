@@ -16,6 +16,14 @@ use tokio::sync::mpsc;
 
 use keystore::KeyStore;
 
+/// Whether this process may connect as an account now. A worker answers from its leases: a
+/// session asks right before it opens a connection, so a process that froze while connecting
+/// (SIGSTOP, a frozen VM) and woke up after a successor took the account over does not connect
+/// in the successor's place. A provider without one connects any account.
+pub trait Mandate: Send + Sync {
+    fn may_connect(&self, account_id: i64) -> bool;
+}
+
 /// One run of one account's session. Every start gets a new generation, so anything a stopped
 /// session still reports is recognisably stale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

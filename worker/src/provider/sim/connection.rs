@@ -4,9 +4,16 @@
 //! within [`LIVE_FOR`]) by another process is recorded in `sim_overlaps`.
 //!
 //! Liveness is wall-clock time (`Utc::now()`), not the scaled simulator clock: it is about
-//! processes, which renew and die in real time.
+//! processes, which renew and die in real time. As WhatsApp closes a socket that stopped
+//! answering, a connection not renewed within [`LIVE_FOR`] is dead for good: a process that
+//! wakes after a pause (SIGSTOP, a frozen VM) cannot renew it back to life or send on it, even
+//! if no other connection replaced it yet.
 
-use std::{future::Future, sync::PoisonError, time::Duration};
+use std::{
+    future::Future,
+    sync::{Arc, PoisonError},
+    time::Duration,
+};
 
 use chrono::{TimeDelta, Utc};
 use entity::{sim_connections, sim_overlaps};
@@ -20,7 +27,7 @@ use service::database::begin_write;
 use tokio::time::sleep;
 
 use super::{Sim, SimProvider};
-use crate::provider::SendError;
+use crate::provider::{Mandate, SendError};
 
 /// How long a connection counts as live after its last renewal: a few renewals, so a slow query
 /// is not taken for a dead process.
@@ -29,6 +36,39 @@ const RENEW_EVERY: Duration = Duration::from_secs(1);
 
 /// How a replaced connection ends, as WhatsApp's 409 does.
 pub(super) const REPLACED: &str = "stream replaced (409): another connection took over this device";
+/// How a session ends that was about to connect when its process lost the account.
+pub(super) const NOT_MINE: &str =
+    "not connected: this worker no longer holds the account's lease; another worker runs it";
+/// How a connection ends that went unrenewed past [`LIVE_FOR`].
+pub(super) const SILENT: &str = "connection closed: it was silent for longer than WhatsApp waits";
+
+/// Why [`Connection::keep`] stopped renewing.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Kept {
+    /// The session ended.
+    Ended,
+    /// Another connection replaced this one.
+    Replaced,
+    /// This one went silent past [`LIVE_FOR`] (its process was paused): WhatsApp closed it.
+    Silent,
+}
+
+/// The process the sessions run in: its name in `sim_connections`, and whom it asks before
+/// connecting as an account (none: it may always).
+#[derive(Clone)]
+pub(super) struct Process {
+    holder: String,
+    mandate: Option<Arc<dyn Mandate>>,
+}
+
+impl Default for Process {
+    fn default() -> Self {
+        Self {
+            holder: unique_holder(),
+            mandate: None,
+        }
+    }
+}
 
 /// One session's connection as its account.
 pub(super) struct Connection {
@@ -38,16 +78,26 @@ pub(super) struct Connection {
     id: String,
     /// The process it belongs to.
     holder: String,
+    mandate: Option<Arc<dyn Mandate>>,
 }
 
 impl Connection {
     pub(super) fn new(sim: &Sim, account_id: i64) -> Self {
+        let process = sim.process();
         Self {
             db: sim.db.clone(),
             account_id,
             id: uuid::Uuid::new_v4().to_string(),
-            holder: sim.holder(),
+            holder: process.holder,
+            mandate: process.mandate,
         }
+    }
+
+    /// Asked right before connecting (see [`Mandate`]).
+    pub(super) fn may_connect(&self) -> bool {
+        self.mandate
+            .as_ref()
+            .is_none_or(|mandate| mandate.may_connect(self.account_id))
     }
 
     /// Takes the account over, recording an overlap if another process's connection was live.
@@ -115,22 +165,32 @@ impl Connection {
         txn.commit().await
     }
 
-    /// Renews the connection every second until `ended` resolves (true) or another connection
-    /// has replaced it (false).
-    pub(super) async fn keep(&self, ended: impl Future<Output = ()>) -> bool {
+    /// Renews the connection every second until `ended` resolves, another connection replaces
+    /// it, or it is found to have gone silent past [`LIVE_FOR`].
+    pub(super) async fn keep(&self, ended: impl Future<Output = ()>) -> Kept {
         tokio::pin!(ended);
         loop {
             tokio::select! {
-                () = &mut ended => return true,
+                () = &mut ended => return Kept::Ended,
                 () = sleep(RENEW_EVERY) => {}
             }
+            let now = Utc::now();
             let renewed = sim_connections::Entity::update_many()
-                .col_expr(sim_connections::Column::SeenAt, Expr::value(Utc::now()))
-                .filter(self.own())
+                .col_expr(sim_connections::Column::SeenAt, Expr::value(now))
+                .filter(self.live(now))
                 .exec(&self.db)
                 .await;
             match renewed {
-                Ok(renewed) if renewed.rows_affected == 0 => return false,
+                Ok(renewed) if renewed.rows_affected == 0 => {
+                    return match sim_connections::Entity::find()
+                        .filter(self.own())
+                        .one(&self.db)
+                        .await
+                    {
+                        Ok(Some(_)) => Kept::Silent,
+                        _ => Kept::Replaced,
+                    };
+                }
                 Ok(_) => {}
                 // The connection itself is fine; only the bookkeeping failed. Should it keep
                 // failing, the row lapses and the next connection takes over without an overlap.
@@ -158,11 +218,11 @@ impl Connection {
         }
     }
 
-    /// Refuses a send or upload once another connection has replaced this one: WhatsApp closed
-    /// it, so nothing left the device.
+    /// Refuses a send or upload once another connection has replaced this one, or it went
+    /// silent: WhatsApp closed it, so nothing left the device.
     pub(super) async fn check(&self) -> Result<(), SendError> {
         let own = sim_connections::Entity::find()
-            .filter(self.own())
+            .filter(self.live(Utc::now()))
             .one(&self.db)
             .await
             .map_err(|e| {
@@ -179,6 +239,12 @@ impl Connection {
             .add(sim_connections::Column::AccountId.eq(self.account_id))
             .add(sim_connections::Column::Connection.eq(self.id.as_str()))
     }
+
+    /// This connection, while it is live at `now`.
+    fn live(&self, now: chrono::DateTime<Utc>) -> Condition {
+        self.own()
+            .add(sim_connections::Column::SeenAt.gte(now - LIVE_FOR))
+    }
 }
 
 /// A holder name no other provider has: `sim-` and a random UUID.
@@ -187,11 +253,15 @@ pub(super) fn unique_holder() -> String {
 }
 
 impl Sim {
-    fn holder(&self) -> String {
-        self.holder
+    fn process(&self) -> Process {
+        self.process
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    fn holder(&self) -> String {
+        self.process().holder
     }
 }
 
@@ -199,11 +269,20 @@ impl SimProvider {
     /// Names this process in `sim_connections` and `sim_overlaps` (the worker's instance, say)
     /// for the sessions started from now on. By default a random name unique to this provider.
     pub fn set_holder(&self, holder: impl Into<String>) {
-        *self
-            .sim
-            .holder
+        self.sim
+            .process
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = holder.into();
+            .unwrap_or_else(PoisonError::into_inner)
+            .holder = holder.into();
+    }
+
+    /// Whom the sessions started from now on ask before they connect (the worker's leases).
+    pub fn set_mandate(&self, mandate: Arc<dyn Mandate>) {
+        self.sim
+            .process
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .mandate = Some(mandate);
     }
 
     pub fn holder(&self) -> String {

@@ -125,8 +125,8 @@ struct Sim {
     db: DatabaseConnection,
     config: SimConfig,
     clock: SharedClock,
-    /// This process, as `sim_connections` names it (see [`SimProvider::set_holder`]).
-    holder: Mutex<String>,
+    /// This process (see [`SimProvider::set_holder`], [`SimProvider::set_mandate`]).
+    process: Mutex<connection::Process>,
     accounts: Mutex<HashMap<i64, Account>>,
 }
 
@@ -177,7 +177,7 @@ impl SimProvider {
                 db,
                 config,
                 clock,
-                holder: Mutex::new(connection::unique_holder()),
+                process: Mutex::default(),
                 accounts: Mutex::new(HashMap::new()),
             }),
         })

@@ -22,7 +22,7 @@ use tokio::{
 
 use super::{
     Sim, SimOp,
-    connection::{self, Connection},
+    connection::{self, Connection, Kept},
     credentials, groups, pair_code, qr_code,
 };
 use crate::provider::{
@@ -332,12 +332,25 @@ async fn drive(sim: &Sim, state: &SessionState, keys: &KeyStore) -> bool {
 /// the session ends or another connection replaces it; then lets it go.
 async fn hold(state: &SessionState) {
     let connection = &state.connection;
+    if !connection.may_connect() {
+        state.end_with(SessionEvent::Disconnected {
+            reason: connection::NOT_MINE.to_owned(),
+        });
+        return;
+    }
     match connection.claim().await {
         Ok(()) => {
-            if state.connect() && !connection.keep(state.halted()).await {
-                state.end_with(SessionEvent::Disconnected {
-                    reason: connection::REPLACED.to_owned(),
-                });
+            if state.connect() {
+                let reason = match connection.keep(state.halted()).await {
+                    Kept::Ended => None,
+                    Kept::Replaced => Some(connection::REPLACED),
+                    Kept::Silent => Some(connection::SILENT),
+                };
+                if let Some(reason) = reason {
+                    state.end_with(SessionEvent::Disconnected {
+                        reason: reason.to_owned(),
+                    });
+                }
             }
         }
         Err(e) => {

@@ -30,7 +30,7 @@ use self::{
     reach::Reach,
     session::{Forwarder, Watch, WebSession},
 };
-use super::{EventSender, Provider, ProviderError, Session, SessionKey, StartMode};
+use super::{EventSender, Mandate, Provider, ProviderError, Session, SessionKey, StartMode};
 use keystore::KeyStore;
 
 /// Where whatsapp-rust connects unless told otherwise.
@@ -39,12 +39,19 @@ const WHATSAPP_SERVER: &str = "web.whatsapp.com";
 pub struct WebProvider {
     /// Development override of WhatsApp's WebSocket URL (`WA_WEB_URL`).
     url: Option<Url>,
+    mandate: Option<Arc<dyn Mandate>>,
 }
 
 impl WebProvider {
-    /// The keys come with each session's [`KeyStore`], not from `_db`.
+    /// The keys come with each session's [`KeyStore`].
     pub fn new(url: Option<Url>) -> Self {
-        Self { url }
+        Self { url, mandate: None }
+    }
+
+    /// Whom each connection attempt asks first (the worker's leases).
+    pub fn with_mandate(mut self, mandate: Arc<dyn Mandate>) -> Self {
+        self.mandate = Some(mandate);
+        self
     }
 }
 
@@ -63,7 +70,7 @@ impl Provider for WebProvider {
             StartMode::Pair { .. } => None,
         };
         let mapper = Arc::new(Mutex::new(EventMapper::new(phone)));
-        let reach = Reach::default();
+        let reach = Reach::new(key.account_id, self.mandate.clone());
         let mut transport = TokioWebSocketTransportFactory::new();
         let mut server = WHATSAPP_SERVER.to_owned();
         if let Some(url) = &self.url {

@@ -15,7 +15,7 @@ use tokio::{
 
 use super::{Fixture, Running, config, next_id, text};
 use crate::provider::{
-    MediaFile, Provider, SendError, SessionEvent, SessionKey, StartMode,
+    Mandate, MediaFile, Provider, SendError, SessionEvent, SessionKey, StartMode,
     sim::{Fault, SimProvider, default_phone},
 };
 
@@ -248,4 +248,90 @@ async fn one_worker_keeps_one_renewed_connection_per_account() {
         Some(rows[0].connection.clone())
     );
     assert_eq!(fixture.sim.overlaps().await, Ok(vec![]));
+}
+
+#[tokio::test]
+async fn a_connection_silent_past_its_lifetime_is_dropped_and_never_comes_back() {
+    let fixture = Fixture::new(config(0.01)).await;
+    fixture.sim.set_holder("worker-1");
+    let mut paused = fixture.connected(1, &default_phone(1)).await;
+    let jid = paused.session.groups().await.expect("groups")[0]
+        .jid
+        .clone();
+    // What a worker stopped (SIGSTOP) past the connection's lifetime leaves: a connection
+    // nobody renewed for 10 s, whose process then wakes up and goes on renewing it.
+    sim_connections::Entity::update_many()
+        .col_expr(
+            sim_connections::Column::SeenAt,
+            sea_orm::sea_query::Expr::value(Utc::now() - chrono::Duration::seconds(10)),
+        )
+        .exec(&fixture.db)
+        .await
+        .expect("backdated");
+
+    assert_eq!(
+        paused.session.send(&jid, &text("late"), &next_id()).await,
+        Err(SendError::NotConnected),
+        "WhatsApp closed the silent connection: nothing leaves it"
+    );
+    let ended = timeout(Duration::from_secs(3), paused.next())
+        .await
+        .expect("the woken worker hears within 3 s");
+    assert!(
+        matches!(&ended, SessionEvent::Disconnected { reason } if reason.contains("silent")),
+        "{ended:?}"
+    );
+
+    let worker_2 = other_worker(&fixture, "worker-2");
+    let mut taken = resume_in(&worker_2, &fixture, 1).await;
+    assert!(matches!(taken.next().await, SessionEvent::Connected { .. }));
+    assert_eq!(
+        worker_2.overlaps().await,
+        Ok(vec![]),
+        "a dead connection renewed again is not live"
+    );
+    assert_eq!(fixture.sim.sent(1).await.map(|rows| rows.len()), Ok(0));
+}
+
+/// A worker's leases, once it has lost the account.
+struct Lost;
+
+impl Mandate for Lost {
+    fn may_connect(&self, _account_id: i64) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn a_session_whose_worker_lost_the_account_before_it_connected_never_connects() {
+    let fixture = Fixture::new(config(0.01)).await;
+    fixture.sim.set_holder("worker-2");
+    let mut live = fixture.connected(1, &default_phone(1)).await;
+
+    // A worker that froze while connecting, and woke after worker-2 took the account over.
+    let woken = other_worker(&fixture, "worker-1");
+    woken.set_mandate(Arc::new(Lost));
+    let mut late = resume_in(&woken, &fixture, 1).await;
+    let ended = timeout(Duration::from_secs(3), late.next())
+        .await
+        .expect("the session ends at once");
+    assert!(
+        matches!(&ended, SessionEvent::Disconnected { reason } if reason.contains("no longer holds")),
+        "{ended:?}"
+    );
+    assert_eq!(holder_of(&fixture, 1).await.as_deref(), Some("worker-2"));
+    assert_eq!(fixture.sim.overlaps().await, Ok(vec![]));
+    let jid = live.session.groups().await.expect("groups")[0].jid.clone();
+    assert!(
+        live.session
+            .send(&jid, &text("still here"), &next_id())
+            .await
+            .is_ok()
+    );
+    assert!(
+        timeout(Duration::from_millis(1500), live.next())
+            .await
+            .is_err(),
+        "the live session hears nothing of it"
+    );
 }

@@ -10,6 +10,11 @@
 //!   holds, gives up what is beyond its share so a new peer gets some, releases any lease the
 //!   rows give this worker that it does not run, and (re)starts the singleton jobs it holds.
 //!
+//! A lease also lapses by this process's own clock ([`Deadlines`]): a worker paused past its
+//! leases (SIGSTOP, a frozen VM) wakes up holding nothing, before its renewer has even asked the
+//! database, so a session that was about to connect when it froze does not connect in a
+//! successor's place.
+//!
 //! What a lease runs is handed over in an order that never lets two workers run one account:
 //! a worker gives an account up by dropping it (no new claim), letting the send under way
 //! finish, stopping its session, and only then releasing the lease; a peer starts the account
@@ -21,10 +26,14 @@ use std::{
     time::Duration,
 };
 
+mod deadlines;
+
 use async_trait::async_trait;
 use futures_util::future::join_all;
 use sea_orm::{DatabaseConnection, DbErr};
 use service::leases::{self as rows, Fence, Timing};
+
+use self::deadlines::Deadlines;
 use tokio::{
     sync::{Notify, watch},
     time::{Instant, timeout},
@@ -75,6 +84,7 @@ struct Inner {
     started_at: chrono::DateTime<chrono::Utc>,
     timing: Timing,
     held: watch::Sender<Held>,
+    deadlines: Mutex<Deadlines>,
     /// Dropped by the renewer, for the balancer to stop.
     dropped: Mutex<Vec<Dropped>>,
     wake: Notify,
@@ -99,6 +109,7 @@ impl Leases {
                 started_at: chrono::Utc::now(),
                 timing,
                 held: watch::Sender::new(Held::default()),
+                deadlines: Mutex::new(Deadlines::new(timing)),
                 dropped: Mutex::default(),
                 wake: Notify::new(),
                 draining: watch::Sender::new(false),
@@ -127,8 +138,30 @@ impl Leases {
         self.inner.held.subscribe()
     }
 
+    /// Whether this worker holds the account's lease, and it has not lapsed by this process's
+    /// clock.
     pub fn holds(&self, account_id: i64) -> bool {
         self.inner.held.borrow().accounts.contains_key(&account_id)
+            && self.current(&rows::account(account_id))
+    }
+
+    fn current(&self, lease: &str) -> bool {
+        self.inner
+            .deadlines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .current(lease, Instant::now())
+    }
+
+    fn kept(&self, leases: impl IntoIterator<Item = String>, asked: Instant) {
+        let mut deadlines = self
+            .inner
+            .deadlines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for lease in leases {
+            deadlines.kept(lease, asked);
+        }
     }
 
     pub fn accounts(&self) -> Vec<i64> {
@@ -138,8 +171,9 @@ impl Leases {
     /// The fence this worker's writes for `account_id` carry, while it holds the account.
     pub fn fence(&self, account_id: i64) -> Option<Fence> {
         let epoch = *self.inner.held.borrow().accounts.get(&account_id)?;
-        Some(Fence {
-            lease: rows::account(account_id),
+        let lease = rows::account(account_id);
+        self.current(&lease).then_some(Fence {
+            lease,
             holder: self.inner.instance.clone(),
             epoch,
         })
@@ -148,7 +182,7 @@ impl Leases {
     /// The fence of a singleton lease, while this worker holds it.
     pub fn singleton_fence(&self, lease: &'static str) -> Option<Fence> {
         let epoch = *self.inner.held.borrow().singletons.get(lease)?;
-        Some(Fence {
+        self.current(lease).then_some(Fence {
             lease: lease.to_owned(),
             holder: self.inner.instance.clone(),
             epoch,
@@ -237,6 +271,7 @@ impl Leases {
             match timeout(timing.renew_every, renewal).await {
                 Ok(Ok(renewed)) => {
                     renewed_at = asked;
+                    self.kept(renewed.iter().map(|(lease, _)| lease.clone()), asked);
                     let lost: Vec<(String, i64)> =
                         held.into_iter().filter(|p| !renewed.contains(p)).collect();
                     for (lease, _) in lost {
@@ -338,6 +373,12 @@ impl Leases {
     }
 }
 
+impl crate::provider::Mandate for Leases {
+    fn may_connect(&self, account_id: i64) -> bool {
+        self.holds(account_id)
+    }
+}
+
 /// Looks at most this often, however often it is woken.
 const LOOK_AT_MOST_EVERY: Duration = Duration::from_millis(300);
 
@@ -424,12 +465,14 @@ impl Balancer {
         let inner = &self.leases.inner;
         for lease in self.leases.singleton_names() {
             if !self.leases.held().singletons.contains_key(lease) {
+                let asked = Instant::now();
                 let Some(epoch) =
                     rows::acquire(&inner.db, lease, &inner.instance, inner.timing).await?
                 else {
                     continue;
                 };
                 tracing::info!(lease, epoch, "took a singleton lease");
+                self.leases.kept([lease.to_owned()], asked);
                 inner.held.send_modify(|h| {
                     h.singletons.insert(lease, epoch);
                 });
@@ -454,11 +497,13 @@ impl Balancer {
                 else {
                     continue;
                 };
+                let asked = Instant::now();
                 let Some(epoch) = rows::acquire(db, &name, &inner.instance, inner.timing).await?
                 else {
                     continue;
                 };
                 tracing::info!(account_id, epoch, "took the account's lease");
+                self.leases.kept([name], asked);
                 inner.held.send_modify(|h| {
                     h.accounts.insert(account_id, epoch);
                 });
