@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Herald's build (and, with `test`, its test suite) needs, from package registries
 # only: nothing downloads a prebuilt binary. Idempotent and quick when everything is present.
-#   scripts/bootstrap.sh build     wasm target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock
+#   scripts/bootstrap.sh build     wasm target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock,
+#                                  wasm-opt (Debian's binaryen: the site is always a release build)
 #   scripts/bootstrap.sh test      the above, plus Chromium, PostgreSQL, python3's venv module and
 #                                  the Playwright runner
-#   scripts/bootstrap.sh release   `build`, plus wasm-opt (Debian's binaryen): `--release` site builds
+#   scripts/bootstrap.sh release   the same as `build` (the image's build)
 # Single steps, which the Dockerfile runs as separate layers so that building cargo-leptos (slow)
 # depends on this script alone and not on Cargo.lock; several may be given at once:
 #   wasm-target · cargo-leptos · wasm-bindgen (reads Cargo.lock) · wasm-opt
@@ -68,14 +69,14 @@ test_tools() {
   fi
 }
 
-build() { wasm_target; cargo_leptos; wasm_bindgen; }
+build() { wasm_target; cargo_leptos; wasm_bindgen; wasm_opt; }
 
 (($#)) || set -- build
 for what in "$@"; do
   case $what in
     build) build ;;
     test) build; test_tools ;;
-    release) build; wasm_opt ;;
+    release) build ;;
     wasm-target) wasm_target ;;
     cargo-leptos) cargo_leptos ;;
     wasm-bindgen) wasm_bindgen ;;

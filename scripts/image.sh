@@ -6,7 +6,8 @@
 #
 # Lays out OUT_DIR as the image's /app:
 #   OUT_DIR/bin/herald-server, herald-worker, herald-backup (scripts/backup.sh), OUT_DIR/site
-# --debug  builds without --release (quick; what `make test` checks)
+# --debug  builds the binaries without --release (quick; what `make test` checks); the site is
+#          always the optimised one (scripts/lib.sh, build_site)
 # --smoke  then runs the staged binaries as the image would and checks them (see smoke below)
 #
 # Why `cargo leptos build --frontend-only` plus one plain `cargo build` of both binaries, and not
@@ -17,7 +18,7 @@
 # alone, in a cargo invocation of its own: one `cargo build --bin herald-server --bin
 # herald-worker` resolves the workspace once, so both binaries share every dependency's artifacts
 # (the same ones `cargo build --bins` makes: in `make test` this step compiles nothing new).
-# It is the combination the browser tests already run (scripts/e2e.sh, debug builds).
+# It is the combination the browser tests already run (scripts/e2e.sh: debug binaries, this site).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -25,15 +26,12 @@ source scripts/lib.sh
 usage() { echo "usage: scripts/image.sh [--debug] [--smoke] OUT_DIR" >&2; exit 2; }
 
 release=(--release)
-# The bundle's .br and .gz copies, which the server sends instead of compressing per request
-# (cargo-leptos makes them for release builds only).
-site=(--release --precompress)
 profile=release
 smoke=false
 out=
 while (($#)); do
   case $1 in
-    --debug) release=(); site=(); profile=debug ;;
+    --debug) release=(); profile=debug ;;
     --smoke) smoke=true ;;
     -*) usage ;;
     *) [[ -z "$out" ]] || usage; out=$1 ;;
@@ -48,8 +46,7 @@ out=$(cd "$out" && pwd)
 build() {
   # The Dockerfile keeps target/ in a cache mount: a file deleted from public/ must not linger.
   rm -rf target/site
-  step "building the site (cargo leptos build ${site[*]} --frontend-only)"
-  cargo leptos build "${site[@]}" --frontend-only
+  build_site
 
   step "building herald-server and herald-worker ($profile)"
   cargo build "${release[@]}" --locked --bin herald-server --bin herald-worker
@@ -160,15 +157,18 @@ smoke() {
     curl -fsSL --max-time 10 -D "$dir/root.headers" "$server/" >"$dir/root.html" &&
       grep -qi '^content-type: text/html' "$dir/root.headers" &&
       grep -qi '<html' "$dir/root.html" &&
-      grep -q '/pkg/herald' "$dir/root.html"
+      grep -qE '/pkg/[0-9a-f]{16}/herald\.wasm' "$dir/root.html"
   }
-  check "/ serves the HTML shell, which loads /pkg/herald" serves_html
+  check "/ serves the HTML shell, which loads the bundle from /pkg/<hash>/" serves_html
   serves_wasm() {
-    curl -fsS --max-time 30 -D "$dir/wasm.headers" "$server/pkg/herald.wasm" -o "$dir/herald.wasm" &&
+    local address
+    address=$(grep -oE '/pkg/[0-9a-f]{16}/herald\.wasm' "$dir/root.html" | head -n 1) &&
+      curl -fsS --max-time 30 -D "$dir/wasm.headers" "$server$address" -o "$dir/herald.wasm" &&
       grep -qi '^content-type: application/wasm' "$dir/wasm.headers" &&
+      grep -qi '^cache-control: public, max-age=31536000, immutable' "$dir/wasm.headers" &&
       cmp "$dir/herald.wasm" "$out/site/pkg/herald.wasm"
   }
-  check "/pkg/herald.wasm is served as application/wasm, byte for byte" serves_wasm
+  check "the page's wasm address is served immutable, as application/wasm, byte for byte" serves_wasm
 
   local archive=
   backs_up() {

@@ -20,10 +20,12 @@ wait_http() {
 # The built binaries and site, as cargo-leptos lays them out.
 target_dir() { echo "${CARGO_TARGET_DIR:-$PWD/target}"; }
 
-# build_site: the wasm bundle, stylesheet and assets under target/site (cargo-leptos).
+# build_site: the site under target/site (cargo-leptos) as phones get it: the wasm in the
+# wasm-release profile, through wasm-opt, and the bundle precompressed (.br, .gz beside each file).
+# What `make run`, the browser tests and the image serve; `make dev` keeps the fast debug loop.
 build_site() {
-  step "building the wasm site (cargo leptos build --frontend-only)"
-  cargo leptos build --frontend-only
+  step "building the site (cargo leptos build --release --precompress --frontend-only)"
+  cargo leptos build --release --precompress --frontend-only
 }
 
 # build_bins: herald-server and herald-worker in one cargo resolution, so they share artifacts.

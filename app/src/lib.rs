@@ -10,7 +10,7 @@ pub mod state;
 pub mod wire;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     path,
@@ -32,8 +32,10 @@ use crate::{
     },
 };
 
-/// The document around every page, rendered on the server only.
+/// The document around every page, rendered on the server only. The bundle (script, wasm,
+/// stylesheet) is loaded from `options.site_pkg_dir`, the server's hashed address for it.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -47,6 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="mobile-web-app-capable" content="yes" />
                 <meta name="apple-mobile-web-app-capable" content="yes" />
                 <meta name="apple-mobile-web-app-title" content="Herald" />
+                <link id="herald" rel="stylesheet" href=stylesheet />
                 <script inner_html=components::pwa::KEEP_EARLY_INSTALL_OFFER></script>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
@@ -63,7 +66,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="herald" href="/pkg/herald.css" />
         <Title formatter=|page: String| if page.is_empty() { "Herald".to_owned() } else { format!("{page} · Herald") } />
         <Router>
             <Routes fallback=|| view! { <Frame><NotFound /></Frame> }>

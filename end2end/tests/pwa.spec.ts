@@ -14,13 +14,14 @@ async function underServiceWorker(page: Page) {
   expect(controller).toMatch(/\/sw\.js$/);
 }
 
-/** The path of every response the service worker has cached, in any of its caches. */
+/** The path of every response the service worker has cached, in any of its caches, with a
+ * bundle's hash shown as `<hash>`. */
 async function cachedPaths(page: Page): Promise<string[]> {
   return page.evaluate(async () => {
     const paths: string[] = [];
     for (const name of await caches.keys()) {
       for (const request of await (await caches.open(name)).keys()) {
-        paths.push(new URL(request.url).pathname);
+        paths.push(new URL(request.url).pathname.replace(/^\/pkg\/[0-9a-f]{16}\//, "/pkg/<hash>/"));
       }
     }
     return paths.sort();
@@ -78,7 +79,13 @@ test("after signing in the service worker registers and controls the page", asyn
   await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
   await hydrated(page);
   await expect.poll(() => cachedPaths(page)).toEqual(
-    expect.arrayContaining(["/", "/manifest.webmanifest", "/pkg/herald.css", "/pkg/herald.js", "/pkg/herald.wasm"]),
+    expect.arrayContaining([
+      "/",
+      "/manifest.webmanifest",
+      "/pkg/<hash>/herald.css",
+      "/pkg/<hash>/herald.js",
+      "/pkg/<hash>/herald.wasm",
+    ]),
   );
   expect(errors).toEqual([]);
 });

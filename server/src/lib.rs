@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod auth;
+mod bundle;
 pub mod cli;
 mod live;
 mod media;
@@ -24,6 +25,7 @@ use axum::{
     response::IntoResponse,
     routing::{MethodRouter, get, post},
 };
+use bundle::Bundle;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use runtime::config::Config;
@@ -135,16 +137,27 @@ pub fn router(state: AppState) -> Router {
     for (_, path, route) in endpoints() {
         router = router.route(path, route);
     }
+    let bundle = Bundle::new(&state.leptos_options);
+    let page_shell = {
+        let bundle = bundle.clone();
+        move |options: LeptosOptions| shell(bundle.page_options(&options))
+    };
     router
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
-            move || shell(options.clone())
+            let page_shell = page_shell.clone();
+            move || page_shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            page_shell,
+        ))
         .layer(transport::compression())
         // After the compression: the bundle is compressed when it is built, not per request.
-        .nest_service("/pkg", transport::bundle(&state.leptos_options))
-        .layer(from_fn(transport::revalidate_app_code))
+        .route(
+            "/pkg/{*path}",
+            get(move |request: axum::extract::Request| bundle.clone().serve(request)),
+        )
+        .layer(from_fn(transport::revalidate_service_worker))
         .layer(from_fn_with_state(state.clone(), auth::require_operator))
         .layer(auth::failed_logins())
         .layer(sessions)

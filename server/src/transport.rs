@@ -4,14 +4,12 @@
 //! - Pages, JSON, scripts, styles and SVG go out br- or gzip-compressed, by the browser's
 //!   `Accept-Encoding`. Live event streams are never compressed (a compressor holds messages
 //!   back until its buffer fills), nor is media, which is compressed already.
-//! - The bundle (`/pkg/…`) is compressed once, when it is built (`--precompress`), never per
-//!   request: a file with a `.br` or `.gz` copy beside it is served from the copy the browser
-//!   accepts, one without is served as it is (a development build).
-//! - The service worker and the app's bundle (`/pkg/…`) are `no-cache`: a browser keeps them
-//!   but asks before each use, and gets a body-less 304 while they have not changed, so a deploy
-//!   takes over at once and an installed app never runs a stale bundle.
-
-use std::path::Path;
+//! - The bundle (`/pkg/…`, [`crate::bundle`]) is compressed once, when it is built
+//!   (`--precompress`), never per request: a file with a `.br` or `.gz` copy beside it is served
+//!   from the copy the browser accepts, one without is served as it is (a development build).
+//! - The service worker is `no-cache`: a browser keeps it but asks before each use, and gets a
+//!   body-less 304 while it has not changed, so a deploy's worker takes over at once. The bundle
+//!   is cached by its hashed addresses ([`crate::bundle`]).
 
 use axum::{
     body::HttpBody,
@@ -20,13 +18,9 @@ use axum::{
     middleware::Next,
     response::Response as AxumResponse,
 };
-use leptos::config::LeptosOptions;
-use tower_http::{
-    compression::{
-        CompressionLayer, Predicate,
-        predicate::{And, SizeAbove},
-    },
-    services::ServeDir,
+use tower_http::compression::{
+    CompressionLayer, Predicate,
+    predicate::{And, SizeAbove},
 };
 
 /// Below this, compressing saves less than its framing costs.
@@ -74,21 +68,12 @@ impl Predicate for Compressible {
     }
 }
 
-/// The bundle (`/pkg/…`: wasm, script, stylesheet), from its precompressed copies when the
-/// build made them, answering a browser's "changed since?" with a body-less 304 when it has not.
-pub fn bundle(options: &LeptosOptions) -> ServeDir {
-    ServeDir::new(Path::new(&*options.site_root).join(&*options.site_pkg_dir))
-        .precompressed_br()
-        .precompressed_gzip()
-}
-
-/// Marks the service worker and the bundle `no-cache` (see the module's comment).
-pub async fn revalidate_app_code(request: Request, next: Next) -> AxumResponse {
-    let path = request.uri().path();
-    let app_code = path == "/sw.js" || path.starts_with("/pkg/");
+/// Marks the service worker `no-cache` (see the module's comment).
+pub async fn revalidate_service_worker(request: Request, next: Next) -> AxumResponse {
+    let worker = request.uri().path() == "/sw.js";
     let mut response = next.run(request).await;
     let status = response.status();
-    if app_code && (status.is_success() || status == StatusCode::NOT_MODIFIED) {
+    if worker && (status.is_success() || status == StatusCode::NOT_MODIFIED) {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -90,7 +90,7 @@ async fn dashboard_is_rendered_on_the_server_with_hydration_scripts() {
     assert!(html.contains("<h1>Dashboard</h1>"), "{html}");
     assert!(html.contains("Dashboard · Herald"), "{html}");
     assert!(
-        html.contains("/pkg/herald.js"),
+        html.contains("/pkg/") && html.contains("/herald.js"),
         "the page must load the wasm bundle: {html}"
     );
     assert!(

@@ -141,3 +141,102 @@ async fn the_bundle_comes_only_from_its_precompressed_copies_and_is_revalidated(
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
     assert!(response.bytes().await.unwrap().is_empty());
 }
+
+/// The `<hash>` of the `/pkg/<hash>/herald.js` a page loads.
+fn bundle_hash(html: &str) -> String {
+    let at = html.find("/herald.js").expect("the page loads the script");
+    let address = &html[..at];
+    let hash = &address[address.rfind("/pkg/").expect("under /pkg/") + 5..];
+    assert_eq!(hash.len(), 16, "{hash}");
+    assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()), "{hash}");
+    hash.to_owned()
+}
+
+#[tokio::test]
+async fn pages_load_the_bundle_from_hashed_addresses_kept_for_good() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::write(pkg.join("herald.wasm"), vec![0u8; 64 * 1024]).unwrap();
+    std::fs::write(pkg.join("herald.wasm.br"), b"precompressed br").unwrap();
+    std::fs::write(pkg.join("herald.js"), "export function hydrate() {}\n").unwrap();
+    std::fs::write(pkg.join("herald.css"), "body { color: black }\n").unwrap();
+    let server =
+        TestServer::start_with(&[("LEPTOS_SITE_ROOT", site.path().to_str().unwrap())]).await;
+    let anonymous = client();
+    let page = || async {
+        anonymous
+            .get(server.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let get = |path: String| {
+        anonymous
+            .get(server.url(&path))
+            .header(ACCEPT_ENCODING, "br")
+            .send()
+    };
+
+    let html = page().await;
+    let hash = bundle_hash(&html);
+    for file in ["herald.wasm", "herald.css"] {
+        assert!(
+            html.contains(&format!("/pkg/{hash}/{file}")),
+            "{file} in {html}"
+        );
+    }
+    let response = get(format!("/pkg/{hash}/herald.wasm")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(
+        encoding(&response).as_deref(),
+        Some("br"),
+        "still from the precompressed copy"
+    );
+    assert_eq!(&response.bytes().await.unwrap()[..], b"precompressed br");
+    let response = get(format!("/pkg/{hash}/herald.css")).await.unwrap();
+    assert_eq!(
+        response.headers()[CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(response.text().await.unwrap(), "body { color: black }\n");
+    for wrong in [
+        format!("/pkg/{hash}/herald.txt"),
+        "/pkg/0123456789abcdef/herald.wasm".to_owned(),
+    ] {
+        assert_eq!(
+            get(wrong.clone()).await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "{wrong}"
+        );
+    }
+
+    // A rebuild under the running server (cargo leptos watch, a deploy's new files): new pages
+    // name the new bundle, and the old address is gone rather than serving other bytes.
+    std::fs::write(
+        pkg.join("herald.css"),
+        "body { color: teal; background: white }\n",
+    )
+    .unwrap();
+    let rebuilt = bundle_hash(&page().await);
+    assert_ne!(rebuilt, hash);
+    assert_eq!(
+        get(format!("/pkg/{hash}/herald.css"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let response = get(format!("/pkg/{rebuilt}/herald.css")).await.unwrap();
+    assert_eq!(
+        response.text().await.unwrap(),
+        "body { color: teal; background: white }\n"
+    );
+}
