@@ -8,23 +8,25 @@
 FROM rust:1.95-slim-trixie AS builder
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# binaryen: wasm-opt for the release wasm. make and perl: cargo-leptos builds a vendored OpenSSL
-# (through cargo-generate). pkg-config: lets -sys crates find system libraries.
+# g++: the wasm-opt crate builds binaryen (wasm-opt for the release wasm) from source. make and
+# perl: cargo-leptos builds a vendored OpenSSL (through cargo-generate). pkg-config: lets -sys
+# crates find system libraries.
 # Versions are not pinned: the trixie base image fixes the suite, and pins of Debian package
 # versions break the build at every point release.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends binaryen make perl pkg-config \
+ && apt-get install -y --no-install-recommends g++ make perl pkg-config \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 
-# The tools, in layers of their own. cargo-leptos (~15 min to build) depends on the bootstrap
-# script only; the wasm-bindgen CLI must match Cargo.lock, so it comes after Cargo.lock.
+# The tools, in layers of their own. cargo-leptos (~15 min to build) and wasm-opt (~7 min) depend
+# on the bootstrap script only; the wasm-bindgen CLI must match Cargo.lock, so it comes after
+# Cargo.lock.
 COPY scripts/bootstrap.sh scripts/lib.sh scripts/
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
-    scripts/bootstrap.sh wasm-target cargo-leptos
+    scripts/bootstrap.sh wasm-target cargo-leptos wasm-opt
 COPY Cargo.lock ./
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \

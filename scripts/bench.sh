@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: the worker's memory, then delivery's speed and a metrics scrape's cost on SQLite
+# `make bench`: the dashboard's server-side rendering under load, the worker's memory, then delivery's speed and a metrics scrape's cost on SQLite
 # and on PostgreSQL (TEST_DATABASE_URL, or a throw-away cluster), then several workers on
 # PostgreSQL (failover time, throughput with 1–3 workers). Prints the figures;
 # docs/benchmarks.md records them.
@@ -10,6 +10,9 @@ source scripts/pg-temp.sh
 trap stop_temp_postgres EXIT
 
 scripts/bootstrap.sh test
+
+step "server-side rendering under load (release build, wrk)"
+env -u TEST_DATABASE_URL cargo bench -p server --bench pages
 
 step "worker memory"
 env -u TEST_DATABASE_URL cargo bench -p worker --bench memory

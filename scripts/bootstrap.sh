@@ -2,7 +2,8 @@
 # Installs what Herald's build (and, with `test`, its test suite) needs, from package registries
 # only: nothing downloads a prebuilt binary. Idempotent and quick when everything is present.
 #   scripts/bootstrap.sh build     wasm target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock,
-#                                  wasm-opt (Debian's binaryen: the site is always a release build)
+#                                  wasm-opt (binaryen 116, built from crates.io: the site is always
+#                                  a release build)
 #   scripts/bootstrap.sh test      the above, plus Chromium, PostgreSQL, python3's venv module and
 #                                  the Playwright runner
 #   scripts/bootstrap.sh release   the same as `build` (the image's build)
@@ -47,9 +48,17 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@"
 }
 
-# cargo-leptos (no_downloads) runs wasm-opt from PATH for `--release` builds only.
+# cargo-leptos (no_downloads) runs wasm-opt from PATH for `--release` builds. It is built from
+# the wasm-opt crate, which bundles binaryen's source (~7 min once, needs a C++ compiler): older
+# binaryen releases, such as Debian bookworm's 108, mangle the reference-typed table that rustc
+# and wasm-bindgen now emit, and the site they output fails to start in the browser.
+WASM_OPT_VERSION=0.116.1
 wasm_opt() {
-  command -v wasm-opt >/dev/null || apt_install binaryen
+  if [[ "$(wasm-opt --version 2>/dev/null || true)" != *"version 116"* ]]; then
+    command -v c++ >/dev/null || apt_install g++
+    step "building wasm-opt $WASM_OPT_VERSION (binaryen 116, from crates.io; ~7 min once)"
+    cargo install wasm-opt --version "$WASM_OPT_VERSION" --locked
+  fi
 }
 
 test_tools() {
@@ -59,6 +68,8 @@ test_tools() {
   # herald-backup's tests: sqlite3 for SQLite backups; pg_dump, pg_restore and psql come with
   # postgresql (its client package).
   command -v sqlite3 >/dev/null || packages+=(sqlite3)
+  # make bench's load generator for the server-side rendering benchmark.
+  command -v wrk >/dev/null || packages+=(wrk)
   command -v pg_dump >/dev/null || packages+=(postgresql-client)
   # scripts/deploy-check.sh keeps hadolint (from PyPI) in a virtualenv under target/tools.
   python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
