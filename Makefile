@@ -9,7 +9,8 @@ run:
 test:
 	@scripts/test.sh
 
-## The worker's memory, delivery's speed and a metrics scrape's cost on SQLite and PostgreSQL, printed.
+## Server-side rendering under load, the worker's memory, delivery's speed and a metrics scrape's
+## cost on SQLite and PostgreSQL, printed.
 bench:
 	@scripts/bench.sh
 

@@ -203,7 +203,9 @@ async fn describe(
 }
 
 /// The next `limit` fires of the operator's active reminders, soonest first. A recurring
-/// reminder may appear several times, once per occurrence.
+/// reminder may appear several times, once per occurrence. Only the `limit` reminders due
+/// soonest are read: each of them fires no later than its own next fire, so any other
+/// reminder's fires come after `limit` fires already found.
 pub async fn upcoming(
     db: &impl ConnectionTrait,
     operator_id: i64,
@@ -213,6 +215,9 @@ pub async fn upcoming(
         .filter(reminders::Column::OperatorId.eq(operator_id))
         .filter(reminders::Column::Status.eq(ReminderStatus::Active))
         .filter(reminders::Column::NextFireAt.is_not_null())
+        .order_by_asc(reminders::Column::NextFireAt)
+        .order_by_asc(reminders::Column::Id)
+        .limit(limit as u64)
         .all(db)
         .await?;
     let mut fires = Vec::new();

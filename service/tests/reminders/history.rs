@@ -142,3 +142,35 @@ async fn only_a_paused_run_can_be_resumed_or_cancelled() {
         ["run.resumed", "run.cancelled"]
     );
 }
+
+#[tokio::test]
+async fn the_next_fires_are_the_soonest_whichever_reminder_was_created_first() {
+    let w = World::new().await;
+    let weekly = w.create(&w.weekly()).await;
+    let one_off = w.create(&w.one_off()).await;
+    let sooner = w
+        .create(&ReminderInput {
+            name: "Sooner".into(),
+            start_local: w.one_off().start_local - chrono::TimeDelta::hours(20),
+            ..w.one_off()
+        })
+        .await;
+    let w = &w;
+    let next = |limit| async move {
+        reminders::upcoming(w.db(), w.me.id, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(r, at)| (r.id, at))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(next(1).await, [(sooner.id, utc(2031, 3, 3, 13, 0))]);
+    assert_eq!(
+        next(3).await,
+        [
+            (sooner.id, utc(2031, 3, 3, 13, 0)),
+            (one_off.id, utc(2031, 3, 4, 9, 0)),
+            (weekly.id, utc(2031, 3, 5, 7, 30)),
+        ]
+    );
+}
