@@ -4,10 +4,8 @@
 # actions and injected faults, then the delivery invariants (docs/reliability.md).
 #   scripts/chaos.sh            the long version: 25 one-worker trials per database, then 25
 #                               trials of three workers sharing PostgreSQL
-#   scripts/chaos.sh --short    the test suite's: 2 one-worker trials per database (~3
-#                               minutes). The three-worker pass is not in it while it still
-#                               finds an open defect now and then (docs/reliability.md,
-#                               "Several workers").
+#   scripts/chaos.sh --short    the test suite's: 2 one-worker trials per database, then 2
+#                               trials of three workers sharing PostgreSQL (~4 minutes)
 # Any other arguments go to one herald-chaos run (--seed S --trials 1 --db sqlite replays a
 # trial; --db postgres --workers 3 runs several workers).
 # TEST_DATABASE_URL (a PostgreSQL server URL) is used when given, without the restart fault;
@@ -16,7 +14,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 source scripts/pg-temp.sh
-trap stop_temp_postgres EXIT
+
+# A failed trial keeps its directory (logs, SQLite database); on the throw-away cluster, its
+# PostgreSQL database is dumped into that directory before the cluster goes.
+keep_failed_databases() {
+  [[ -n "${PG_TEMP_DIR:-}" && $status -ne 0 ]] || return 0
+  local db
+  for db in $("$PG_TEMP_BIN/psql" "$TEST_DATABASE_URL" -Atc \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'herald_chaos_%'" 2>/dev/null); do
+    local dir="target/chaos/postgres-${db#herald_chaos_}"
+    mkdir -p "$dir"
+    "$PG_TEMP_BIN/pg_dump" "${TEST_DATABASE_URL%/*}/$db" >"$dir/database.sql" &&
+      echo "kept $db in $dir/database.sql"
+  done
+}
+status=0
+trap 'keep_failed_databases; stop_temp_postgres' EXIT
+# The workers' logs at `info`, so that a failed trial's kept logs explain it.
+export CHAOS_RUST_LOG=${CHAOS_RUST_LOG:-info}
 
 step "building herald-server, herald-worker and herald-chaos"
 cargo build -p server -p worker -p chaos --bins
@@ -29,7 +44,6 @@ fi
 
 # Every pass runs, even after one failed; the script exits with the worst status (1: an
 # invariant broke, 2: a pass could not run).
-status=0
 pass() {
   step "herald-chaos $*"
   "$(target_dir)/debug/herald-chaos" "$@" || status=$(($? > status ? $? : status))
@@ -40,6 +54,7 @@ if [[ $# -eq 0 ]]; then
   pass --db postgres --workers 3
 elif [[ $# -eq 1 && $1 == --short ]]; then
   pass --short
+  pass --short --db postgres --workers 3
 else
   pass "$@"
 fi

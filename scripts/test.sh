@@ -38,7 +38,7 @@ fi
 
 # The real binaries under random operator actions and faults (kill -9, SIGTERM, a PostgreSQL
 # restart), then the delivery invariants; a few trials per database (docs/reliability.md).
-step "chaos harness, short: SQLite and PostgreSQL"
+step "chaos harness, short: SQLite and PostgreSQL, then three workers on PostgreSQL"
 scripts/chaos.sh --short 2>&1 | tee -a "$log"
 
 # The browser tests run herald-server, herald-worker and herald-fixture (mostly built by the
