@@ -37,10 +37,15 @@ async fn main() {
     let operator = operators::active(db).await.expect("operators")[0].id;
     let mut groups = Vec::new();
     for a in 0..ACCOUNTS {
-        let account = seed::account(db, operator, &format!("Line {a}"), AccountStatus::Connected).await;
+        let account =
+            seed::account(db, operator, &format!("Line {a}"), AccountStatus::Connected).await;
         let mut ids = Vec::new();
         for g in 0..GROUPS_PER_ACCOUNT {
-            ids.push(seed::group(db, account.id, &format!("Group {a}-{g}")).await.id);
+            ids.push(
+                seed::group(db, account.id, &format!("Group {a}-{g}"))
+                    .await
+                    .id,
+            );
         }
         groups.push((account.id, ids));
     }
@@ -128,7 +133,11 @@ async fn main() {
             figure("90%"),
             figure("99%"),
             html.len(),
-            if errors.is_empty() { "no errors".to_owned() } else { errors.join("; ") }
+            if errors.is_empty() {
+                "no errors".to_owned()
+            } else {
+                errors.join("; ")
+            }
         );
     }
 }
