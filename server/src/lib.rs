@@ -138,6 +138,8 @@ pub fn router(state: AppState) -> Router {
         router = router.route(path, route);
     }
     let bundle = Bundle::new(&state.leptos_options);
+    // Hashed now, at start, rather than by the first page's request.
+    bundle.hash();
     let page_shell = {
         let bundle = bundle.clone();
         move |options: LeptosOptions| shell(bundle.page_options(&options))
