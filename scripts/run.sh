@@ -29,7 +29,7 @@ pids+=($!)
 # Both binaries migrate under a lock, so starting them together is safe.
 addr=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
 if wait_http "http://$addr/api/health" 120; then
-  printf '\n  Herald is running: \033[1m%s\033[0m   (Ctrl-C stops it)\n' "${PUBLIC_URL:-http://localhost:3000}"
+  printf '\n  Herald is running: \033[1m%s\033[0m   (Ctrl-C stops it)\n' "${PUBLIC_URL:-http://localhost:${addr##*:}}"
   if link=$("$bin/herald-server" login-link 2>/dev/null); then
     printf '  Sign in with this one-time link (10 minutes): \033[1m%s\033[0m\n  Another one: make login-link\n\n' "$link"
   else

@@ -60,15 +60,21 @@ impl Config {
             "DATABASE_URL",
             DatabaseUrl::parse(database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL)),
         );
-        let public_url = check(
-            &mut problems,
-            "PUBLIC_URL",
-            PublicUrl::parse(public_url.as_deref().unwrap_or("http://localhost:3000")),
-        );
         let server_addr = check(
             &mut problems,
             "LEPTOS_SITE_ADDR",
             parse_addr(server_addr, "127.0.0.1:3000"),
+        );
+        // Unset, it is this machine at the port the server listens on, so that moving the port
+        // alone keeps sign-in links and the Origin check pointing at the server.
+        let default_public_url = format!(
+            "http://localhost:{}",
+            server_addr.map_or(3000, |addr| addr.port())
+        );
+        let public_url = check(
+            &mut problems,
+            "PUBLIC_URL",
+            PublicUrl::parse(public_url.as_deref().unwrap_or(&default_public_url)),
         );
         let worker_health_addr = check(
             &mut problems,

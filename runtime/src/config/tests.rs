@@ -229,3 +229,18 @@ fn bad_log_filter_is_refused() {
         err.problems
     );
 }
+
+#[test]
+fn the_public_url_follows_the_listening_port_unless_set() {
+    let config = load(&[("LEPTOS_SITE_ADDR", "127.0.0.1:3055")]).unwrap();
+    assert_eq!(config.public_url.url().as_str(), "http://localhost:3055/");
+    let config = load(&[
+        ("LEPTOS_SITE_ADDR", "0.0.0.0:3055"),
+        ("PUBLIC_URL", "https://herald.example.com"),
+    ])
+    .unwrap();
+    assert_eq!(
+        config.public_url.url().as_str(),
+        "https://herald.example.com/"
+    );
+}
