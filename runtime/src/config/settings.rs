@@ -111,7 +111,7 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "PUBLIC_URL",
-        default: DefaultValue::Unset("`http://localhost:` and the port of LEPTOS_SITE_ADDR"),
+        default: DefaultValue::Unset("`http://localhost:` and the port the server listens on"),
         meaning: "the address operators use; links and Origin checks derive from it",
         used_by: BOTH,
         secrecy: Secrecy::Public,
