@@ -24,6 +24,15 @@ pub trait Mandate: Send + Sync {
     fn may_connect(&self, account_id: i64) -> bool;
 }
 
+/// What a provider asks before connecting: `mandate`'s answer, or yes without one.
+pub fn may_connect(mandate: Option<&std::sync::Arc<dyn Mandate>>, account_id: i64) -> bool {
+    mandate.is_none_or(|mandate| mandate.may_connect(account_id))
+}
+
+/// How a session ends that was about to connect when its worker lost the account.
+pub const NOT_MINE: &str =
+    "not connected: this worker no longer holds the account's lease; another worker runs it";
+
 /// One run of one account's session. Every start gets a new generation, so anything a stopped
 /// session still reports is recognisably stale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

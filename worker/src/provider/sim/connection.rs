@@ -36,9 +36,6 @@ const RENEW_EVERY: Duration = Duration::from_secs(1);
 
 /// How a replaced connection ends, as WhatsApp's 409 does.
 pub(super) const REPLACED: &str = "stream replaced (409): another connection took over this device";
-/// How a session ends that was about to connect when its process lost the account.
-pub(super) const NOT_MINE: &str =
-    "not connected: this worker no longer holds the account's lease; another worker runs it";
 /// How a connection ends that went unrenewed past [`LIVE_FOR`].
 pub(super) const SILENT: &str = "connection closed: it was silent for longer than WhatsApp waits";
 
@@ -95,9 +92,7 @@ impl Connection {
 
     /// Asked right before connecting (see [`Mandate`]).
     pub(super) fn may_connect(&self) -> bool {
-        self.mandate
-            .as_ref()
-            .is_none_or(|mandate| mandate.may_connect(self.account_id))
+        crate::provider::may_connect(self.mandate.as_ref(), self.account_id)
     }
 
     /// Takes the account over, recording an overlap if another process's connection was live.

@@ -334,7 +334,7 @@ async fn hold(state: &SessionState) {
     let connection = &state.connection;
     if !connection.may_connect() {
         state.end_with(SessionEvent::Disconnected {
-            reason: connection::NOT_MINE.to_owned(),
+            reason: crate::provider::NOT_MINE.to_owned(),
         });
         return;
     }

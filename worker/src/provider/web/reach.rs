@@ -47,9 +47,7 @@ impl Reach {
     }
 
     fn may_connect(&self) -> bool {
-        self.mandate
-            .as_ref()
-            .is_none_or(|mandate| mandate.may_connect(self.account_id))
+        crate::provider::may_connect(self.mandate.as_ref(), self.account_id)
     }
 
     /// Why the last attempt did not get a socket, if that is where it failed. An attempt that
@@ -57,10 +55,7 @@ impl Reach {
     pub fn failure(&self, server: &str) -> Option<String> {
         match &*self.last.lock().unwrap_or_else(PoisonError::into_inner) {
             Attempt::NotYet | Attempt::Opened => None,
-            Attempt::NotMine => Some(
-                "not connected: this worker no longer holds the account's lease; another worker runs it"
-                    .to_owned(),
-            ),
+            Attempt::NotMine => Some(crate::provider::NOT_MINE.to_owned()),
             Attempt::Started => Some(format!("cannot reach WhatsApp at {server}: timed out")),
             Attempt::Failed(e) => Some(format!("cannot reach WhatsApp at {server}: {e}")),
         }
