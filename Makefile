@@ -37,4 +37,4 @@ image:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p frontend -p app -p domain --features app/hydrate --target wasm32-unknown-unknown --all-targets -- -D warnings

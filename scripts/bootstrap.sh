@@ -73,6 +73,9 @@ test_tools() {
   command -v pg_dump >/dev/null || packages+=(postgresql-client)
   # scripts/deploy-check.sh keeps hadolint (from PyPI) in a virtualenv under target/tools.
   python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
+  # Node runs the Playwright tests and the wasm tests (wasm-bindgen-test-runner, which comes with
+  # the wasm-bindgen CLI, hands them to it).
+  command -v npm >/dev/null || packages+=(nodejs npm)
   ((${#packages[@]} == 0)) || apt_install "${packages[@]}"
   if [[ ! -d end2end/node_modules ]] || [[ end2end/package-lock.json -nt end2end/node_modules ]]; then
     step "installing the Playwright test runner (it drives Debian's Chromium; no browser download)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: install what is missing, then run every check and test Herald has:
-#   lints · Rust tests on SQLite · Rust tests on PostgreSQL · chaos harness (short) · wasm build ·
+#   lints · Rust tests on SQLite · wasm tests under Node · Rust tests on PostgreSQL · chaos harness (short) · wasm build ·
 #   browser tests ·
 #   deployment checks (compose.yaml, Dockerfile, the image's build steps and a smoke test).
 # TEST_DATABASE_URL (a PostgreSQL server URL) is used when given; otherwise a throw-away cluster.
@@ -21,10 +21,15 @@ scripts/bootstrap.sh test
 step "lints: rustfmt and clippy (server side and wasm side)"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
-cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p frontend -p app -p domain --features app/hydrate --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 step "Rust tests on SQLite"
 cargo test 2>&1 | tee -a "$log"
+
+# The browser computes time zone offsets with its own Intl database (domain/src/timezone/intl.rs);
+# these check it against the server's tables, under Node, whose Intl is the browsers' own.
+step "Rust tests in wasm: the browser's time zone offsets"
+cargo test -p domain --target wasm32-unknown-unknown --test intl 2>&1 | tee -a "$log"
 
 step "Rust tests on PostgreSQL"
 if [[ -n "${TEST_DATABASE_URL:-}" ]]; then

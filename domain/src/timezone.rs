@@ -1,8 +1,18 @@
 //! An IANA time zone name that Herald can compute local times in.
 
+#[cfg(target_arch = "wasm32")]
+mod intl;
+
 use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
+
+/// What computes a zone's offsets: the bundled tz database on the server and in the worker, the
+/// platform's own in the browser, whose build would otherwise carry the database's tables.
+#[cfg(not(target_arch = "wasm32"))]
+pub type Zone = chrono_tz::Tz;
+#[cfg(target_arch = "wasm32")]
+pub use intl::IntlZone as Zone;
 
 /// A validated IANA time zone, e.g. `Europe/London`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,8 +31,11 @@ impl TimeZone {
     }
 
     /// The zone itself, for computing local times.
-    pub fn tz(self) -> chrono_tz::Tz {
-        self.0
+    pub fn tz(self) -> Zone {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.0;
+        #[cfg(target_arch = "wasm32")]
+        return intl::IntlZone(self.0);
     }
 
     /// Every zone Herald knows, in alphabetical order of name: the choices a picker offers.

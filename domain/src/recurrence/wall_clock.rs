@@ -2,7 +2,8 @@
 //! of local times never happens (a gap), and when they fall back a range happens twice (a fold).
 
 use chrono::{DateTime, Days, FixedOffset, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
-use chrono_tz::Tz;
+
+use crate::timezone::Zone;
 
 pub(crate) enum Resolved {
     Single(DateTime<Utc>),
@@ -32,7 +33,7 @@ impl Resolved {
 }
 
 /// `None` only at the edges of the representable range.
-pub(crate) fn resolve(tz: Tz, local: NaiveDateTime) -> Option<Resolved> {
+pub(crate) fn resolve(tz: Zone, local: NaiveDateTime) -> Option<Resolved> {
     match tz.from_local_datetime(&local) {
         chrono::MappedLocalTime::Single(at) => Some(Resolved::Single(at.to_utc())),
         chrono::MappedLocalTime::Ambiguous(a, b) => {
@@ -46,7 +47,7 @@ pub(crate) fn resolve(tz: Tz, local: NaiveDateTime) -> Option<Resolved> {
     }
 }
 
-fn gap(tz: Tz, local: NaiveDateTime) -> Option<Resolved> {
+fn gap(tz: Zone, local: NaiveDateTime) -> Option<Resolved> {
     // A day either side of the gap the offsets are those from before and after the change:
     // zones do not change their offset twice within a couple of days.
     let before = offset_at(tz, local.checked_sub_days(Days::new(1))?);
@@ -70,6 +71,6 @@ fn gap(tz: Tz, local: NaiveDateTime) -> Option<Resolved> {
     })
 }
 
-fn offset_at(tz: Tz, utc: NaiveDateTime) -> FixedOffset {
+fn offset_at(tz: Zone, utc: NaiveDateTime) -> FixedOffset {
     tz.offset_from_utc_datetime(&utc).fix()
 }
