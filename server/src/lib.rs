@@ -113,7 +113,7 @@ impl Application {
             .into_make_service_with_connect_info::<SocketAddr>();
         let stopping = self.stopping;
         let _in_use = self.in_use;
-        axum::serve(self.listener, service)
+        axum::serve(transport::without_nagle(self.listener), service)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 let _ = stopping.send(true);
