@@ -5,8 +5,12 @@
 use leptos::prelude::*;
 
 use super::AppError;
-use crate::wire::reminders::{ReminderPage, ReminderRow, RunPage};
+use crate::wire::reminders::{ReminderList, ReminderPage, RunPage};
 
+/// How many reminders one page of the list shows: enough to scroll through on a phone, few
+/// enough that an operator with hundreds does not download them all to see the newest.
+#[cfg(feature = "ssr")]
+const REMINDERS_PER_PAGE: u64 = 50;
 /// How many runs a reminder's page shows.
 #[cfg(feature = "ssr")]
 const RUNS_SHOWN: u64 = 20;
@@ -14,10 +18,13 @@ const RUNS_SHOWN: u64 = 20;
 #[cfg(feature = "ssr")]
 const UPCOMING_SHOWN: usize = 5;
 
-/// The caller's reminders in the order they were made; `status` (`active`, `paused`, `ended`,
-/// `failed`) narrows them.
+/// One page of the caller's reminders, newest first; `status` (`active`, `paused`, `ended`,
+/// `failed`) narrows them. A page past the last reads as the last.
 #[server(endpoint = "list_reminders")]
-pub async fn list_reminders(status: Option<String>) -> Result<Vec<ReminderRow>, AppError> {
+pub async fn list_reminders(
+    status: Option<String>,
+    page: Option<u64>,
+) -> Result<ReminderList, AppError> {
     use domain::status::ReminderStatus;
 
     let (state, me) = super::caller::context().await?;
@@ -28,8 +35,20 @@ pub async fn list_reminders(status: Option<String>) -> Result<Vec<ReminderRow>, 
                 super::caller::refuse(format!("“{text}” is not a reminder status."))
             })?),
         };
-    let rows = service::reminders::overview(&state.db, me.id, status).await?;
-    Ok(rows.into_iter().map(ssr::row).collect())
+    let listed = service::reminders::overview_page(
+        &state.db,
+        me.id,
+        status,
+        page.unwrap_or(1),
+        REMINDERS_PER_PAGE,
+    )
+    .await?;
+    Ok(ReminderList {
+        rows: listed.rows.into_iter().map(ssr::row).collect(),
+        page: listed.page,
+        pages: listed.pages,
+        total: listed.total,
+    })
 }
 
 // `name`: the default struct name would be the DTO's.

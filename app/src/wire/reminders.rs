@@ -275,6 +275,18 @@ pub struct GroupChoice {
     pub participants: u32,
 }
 
+/// One page of the reminders list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderList {
+    pub rows: Vec<ReminderRow>,
+    /// 1-based.
+    pub page: u64,
+    /// At least 1.
+    pub pages: u64,
+    /// The reminders on every page together.
+    pub total: u64,
+}
+
 /// One reminder in the list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReminderRow {

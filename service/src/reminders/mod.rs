@@ -21,8 +21,8 @@ use sea_orm::DbErr;
 
 pub use input::{FieldError, FieldErrors, PartInput, ReminderInput};
 pub use read::{
-    Overview, Part, ReminderDetail, RunHistory, Target, detail, find, list, overview, overview_of,
-    runs, upcoming,
+    Overview, OverviewPage, Part, ReminderDetail, RunHistory, Target, detail, find, list, overview,
+    overview_of, overview_page, runs, upcoming,
 };
 pub use write::{create, delete, duplicate, pause, resume, update};
 

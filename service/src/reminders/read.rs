@@ -11,7 +11,8 @@ use entity::{
     whatsapp_accounts as accounts, whatsapp_groups as groups,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::schedule_of;
@@ -131,6 +132,47 @@ pub async fn overview(
 ) -> Result<Vec<Overview>, DbErr> {
     let reminders = list(db, operator_id, status).await?;
     describe(db, operator_id, reminders).await
+}
+
+/// One page of the reminders list: newest first, so a reminder just made is on the first page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverviewPage {
+    pub rows: Vec<Overview>,
+    /// 1-based; a page past the last reads as the last.
+    pub page: u64,
+    /// At least 1, so "page 1 of 1" reads right when there is nothing.
+    pub pages: u64,
+    /// The reminders on every page together.
+    pub total: u64,
+}
+
+/// Page `page` (1-based) of the operator's reminders, `per_page` to a page (at least one),
+/// optionally only those in `status`: five queries however many reminders there are.
+pub async fn overview_page(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    status: Option<ReminderStatus>,
+    page: u64,
+    per_page: u64,
+) -> Result<OverviewPage, DbErr> {
+    let mut query = reminders::Entity::find().filter(reminders::Column::OperatorId.eq(operator_id));
+    if let Some(status) = status {
+        query = query.filter(reminders::Column::Status.eq(status));
+    }
+    let paginator = query
+        .order_by_desc(reminders::Column::CreatedAt)
+        .order_by_desc(reminders::Column::Id)
+        .paginate(db, per_page.max(1));
+    let total = paginator.num_items().await?;
+    let pages = total.div_ceil(per_page.max(1)).max(1);
+    let page = page.clamp(1, pages);
+    let reminders = paginator.fetch_page(page - 1).await?;
+    Ok(OverviewPage {
+        rows: describe(db, operator_id, reminders).await?,
+        page,
+        pages,
+        total,
+    })
 }
 
 /// [`overview`] of one reminder already read.

@@ -6,6 +6,7 @@ mod creation;
 mod firing;
 mod history;
 mod lifecycle;
+mod listing;
 mod scoping;
 mod validation;
 

@@ -1,5 +1,6 @@
-//! `/reminders`: every reminder of the operator, filtered by status through the URL
-//! (`?status=active|paused|ended|failed`), so a filter survives a refresh and can be linked to.
+//! `/reminders`: the operator's reminders, newest first, a page at a time, filtered by status
+//! through the URL (`?status=active|paused|ended|failed&page=2`), so a filter and a page survive
+//! a refresh and can be linked to.
 
 use domain::status::ReminderStatus;
 use leptos::prelude::*;
@@ -13,7 +14,7 @@ use crate::{
         run_badge::{ReminderStatusBadge, RunStatusBadge},
     },
     functions::reminders::list_reminders,
-    wire::reminders::ReminderRow,
+    wire::reminders::{ReminderList, ReminderRow},
 };
 
 /// The filters, as (query value, label); `None` shows every reminder.
@@ -34,9 +35,10 @@ pub fn RemindersPage() -> impl IntoView {
             .get("status")
             .and_then(|s| s.parse::<ReminderStatus>().ok())
     });
+    let page = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse::<u64>().ok()));
     let reminders = Resource::new(
-        move || status.get(),
-        |status| list_reminders(status.map(|s| s.as_str().to_owned())),
+        move || (status.get(), page.get()),
+        |(status, page)| list_reminders(status.map(|s| s.as_str().to_owned()), page),
     );
 
     view! {
@@ -51,10 +53,7 @@ pub fn RemindersPage() -> impl IntoView {
             </header>
             <nav class="filter-tabs" aria-label="Filter reminders">
                 {FILTERS.into_iter().map(|(filter, label)| {
-                    let href = match filter {
-                        Some(s) => format!("/reminders?status={}", s.as_str()),
-                        None => "/reminders".to_owned(),
-                    };
+                    let href = list_href(filter, 1);
                     view! {
                         <a
                             href=href
@@ -69,17 +68,57 @@ pub fn RemindersPage() -> impl IntoView {
             </nav>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || reminders.get().map(|result| match result {
-                    Ok(rows) if rows.is_empty() => view! { <Empty status=status.get_untracked() /> }.into_any(),
-                    Ok(rows) => view! {
-                        <ul class="reminder-list" data-testid="reminder-list">
-                            {rows.into_iter().map(|row| view! { <Row row /> }).collect_view()}
-                        </ul>
-                    }
-                    .into_any(),
+                    Ok(list) if list.rows.is_empty() => view! { <Empty status=status.get_untracked() /> }.into_any(),
+                    Ok(list) => view! { <Listed list status=status.get_untracked() /> }.into_any(),
                     Err(e) => view! { <p class="notice notice-bad" role="alert">{error_text(&e)}</p> }.into_any(),
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// The list's address for `status` and `page`; the first page has no `page` in it.
+fn list_href(status: Option<ReminderStatus>, page: u64) -> String {
+    let mut query = Vec::new();
+    if let Some(status) = status {
+        query.push(format!("status={}", status.as_str()));
+    }
+    if page > 1 {
+        query.push(format!("page={page}"));
+    }
+    if query.is_empty() {
+        "/reminders".to_owned()
+    } else {
+        format!("/reminders?{}", query.join("&"))
+    }
+}
+
+/// One page of rows, with links to the newer and older pages when there are more.
+#[component]
+fn Listed(list: ReminderList, status: Option<ReminderStatus>) -> impl IntoView {
+    let ReminderList {
+        rows,
+        page,
+        pages,
+        total,
+    } = list;
+    let step = move |to: u64, label: &'static str, rel: &'static str| {
+        let href = list_href(status, to);
+        view! { <a class="button button-secondary" href=href rel=rel data-testid=format!("page-{rel}")>{label}</a> }
+    };
+    view! {
+        <ul class="reminder-list" data-testid="reminder-list">
+            {rows.into_iter().map(|row| view! { <Row row /> }).collect_view()}
+        </ul>
+        {(pages > 1).then(|| view! {
+            <nav class="pager" aria-label="Pages of reminders">
+                {(page > 1).then(|| step(page - 1, "← Newer", "prev"))}
+                <span class="muted" data-testid="page-position">
+                    {format!("Page {page} of {pages} · {}", plural(total as usize, "reminder"))}
+                </span>
+                {(page < pages).then(|| step(page + 1, "Older →", "next"))}
+            </nav>
+        })}
     }
 }
 
