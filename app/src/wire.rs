@@ -150,8 +150,8 @@ pub struct StatsView {
     pub accounts_total: u64,
     pub active_reminders: u64,
     pub runs_today: u64,
-    /// Runs today that failed or went out only in part.
-    pub failures_today: u64,
+    /// Runs today that left a group unreached: failed, partly sent or skipped.
+    pub problems_today: u64,
 }
 
 /// The activity feed: the latest runs since the operator last cleared it, and what its empty

@@ -123,6 +123,19 @@ string_enum! {
     }
 }
 
+impl RunStatus {
+    /// Runs that left a group the operator wanted reached unreached — failed, partly sent, or
+    /// skipped (its account offline, its time missed) — counted and shown as problems
+    /// everywhere. A run the operator cancelled is their choice, and a paused one waits on them
+    /// with its own alert: neither is a problem.
+    pub const PROBLEMS: [RunStatus; 3] =
+        [RunStatus::Failed, RunStatus::Partial, RunStatus::Skipped];
+
+    pub fn is_problem(self) -> bool {
+        Self::PROBLEMS.contains(&self)
+    }
+}
+
 string_enum! {
     /// Delivery state of one run to one group.
     pub enum TargetStatus {

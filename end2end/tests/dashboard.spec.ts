@@ -102,14 +102,14 @@ test.describe("on a phone", () => {
     await expect(activityEmpty.getByTestId("create-reminder")).toHaveAttribute("href", "/reminders/new");
     await expect(page.getByTestId("clear-activity")).toHaveCount(0);
     const runsToday = await statNumber(page, "stat-runs-today");
-    const failuresToday = await statNumber(page, "stat-failures-today");
+    const problemsToday = await statNumber(page, "stat-problems-today");
 
     const seeded = finishedRuns();
     await page.reload();
     await hydrated(page);
     await expect(statValue(page, "stat-runs-today")).toHaveText(String(runsToday + 2));
-    await expect(statValue(page, "stat-failures-today")).toHaveText(String(failuresToday + 2));
-    await expect(page.getByTestId("stat-failures-today")).toHaveClass(/stat-card-bad/);
+    await expect(statValue(page, "stat-problems-today")).toHaveText(String(problemsToday + 2));
+    await expect(page.getByTestId("stat-problems-today")).toHaveClass(/stat-card-bad/);
 
     const feed = page.getByTestId("activity-list");
     const partial = feed.locator(`[data-run-id="${seeded.partialRun}"]`);
@@ -152,12 +152,12 @@ test.describe("on a phone", () => {
     await hydrated(page);
     await expect(activityEmpty).toHaveAttribute("data-reason", "cleared");
 
-    // The failures card opens today's failures: both runs are still on record.
-    await page.getByTestId("stat-failures-today").click();
-    await expect(page).toHaveURL(/\/runs\?day=today&status=failed$/);
+    // The problems card opens today's problems: both runs are still on record.
+    await page.getByTestId("stat-problems-today").click();
+    await expect(page).toHaveURL(/\/runs\?day=today&status=problems$/);
     await expect(page.getByRole("heading", { level: 1, name: "Runs" })).toBeVisible();
     await expect(page.getByTestId("runs-summary")).toHaveText(
-      /^Failed or partly sent runs today \(\d{4}-\d\d-\d\d\), newest first\.$/,
+      /^Runs with a problem \(failed, partly sent or skipped\) today \(\d{4}-\d\d-\d\d\), newest first\.$/,
     );
     const list = page.getByTestId("runs-list");
     await expect(list.locator(`[data-run-id="${seeded.partialRun}"]`)).toBeVisible();

@@ -31,8 +31,8 @@ pub struct Stats {
     /// Every reminder, whatever its status: tells "no reminders yet" from "nothing ran yet".
     pub reminders_total: u64,
     pub runs_today: u64,
-    /// Runs today that failed or only partly went out.
-    pub failures_today: u64,
+    /// Runs today that left a group unreached: [`RunStatus::PROBLEMS`].
+    pub problems_today: u64,
 }
 
 pub async fn stats(
@@ -63,8 +63,8 @@ pub async fn stats(
             .await?,
         reminders_total: reminders().count(db).await?,
         runs_today: runs_today().count(db).await?,
-        failures_today: runs_today()
-            .filter(runs::Column::Status.is_in(StatusFilter::Failures.statuses()))
+        problems_today: runs_today()
+            .filter(runs::Column::Status.is_in(StatusFilter::Problems.statuses()))
             .count(db)
             .await?,
     })
@@ -107,18 +107,19 @@ pub fn parse_day(text: &str, zone: TimeZone, now: DateTime<Utc>) -> Result<Naive
 #[error("{0:?} is not a day: use YYYY-MM-DD or today")]
 pub struct BadDay(pub String);
 
-/// Which runs the list shows by status: `failed` means every run that did not fully go out
-/// (failed or partial), what the operator has to look at; any other status name means itself.
+/// Which runs the list shows by status: `problems` means every run that left a group the
+/// operator wanted reached unreached ([`RunStatus::PROBLEMS`]), what the operator has to look
+/// at; a status name means that status alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusFilter {
-    Failures,
+    Problems,
     Only(RunStatus),
 }
 
 impl StatusFilter {
     pub fn statuses(self) -> Vec<RunStatus> {
         match self {
-            StatusFilter::Failures => vec![RunStatus::Failed, RunStatus::Partial],
+            StatusFilter::Problems => RunStatus::PROBLEMS.to_vec(),
             StatusFilter::Only(status) => vec![status],
         }
     }
@@ -129,7 +130,7 @@ impl FromStr for StatusFilter {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
-            "failed" => Ok(StatusFilter::Failures),
+            "problems" => Ok(StatusFilter::Problems),
             other => other.parse().map(StatusFilter::Only),
         }
     }

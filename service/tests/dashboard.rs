@@ -189,7 +189,11 @@ async fn todays_figures_count_the_operators_own_day() {
     w.run(utc(2031, 3, 2, 16, 0), RunStatus::Success, &[]).await;
     w.run(utc(2031, 3, 3, 9, 0), RunStatus::Failed, &[]).await;
     w.run(utc(2031, 3, 3, 9, 30), RunStatus::Partial, &[]).await;
+    // Skipped (its account was offline) reached no group: a problem like a failure. A run the
+    // operator cancelled is not one.
     w.run(utc(2031, 3, 3, 9, 45), RunStatus::Skipped, &[]).await;
+    w.run(utc(2031, 3, 3, 9, 50), RunStatus::Cancelled, &[])
+        .await;
     w.run(utc(2031, 3, 3, 16, 0), RunStatus::Pending, &[]).await; // tomorrow there
     run_of(
         db,
@@ -210,8 +214,8 @@ async fn todays_figures_count_the_operators_own_day() {
             accounts_total: 3,
             active_reminders: 2,
             reminders_total: 3,
-            runs_today: 4,
-            failures_today: 2,
+            runs_today: 5,
+            problems_today: 3,
         }
     );
 
@@ -219,7 +223,7 @@ async fn todays_figures_count_the_operators_own_day() {
     let london = dashboard::stats(db, w.me.id, zone("Europe/London"), now())
         .await
         .unwrap();
-    assert_eq!((london.runs_today, london.failures_today), (4, 2));
+    assert_eq!((london.runs_today, london.problems_today), (5, 3));
 }
 
 #[tokio::test]
@@ -357,6 +361,10 @@ async fn the_runs_list_filters_by_day_and_status() {
     let failed = w.run(utc(2031, 3, 3, 9, 0), RunStatus::Failed, &[]).await;
     let partial = w.run(utc(2031, 3, 3, 9, 30), RunStatus::Partial, &[]).await;
     let sent = w.run(utc(2031, 3, 3, 9, 45), RunStatus::Success, &[]).await;
+    let skipped = w.run(utc(2031, 3, 3, 9, 50), RunStatus::Skipped, &[]).await;
+    let cancelled = w
+        .run(utc(2031, 3, 3, 9, 55), RunStatus::Cancelled, &[])
+        .await;
     run_of(
         db,
         &w.other.reminder,
@@ -374,26 +382,35 @@ async fn the_runs_list_filters_by_day_and_status() {
     };
     assert_eq!(
         w.ids(&RunFilter::default()).await,
-        [sent, partial, failed, yesterday]
+        [cancelled, skipped, sent, partial, failed, yesterday]
     );
     assert_eq!(
         w.ids(&on(today_range.clone(), None)).await,
-        [sent, partial, failed]
+        [cancelled, skipped, sent, partial, failed]
+    );
+    // Problems: every run that left a wanted group unreached.
+    assert_eq!(
+        w.ids(&on(today_range.clone(), Some("problems"))).await,
+        [skipped, partial, failed]
     );
     assert_eq!(
         w.ids(&on(today_range.clone(), Some("failed"))).await,
-        [partial, failed]
+        [failed]
     );
     assert_eq!(w.ids(&on(today_range, Some("partial"))).await, [partial]);
     let march_2 = day_range(kl, parse_day("2031-03-02", kl, now()).unwrap());
-    assert_eq!(w.ids(&on(march_2, Some("failed"))).await, [yesterday]);
-    let failures_any_day = RunFilter {
-        status: Some(StatusFilter::Failures),
+    assert_eq!(w.ids(&on(march_2, Some("problems"))).await, [yesterday]);
+    let problems_any_day = RunFilter {
+        status: Some(StatusFilter::Problems),
         ..RunFilter::default()
     };
-    assert_eq!(w.ids(&failures_any_day).await, [partial, failed, yesterday]);
+    assert_eq!(
+        w.ids(&problems_any_day).await,
+        [skipped, partial, failed, yesterday]
+    );
 
-    assert_eq!("failed".parse(), Ok(StatusFilter::Failures));
+    assert_eq!("problems".parse(), Ok(StatusFilter::Problems));
+    assert_eq!("failed".parse(), Ok(StatusFilter::Only(RunStatus::Failed)));
     assert_eq!(
         "skipped".parse(),
         Ok(StatusFilter::Only(RunStatus::Skipped))

@@ -77,8 +77,9 @@ pub fn RunStatusBadge(status: RunStatus) -> impl IntoView {
         RunStatus::Partial | RunStatus::Paused | RunStatus::Running | RunStatus::Pending => {
             Tone::Warn
         }
-        RunStatus::Failed => Tone::Bad,
-        RunStatus::Skipped | RunStatus::Cancelled => Tone::Muted,
+        // Nothing reached: skipped is as much a problem as failed (`RunStatus::PROBLEMS`).
+        RunStatus::Failed | RunStatus::Skipped => Tone::Bad,
+        RunStatus::Cancelled => Tone::Muted,
     };
     view! {
         <span class=tone_class(tone) data-testid="run-status" data-status=status.as_str()>
@@ -92,8 +93,7 @@ pub fn TargetStatusBadge(status: TargetStatus) -> impl IntoView {
     let tone = match status {
         TargetStatus::Sent => Tone::Ok,
         TargetStatus::Pending | TargetStatus::Sending | TargetStatus::Unknown => Tone::Warn,
-        TargetStatus::Failed => Tone::Bad,
-        TargetStatus::Skipped => Tone::Muted,
+        TargetStatus::Failed | TargetStatus::Skipped => Tone::Bad,
     };
     view! {
         <span class=tone_class(tone) data-testid="target-status" data-status=status.as_str()>

@@ -47,7 +47,7 @@ pub async fn load_dashboard() -> Result<DashboardView, AppError> {
             accounts_total: stats.accounts_total,
             active_reminders: stats.active_reminders,
             runs_today: stats.runs_today,
-            failures_today: stats.failures_today,
+            problems_today: stats.problems_today,
         },
         activity: ActivityView {
             runs: ssr::rows(activity.runs, zone, now),
@@ -63,8 +63,8 @@ pub async fn load_dashboard() -> Result<DashboardView, AppError> {
 }
 
 /// A page of the operator's runs across reminders, newest first. `day` is `today` or
-/// `YYYY-MM-DD` on the operator's clock; `status` is `failed` (failed or partial) or one run
-/// status; `before` is the previous page's `next`. Blank values mean "any".
+/// `YYYY-MM-DD` on the operator's clock; `status` is `problems` (failed, partial or skipped)
+/// or one run status; `before` is the previous page's `next`. Blank values mean "any".
 #[server(endpoint = "dashboard_runs")]
 pub async fn list_runs(
     day: Option<String>,

@@ -69,7 +69,7 @@ fn StatCards(
     let figure = move |pick: fn(&StatsView) -> String| {
         Signal::derive(move || stats.get().as_ref().map_or_else(|| "–".to_owned(), pick))
     };
-    let failures = move || stats.get().is_some_and(|s| s.failures_today > 0);
+    let problems = move || stats.get().is_some_and(|s| s.problems_today > 0);
     view! {
         <ul class="stat-grid" data-testid="stats">
             <StatCard
@@ -94,11 +94,11 @@ fn StatCards(
                 tone=Signal::stored("stat-card")
             />
             <StatCard
-                href="/runs?day=today&status=failed"
-                testid="stat-failures-today"
-                value=figure(|s| s.failures_today.to_string())
-                label="Failures today"
-                tone=Signal::derive(move || if failures() { "stat-card stat-card-bad" } else { "stat-card" })
+                href="/runs?day=today&status=problems"
+                testid="stat-problems-today"
+                value=figure(|s| s.problems_today.to_string())
+                label="Problems today"
+                tone=Signal::derive(move || if problems() { "stat-card stat-card-bad" } else { "stat-card" })
             />
         </ul>
     }

@@ -1,6 +1,6 @@
 //! `/runs`: the operator's runs across reminders, newest first, a page at a time. The URL holds
-//! the filters — `day` (`today` or `YYYY-MM-DD`, on the operator's clock) and `status` (`failed`
-//! for failed or partly sent, or one run status) — and `before`, where the page starts, so a
+//! the filters — `day` (`today` or `YYYY-MM-DD`, on the operator's clock) and `status` (`problems`
+//! for every run that left a group unreached, or one run status) — and `before`, where the page starts, so a
 //! filtered list can be bookmarked and Back works. The page follows the live event stream.
 
 use domain::status::RunStatus;
@@ -164,7 +164,6 @@ fn RunFilters(day: Option<String>, status: Option<String>) -> impl IntoView {
     };
     let singles = RunStatus::ALL
         .into_iter()
-        .filter(|s| *s != RunStatus::Failed)
         .map(|s| option(s.as_str(), run_status_text(s)))
         .collect_view();
     view! {
@@ -179,7 +178,7 @@ fn RunFilters(day: Option<String>, status: Option<String>) -> impl IntoView {
                         <label class="field-label" for="runs-status">"Outcome"</label>
                         <select class="input" id="runs-status" name="status" data-testid="runs-status">
                             {option("", "Any")}
-                            {option("failed", "Failed or partly sent")}
+                            {option("problems", "Problems: failed, partly sent or skipped")}
                             {singles}
                         </select>
                     </div>
@@ -188,8 +187,8 @@ fn RunFilters(day: Option<String>, status: Option<String>) -> impl IntoView {
             </Form>
             <p class="actions quick-filters">
                 <a href="/runs?day=today">"Today"</a>
-                <a href="/runs?day=today&status=failed">"Failures today"</a>
-                <a href="/runs?status=failed">"All failures"</a>
+                <a href="/runs?day=today&status=problems">"Problems today"</a>
+                <a href="/runs?status=problems">"All problems"</a>
                 <a href="/runs">"Every run"</a>
             </p>
         </div>
@@ -197,11 +196,11 @@ fn RunFilters(day: Option<String>, status: Option<String>) -> impl IntoView {
     .into_any()
 }
 
-/// What the list holds, in words: "Failed or partly sent runs on 2031-03-03".
+/// What the list holds, in words: "Runs with a problem on 2031-03-03".
 fn summary(query: &RunsQuery, day: Option<&str>) -> String {
     let what = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => "All runs".to_owned(),
-        Some("failed") => "Failed or partly sent runs".to_owned(),
+        Some("problems") => "Runs with a problem (failed, partly sent or skipped)".to_owned(),
         Some(status) => match status.parse::<RunStatus>() {
             Ok(status) => format!("Runs with the outcome “{}”", run_status_text(status)),
             Err(_) => "Runs".to_owned(),
