@@ -53,6 +53,10 @@ pub enum Command {
     /// Give up the rest of a paused run: its unsent groups are skipped.
     #[serde(rename = "run.cancel")]
     CancelRun { account_id: i64, run_id: i64 },
+    /// Send a finished run's own message again to the groups it did not reach (skipped or
+    /// failed); never to one it reached or may have reached.
+    #[serde(rename = "run.retry")]
+    RetryRun { account_id: i64, run_id: i64 },
 }
 
 impl Command {
@@ -66,7 +70,8 @@ impl Command {
             | Self::SimScan { account_id, .. }
             | Self::ReminderChanged { account_id, .. }
             | Self::ResumeRun { account_id, .. }
-            | Self::CancelRun { account_id, .. } => *account_id,
+            | Self::CancelRun { account_id, .. }
+            | Self::RetryRun { account_id, .. } => *account_id,
         }
     }
 }

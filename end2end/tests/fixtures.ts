@@ -61,6 +61,14 @@ export function pausedRun(label: string): { reminder_id: number; run_id: number 
 }
 
 /**
+ * A run to two groups of the account, skipped a minute ago because the account was logged out
+ * then, with its own copy of the message; the account is connected again.
+ */
+export function skippedRun(label: string): { reminder_id: number; run_id: number; name: string } {
+  return fixture("skipped-run", label);
+}
+
+/**
  * Two runs that just ended, on an account of their own: a partly sent run (2 of 3) of an ended
  * reminder, and a failed run whose reminder has since been deleted.
  */

@@ -1,12 +1,17 @@
-//! What an operator can do to one run: resume or cancel a run that paused at its send window.
-//! Here the request is checked and queued with its audit row; the worker carries it out.
+//! What an operator can do to one run: resume or cancel a run that paused at its send window,
+//! and retry a finished one to the groups it did not reach. Here the request is checked and
+//! queued with its audit row; the worker carries it out.
 
-use domain::{bus::Command, status::RunStatus};
+use domain::{
+    bus::Command,
+    status::{RunStatus, TargetStatus},
+};
 use entity::reminder_runs as runs;
 use entity::{media_files, reminder_run_parts as run_parts, reminder_run_targets as run_targets};
 use runtime::config::PublicUrl;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 
 use crate::{audit, bus::commands, database::begin_write, reminders::RunHistory};
@@ -47,6 +52,12 @@ pub enum RunActionError {
     NotPaused(RunStatus),
     #[error("This run's WhatsApp account has been deleted, so nothing more can be sent")]
     AccountGone,
+    #[error("Only a run that left groups unreached can be retried; this one is {0}")]
+    NotRetryable(RunStatus),
+    #[error("This run recorded no message of its own to send again; use Send now on its reminder")]
+    NoMessage,
+    #[error("Every group of this run was reached, or may have been: none is sent it again")]
+    NothingToRetry,
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -87,10 +98,33 @@ pub async fn cancel(
     request(db, actor, operator_id, run_id, Action::Cancel).await
 }
 
+/// Sends a finished run's own message again to the groups it did not reach: those skipped
+/// (its account was offline) or whose send failed. A group whose send may have landed
+/// (`unknown`) is left alone, so no group gets the message twice. Returns the queued command's
+/// id.
+pub async fn retry(
+    db: &DatabaseConnection,
+    actor: audit::Actor,
+    operator_id: i64,
+    run_id: i64,
+) -> Result<i64, RunActionError> {
+    request(db, actor, operator_id, run_id, Action::Retry).await
+}
+
+/// How many of a run's groups a retry would send to.
+pub async fn unreached(db: &impl ConnectionTrait, run_id: i64) -> Result<u64, DbErr> {
+    run_targets::Entity::find()
+        .filter(run_targets::Column::RunId.eq(run_id))
+        .filter(run_targets::Column::Status.is_in([TargetStatus::Skipped, TargetStatus::Failed]))
+        .count(db)
+        .await
+}
+
 #[derive(Clone, Copy)]
 enum Action {
     Resume,
     Cancel,
+    Retry,
 }
 
 async fn request(
@@ -106,13 +140,26 @@ async fn request(
         .one(&txn)
         .await?
         .ok_or(RunActionError::NotFound)?;
-    if run.status != RunStatus::Paused {
-        return Err(RunActionError::NotPaused(run.status));
+    match action {
+        Action::Resume | Action::Cancel if run.status != RunStatus::Paused => {
+            return Err(RunActionError::NotPaused(run.status));
+        }
+        Action::Retry if !run.status.is_problem() => {
+            return Err(RunActionError::NotRetryable(run.status));
+        }
+        Action::Retry if message(&txn, run_id).await?.is_empty() => {
+            return Err(RunActionError::NoMessage);
+        }
+        Action::Retry if unreached(&txn, run_id).await? == 0 => {
+            return Err(RunActionError::NothingToRetry);
+        }
+        _ => {}
     }
     let account_id = run.account_id.ok_or(RunActionError::AccountGone)?;
     let (command, audit_action) = match action {
         Action::Resume => (Command::ResumeRun { account_id, run_id }, "run.resumed"),
         Action::Cancel => (Command::CancelRun { account_id, run_id }, "run.cancelled"),
+        Action::Retry => (Command::RetryRun { account_id, run_id }, "run.retried"),
     };
     let id = commands::enqueue(&txn, &command).await?;
     audit::record(

@@ -136,7 +136,8 @@ async fn consume(
                 let outcome = match claimed.command {
                     command @ (Command::ReminderChanged { .. }
                     | Command::ResumeRun { .. }
-                    | Command::CancelRun { .. }) => delivery.execute(command).await,
+                    | Command::CancelRun { .. }
+                    | Command::RetryRun { .. }) => delivery.execute(command).await,
                     command => sessions.execute(claimed.id, command).await,
                 };
                 // The account went to another worker meanwhile: what this one did may not have

@@ -223,6 +223,16 @@ pub async fn resume_run(id: i64) -> Result<(), AppError> {
         .map_err(ssr::run_error)
 }
 
+/// Sends a finished run's own message to the groups it did not reach (skipped or failed).
+#[server(endpoint = "retry_run")]
+pub async fn retry_run(id: i64) -> Result<(), AppError> {
+    let (state, me) = super::caller::context().await?;
+    service::runs::retry(&state.db, service::audit::Actor::Operator, me.id, id)
+        .await
+        .map(|_| ())
+        .map_err(ssr::run_error)
+}
+
 /// Skips the groups a paused run has not reached.
 #[server(endpoint = "cancel_run")]
 pub async fn cancel_run(id: i64) -> Result<(), AppError> {

@@ -123,6 +123,7 @@ const ACTIONS: &[(&str, &str)] = &[
     ("reminder.resumed", "Reminder resumed"),
     ("reminder.updated", "Reminder edited"),
     ("run.cancelled", "Paused run cancelled"),
+    ("run.retried", "Run retried to the groups it did not reach"),
     ("run.resumed", "Paused run resumed"),
     ("sessions.ended_others", "Other devices signed out"),
     ("telegram.alert_failed", "Telegram alert not delivered"),

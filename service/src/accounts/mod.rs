@@ -150,6 +150,7 @@ fn audit_action(command: &Command) -> &'static str {
         Command::ReminderChanged { .. } => "reminder.changed",
         Command::ResumeRun { .. } => "run.resumed",
         Command::CancelRun { .. } => "run.cancelled",
+        Command::RetryRun { .. } => "run.retried",
     }
 }
 

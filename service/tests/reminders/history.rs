@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use domain::{
     bus::Command,
-    status::{ReminderStatus, RunStatus},
+    status::{MessageKind, ReminderStatus, RunStatus, TargetStatus},
 };
-use entity::reminder_runs;
+use entity::{reminder_run_parts, reminder_run_targets, reminder_runs};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use service::{
     audit::Actor,
@@ -141,6 +141,76 @@ async fn only_a_paused_run_can_be_resumed_or_cancelled() {
         w.audit("run", finished).await,
         ["run.resumed", "run.cancelled"]
     );
+}
+
+#[tokio::test]
+async fn only_a_run_that_left_groups_unreached_with_its_own_message_can_be_retried() {
+    let w = World::new().await;
+    let reminder = w.create(&w.one_off()).await;
+    let retry = |run| runs::retry(w.db(), Actor::Operator, w.me.id, run);
+    // Sent, or cancelled by the operator: nothing to retry.
+    for status in [RunStatus::Success, RunStatus::Cancelled, RunStatus::Paused] {
+        let run = w.run(&reminder, status).await;
+        let refused = retry(run).await;
+        assert!(
+            matches!(refused, Err(RunActionError::NotRetryable(s)) if s == status),
+            "{refused:?}"
+        );
+        reminder_runs::Entity::delete_by_id(run)
+            .exec(w.db())
+            .await
+            .unwrap();
+    }
+    // A missed occurrence recorded no message of its own.
+    let missed = w.run(&reminder, RunStatus::Skipped).await;
+    assert!(matches!(
+        retry(missed).await,
+        Err(RunActionError::NoMessage)
+    ));
+    reminder_run_parts::ActiveModel {
+        run_id: Set(missed),
+        position: Set(0),
+        kind: Set(MessageKind::Text),
+        body: Set(Some("Standup in 10 minutes".into())),
+        ..Default::default()
+    }
+    .insert(w.db())
+    .await
+    .unwrap();
+    // Every group reached or possibly reached: none is sent it again.
+    let target = |status| reminder_run_targets::ActiveModel {
+        run_id: Set(missed),
+        group_jid: Set(format!("{status}@g.us")),
+        group_name: Set(format!("{status} group")),
+        status: Set(status),
+        attempts: Set(1),
+        parts_sent: Set(0),
+        created_at: Set(now()),
+        updated_at: Set(now()),
+        ..Default::default()
+    };
+    for status in [TargetStatus::Sent, TargetStatus::Unknown] {
+        target(status).insert(w.db()).await.unwrap();
+    }
+    assert!(matches!(
+        retry(missed).await,
+        Err(RunActionError::NothingToRetry)
+    ));
+    target(TargetStatus::Skipped).insert(w.db()).await.unwrap();
+    assert_eq!(runs::unreached(w.db(), missed).await.unwrap(), 1);
+    assert!(matches!(
+        runs::retry(w.db(), Actor::Operator, w.other.id, missed).await,
+        Err(RunActionError::NotFound)
+    ));
+    retry(missed).await.unwrap();
+    assert_eq!(
+        w.commands().await.last(),
+        Some(&Command::RetryRun {
+            account_id: w.me.account,
+            run_id: missed
+        })
+    );
+    assert_eq!(w.audit("run", missed).await, ["run.retried"]);
 }
 
 #[tokio::test]

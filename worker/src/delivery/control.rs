@@ -31,6 +31,7 @@ impl Delivery {
             }
             Command::ResumeRun { run_id, .. } => self.resume_run(run_id).await,
             Command::CancelRun { run_id, .. } => self.cancel_run(run_id).await,
+            Command::RetryRun { run_id, .. } => self.retry_run(run_id).await,
             other => return Err(format!("{other:?} is not a delivery command")),
         };
         outcome.map_err(|e| {
@@ -110,6 +111,29 @@ impl Delivery {
         txn.commit().await?;
         tracing::info!(run_id, "paused run cancelled");
         self.reactivate(run_id).await
+    }
+
+    /// Reopens the groups a finished run did not reach — skipped or failed, none of which has
+    /// the message (a failure proves the send did not land; a send that may have landed is
+    /// `unknown` and stays closed) — and hands the run back to its sender, which resumes each
+    /// from the parts it already has. Carried out twice, the second finds nothing to reopen
+    /// or only groups that failed again: a group is never sent the message twice.
+    async fn retry_run(self: &Arc<Self>, run_id: i64) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        let Some(run) = runs::Entity::find_by_id(run_id).one(&txn).await? else {
+            return Ok(());
+        };
+        if !run.status.is_problem() || !rows::reopen_run(&txn, run_id, run.status, now).await? {
+            return Ok(());
+        }
+        if rows::reopen_unreached(&txn, run_id, now).await? == 0 {
+            drop(txn);
+            return Ok(());
+        }
+        txn.commit().await?;
+        tracing::info!(run_id, "run retried to the groups it did not reach");
+        self.dispatch(run_id).await
     }
 
     /// The reminder a window pause stopped fires again from its next occurrence, resumed the way

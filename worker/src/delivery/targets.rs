@@ -333,6 +333,48 @@ pub async fn counts(db: &impl ConnectionTrait, run_id: i64) -> Result<RunCounts,
     Ok(counts)
 }
 
+/// The groups of `run_id` that were skipped or failed go back to pending, to be sent from the
+/// parts they already have. Returns how many.
+pub async fn reopen_unreached(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let done = targets::Entity::update_many()
+        .col_expr(targets::Column::Status, Expr::value(TargetStatus::Pending))
+        .col_expr(targets::Column::Reason, Expr::value(None::<String>))
+        .col_expr(targets::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            targets::Column::NextAttemptAt,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .filter(targets::Column::RunId.eq(run_id))
+        .filter(targets::Column::Status.is_in([TargetStatus::Skipped, TargetStatus::Failed]))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
+/// A finished run in `from` runs again, as the operator asked (past its send window, like a
+/// resumed one); `false` when it was not in `from` any more.
+pub async fn reopen_run(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    from: RunStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let done = runs::Entity::update_many()
+        .col_expr(runs::Column::Status, Expr::value(RunStatus::Running))
+        .col_expr(runs::Column::Reason, Expr::value(None::<String>))
+        .col_expr(runs::Column::FinishedAt, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(runs::Column::ResumedAt, Expr::value(now))
+        .filter(runs::Column::Id.eq(run_id))
+        .filter(runs::Column::Status.eq(from))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
 /// Moves a run from `from` to `to`; `false` when it was not in `from` any more.
 pub async fn set_run_status(
     db: &impl ConnectionTrait,

@@ -356,7 +356,8 @@ impl Manager {
             }
             Command::ReminderChanged { .. }
             | Command::ResumeRun { .. }
-            | Command::CancelRun { .. } => {
+            | Command::CancelRun { .. }
+            | Command::RetryRun { .. } => {
                 return Err("delivery commands are not the session manager's".to_owned());
             }
             Command::SimScan { phone, .. } => {

@@ -188,6 +188,14 @@ async fn run_action(
         (Err(RunActionError::NotFound | RunActionError::AccountGone), _) => {
             texts::STALE_BUTTON.to_owned()
         }
+        (
+            Err(
+                e @ (RunActionError::NotRetryable(_)
+                | RunActionError::NoMessage
+                | RunActionError::NothingToRetry),
+            ),
+            _,
+        ) => format!("{e}."),
         (Err(RunActionError::Db(e)), _) => return Err(e.into()),
     })
 }

@@ -4,6 +4,7 @@ mod failures;
 mod harness;
 mod pacing;
 mod replays;
+mod retries;
 
 use std::time::Duration;
 

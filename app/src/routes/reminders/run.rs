@@ -1,10 +1,14 @@
-//! `/reminders/runs/:id`: one run, group by group — where Telegram alerts link, and where a run
-//! paused at its send window is resumed or cancelled. [`RunCard`] is the same run inside a
+//! `/reminders/runs/:id`: one run, group by group — where Telegram alerts link, where a run
+//! paused at its send window is resumed or cancelled, and where a run that left groups
+//! unreached is retried to them. [`RunCard`] is the same run inside a
 //! reminder's history.
 
 use std::collections::HashMap;
 
-use domain::{bus::Event, status::RunStatus};
+use domain::{
+    bus::Event,
+    status::{RunStatus, TargetStatus},
+};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 
@@ -17,7 +21,7 @@ use crate::{
     },
     functions::{
         AppError,
-        reminders::{cancel_run, resume_run, run_page},
+        reminders::{cancel_run, resume_run, retry_run, run_page},
     },
     routes::id_param,
     wire::reminders::{RunPage, RunTargetView, RunView},
@@ -98,34 +102,55 @@ fn LiveRun(initial: RunPage) -> impl IntoView {
     }
 }
 
-/// What became of Resume or Cancel, per run; kept by the page so a live refresh, which redraws
+/// What became of Resume, Cancel or Retry, per run; kept by the page so a live refresh, which redraws
 /// the run, does not lose it.
 #[derive(Clone, Copy, Default)]
 pub struct RunNotices(RwSignal<HashMap<i64, Result<String, String>>>);
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Resume,
+    Cancel,
+    Retry,
+}
+
 /// One run: its status, how many groups got it, and (unfolded) each group's outcome. A paused
-/// run offers Resume and Cancel; `on_change` runs once the request is queued.
+/// run offers Resume and Cancel, one that left groups unreached offers to send to them;
+/// `on_change` runs once the request is queued.
 #[component]
 pub fn RunCard(run: RunView, open: bool, on_change: Callback<()>) -> impl IntoView {
     let run_id = run.id;
     let paused = run.status == RunStatus::Paused;
+    // What a retry sends to: the server decides again, this only decides whether to offer it.
+    let unreached = run
+        .targets
+        .iter()
+        .filter(|t| matches!(t.status, TargetStatus::Skipped | TargetStatus::Failed))
+        .count();
+    let retryable = run.status.is_problem() && unreached > 0;
     let busy = RwSignal::new(false);
     let RunNotices(notices) = use_context().unwrap_or_default();
-    let act = move |resume: bool| {
+    let act = move |action: Action| {
         busy.set(true);
         spawn_local(async move {
-            let result = if resume {
-                resume_run(run_id).await
-            } else {
-                cancel_run(run_id).await
+            let result = match action {
+                Action::Resume => resume_run(run_id).await,
+                Action::Cancel => cancel_run(run_id).await,
+                Action::Retry => retry_run(run_id).await,
             };
             busy.set(false);
-            let notice = match result {
-                Ok(()) if resume => {
+            let notice = match (result, action) {
+                (Ok(()), Action::Resume) => {
                     Ok("Resuming: the remaining groups are being sent now.".to_owned())
                 }
-                Ok(()) => Ok("Cancelled: the remaining groups are skipped.".to_owned()),
-                Err(e) => Err(error_text(&e)),
+                (Ok(()), Action::Cancel) => {
+                    Ok("Cancelled: the remaining groups are skipped.".to_owned())
+                }
+                (Ok(()), Action::Retry) => Ok(
+                    "Sending: the groups not reached are being sent this run's message now."
+                        .to_owned(),
+                ),
+                (Err(e), _) => Err(error_text(&e)),
             };
             notices.update(|all| {
                 all.insert(run_id, notice);
@@ -151,8 +176,19 @@ pub fn RunCard(run: RunView, open: bool, on_change: Callback<()>) -> impl IntoVi
                 <div class="notice run-paused" role="group" aria-label="Paused run">
                     <p>"The send window closed before every group got this run. Send the rest now, or skip them?"</p>
                     <div class="actions">
-                        <button class="button" type="button" data-testid="resume-run" disabled=busy on:click=move |_| act(true)>"Resume"</button>
-                        <button class="button button-secondary" type="button" data-testid="cancel-run" disabled=busy on:click=move |_| act(false)>"Cancel the rest"</button>
+                        <button class="button" type="button" data-testid="resume-run" disabled=busy on:click=move |_| act(Action::Resume)>"Resume"</button>
+                        <button class="button button-secondary" type="button" data-testid="cancel-run" disabled=busy on:click=move |_| act(Action::Cancel)>"Cancel the rest"</button>
+                    </div>
+                </div>
+            })}
+            {retryable.then(|| view! {
+                <div class="notice notice-bad run-unreached" role="group" aria-label="Groups not reached">
+                    <p data-testid="unreached-count">
+                        {if unreached == 1 { "1 group did not get this run.".to_owned() } else { format!("{unreached} groups did not get this run.") }}
+                        " Send them its message now? Groups that got it, or may have, are left alone."
+                    </p>
+                    <div class="actions">
+                        <button class="button" type="button" data-testid="retry-run" disabled=busy on:click=move |_| act(Action::Retry)>"Send to the groups not reached"</button>
                     </div>
                 </div>
             })}

@@ -5,6 +5,9 @@
 //! - `paused-run <account label>`: a run stopped by its send window (which closes only on the
 //!   hour) with its first group sent and the rest waiting; its reminder paused. The account must
 //!   be connected with synced groups.
+//! - `skipped-run <account label>`: a run to two of the account's groups, skipped a minute ago
+//!   because the account was logged out then, with its own copy of the message. The account
+//!   must be connected with synced groups (paired again since).
 //! - `finished-runs`: two runs that just ended — a partly sent one of an ended reminder, and a
 //!   failed one whose reminder has since been deleted — on an account of their own.
 //! - `failed-job <error>`: the daily media clean-up, out of retries. `job-state <id>` prints that
@@ -27,11 +30,13 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let made = match args.as_slice() {
         ["paused-run", label] => runs::paused(&db, operator(&db).await?, label).await?,
+        ["skipped-run", label] => runs::skipped(&db, operator(&db).await?, label).await?,
         ["finished-runs"] => runs::finished(&db, operator(&db).await?).await?,
         ["failed-job", error] => jobs::failed(&db, error).await?,
         ["job-state", id] => jobs::state(&db, id).await?,
         _ => bail!(
-            "usage: herald-fixture paused-run <account label> | finished-runs | \
+            "usage: herald-fixture paused-run <account label> | skipped-run <account label> | \
+             finished-runs | \
              failed-job <error> | job-state <id>"
         ),
     };

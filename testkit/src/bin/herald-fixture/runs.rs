@@ -7,8 +7,14 @@ use domain::{
     account::AccountLabel,
     status::{MessageKind, Provider, ReminderStatus, RunStatus, TargetStatus},
 };
-use entity::{reminder_run_targets as targets, reminder_runs as runs, reminders, whatsapp_groups};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, IntoActiveModel};
+use entity::{
+    reminder_run_parts as run_parts, reminder_run_targets as targets, reminder_runs as runs,
+    reminders, whatsapp_groups,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, sea_query::Expr,
+};
 use serde_json::json;
 use service::{
     accounts,
@@ -75,6 +81,79 @@ pub async fn paused(
     paused.last_fired_at = Set(Some(occurrence));
     let reminder = paused.update(db).await?;
     Ok(json!({ "reminder_id": reminder.id, "run_id": run.id }))
+}
+
+/// A run of a new daily reminder to two groups of `label`'s account, skipped a minute ago
+/// because the account was logged out then, with its own copy of the message, as the worker
+/// leaves it; the account has been paired again since.
+pub async fn skipped(
+    db: &DatabaseConnection,
+    operator_id: i64,
+    label: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let label = AccountLabel::parse(label).map_err(anyhow::Error::msg)?;
+    let account = accounts::find_by_label(db, operator_id, &label)
+        .await?
+        .context("no such account")?;
+    let groups: Vec<_> = accounts::groups(db, account.id)
+        .await?
+        .into_iter()
+        .filter(|g| g.archived_at.is_none())
+        .take(2)
+        .collect();
+    if groups.len() < 2 {
+        bail!("the account needs at least two groups");
+    }
+    let now = Utc::now();
+    let reminder = daily_reminder(db, operator_id, account.id, &groups, now).await?;
+    let occurrence = now - Duration::minutes(1);
+    let run = insert_run(
+        db,
+        &reminder,
+        Some(reminder.id),
+        RunStatus::Skipped,
+        None,
+        occurrence,
+        Some(occurrence),
+    )
+    .await?;
+    for part in reminder_service::detail(db, operator_id, reminder.id)
+        .await?
+        .context("the reminder just made")?
+        .parts
+    {
+        run_parts::ActiveModel {
+            run_id: Set(run.id),
+            position: Set(part.message.position),
+            kind: Set(part.message.kind),
+            body: Set(part.message.body),
+            media_file_id: Set(part.message.media_file_id),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    let outcomes = groups
+        .iter()
+        .map(|g| {
+            (
+                g.jid.clone(),
+                g.name.clone(),
+                Some(g.id),
+                TargetStatus::Skipped,
+            )
+        })
+        .collect();
+    insert_targets(db, run.id, occurrence, outcomes).await?;
+    targets::Entity::update_many()
+        .col_expr(
+            targets::Column::Reason,
+            Expr::value("the account was not connected (logged_out)"),
+        )
+        .filter(targets::Column::RunId.eq(run.id))
+        .exec(db)
+        .await?;
+    Ok(json!({ "reminder_id": reminder.id, "run_id": run.id, "name": reminder.name }))
 }
 
 /// On an account of their own: a partly sent run (2 of 3 groups) of an ended reminder, a second
@@ -225,7 +304,7 @@ async fn insert_targets(
 ) -> anyhow::Result<()> {
     for (jid, name, group_id, status) in outcomes {
         let sent = status == TargetStatus::Sent;
-        let tried = status != TargetStatus::Pending;
+        let tried = matches!(status, TargetStatus::Sent | TargetStatus::Failed);
         targets::ActiveModel {
             run_id: Set(run_id),
             group_id: Set(group_id),

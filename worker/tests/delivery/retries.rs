@@ -1,0 +1,138 @@
+//! The operator's retry of the groups a run did not reach: the run's own message goes to each
+//! of them once (counted in the simulator's outbox), never to a group it reached, and a retry
+//! carried out twice sends nothing more.
+
+use std::collections::HashMap;
+
+use domain::{
+    bus::Command,
+    status::{AccountStatus, RunStatus, TargetStatus},
+};
+use service::{accounts, audit::Actor, runs::RunActionError};
+use testkit::TestDb;
+use worker::provider::sim::Fault;
+
+use super::harness::*;
+
+/// Messages in the simulator's outbox, by group.
+async fn outbox(h: &Harness) -> HashMap<String, usize> {
+    let mut by_group = HashMap::new();
+    for message in h.sim.sent(h.account_id).await.unwrap() {
+        *by_group.entry(message.group_jid).or_default() += 1;
+    }
+    by_group
+}
+
+#[tokio::test]
+async fn a_run_skipped_while_its_account_was_offline_is_retried_once_to_each_group() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut h = Harness::start(&test, data.path(), pacing_off()).await;
+    let reminder = h.create(h.input("Offline", local(8, 20), &[0, 1])).await;
+    h.sim.inject(h.account_id, Fault::LogOut).unwrap();
+    h.wait("the account to be logged out", || async {
+        let row = accounts::find(&h.db, h.operator_id, h.account_id)
+            .await
+            .unwrap()?;
+        (row.status == AccountStatus::LoggedOut).then_some(())
+    })
+    .await;
+    h.clock.set(at(8, 20, 0));
+    let run = h.settled_run(reminder.id, at(8, 20, 0)).await;
+    assert_eq!(run.status, RunStatus::Skipped);
+    assert!(outbox(&h).await.is_empty());
+
+    // Paired again (its groups are synced already), then connected: a retry before that would
+    // only skip them again.
+    h.pair().await;
+    h.wait("the account to be connected", || async {
+        let row = accounts::find(&h.db, h.operator_id, h.account_id)
+            .await
+            .unwrap()?;
+        (row.status == AccountStatus::Connected).then_some(())
+    })
+    .await;
+    service::runs::retry(&h.db, Actor::Operator, h.operator_id, run.id)
+        .await
+        .unwrap();
+    let retried = h
+        .tick_until_run(
+            reminder.id,
+            at(8, 20, 0),
+            chrono::Duration::seconds(1),
+            |s| s == RunStatus::Success,
+        )
+        .await;
+    assert_eq!(retried.id, run.id, "the same run, not a new one");
+    let expected: HashMap<String, usize> = [0, 1]
+        .iter()
+        .map(|&g| (h.groups[g].jid.clone(), 1))
+        .collect();
+    assert_eq!(outbox(&h).await, expected);
+    assert!(
+        h.targets(run.id)
+            .await
+            .iter()
+            .all(|t| t.status == TargetStatus::Sent)
+    );
+
+    // Nothing is left to retry: a second request is refused, and the command carried out
+    // again (a worker that died before recording it done) sends nothing more.
+    assert!(matches!(
+        service::runs::retry(&h.db, Actor::Operator, h.operator_id, run.id).await,
+        Err(RunActionError::NotRetryable(RunStatus::Success))
+    ));
+    let again = Command::RetryRun {
+        account_id: h.account_id,
+        run_id: run.id,
+    };
+    h.delivery.execute(again).await.unwrap();
+    h.tick_until(at(8, 25, 0), chrono::Duration::seconds(10))
+        .await;
+    assert_eq!(outbox(&h).await, expected);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_partial_runs_retry_sends_only_to_the_group_that_failed() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    // The account leaves its last group on WhatsApp's side: sends there fail for good.
+    h.sim
+        .inject(h.account_id, Fault::SetGroupCount { count: 11 })
+        .unwrap();
+    let last = (0..h.groups.len())
+        .max_by_key(|&i| h.groups[i].jid.clone())
+        .unwrap();
+    let first = usize::from(last == 0);
+    let reminder = h
+        .create(h.input("Mixed", local(8, 30), &[first, last]))
+        .await;
+    h.clock.set(at(8, 30, 0));
+    let run = h.settled_run(reminder.id, at(8, 30, 0)).await;
+    assert_eq!(run.status, RunStatus::Partial);
+
+    // Back in the group, the operator retries what did not go out.
+    h.sim
+        .inject(h.account_id, Fault::SetGroupCount { count: 12 })
+        .unwrap();
+    service::runs::retry(&h.db, Actor::Operator, h.operator_id, run.id)
+        .await
+        .unwrap();
+    let retried = h
+        .tick_until_run(
+            reminder.id,
+            at(8, 30, 0),
+            chrono::Duration::seconds(1),
+            |s| s == RunStatus::Success,
+        )
+        .await;
+    assert!(retried.finished_at.is_some());
+    let expected: HashMap<String, usize> = [first, last]
+        .iter()
+        .map(|&g| (h.groups[g].jid.clone(), 1))
+        .collect();
+    assert_eq!(outbox(&h).await, expected);
+    h.stop().await;
+}
