@@ -4,14 +4,17 @@
 
 use domain::{
     bus::Command,
-    status::{RunStatus, TargetStatus},
+    status::{MessageKind, RunStatus, TargetStatus},
 };
 use entity::reminder_runs as runs;
-use entity::{media_files, reminder_run_parts as run_parts, reminder_run_targets as run_targets};
+use entity::{
+    media_files, reminder_run_parts as run_parts, reminder_run_targets as run_targets,
+    whatsapp_groups as groups,
+};
 use runtime::config::PublicUrl;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, sea_query::Query,
 };
 
 use crate::{audit, bus::commands, database::begin_write, reminders::RunHistory};
@@ -54,9 +57,15 @@ pub enum RunActionError {
     AccountGone,
     #[error("Only a run that left groups unreached can be retried; this one is {0}")]
     NotRetryable(RunStatus),
-    #[error("This run recorded no message of its own to send again; use Send now on its reminder")]
+    #[error("This run recorded no message of its own to send again")]
     NoMessage,
-    #[error("Every group of this run was reached, or may have been: none is sent it again")]
+    #[error("This run's reminder has been deleted, so it cannot be sent again")]
+    ReminderGone,
+    #[error("A file this run sent has expired from the media library, so it cannot be sent again")]
+    MediaGone,
+    #[error(
+        "No group of this run can be sent it again: each got it, may have, or is no longer one of the account's groups"
+    )]
     NothingToRetry,
     #[error(transparent)]
     Db(#[from] DbErr),
@@ -111,11 +120,26 @@ pub async fn retry(
     request(db, actor, operator_id, run_id, Action::Retry).await
 }
 
+/// The groups of `run` a retry sends to: skipped or failed, and still current groups of the
+/// run's account. One skipped at the fire because it was archived or the account had left it
+/// stays skipped. The worker reopens exactly these (`delivery/control.rs`).
+pub fn unreached_targets(run: &runs::Model) -> Condition {
+    let current_groups = Query::select()
+        .column(groups::Column::Id)
+        .from(groups::Entity)
+        .and_where(groups::Column::AccountId.eq(run.account_id))
+        .and_where(groups::Column::ArchivedAt.is_null())
+        .to_owned();
+    Condition::all()
+        .add(run_targets::Column::RunId.eq(run.id))
+        .add(run_targets::Column::Status.is_in([TargetStatus::Skipped, TargetStatus::Failed]))
+        .add(run_targets::Column::GroupId.in_subquery(current_groups))
+}
+
 /// How many of a run's groups a retry would send to.
-pub async fn unreached(db: &impl ConnectionTrait, run_id: i64) -> Result<u64, DbErr> {
+pub async fn unreached(db: &impl ConnectionTrait, run: &runs::Model) -> Result<u64, DbErr> {
     run_targets::Entity::find()
-        .filter(run_targets::Column::RunId.eq(run_id))
-        .filter(run_targets::Column::Status.is_in([TargetStatus::Skipped, TargetStatus::Failed]))
+        .filter(unreached_targets(run))
         .count(db)
         .await
 }
@@ -147,11 +171,25 @@ async fn request(
         Action::Retry if !run.status.is_problem() => {
             return Err(RunActionError::NotRetryable(run.status));
         }
-        Action::Retry if message(&txn, run_id).await?.is_empty() => {
-            return Err(RunActionError::NoMessage);
+        Action::Retry if run.reminder_id.is_none() => {
+            // The sender reads the reminder's pacing and window; without it, it skips the run.
+            return Err(RunActionError::ReminderGone);
         }
-        Action::Retry if unreached(&txn, run_id).await? == 0 => {
-            return Err(RunActionError::NothingToRetry);
+        Action::Retry => {
+            let parts = message(&txn, run_id).await?;
+            if parts.is_empty() {
+                return Err(RunActionError::NoMessage);
+            }
+            // The media sweep clears an expired file from the parts that sent it.
+            if parts
+                .iter()
+                .any(|(part, media)| part.kind != MessageKind::Text && media.is_none())
+            {
+                return Err(RunActionError::MediaGone);
+            }
+            if unreached(&txn, &run).await? == 0 {
+                return Err(RunActionError::NothingToRetry);
+            }
         }
         _ => {}
     }

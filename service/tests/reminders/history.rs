@@ -177,10 +177,12 @@ async fn only_a_run_that_left_groups_unreached_with_its_own_message_can_be_retri
     .insert(w.db())
     .await
     .unwrap();
-    // Every group reached or possibly reached: none is sent it again.
-    let target = |status| reminder_run_targets::ActiveModel {
+    // Every group reached or possibly reached, or no longer the account's: none is sent it
+    // again.
+    let target = |status, group: i64| reminder_run_targets::ActiveModel {
         run_id: Set(missed),
-        group_jid: Set(format!("{status}@g.us")),
+        group_id: Set(Some(group)),
+        group_jid: Set(format!("{status}-{group}@g.us")),
         group_name: Set(format!("{status} group")),
         status: Set(status),
         attempts: Set(1),
@@ -189,15 +191,27 @@ async fn only_a_run_that_left_groups_unreached_with_its_own_message_can_be_retri
         updated_at: Set(now()),
         ..Default::default()
     };
-    for status in [TargetStatus::Sent, TargetStatus::Unknown] {
-        target(status).insert(w.db()).await.unwrap();
+    for (status, group) in [
+        (TargetStatus::Sent, w.me.groups[0]),
+        (TargetStatus::Unknown, w.me.groups[1]),
+        (TargetStatus::Skipped, w.me.archived_group),
+    ] {
+        target(status, group).insert(w.db()).await.unwrap();
     }
     assert!(matches!(
         retry(missed).await,
         Err(RunActionError::NothingToRetry)
     ));
-    target(TargetStatus::Skipped).insert(w.db()).await.unwrap();
-    assert_eq!(runs::unreached(w.db(), missed).await.unwrap(), 1);
+    target(TargetStatus::Failed, w.me.groups[0])
+        .insert(w.db())
+        .await
+        .unwrap();
+    let run = reminder_runs::Entity::find_by_id(missed)
+        .one(w.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(runs::unreached(w.db(), &run).await.unwrap(), 1);
     assert!(matches!(
         runs::retry(w.db(), Actor::Operator, w.other.id, missed).await,
         Err(RunActionError::NotFound)
@@ -211,6 +225,31 @@ async fn only_a_run_that_left_groups_unreached_with_its_own_message_can_be_retri
         })
     );
     assert_eq!(w.audit("run", missed).await, ["run.retried"]);
+
+    // A file the run sent that has expired (the sweep clears it from the parts), or a reminder
+    // deleted since: it cannot be sent again.
+    reminder_run_parts::ActiveModel {
+        run_id: Set(missed),
+        position: Set(1),
+        kind: Set(MessageKind::Image),
+        body: Set(Some("the agenda".into())),
+        media_file_id: Set(None),
+        ..Default::default()
+    }
+    .insert(w.db())
+    .await
+    .unwrap();
+    assert!(matches!(
+        retry(missed).await,
+        Err(RunActionError::MediaGone)
+    ));
+    let mut orphan = run.into_active_model();
+    orphan.reminder_id = Set(None);
+    orphan.update(w.db()).await.unwrap();
+    assert!(matches!(
+        retry(missed).await,
+        Err(RunActionError::ReminderGone)
+    ));
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use domain::{
     status::{ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::reminder_runs as runs;
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, QuerySelect};
 use service::{
     audit::Actor,
     bus::events,
@@ -113,21 +113,27 @@ impl Delivery {
         self.reactivate(run_id).await
     }
 
-    /// Reopens the groups a finished run did not reach — skipped or failed, none of which has
-    /// the message (a failure proves the send did not land; a send that may have landed is
+    /// Reopens the groups a finished run did not reach (`service::runs::unreached_targets`:
+    /// skipped or failed, and still the account's) — none of which has the message (a failure proves the send did not land; a send that may have landed is
     /// `unknown` and stays closed) — and hands the run back to its sender, which resumes each
     /// from the parts it already has. Carried out twice, the second finds nothing to reopen
     /// or only groups that failed again: a group is never sent the message twice.
     async fn retry_run(self: &Arc<Self>, run_id: i64) -> anyhow::Result<()> {
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
-        let Some(run) = runs::Entity::find_by_id(run_id).one(&txn).await? else {
+        // The row lock orders this against a roll-up counting the run's groups (`finish` takes
+        // it too), which could otherwise close the reopened run over its pending groups.
+        let Some(run) = runs::Entity::find_by_id(run_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+        else {
             return Ok(());
         };
         if !run.status.is_problem() || !rows::reopen_run(&txn, run_id, run.status, now).await? {
             return Ok(());
         }
-        if rows::reopen_unreached(&txn, run_id, now).await? == 0 {
+        if rows::reopen_unreached(&txn, &run, now).await? == 0 {
             drop(txn);
             return Ok(());
         }

@@ -8,6 +8,7 @@ use domain::{
     status::{ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::{reminder_run_targets as targets, reminder_runs as runs, reminders};
+use sea_orm::{EntityTrait, QuerySelect};
 use service::{bus::events, database::begin_write};
 
 use super::{Delivery, targets as rows};
@@ -66,6 +67,13 @@ impl Delivery {
     pub(crate) async fn finish(&self, run: &runs::Model, account_id: i64) -> anyhow::Result<bool> {
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
+        // Counting under the run's row lock: a retry reopening the run (`control.rs`) takes it
+        // too, so a count taken before the reopen cannot close the run after it (PostgreSQL;
+        // SQLite's write transactions are serial already).
+        runs::Entity::find_by_id(run.id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
         let counts = rows::counts(&txn, run.id).await?;
         if counts.open() > 0 {
             return Ok(false);

@@ -333,23 +333,23 @@ pub async fn counts(db: &impl ConnectionTrait, run_id: i64) -> Result<RunCounts,
     Ok(counts)
 }
 
-/// The groups of `run_id` that were skipped or failed go back to pending, to be sent from the
-/// parts they already have. Returns how many.
+/// The groups of `run` a retry sends to go back to pending, to be sent from the parts they
+/// already have, with their retry delays afresh. Returns how many.
 pub async fn reopen_unreached(
     db: &impl ConnectionTrait,
-    run_id: i64,
+    run: &runs::Model,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let done = targets::Entity::update_many()
         .col_expr(targets::Column::Status, Expr::value(TargetStatus::Pending))
         .col_expr(targets::Column::Reason, Expr::value(None::<String>))
+        .col_expr(targets::Column::Attempts, Expr::value(0))
         .col_expr(targets::Column::UpdatedAt, Expr::value(now))
         .col_expr(
             targets::Column::NextAttemptAt,
             Expr::value(None::<DateTime<Utc>>),
         )
-        .filter(targets::Column::RunId.eq(run_id))
-        .filter(targets::Column::Status.is_in([TargetStatus::Skipped, TargetStatus::Failed]))
+        .filter(service::runs::unreached_targets(run))
         .exec(db)
         .await?;
     Ok(done.rows_affected)

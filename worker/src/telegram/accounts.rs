@@ -192,6 +192,8 @@ async fn run_action(
             Err(
                 e @ (RunActionError::NotRetryable(_)
                 | RunActionError::NoMessage
+                | RunActionError::ReminderGone
+                | RunActionError::MediaGone
                 | RunActionError::NothingToRetry),
             ),
             _,

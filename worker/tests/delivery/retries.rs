@@ -129,6 +129,12 @@ async fn a_partial_runs_retry_sends_only_to_the_group_that_failed() {
         )
         .await;
     assert!(retried.finished_at.is_some());
+    // Its retry delays start afresh: the retry is its first attempt, not one past the last.
+    let retried_target = &h.targets(run.id).await[1];
+    assert_eq!(
+        (retried_target.status, retried_target.attempts),
+        (TargetStatus::Sent, 1)
+    );
     let expected: HashMap<String, usize> = [first, last]
         .iter()
         .map(|&g| (h.groups[g].jid.clone(), 1))
