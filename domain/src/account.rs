@@ -1,8 +1,39 @@
-//! Validated inputs about WhatsApp accounts: the operator's label for one, and a phone number.
+//! Validated inputs about WhatsApp accounts (the operator's label for one, a phone number), and
+//! what the operator should do about an account in each state.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::status::AccountStatus;
+
+/// What the operator should do about an account in `status`, in one or two sentences; `None`
+/// for a connected one. The same words wherever an account's state is explained.
+pub fn remedy(status: AccountStatus) -> Option<&'static str> {
+    match status {
+        AccountStatus::Connected => None,
+        AccountStatus::Unpaired => Some(
+            "Pair it: tap Pair and scan the code with WhatsApp on the phone (Settings → Linked \
+             devices), or link it with the phone number.",
+        ),
+        AccountStatus::Pending => Some(
+            "Finish pairing: scan the code, or enter the pairing code on the phone. Reminders \
+             for this account are skipped until it is connected.",
+        ),
+        AccountStatus::Disconnected => Some(
+            "Herald is reconnecting on its own; sends wait for it. If it stays disconnected, \
+             check that the phone is online with WhatsApp open.",
+        ),
+        AccountStatus::LoggedOut => Some(
+            "The phone unlinked Herald. Pair it again: reminders for this account are skipped \
+             until then.",
+        ),
+        AccountStatus::Banned => Some(
+            "WhatsApp banned this number: nothing can be sent from it. Appeal in the WhatsApp \
+             app on the phone, or pair another number and move the reminders to it.",
+        ),
+    }
+}
 
 /// The longest label an account may have, in characters (the column is 64 wide).
 pub const LABEL_MAX_CHARS: usize = 64;
@@ -122,6 +153,25 @@ impl fmt::Display for PhoneNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_state_but_connected_says_what_to_do() {
+        for status in AccountStatus::ALL {
+            let text = remedy(status);
+            assert_eq!(
+                text.is_none(),
+                status == AccountStatus::Connected,
+                "{status}"
+            );
+            assert!(text.is_none_or(|t| t.ends_with('.')), "{status}");
+        }
+        assert!(
+            remedy(AccountStatus::LoggedOut)
+                .unwrap()
+                .contains("Pair it again")
+        );
+        assert!(remedy(AccountStatus::Banned).unwrap().contains("banned"));
+    }
 
     #[test]
     fn label_is_trimmed_and_bounded() {

@@ -151,6 +151,9 @@ fn AccountScreen(initial: AccountDetail) -> impl IntoView {
         <AccountHeader detail simulated />
         <div class="card stack">
             <AccountFacts detail />
+            {move || domain::account::remedy(status.get()).map(|text| view! {
+                <p class="notice" data-testid="account-remedy">{text}</p>
+            })}
             <AccountActions account_id status qr_open start_pairing confirm notice />
         </div>
         <GroupsCard detail />
