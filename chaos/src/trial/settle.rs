@@ -10,6 +10,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::Trial;
 
+/// How soon a reminder's next fire must be for settling to wait for it: longer than the three
+/// calm checks (700 ms apart) that end settling.
+const ABOUT_TO_FIRE: TimeDelta = TimeDelta::seconds(5);
+
 impl Trial {
     /// Everything healed: accounts paired again, paused runs resumed or cancelled, until no run
     /// is running and nothing due is waiting.
@@ -70,14 +74,16 @@ impl Trial {
                 runs.iter().map(|r| r.id).collect::<Vec<_>>()
             ));
         }
+        // Also one about to come due: settling before it fires would stop the worker in the
+        // middle of its run, which the checks would then count as a run that never finished.
         let due = reminders::Entity::find()
             .filter(reminders::Column::Status.eq(ReminderStatus::Active))
-            .filter(reminders::Column::NextFireAt.lte(now - TimeDelta::seconds(2)))
+            .filter(reminders::Column::NextFireAt.lte(now + ABOUT_TO_FIRE))
             .all(db)
             .await?;
         if !due.is_empty() {
             busy.push(format!(
-                "reminders {:?} due and not fired",
+                "reminders {:?} due or about to be, not fired",
                 due.iter().map(|r| r.id).collect::<Vec<_>>()
             ));
         }
