@@ -29,19 +29,7 @@ pub async fn paused(
     operator_id: i64,
     label: &str,
 ) -> anyhow::Result<serde_json::Value> {
-    let label = AccountLabel::parse(label).map_err(anyhow::Error::msg)?;
-    let account = accounts::find_by_label(db, operator_id, &label)
-        .await?
-        .context("no such account")?;
-    let groups: Vec<_> = accounts::groups(db, account.id)
-        .await?
-        .into_iter()
-        .filter(|g| g.archived_at.is_none())
-        .take(3)
-        .collect();
-    if groups.len() < 2 {
-        bail!("the account needs at least two groups");
-    }
+    let (account, groups) = current_groups(db, operator_id, label, 3).await?;
     let now = Utc::now();
     let reminder = daily_reminder(db, operator_id, account.id, &groups, now).await?;
     let occurrence = now - Duration::minutes(10);
@@ -91,19 +79,7 @@ pub async fn skipped(
     operator_id: i64,
     label: &str,
 ) -> anyhow::Result<serde_json::Value> {
-    let label = AccountLabel::parse(label).map_err(anyhow::Error::msg)?;
-    let account = accounts::find_by_label(db, operator_id, &label)
-        .await?
-        .context("no such account")?;
-    let groups: Vec<_> = accounts::groups(db, account.id)
-        .await?
-        .into_iter()
-        .filter(|g| g.archived_at.is_none())
-        .take(2)
-        .collect();
-    if groups.len() < 2 {
-        bail!("the account needs at least two groups");
-    }
+    let (account, groups) = current_groups(db, operator_id, label, 2).await?;
     let now = Utc::now();
     let reminder = daily_reminder(db, operator_id, account.id, &groups, now).await?;
     let occurrence = now - Duration::minutes(1);
@@ -242,6 +218,32 @@ pub async fn finished(
         "deletedName": deleted_name,
         "failedRun": failed.id,
     }))
+}
+
+/// `label`'s account and up to `at_most` of its current groups; at least two are needed.
+async fn current_groups(
+    db: &DatabaseConnection,
+    operator_id: i64,
+    label: &str,
+    at_most: usize,
+) -> anyhow::Result<(
+    entity::whatsapp_accounts::Model,
+    Vec<whatsapp_groups::Model>,
+)> {
+    let label = AccountLabel::parse(label).map_err(anyhow::Error::msg)?;
+    let account = accounts::find_by_label(db, operator_id, &label)
+        .await?
+        .context("no such account")?;
+    let groups: Vec<_> = accounts::groups(db, account.id)
+        .await?
+        .into_iter()
+        .filter(|g| g.archived_at.is_none())
+        .take(at_most)
+        .collect();
+    if groups.len() < 2 {
+        bail!("the account needs at least two groups");
+    }
+    Ok((account, groups))
 }
 
 async fn daily_reminder(
