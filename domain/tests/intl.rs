@@ -95,6 +95,7 @@ fn the_wizards_preview_moves_a_skipped_time_and_fires_a_repeated_one_once() {
             start,
             zone: zone(name),
             rule: Some(daily.clone()),
+            skip: Vec::new(),
         };
         schedule.occurrences_from(DateTime::<Utc>::MIN_UTC, 3)
     };

@@ -107,7 +107,7 @@ test("the wizard makes a one-off with an image, it is sent, and deleting it keep
   await page.getByTestId("delete").click();
   const dialog = page.getByTestId("delete-dialog");
   await expect(dialog).toContainText("Its run history is kept");
-  await dialog.getByTestId("confirm-delete").click();
+  await dialog.getByTestId("confirm-action").click();
   await expect(page).toHaveURL(/\/reminders$/);
   await page.goto(`/reminders/runs/${runId}`);
   await expect(page.getByText("Tulip offer (deleted reminder)")).toBeVisible();
@@ -191,6 +191,8 @@ test("a weekly recurrence: live summary, Back and refresh keep the draft, then e
   await hydrated(page);
   await page.getByTestId("pause").click();
   await expect(page.getByTestId("reminder-status")).toHaveText("Paused");
+  // A paused reminder fires at no time: it says what resuming would do instead.
+  await expect(page.getByTestId("next-fire")).toContainText(/^Paused\. Resumed now, it sends next on Mon .*, 10:30;/);
   await page.goto("/reminders?status=paused");
   await expect(page.getByTestId("reminder-row").filter({ hasText: "Class reminder" })).toBeVisible();
   await page.goto(detailUrl);
@@ -255,4 +257,101 @@ test("the reminders list filters by status and says why it is empty", async ({ p
   await expect(page.getByTestId("reminders-empty")).toContainText("Nothing failed");
   await page.getByTestId("filter-all").click();
   await expect(page).toHaveURL(/\/reminders$/);
+});
+
+/** A UTC day `days` from today: YYYY-MM-DD, and as Herald writes it ("Tue 8 Dec 2026"). */
+function utcDay(days: number): { iso: string; label: string } {
+  const day = new Date();
+  day.setUTCDate(day.getUTCDate() + days);
+  const label = day
+    .toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: "UTC" })
+    .replace(/,/g, "");
+  return { iso: day.toISOString().slice(0, 10), label };
+}
+
+test.describe("on a phone", () => {
+  test.use({ viewport: { width: 390, height: 844 } });
+
+  test("skip dates and Skip next survive an edit, and Send now reaches each group once", async ({ page }) => {
+    test.setTimeout(120_000);
+    const errors = watchConsole(page);
+    await signIn(page);
+    const account = await pairedAccount(page, "Baker");
+    await startWizard(page, account.label);
+    await hydrated(page);
+    await page.getByLabel("Name").fill("Bread is ready");
+    await page.locator("#part-0-body").fill("Fresh loaves at the counter");
+    await next(page, "when");
+
+    const [first, second, third] = [utcDay(1), utcDay(2), utcDay(3)];
+    await page.getByTestId("repeat").check();
+    await page.getByLabel("Time zone").fill("UTC");
+    await page.getByLabel("Time zone").blur();
+    await page.getByLabel("Starting on").fill(first.iso);
+    await page.getByLabel("Time", { exact: true }).fill("09:00");
+    await page.getByTestId("frequency").selectOption("daily");
+    // A date the rule never sends on cannot be skipped; one it does is listed and left out.
+    await page.getByTestId("skip-date").fill(utcDay(0).iso);
+    await page.getByTestId("add-skip").click();
+    await expect(page.locator("#skip-problem")).toContainText("does not send on");
+    await page.getByTestId("skip-date").fill(second.iso);
+    await page.getByTestId("add-skip").click();
+    await expect(page.locator("#skip-problem")).toHaveCount(0);
+    await expect(page.getByTestId("skip-dates").locator("li")).toHaveText([`${second.label}×`]);
+    await expect(page.getByTestId("schedule-summary")).toContainText("Every day at 09:00, except");
+    const upcoming = page.getByTestId("upcoming").locator("li");
+    await expect(upcoming.nth(0)).toHaveText(`${first.label}, 09:00`);
+    await expect(upcoming.nth(1)).toHaveText(`${third.label}, 09:00`);
+    await next(page, "groups");
+    await chooseGroups(page, 2);
+    await next(page, "review");
+    await page.getByTestId("wizard-submit").click();
+    await expect(page).toHaveURL(/\/reminders\/\d+$/);
+    const detailUrl = page.url();
+    await expect(page.getByTestId("skipped-dates")).toHaveText(second.label);
+    await expect(page.getByTestId("next-fire")).toContainText(`${first.label}, 09:00`);
+
+    // Skip next: a confirmation that names the send, then the one after it is next.
+    await hydrated(page);
+    await page.getByTestId("skip-next").click();
+    await expect(page.getByTestId("skip-dialog")).toContainText(`Skip ${first.label}, 09:00?`);
+    await expect(page.getByTestId("skip-dialog")).toContainText(`The next send is ${third.label}, 09:00.`);
+    await saveScreenshots(page, "skip-next");
+    await page.getByTestId("confirm-action").click();
+    await expect(page.getByTestId("action-done")).toContainText(`${first.label} is skipped`);
+    await expect(page.getByTestId("next-fire")).toContainText(`${third.label}, 09:00`);
+    await expect(page.getByTestId("skipped-dates")).toHaveText(`${first.label}, ${second.label}`);
+
+    // An edit of the time keeps both skips.
+    await page.getByTestId("edit-when").click();
+    await expect(page).toHaveURL(/\/edit\/when$/);
+    await hydrated(page);
+    await expect(page.getByTestId("skip-dates").locator("li")).toHaveCount(2);
+    await page.getByLabel("Time", { exact: true }).fill("10:00");
+    await page.getByTestId("step-review").click();
+    await page.getByTestId("wizard-submit").click();
+    await expect(page).toHaveURL(detailUrl);
+    await expect(page.getByTestId("next-fire")).toContainText(`${third.label}, 10:00`);
+    await expect(page.getByTestId("skipped-dates")).toHaveText(`${first.label}, ${second.label}`);
+
+    // Send now: once, to each group, and the schedule stays as it was.
+    await hydrated(page);
+    await page.getByTestId("send-now").click();
+    await expect(page.getByTestId("send-now-dialog")).toContainText("2 groups once, now");
+    await page.getByTestId("confirm-action").click();
+    await expect(page.getByTestId("action-done")).toContainText("Sending now");
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return page.getByTestId("run").first().getAttribute("data-status");
+      }, { timeout: 60_000, intervals: [1000] })
+      .toBe("success");
+    await expect(page.getByTestId("next-fire")).toContainText(`${third.label}, 10:00`);
+    const perGroup = new Map<string, number>();
+    for (const message of await simMessages(account.id)) {
+      perGroup.set(message.group_jid, (perGroup.get(message.group_jid) ?? 0) + 1);
+    }
+    expect([...perGroup.values()]).toEqual([1, 1]);
+    expect(errors).toEqual([]);
+  });
 });

@@ -25,6 +25,10 @@ pub struct Model {
     /// The wall time, in `timezone`, the schedule starts from (as entered). `dtstart` is the
     /// first occurrence as an instant, which after a DST gap is not the same wall time.
     pub start_local: Option<DateTime>,
+    /// Local dates the rule matches but the reminder does not fire on, as
+    /// `domain::recurrence::skip_dates` writes them; `None` when there are none.
+    #[sea_orm(column_type = "Text")]
+    pub skip_dates: Option<String>,
     /// Why the reminder is paused, ended or failed, in words.
     #[sea_orm(column_type = "Text")]
     pub status_reason: Option<String>,

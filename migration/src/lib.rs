@@ -16,6 +16,7 @@ mod m20261206_000011_command_claims;
 mod m20261206_000012_due_from_rows;
 mod m20261207_000013_leases;
 mod m20261207_000014_alert_in_flight;
+mod m20261207_000015_skip_dates;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_due_from_rows::Migration),
             Box::new(m20261207_000013_leases::Migration),
             Box::new(m20261207_000014_alert_in_flight::Migration),
+            Box::new(m20261207_000015_skip_dates::Migration),
         ]
     }
 }

@@ -95,6 +95,7 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
             "m20261206_000012_due_from_rows",
             "m20261207_000013_leases",
             "m20261207_000014_alert_in_flight",
+            "m20261207_000015_skip_dates",
         ]
     );
 

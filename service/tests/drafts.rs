@@ -33,6 +33,7 @@ async fn reminder(db: &DatabaseConnection, operator: i64) -> i64 {
             .and_hms_opt(9, 0, 0)
             .unwrap(),
         rrule: Some("FREQ=DAILY".into()),
+        skip_dates: vec![],
         send_window_end_hour: None,
         parts: vec![PartInput {
             kind: MessageKind::Text,

@@ -135,6 +135,7 @@ async fn reminder_soon(
         timezone: "UTC".to_owned(),
         start_local: due.naive_utc(),
         rrule: None,
+        skip_dates: vec![],
         send_window_end_hour: None,
         parts: vec![PartInput {
             kind: MessageKind::Text,

@@ -141,7 +141,11 @@ pub async fn group_choices(account_id: i64) -> Result<Vec<GroupChoice>, AppError
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use domain::{recurrence::Spec, status::MessageKind, timezone::TimeZone};
+    use domain::{
+        recurrence::{Spec, skip_dates},
+        status::MessageKind,
+        timezone::TimeZone,
+    };
     use entity::reminder_drafts;
     use service::reminders::{FieldError, PartInput, ReminderDetail, ReminderInput};
 
@@ -216,6 +220,11 @@ mod ssr {
                 .rrule
                 .as_deref()
                 .and_then(|rule| Spec::from_rrule(rule).ok()),
+            skip: reminder
+                .skip_dates
+                .as_deref()
+                .and_then(|text| skip_dates::from_text(text).ok())
+                .unwrap_or_default(),
             window_end_hour: reminder
                 .send_window_end_hour
                 .and_then(|h| u8::try_from(h).ok()),
@@ -243,6 +252,11 @@ mod ssr {
             timezone: draft.timezone.clone(),
             start_local,
             rrule: draft.repeat.as_ref().map(Spec::to_rrule),
+            // A one-off skips nothing: dates kept from when it repeated are not sent.
+            skip_dates: match draft.repeat {
+                Some(_) => draft.skip.clone(),
+                None => Vec::new(),
+            },
             send_window_end_hour: draft.window_end_hour,
             parts: draft
                 .parts
@@ -264,7 +278,7 @@ mod ssr {
     pub fn problem_of(error: &FieldError) -> FieldProblem {
         let step = match error.field.as_str() {
             "account" => Step::Account,
-            "timezone" | "start" | "recurrence" | "window" => Step::When,
+            "timezone" | "start" | "recurrence" | "skip" | "window" => Step::When,
             "targets" => Step::Groups,
             _ => Step::Message,
         };

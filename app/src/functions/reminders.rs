@@ -1,6 +1,7 @@
-//! The operator's reminders and their runs: list, page, pause, resume, duplicate, delete, and
-//! resume or cancel a paused run. Each touches only the caller's own; an id that is missing or
-//! another operator's answers "No such reminder." (or run) either way.
+//! The operator's reminders and their runs: list, page, pause, resume, send now, skip the next
+//! occurrence, duplicate, delete, and resume, cancel or retry a run. Each touches only the
+//! caller's own; an id that is missing or another operator's answers "No such reminder." (or
+//! run) either way.
 
 use leptos::prelude::*;
 
@@ -81,8 +82,32 @@ pub async fn reminder_page(id: i64) -> Result<ReminderPage, AppError> {
         }
         _ => Vec::new(),
     };
+    let skipped = service::reminders::schedule_of(reminder)
+        .map(|schedule| {
+            schedule
+                .skip
+                .iter()
+                .map(|date| date.format("%a %-d %b %Y").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let resume_note = (reminder.status == domain::status::ReminderStatus::Paused).then(|| {
+        match service::reminders::resumes_at(reminder, chrono::Utc::now()) {
+            Ok(Some(at)) => format!(
+                "Paused. Resumed now, it sends next on {}; what came due while paused is not sent.",
+                ssr::local(at, zone)
+            ),
+            Ok(None) => {
+                "Paused. Nothing is left to send: edit it to give it a new time.".to_owned()
+            }
+            Err(e) => format!("Paused. Its schedule cannot be read: {e}"),
+        }
+    });
     Ok(ReminderPage {
         account_id: reminder.account_id,
+        resume_note,
+        repeats: reminder.rrule.is_some(),
+        skipped,
         timezone: reminder.timezone.clone(),
         window_end_hour: reminder
             .send_window_end_hour
@@ -143,6 +168,39 @@ pub async fn resume_reminder(id: i64) -> Result<(), AppError> {
     )
     .await
     .map(|_| ())
+    .map_err(ssr::reminder_error)
+}
+
+/// Sends the reminder's message to its groups once, now, outside its schedule.
+#[server(endpoint = "send_reminder_now")]
+pub async fn send_reminder_now(id: i64) -> Result<(), AppError> {
+    let (state, me) = super::caller::context().await?;
+    service::reminders::send_now(
+        &state.db,
+        service::audit::Actor::Operator,
+        me.id,
+        id,
+        chrono::Utc::now(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(ssr::reminder_error)
+}
+
+/// Skips a recurring reminder's next occurrence; answers the local date skipped, for the
+/// confirmation ("Tue 8 Dec 2026").
+#[server(endpoint = "skip_next_occurrence")]
+pub async fn skip_next_occurrence(id: i64) -> Result<String, AppError> {
+    let (state, me) = super::caller::context().await?;
+    service::reminders::skip_next(
+        &state.db,
+        service::audit::Actor::Operator,
+        me.id,
+        id,
+        chrono::Utc::now(),
+    )
+    .await
+    .map(|(_, date)| date.format("%a %-d %b %Y").to_string())
     .map_err(ssr::reminder_error)
 }
 
@@ -313,8 +371,9 @@ pub(crate) mod ssr {
             Ok(schedule) => schedule.summary(),
             Err(e) => format!("Unreadable schedule: {e}"),
         };
+        // A paused reminder fires at no time until resumed; its page says when it would then.
         let next_fire = match reminder.status {
-            domain::status::ReminderStatus::Active | domain::status::ReminderStatus::Paused => {
+            domain::status::ReminderStatus::Active => {
                 reminder.next_fire_at.map(|at| local(at, zone))
             }
             _ => None,

@@ -121,6 +121,11 @@ const ACTIONS: &[(&str, &str)] = &[
     ("reminder.duplicated", "Reminder duplicated"),
     ("reminder.paused", "Reminder paused"),
     ("reminder.resumed", "Reminder resumed"),
+    (
+        "reminder.sent_now",
+        "Reminder sent now, outside its schedule",
+    ),
+    ("reminder.skipped", "Reminder's next send skipped"),
     ("reminder.updated", "Reminder edited"),
     ("run.cancelled", "Paused run cancelled"),
     ("run.resumed", "Paused run resumed"),

@@ -82,6 +82,9 @@ pub struct ReminderDraft {
     pub time: String,
     /// `None` sends once.
     pub repeat: Option<Spec>,
+    /// Local dates a repeating reminder does not send on, earliest first.
+    #[serde(default)]
+    pub skip: Vec<NaiveDate>,
     /// Stop sending a run at this local hour (0–23).
     pub window_end_hour: Option<u8>,
     pub group_ids: Vec<i64>,
@@ -156,6 +159,11 @@ impl ReminderDraft {
             start: self.start_local()?,
             zone,
             rule: self.repeat.clone(),
+            skip: if self.repeat.is_some() {
+                self.skip.clone()
+            } else {
+                Vec::new()
+            },
         };
         schedule.validate().map_err(|e| e.to_string())?;
         Ok(schedule)
@@ -312,6 +320,12 @@ pub struct ReminderPage {
     pub window_end_hour: Option<u8>,
     /// The next few fires, local.
     pub upcoming: Vec<String>,
+    /// A paused reminder's: what resuming it now would do.
+    pub resume_note: Option<String>,
+    /// It has a recurrence (so its next occurrence can be skipped).
+    pub repeats: bool,
+    /// The local dates it skips, e.g. "Thu 24 Dec 2026".
+    pub skipped: Vec<String>,
     pub parts: Vec<PartView>,
     pub groups: Vec<TargetGroup>,
     pub runs: Vec<RunView>,
@@ -397,6 +411,7 @@ mod tests {
             date: "2031-03-03".into(),
             time: "09:00".into(),
             repeat: None,
+            skip: Vec::new(),
             window_end_hour: None,
             group_ids: vec![7],
         }

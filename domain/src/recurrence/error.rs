@@ -53,6 +53,14 @@ pub enum RuleError {
     UntilOutOfRange(NaiveDate),
     #[error("the start {0} is outside the years 1 to 9999")]
     StartOutOfRange(NaiveDateTime),
+    #[error("a one-off reminder has no dates to skip: change its date, or pause it")]
+    SkipOneOff,
+    #[error("a reminder may skip at most {max} dates, not {0}", max = super::MAX_SKIPPED)]
+    TooManySkipped(usize),
+    #[error("skipped dates must be listed once each, earliest first")]
+    SkipUnordered,
+    #[error("{0:?} is not a date: skipped dates are written YYYY-MM-DD")]
+    BadSkipDate(String),
     #[error("this schedule never fires: its end comes before the first date its rule matches")]
     NeverFires,
 }

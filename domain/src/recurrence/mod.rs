@@ -10,10 +10,11 @@ mod dates;
 mod error;
 mod rfc5545;
 mod schedule;
+pub mod skip_dates;
 mod spec;
 mod summary;
 pub(crate) mod wall_clock;
 
 pub use error::RuleError;
-pub use schedule::{MIN_INTERVAL, SAVE_GRACE, Schedule};
+pub use schedule::{MAX_SKIPPED, MIN_INTERVAL, SAVE_GRACE, Schedule};
 pub use spec::{End, Frequency, Spec};

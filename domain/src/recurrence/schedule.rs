@@ -16,6 +16,9 @@ pub const MIN_INTERVAL: TimeDelta = TimeDelta::minutes(5);
 /// in for "now", and submitting it takes a moment. The wizard and the server both allow it.
 pub const SAVE_GRACE: TimeDelta = TimeDelta::seconds(60);
 
+/// The most dates one reminder may skip: a year of holidays, with room to spare.
+pub const MAX_SKIPPED: usize = 100;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schedule {
     /// Local wall time of the first occurrence. With a rule it anchors the rule (the first week,
@@ -26,6 +29,11 @@ pub struct Schedule {
     pub zone: TimeZone,
     /// `None` fires once, at `start`.
     pub rule: Option<Spec>,
+    /// Local dates the rule matches but the reminder does not fire on (RFC 5545 EXDATE, by
+    /// date): a holiday, or an occurrence the operator skipped. Sorted, each once. As in RFC
+    /// 5545, a skipped date still counts toward COUNT.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip: Vec<NaiveDate>,
 }
 
 impl Schedule {
@@ -37,13 +45,22 @@ impl Schedule {
         }
         if let Some(rule) = &self.rule {
             rule.validate()?;
+        } else if !self.skip.is_empty() {
+            return Err(RuleError::SkipOneOff);
+        }
+        if self.skip.len() > MAX_SKIPPED {
+            return Err(RuleError::TooManySkipped(self.skip.len()));
+        }
+        if !self.skip.is_sorted_by(|a, b| a < b) {
+            return Err(RuleError::SkipUnordered);
         }
         self.first().map(|_| ()).ok_or(RuleError::NeverFires)
     }
 
     pub fn first(&self) -> Option<DateTime<Utc>> {
         let dates = self.dates()?;
-        self.at(dates.on_or_after(self.start.date())?)
+        let date = self.fired_on_or_after(&dates, self.start.date())?;
+        self.at(date)
     }
 
     /// The first occurrence at or after `from`.
@@ -55,14 +72,36 @@ impl Schedule {
             .date_naive()
             .checked_sub_days(Days::new(3))
             .unwrap_or(NaiveDate::MIN);
-        let mut date = dates.on_or_after(earliest)?;
+        let mut date = self.fired_on_or_after(&dates, earliest)?;
         loop {
             let at = self.at(date)?;
             if at >= from {
                 return Some(at);
             }
-            date = dates.on_or_after(date.succ_opt()?)?;
+            date = self.fired_on_or_after(&dates, date.succ_opt()?)?;
         }
+    }
+
+    /// The local date of the rule that `occurrence` fires for (which a clock change may have
+    /// moved off its wall time), or `None` if the schedule does not fire then.
+    pub fn date_of(&self, occurrence: DateTime<Utc>) -> Option<NaiveDate> {
+        let dates = self.dates()?;
+        let earliest = occurrence.date_naive().checked_sub_days(Days::new(3))?;
+        let mut date = self.fired_on_or_after(&dates, earliest)?;
+        loop {
+            let at = self.at(date)?;
+            if at >= occurrence {
+                return (at == occurrence).then_some(date);
+            }
+            date = self.fired_on_or_after(&dates, date.succ_opt()?)?;
+        }
+    }
+
+    /// Whether the rule matches `date` (skipped or not): a date the reminder could be skipped on.
+    pub fn matches(&self, date: NaiveDate) -> bool {
+        self.dates()
+            .and_then(|dates| dates.on_or_after(date))
+            .is_some_and(|first| first == date)
     }
 
     /// The first occurrence at least [`MIN_INTERVAL`] after `prev`, the previous fire.
@@ -92,6 +131,15 @@ impl Schedule {
         let rule = self.rule.as_ref().unwrap_or(&once);
         rule.validate().ok()?;
         Some(Dates::new(self.start.date(), rule))
+    }
+
+    /// The first date at or after `from` the rule matches and the reminder is not skipped on.
+    fn fired_on_or_after(&self, dates: &Dates, from: NaiveDate) -> Option<NaiveDate> {
+        let mut date = dates.on_or_after(from)?;
+        while self.skip.binary_search(&date).is_ok() {
+            date = dates.on_or_after(date.succ_opt()?)?;
+        }
+        Some(date)
     }
 
     fn at(&self, date: NaiveDate) -> Option<DateTime<Utc>> {

@@ -56,6 +56,16 @@ impl Schedule {
             }
             _ => {}
         }
+        match self.skip.as_slice() {
+            [] => {}
+            [one] => text.push_str(&format!(", except {}", long_date(*one))),
+            [first, second] => text.push_str(&format!(
+                ", except {} and {}",
+                long_date(*first),
+                long_date(*second)
+            )),
+            many => text.push_str(&format!(", except on {} dates", many.len())),
+        }
         text
     }
 

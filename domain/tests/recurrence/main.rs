@@ -58,6 +58,7 @@ fn schedule(start: NaiveDateTime, zone_name: &str, rule: Option<Spec>) -> Schedu
         start,
         zone: zone(zone_name),
         rule,
+        skip: Vec::new(),
     }
 }
 

@@ -226,6 +226,22 @@ fn next_from_after_and_previews_agree() {
     }
 }
 
+/// The rule as the `rrule` crate reads it: it takes UNTIL only as a UTC date-time.
+fn rrule_crate_text(rule: &Spec) -> String {
+    match rule.end {
+        End::On(until) => format!(
+            "{};UNTIL={}T235959Z",
+            Spec {
+                end: End::Never,
+                ..rule.clone()
+            }
+            .to_rrule(),
+            until.format("%Y%m%d")
+        ),
+        _ => rule.to_rrule(),
+    }
+}
+
 #[test]
 fn occurrences_match_the_rrule_crate_in_floating_time() {
     let mut rng = Rng(3);
@@ -233,18 +249,7 @@ fn occurrences_match_the_rrule_crate_in_floating_time() {
     for _ in 0..500 {
         let start = random_start(&mut rng);
         let rule = random_spec(&mut rng, start.date());
-        let text = match rule.end {
-            End::On(until) => format!(
-                "{};UNTIL={}T235959Z",
-                Spec {
-                    end: End::Never,
-                    ..rule.clone()
-                }
-                .to_rrule(),
-                until.format("%Y%m%d")
-            ),
-            _ => rule.to_rrule(),
-        };
+        let text = rrule_crate_text(&rule);
         let set: rrule::RRuleSet =
             format!("DTSTART:{}Z\nRRULE:{text}", start.format("%Y%m%dT%H%M%S"))
                 .parse()
@@ -259,4 +264,105 @@ fn occurrences_match_the_rrule_crate_in_floating_time() {
         compared += ours.len();
     }
     assert!(compared > 2500, "only {compared} occurrences compared");
+}
+
+/// Skipped dates are RFC 5545's EXDATE at the occurrence's time: random rules with some of
+/// their dates skipped (and some dates they never match) agree with the `rrule` crate.
+#[test]
+fn skipped_dates_match_the_rrule_crates_exdate() {
+    let mut rng = Rng(11);
+    let mut compared = 0;
+    let mut skipped = 0;
+    for _ in 0..300 {
+        let start = random_start(&mut rng);
+        let rule = random_spec(&mut rng, start.date());
+        let plain = schedule(start, "UTC", Some(rule.clone()));
+        let dates: Vec<NaiveDate> = all(&plain, 12).iter().map(DateTime::date_naive).collect();
+        let stray = date(2040, 1, 1) + Days::new(rng.below(4000));
+        let mut skip: Vec<NaiveDate> = dates
+            .iter()
+            .copied()
+            .filter(|_| rng.below(3) == 0)
+            .chain([stray])
+            .collect();
+        skip.sort_unstable();
+        skip.dedup();
+        let text = rrule_crate_text(&rule);
+        let exdates: Vec<String> = skip
+            .iter()
+            .map(|d| {
+                format!(
+                    "EXDATE:{}Z",
+                    d.and_time(start.time()).format("%Y%m%dT%H%M%S")
+                )
+            })
+            .collect();
+        let set: rrule::RRuleSet = format!(
+            "DTSTART:{}Z\nRRULE:{text}\n{}",
+            start.format("%Y%m%dT%H%M%S"),
+            exdates.join("\n")
+        )
+        .parse()
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let theirs: Vec<NaiveDateTime> = set.all(8).dates.iter().map(|at| at.naive_utc()).collect();
+        let with_skips = Schedule {
+            skip: skip.clone(),
+            ..plain
+        };
+        let ours: Vec<NaiveDateTime> = all(&with_skips, 8)
+            .iter()
+            .map(DateTime::naive_utc)
+            .collect();
+        assert_eq!(ours, theirs, "{text} from {start} skipping {skip:?}");
+        for at in &ours {
+            assert_eq!(with_skips.date_of(at.and_utc()), Some(at.date()));
+        }
+        compared += ours.len();
+        skipped += dates.iter().filter(|d| skip.contains(d)).count();
+    }
+    assert!(compared > 1000, "only {compared} occurrences compared");
+    assert!(skipped > 300, "only {skipped} dates skipped");
+}
+
+/// A skipped date is a local date of the rule: in a zone far from UTC, and across a clock
+/// change that moves the wall time, the occurrence of that date is the one left out.
+#[test]
+fn a_skipped_date_is_the_rules_local_date_in_every_zone() {
+    for name in ZONES {
+        // 02:30 daily: in spring it falls in some zones' gap and fires moved forward.
+        let plain = schedule(
+            date(2027, 3, 10).and_hms_opt(2, 30, 0).unwrap(),
+            name,
+            Some(Spec {
+                frequency: Frequency::Daily,
+                interval: 1,
+                weekdays: Vec::new(),
+                month_day: None,
+                end: End::Never,
+            }),
+        );
+        let every: Vec<_> = all(&plain, 60);
+        let skip: Vec<NaiveDate> = every
+            .iter()
+            .step_by(7)
+            .map(|at| rule_date(&plain, *at))
+            .collect();
+        let with_skips = Schedule {
+            skip: skip.clone(),
+            ..plain.clone()
+        };
+        let kept: Vec<_> = every
+            .iter()
+            .copied()
+            .filter(|at| !skip.contains(&rule_date(&plain, *at)))
+            .collect();
+        assert_eq!(all(&with_skips, kept.len()), kept, "{name}");
+        for at in &every {
+            let on = rule_date(&plain, *at);
+            assert_eq!(plain.date_of(*at), Some(on), "{name} {at}");
+            assert!(plain.matches(on));
+        }
+        // A time the schedule does not fire at belongs to no date.
+        assert_eq!(plain.date_of(every[0] + TimeDelta::minutes(1)), None);
+    }
 }

@@ -143,6 +143,7 @@ fn validation_refuses_schedules_that_never_fire() {
         start: local(10_000, 1, 1, 9, 0),
         zone: TimeZone::UTC,
         rule: None,
+        skip: Vec::new(),
     };
     assert!(matches!(far.validate(), Err(RuleError::StartOutOfRange(_))));
     assert_eq!(

@@ -177,6 +177,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
                     .and_hms_opt(2, 30, 0)
                     .unwrap(),
             ),
+            skip_dates: Some("2027-04-05,2027-04-12".into()),
             last_fired_at: None,
             created_at: t,
             updated_at: t,

@@ -100,11 +100,13 @@ impl TestServer {
     }
 }
 
-/// Keeps cookies, does not follow redirects (tests look at them).
+/// Keeps cookies, does not follow redirects (tests look at them), and gives up on a response
+/// that has not fully arrived in a minute: a hung page fails its test rather than the run.
 pub fn client() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
+        .timeout(std::time::Duration::from_secs(60))
         .build()
         .unwrap()
 }

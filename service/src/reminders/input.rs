@@ -7,9 +7,9 @@ use std::{
     fmt,
 };
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use domain::{
-    recurrence::{RuleError, SAVE_GRACE, Schedule, Spec},
+    recurrence::{MAX_SKIPPED, RuleError, SAVE_GRACE, Schedule, Spec},
     status::MessageKind,
     timezone::TimeZone,
 };
@@ -32,6 +32,9 @@ pub struct ReminderInput {
     pub start_local: NaiveDateTime,
     /// RRULE body as [`Spec::to_rrule`] writes it; `None` (or blank) for a one-off.
     pub rrule: Option<String>,
+    /// Local dates (in `timezone`) the rule matches that the reminder does not fire on. Dates
+    /// before yesterday are dropped: they are history.
+    pub skip_dates: Vec<NaiveDate>,
     /// Hour (0–23, in `timezone`) after which a run stops sending and pauses.
     pub send_window_end_hour: Option<u8>,
     pub parts: Vec<PartInput>,
@@ -48,7 +51,7 @@ pub struct PartInput {
 }
 
 /// One problem, named by its form field: `name`, `account`, `timezone`, `start`, `recurrence`,
-/// `window`, `parts`, `parts[i].body`, `parts[i].media` or `targets`.
+/// `skip`, `window`, `parts`, `parts[i].body`, `parts[i].media` or `targets`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
     pub field: String,
@@ -224,12 +227,18 @@ fn check_schedule(
         start: input.start_local,
         zone: zone?,
         rule: rule?,
+        skip: Vec::new(),
     };
+    let schedule = with_skip_dates(schedule, &input.skip_dates, now, errors)?;
     let first = schedule
         .validate()
         .and_then(|()| schedule.first().ok_or(RuleError::NeverFires));
     let first = match first {
         Ok(first) => first,
+        Err(RuleError::NeverFires) if !schedule.skip.is_empty() => {
+            errors.push("skip", "Every date this reminder would send on is skipped");
+            return None;
+        }
         Err(e) => {
             let field = match e {
                 RuleError::StartOutOfRange(_) => "start",
@@ -257,6 +266,52 @@ fn check_schedule(
             None
         }
     }
+}
+
+/// The first skipped date still kept: earlier ones are history. From yesterday, local: an
+/// occurrence late yesterday may still be due and unfired.
+pub(super) fn skips_kept_from(schedule: &Schedule, now: DateTime<Utc>) -> NaiveDate {
+    let today = now.with_timezone(&schedule.zone.tz()).date_naive();
+    today.pred_opt().unwrap_or(today)
+}
+
+/// `schedule` with the skipped dates still to come, or `None` with their problem recorded.
+fn with_skip_dates(
+    mut schedule: Schedule,
+    dates: &[NaiveDate],
+    now: DateTime<Utc>,
+    errors: &mut FieldErrors,
+) -> Option<Schedule> {
+    let kept_from = skips_kept_from(&schedule, now);
+    let mut dates: Vec<NaiveDate> = dates.iter().copied().filter(|d| *d >= kept_from).collect();
+    dates.sort_unstable();
+    dates.dedup();
+    if dates.is_empty() {
+        return Some(schedule);
+    }
+    if schedule.rule.is_none() {
+        errors.push(
+            "skip",
+            "A one-off reminder has no dates to skip: change its date instead",
+        );
+        return None;
+    }
+    if dates.len() > MAX_SKIPPED {
+        errors.push("skip", format!("Skip at most {MAX_SKIPPED} dates"));
+        return None;
+    }
+    if let Some(stray) = dates.iter().find(|date| !schedule.matches(**date)) {
+        errors.push(
+            "skip",
+            format!(
+                "{} is not a day this reminder sends on: remove it from the skipped dates",
+                stray.format("%a %-d %b %Y")
+            ),
+        );
+        return None;
+    }
+    schedule.skip = dates;
+    Some(schedule)
 }
 
 async fn check_parts(

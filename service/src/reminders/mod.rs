@@ -7,12 +7,13 @@
 
 pub mod firing;
 mod input;
+mod occurrences;
 mod read;
 mod write;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    recurrence::{RuleError, Schedule, Spec},
+    recurrence::{RuleError, Schedule, Spec, skip_dates},
     status::ReminderStatus,
     timezone::{TimeZone, UnknownTimeZone},
 };
@@ -20,6 +21,7 @@ use entity::reminders;
 use sea_orm::DbErr;
 
 pub use input::{FieldError, FieldErrors, PartInput, ReminderInput};
+pub use occurrences::{send_now, skip_next};
 pub use read::{
     Overview, OverviewPage, Part, ReminderDetail, RunHistory, Target, detail, find, list, overview,
     overview_of, overview_page, runs, upcoming,
@@ -42,6 +44,18 @@ pub enum ReminderError {
     NotActive(ReminderStatus),
     #[error("Only a paused reminder can be resumed; this one is {0}")]
     NotPaused(ReminderStatus),
+    #[error("Only an active or ended reminder can be sent now; this one is {0}")]
+    CannotSendNow(ReminderStatus),
+    #[error("This reminder is being sent already: wait for that run to finish")]
+    AlreadySending,
+    #[error("Only an active reminder's next send can be skipped; this one is {0}")]
+    CannotSkip(ReminderStatus),
+    #[error("A one-off reminder sends only once: pause or delete it instead")]
+    SkipOneOff,
+    #[error("Its next send is due and may be going out now; it can no longer be skipped")]
+    AlreadyDue,
+    #[error("This reminder skips too many dates already: edit it to remove some")]
+    TooManySkipped,
     #[error(transparent)]
     Stored(#[from] StoredScheduleError),
     #[error(transparent)]
@@ -59,10 +73,16 @@ pub enum StoredScheduleError {
         rrule: String,
         source: RuleError,
     },
+    #[error("reminder {id}: stored skipped dates {text:?} do not read: {source}")]
+    SkipDates {
+        id: i64,
+        text: String,
+        source: RuleError,
+    },
 }
 
 /// The schedule a stored reminder fires on: its zone, its first occurrence as wall time in that
-/// zone, and its recurrence (`None` for a one-off).
+/// zone, its recurrence (`None` for a one-off) and the dates it skips.
 pub fn schedule_of(reminder: &reminders::Model) -> Result<Schedule, StoredScheduleError> {
     let zone: TimeZone = reminder
         .timezone
@@ -81,10 +101,39 @@ pub fn schedule_of(reminder: &reminders::Model) -> Result<Schedule, StoredSchedu
             rrule: reminder.rrule.clone().unwrap_or_default(),
             source,
         })?;
+    let skip = reminder
+        .skip_dates
+        .as_deref()
+        .map(skip_dates::from_text)
+        .transpose()
+        .map_err(|source| StoredScheduleError::SkipDates {
+            id: reminder.id,
+            text: reminder.skip_dates.clone().unwrap_or_default(),
+            source,
+        })?
+        .unwrap_or_default();
     let start = reminder
         .start_local
         .unwrap_or_else(|| reminder.dtstart.with_timezone(&zone.tz()).naive_local());
-    Ok(Schedule { start, zone, rule })
+    Ok(Schedule {
+        start,
+        zone,
+        rule,
+        skip,
+    })
+}
+
+/// When a paused reminder resumed at `now` fires first: what came due while it was paused is
+/// not sent. `None` when it has nothing left.
+pub fn resumes_at(
+    reminder: &reminders::Model,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoredScheduleError> {
+    Ok(next_due(
+        &schedule_of(reminder)?,
+        now,
+        reminder.last_fired_at,
+    ))
 }
 
 /// The occurrence to fire next: the first at or after `from`, but never one at or before the

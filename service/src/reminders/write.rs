@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use domain::{
     bus::{Command, Event},
+    recurrence::skip_dates,
     status::ReminderStatus,
 };
 use entity::{
@@ -21,7 +22,7 @@ use serde_json::{Value, json};
 use super::{
     ReminderError,
     input::{self, NAME_MAX, ReminderInput, Valid},
-    next_due, schedule_of,
+    resumes_at, schedule_of,
 };
 use crate::{
     audit,
@@ -84,7 +85,8 @@ pub async fn update(
     let rescheduled = current.dtstart != valid.first
         || current.rrule != valid.rrule()
         || current.timezone != valid.schedule.zone.name()
-        || current.start_local != Some(valid.schedule.start);
+        || current.start_local != Some(valid.schedule.start)
+        || current.skip_dates != skip_dates::to_text(&valid.schedule.skip);
     let owed = Owed {
         next: Some(valid.next_fire_at),
         not_sent: rescheduled.then_some(RESCHEDULED_WHEN_DUE),
@@ -166,6 +168,7 @@ fn set_validated(row: &mut reminders::ActiveModel, valid: &Valid, now: DateTime<
     row.dtstart = Set(valid.first);
     row.start_local = Set(Some(valid.schedule.start));
     row.rrule = Set(valid.rrule());
+    row.skip_dates = Set(skip_dates::to_text(&valid.schedule.skip));
     row.send_window_end_hour = Set(valid.window_end_hour);
     row.next_fire_at = Set(Some(valid.next_fire_at));
     row.updated_at = Set(now);
@@ -230,9 +233,8 @@ pub async fn resume(
         ReminderStatus::Active => return Ok(current),
         other => return Err(ReminderError::NotPaused(other)),
     }
-    let schedule = schedule_of(&current)?;
-    let Some(next) = next_due(&schedule, now, current.last_fired_at) else {
-        return Err(match schedule.rule {
+    let Some(next) = resumes_at(&current, now)? else {
+        return Err(match current.rrule {
             None => ReminderError::TimePassed,
             Some(_) => ReminderError::NoOccurrenceLeft,
         });
@@ -301,6 +303,7 @@ pub async fn duplicate(
         dtstart: Set(source.dtstart),
         start_local: Set(source.start_local),
         rrule: Set(source.rrule.clone()),
+        skip_dates: Set(source.skip_dates.clone()),
         send_window_end_hour: Set(source.send_window_end_hour),
         next_fire_at: Set(next),
         status_reason: Set(Some("A copy: check it, then resume it".to_owned())),
@@ -360,7 +363,7 @@ fn copy_name(name: &str) -> String {
 
 /// The operator's reminder, locked against concurrent changes (the worker's fires) until the
 /// transaction ends.
-async fn owned(
+pub(super) async fn owned(
     txn: &DatabaseTransaction,
     operator_id: i64,
     reminder_id: i64,
@@ -409,7 +412,7 @@ async fn store_content(
 }
 
 /// The audit row, the worker's command and the dashboards' event for one change.
-async fn announce(
+pub(super) async fn announce(
     txn: &DatabaseTransaction,
     actor: audit::Actor,
     action: &'static str,

@@ -7,6 +7,7 @@ mod firing;
 mod history;
 mod lifecycle;
 mod listing;
+mod occurrences;
 mod scoping;
 mod validation;
 
@@ -83,6 +84,7 @@ impl World {
             timezone: "Asia/Kuala_Lumpur".into(),
             start_local: local(2031, 3, 4, 17, 0),
             rrule: None,
+            skip_dates: vec![],
             send_window_end_hour: Some(20),
             parts: vec![
                 text("Standup in 10 minutes"),
@@ -103,6 +105,7 @@ impl World {
             timezone: "Europe/Berlin".into(),
             start_local: local(2031, 3, 3, 8, 30),
             rrule: Some(weekly_spec().to_rrule()),
+            skip_dates: vec![],
             send_window_end_hour: None,
             ..self.one_off()
         }

@@ -223,6 +223,7 @@ impl Harness {
             timezone: "Europe/London".to_owned(),
             start_local: start,
             rrule: None,
+            skip_dates: vec![],
             send_window_end_hour: None,
             parts: vec![PartInput {
                 kind: MessageKind::Text,

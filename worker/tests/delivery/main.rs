@@ -2,6 +2,7 @@ mod changes;
 mod due;
 mod failures;
 mod harness;
+mod on_demand;
 mod pacing;
 mod replays;
 mod retries;

@@ -188,6 +188,7 @@ pub async fn reminder_at(
         timezone: "UTC".to_owned(),
         start_local: due.naive_utc(),
         rrule: None,
+        skip_dates: vec![],
         send_window_end_hour: None,
         parts: ["We open at 9", "Bring your card"]
             .map(|body| PartInput {

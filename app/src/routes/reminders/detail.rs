@@ -1,6 +1,6 @@
 //! `/reminders/:id`: one reminder — its schedule and next fires, its message, its groups, its
-//! runs group by group — with pause, resume, duplicate and delete. Each section's Edit opens
-//! that step of the wizard.
+//! runs group by group — with pause, resume, send now, skip next, duplicate and delete. Each
+//! section's Edit opens that step of the wizard.
 
 use domain::{bus::Event, status::ReminderStatus};
 use leptos::{prelude::*, task::spawn_local};
@@ -23,6 +23,7 @@ use crate::{
         AppError,
         reminders::{
             delete_reminder, duplicate_reminder, pause_reminder, reminder_page, resume_reminder,
+            send_reminder_now, skip_next_occurrence,
         },
     },
     routes::id_param,
@@ -70,9 +71,10 @@ fn LiveReminder(initial: ReminderPage) -> impl IntoView {
     );
     let reload = Callback::new(move |()| refresh());
     let ui = ScreenState {
-        confirm_delete: RwSignal::new(false),
+        confirm: RwSignal::new(None),
         busy: RwSignal::new(false),
         error: RwSignal::new(None),
+        done: RwSignal::new(None),
     };
     provide_context(RunNotices::default());
     view! {
@@ -83,9 +85,12 @@ fn LiveReminder(initial: ReminderPage) -> impl IntoView {
 /// What the operator is doing on the page, kept across live refreshes (which redraw it).
 #[derive(Clone, Copy)]
 struct ScreenState {
-    confirm_delete: RwSignal<bool>,
+    /// The action whose confirmation is open.
+    confirm: RwSignal<Option<Action>>,
     busy: RwSignal<bool>,
     error: RwSignal<Option<String>>,
+    /// What the last action did, in words.
+    done: RwSignal<Option<String>>,
 }
 
 /// Whether an event changes what this reminder's page shows.
@@ -116,20 +121,35 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
     let status = page.row.status;
     let name = page.row.name.clone();
     let ScreenState {
-        confirm_delete,
+        confirm,
         busy,
         error,
+        done,
     } = ui;
     let navigate = use_navigate();
 
     let run_action = Callback::new(move |action: Action| {
+        confirm.set(None);
         busy.set(true);
         error.set(None);
+        done.set(None);
         let navigate = navigate.clone();
         spawn_local(async move {
             let result = match action {
                 Action::Pause => pause_reminder(id).await.map(|()| None),
                 Action::Resume => resume_reminder(id).await.map(|()| None),
+                Action::SendNow => send_reminder_now(id).await.map(|()| {
+                    done.set(Some(
+                        "Sending now: follow it in the run history below.".to_owned(),
+                    ));
+                    None
+                }),
+                Action::SkipNext => skip_next_occurrence(id).await.map(|date| {
+                    done.set(Some(format!(
+                        "{date} is skipped. Edit When to send on it after all."
+                    )));
+                    None
+                }),
                 Action::Duplicate => duplicate_reminder(id)
                     .await
                     .map(|copy| Some(format!("/reminders/{copy}"))),
@@ -147,6 +167,11 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
     });
     let edit = move |step: Step| format!("/reminders/{id}/edit/{}", step.slug());
     let runs_kept = page.runs.len();
+    let groups = plural(page.groups.len(), "group");
+    let skip_choice = (status == ReminderStatus::Active && page.repeats)
+        .then(|| page.upcoming.first().cloned())
+        .flatten();
+    let after_skip = page.upcoming.get(1).cloned();
 
     view! {
         <Title text=name.clone() />
@@ -172,10 +197,17 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
                 }.into_any(),
                 _ => ().into_any(),
             }}
+            {matches!(status, ReminderStatus::Active | ReminderStatus::Ended).then(|| view! {
+                <button class="button button-secondary" type="button" data-testid="send-now" disabled=busy on:click=move |_| confirm.set(Some(Action::SendNow))>"Send now"</button>
+            })}
+            {skip_choice.is_some().then(|| view! {
+                <button class="button button-secondary" type="button" data-testid="skip-next" disabled=busy on:click=move |_| confirm.set(Some(Action::SkipNext))>"Skip next"</button>
+            })}
             <button class="button button-secondary" type="button" data-testid="duplicate" disabled=busy on:click=move |_| run_action.run(Action::Duplicate)>"Duplicate"</button>
-            <button class="button button-danger" type="button" data-testid="delete" disabled=busy on:click=move |_| confirm_delete.set(true)>"Delete"</button>
+            <button class="button button-quiet-danger" type="button" data-testid="delete" disabled=busy on:click=move |_| confirm.set(Some(Action::Delete))>"Delete"</button>
         </div>
         {move || error.get().map(|text| view! { <p class="notice notice-bad" role="alert">{text}</p> })}
+        {move || done.get().map(|text| view! { <p class="notice notice-ok" role="status" data-testid="action-done">{text}</p> })}
 
         <div class="reminder-sections">
             <section class="card stack" aria-labelledby="when-title">
@@ -189,7 +221,11 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
                     <dt>"Send window"</dt>
                     <dd>{page.window_end_hour.map_or_else(|| "None: a run sends until done".to_owned(), |h| format!("Until {h:02}:00 local"))}</dd>
                     <dt>"Next"</dt>
-                    <dd data-testid="next-fire">{page.row.next_fire.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+                    <dd data-testid="next-fire">{page.row.next_fire.clone().or_else(|| page.resume_note.clone()).unwrap_or_else(|| "—".to_owned())}</dd>
+                    {(!page.skipped.is_empty()).then(|| view! {
+                        <dt>"Skips"</dt>
+                        <dd data-testid="skipped-dates">{page.skipped.join(", ")}</dd>
+                    })}
                 </dl>
                 {(page.upcoming.len() > 1).then(|| view! {
                     <details>
@@ -234,23 +270,60 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
             {page.runs.into_iter().enumerate().map(|(i, run)| view! { <RunCard run open={i == 0} on_change=reload /> }).collect_view()}
         </section>
 
-        <Show when=move || confirm_delete.get()>
-            <Dialog title_id="delete-title" title=format!("Delete “{}”?", name.clone()) testid="delete-dialog" on_close=Callback::new(move |()| confirm_delete.set(false))>
-                <p>"The reminder stops and its schedule, message and groups are removed."</p>
-                <p><strong>"Its run history is kept"</strong>" — every past run and its per-group outcome stays on the Runs page."</p>
-                <div class="actions">
-                    <button class="button button-danger" type="button" data-testid="confirm-delete" disabled=busy on:click=move |_| { confirm_delete.set(false); run_action.run(Action::Delete) }>"Delete reminder"</button>
-                    <button class="button button-secondary" type="button" on:click=move |_| confirm_delete.set(false)>"Keep it"</button>
-                </div>
-            </Dialog>
-        </Show>
+        {move || confirm.get().map(|action| {
+            let close = Callback::new(move |()| confirm.set(None));
+            let (title, testid, body, button, class) = match action {
+                Action::SendNow => (
+                    format!("Send “{}” now?", name),
+                    "send-now-dialog",
+                    view! {
+                        <p>"Its message goes to its "{groups.clone()}" once, now, paced as usual. Its schedule does not change."</p>
+                    }.into_any(),
+                    "Send now",
+                    "button",
+                ),
+                Action::SkipNext => (
+                    format!("Skip {}?", skip_choice.clone().unwrap_or_default()),
+                    "skip-dialog",
+                    view! {
+                        <p>{match after_skip.clone() {
+                            Some(after) => format!("Nothing is sent then. The next send is {after}."),
+                            None => "Nothing is sent then. It was the last send: the reminder ends.".to_owned(),
+                        }}</p>
+                    }.into_any(),
+                    "Skip it",
+                    "button",
+                ),
+                _ => (
+                    format!("Delete “{}”?", name),
+                    "delete-dialog",
+                    view! {
+                        <p>"The reminder stops and its schedule, message and groups are removed."</p>
+                        <p><strong>"Its run history is kept"</strong>" — every past run and its per-group outcome stays on the Runs page."</p>
+                    }.into_any(),
+                    "Delete reminder",
+                    "button button-danger",
+                ),
+            };
+            view! {
+                <Dialog title_id="confirm-title" title testid on_close=close>
+                    {body}
+                    <div class="actions">
+                        <button class=class type="button" data-testid="confirm-action" disabled=busy on:click=move |_| run_action.run(action)>{button}</button>
+                        <button class="button button-secondary" type="button" on:click=move |_| close.run(())>"Keep it"</button>
+                    </div>
+                </Dialog>
+            }
+        })}
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Action {
     Pause,
     Resume,
+    SendNow,
+    SkipNext,
     Duplicate,
     Delete,
 }

@@ -260,6 +260,7 @@ async fn daily_reminder(
         timezone: "UTC".into(),
         start_local: tomorrow.and_hms_opt(17, 30, 0).context("time")?,
         rrule: Some("FREQ=DAILY".into()),
+        skip_dates: vec![],
         send_window_end_hour: Some(18),
         parts: vec![PartInput {
             kind: MessageKind::Text,

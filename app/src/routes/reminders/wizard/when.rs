@@ -1,7 +1,8 @@
 //! Step 3: when it fires — once at a date and time, or on a recurrence (every N days, weeks on
 //! chosen weekdays, months on a day, years; ending never, after N times or on a date) — in a
-//! time zone, with an optional hour the send window ends. The summary and the next five fires
-//! are computed here in the browser by the same rules the worker fires by.
+//! time zone, with dates a recurrence skips and an optional hour the send window ends. The
+//! summary and the next five fires are computed here in the browser by the same rules the worker
+//! fires by.
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use domain::{
@@ -97,7 +98,7 @@ pub(super) fn WhenStep() -> impl IntoView {
                 <p class="muted field-hint">{move || format!("Yours: {}", ctx.operator_timezone.get_value())}</p>
             </div>
         </div>
-        {move || repeating.get().then(|| view! { <RuleFields draft /> })}
+        {move || repeating.get().then(|| view! { <RuleFields draft /> <SkipDates draft /> })}
         <div class="field">
             <label class="field-label" for="window">"Stop sending at (optional)"</label>
             <select class="input" id="window" data-testid="window"
@@ -269,6 +270,68 @@ fn RuleFields(draft: RwSignal<ReminderDraft>) -> impl IntoView {
                         } />
                 </label>
             </div>
+        </fieldset>
+    }
+}
+
+/// Dates a recurrence does not send on (holidays, an occurrence skipped): listed, each
+/// removable, and added one at a time — only dates the rule sends on.
+#[component]
+fn SkipDates(draft: RwSignal<ReminderDraft>) -> impl IntoView {
+    let picked = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    let add = move || {
+        let Ok(date) = NaiveDate::parse_from_str(picked.get_untracked().trim(), "%Y-%m-%d") else {
+            problem.set(Some("Choose a date to skip.".to_owned()));
+            return;
+        };
+        let sends_then = draft.with_untracked(|d| {
+            let unskipped = ReminderDraft {
+                skip: Vec::new(),
+                ..d.clone()
+            };
+            unskipped.schedule().map(|s| s.matches(date))
+        });
+        match sends_then {
+            Ok(true) => {
+                problem.set(None);
+                picked.set(String::new());
+                draft.update(|d| {
+                    d.skip.push(date);
+                    d.skip.sort_unstable();
+                    d.skip.dedup();
+                });
+            }
+            Ok(false) => problem.set(Some(format!(
+                "The reminder does not send on {}, so there is nothing to skip.",
+                date.format("%a %-d %b %Y")
+            ))),
+            Err(why) => problem.set(Some(why)),
+        }
+    };
+    view! {
+        <fieldset class="field">
+            <legend class="field-label">"Skip dates (optional)"</legend>
+            <ul class="group-chips" data-testid="skip-dates">
+                {move || draft.read().skip.iter().map(|date| {
+                    let date = *date;
+                    let label = date.format("%a %-d %b %Y").to_string();
+                    view! {
+                        <li class="tag">{label.clone()}
+                            <button class="chip-remove" type="button" aria-label=format!("Send on {label} after all")
+                                on:click=move |_| draft.update(|d| d.skip.retain(|s| *s != date))>"×"</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <span class="field-row">
+                <input class="input" type="date" aria-label="Date to skip" data-testid="skip-date"
+                    aria-describedby="skip-problem"
+                    prop:value=move || picked.get()
+                    on:input=move |e| picked.set(event_target_value(&e)) />
+                <button class="button button-secondary" type="button" data-testid="add-skip" on:click=move |_| add()>"Skip this date"</button>
+            </span>
+            {move || problem.get().map(|text| view! { <p class="field-problem" id="skip-problem" role="alert">{text}</p> })}
         </fieldset>
     }
 }
