@@ -73,6 +73,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login/:token") view=RedeemPage />
                 <ParentRoute path=path!("") view=AppLayout>
                     <Route path=path!("") view=Dashboard />
+                    <Route path=path!("agenda") view=routes::agenda::AgendaPage />
                     <Route path=path!("runs") view=routes::runs::RunsPage />
                     <Route path=path!("accounts") view=AccountsPage />
                     <Route path=path!("accounts/:id") view=AccountDetailPage />

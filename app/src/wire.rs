@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod agenda;
 pub mod reminders;
 
 /// The server's own view of its health, shared by `/api/health` and the System page.

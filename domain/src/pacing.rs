@@ -30,6 +30,23 @@ impl Default for Rules {
 }
 
 impl Rules {
+    /// How long one account takes to make `sends` sends under these rules, leaving jitter out
+    /// (it averages to nothing): the minimum interval between each two, and no more than the
+    /// per-minute cap in any minute. What the agenda expects a run to take.
+    pub fn time_for(&self, sends: u32) -> TimeDelta {
+        let gaps = i32::try_from(sends.saturating_sub(1)).unwrap_or(i32::MAX);
+        let by_interval = delta(self.min_interval)
+            .checked_mul(gaps)
+            .unwrap_or(TimeDelta::MAX);
+        let by_cap = match self.per_minute {
+            0 => TimeDelta::zero(),
+            cap => MINUTE
+                .checked_mul(i32::try_from(sends.saturating_sub(1) / cap).unwrap_or(i32::MAX))
+                .unwrap_or(TimeDelta::MAX),
+        };
+        by_interval.max(by_cap)
+    }
+
     /// No pacing at all: every send may start at once.
     pub fn off() -> Self {
         Rules {
@@ -221,6 +238,23 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
+
+    #[test]
+    fn the_time_for_a_run_follows_the_interval_or_the_cap_whichever_is_slower() {
+        let rules = Rules {
+            min_interval: Duration::from_secs(3),
+            jitter: Duration::from_secs(1),
+            per_minute: 10,
+            per_hour_global: 0,
+        };
+        assert_eq!(rules.time_for(0), TimeDelta::zero());
+        assert_eq!(rules.time_for(1), TimeDelta::zero());
+        // Ten sends: nine 3 s gaps, within one minute's cap.
+        assert_eq!(rules.time_for(10), TimeDelta::seconds(27));
+        // Twenty-one: the cap lets ten a minute, so the last starts two minutes in.
+        assert_eq!(rules.time_for(21), TimeDelta::minutes(2));
+        assert_eq!(Rules::off().time_for(500), TimeDelta::zero());
+    }
 
     fn t0() -> DateTime<Utc> {
         NaiveDate::from_ymd_opt(2027, 1, 5)

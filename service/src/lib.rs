@@ -3,6 +3,7 @@
 //! them (configuration, logging, signals) is in `runtime`.
 
 pub mod accounts;
+pub mod agenda;
 pub mod audit;
 pub mod bus;
 pub mod dashboard;

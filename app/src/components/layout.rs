@@ -51,6 +51,7 @@ pub fn Frame(children: Children) -> impl IntoView {
             >
                 <ul>
                     <li><A href="/" exact=true>"Dashboard"</A></li>
+                    <li><A href="/agenda">"Agenda"</A></li>
                     <li><A href="/runs">"Runs"</A></li>
                     <li><A href="/reminders">"Reminders"</A></li>
                     <li><A href="/accounts">"Accounts"</A></li>

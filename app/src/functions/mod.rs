@@ -3,6 +3,7 @@
 //! the server. Each fails with an [`AppError`].
 
 pub mod accounts;
+pub mod agenda;
 pub mod audit;
 #[cfg(feature = "ssr")]
 pub(crate) mod caller;

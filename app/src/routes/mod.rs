@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 pub mod accounts;
+pub mod agenda;
 pub mod audit;
 pub mod dashboard;
 pub mod jobs;

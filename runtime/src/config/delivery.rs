@@ -31,6 +31,19 @@ pub struct DeliveryConfig {
     pub send_timeout_secs: u32,
 }
 
+impl DeliveryConfig {
+    /// The pacing rules these settings give: what the worker sends by, and what the agenda
+    /// expects a run to take.
+    pub fn pacing(&self) -> domain::pacing::Rules {
+        domain::pacing::Rules {
+            min_interval: std::time::Duration::from_millis(self.min_interval_ms.into()),
+            jitter: std::time::Duration::from_millis(self.jitter_ms.into()),
+            per_minute: self.per_minute,
+            per_hour_global: self.per_hour,
+        }
+    }
+}
+
 impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {

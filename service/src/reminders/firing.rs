@@ -66,13 +66,18 @@ pub async fn take_owed(
     Ok((taken.rows_affected == 1).then_some(row))
 }
 
-/// Records that `occurrence` was fired (or recorded) late, unless a later one already was.
+/// Records that `occurrence` of the reminder's schedule was fired (or recorded) late, unless a
+/// later one already was. A send outside the schedule ("Send now") is none of its occurrences
+/// and records nothing: `last_fired_at` is the schedule's own last fire, which an edit or a
+/// resume re-arms from, so a send now minutes before an occurrence does not push it out.
 pub async fn fired_late(
     conn: &impl ConnectionTrait,
     reminder: &reminders::Model,
     occurrence: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    if reminder.last_fired_at.is_none_or(|last| last < occurrence) {
+    let scheduled = super::schedule_of(reminder)
+        .is_ok_and(|schedule| schedule.date_of(occurrence).is_some());
+    if scheduled && reminder.last_fired_at.is_none_or(|last| last < occurrence) {
         reminders::Entity::update_many()
             .col_expr(reminders::Column::LastFiredAt, Expr::value(occurrence))
             .filter(reminders::Column::Id.eq(reminder.id))

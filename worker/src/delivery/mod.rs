@@ -52,12 +52,7 @@ pub struct Settings {
 impl Settings {
     pub fn from_config(config: &DeliveryConfig) -> Self {
         Self {
-            pacing: Rules {
-                min_interval: Duration::from_millis(config.min_interval_ms.into()),
-                jitter: Duration::from_millis(config.jitter_ms.into()),
-                per_minute: config.per_minute,
-                per_hour_global: config.per_hour,
-            },
+            pacing: config.pacing(),
             grace: chrono::Duration::minutes(config.grace_minutes.into()),
             retry_delays: [30, 120, 600].map(chrono::Duration::seconds).to_vec(),
             send_timeout: Duration::from_secs(config.send_timeout_secs.into()),

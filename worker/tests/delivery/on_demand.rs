@@ -122,3 +122,50 @@ async fn a_skipped_occurrence_sends_nothing_and_the_one_after_goes_out() {
     assert_eq!(outbox(&h).await, each(&h, &[0], 1));
     h.stop().await;
 }
+
+/// A send now is not an occurrence of the schedule: an edit right after it still keeps the
+/// occurrence due minutes later (an edit re-arms from the schedule's own last fire).
+#[tokio::test]
+async fn an_edit_just_after_a_send_now_keeps_the_occurrence_due_minutes_later() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    let mut input = h.input("Daily", local(9, 0), &[0]);
+    input.rrule = Some("FREQ=DAILY".to_owned());
+    let reminder = h.create(input.clone()).await;
+    h.clock.set(at(8, 58, 0));
+    let now = service::reminders::send_now(
+        &h.db,
+        Actor::Operator,
+        h.operator_id,
+        reminder.id,
+        h.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        h.settled_run(reminder.id, now).await.status,
+        RunStatus::Success
+    );
+
+    h.clock.set(at(8, 59, 0));
+    input.parts[0].body = Some("Daily: new words".to_owned());
+    let edited = service::reminders::update(
+        &h.db,
+        Actor::Operator,
+        h.operator_id,
+        reminder.id,
+        &input,
+        h.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(edited.next_fire_at, Some(at(9, 0, 0)));
+    h.clock.set(at(9, 0, 0));
+    assert_eq!(
+        h.settled_run(reminder.id, at(9, 0, 0)).await.status,
+        RunStatus::Success
+    );
+    assert_eq!(outbox(&h).await, each(&h, &[0], 2));
+    h.stop().await;
+}
