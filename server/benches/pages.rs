@@ -59,6 +59,7 @@ async fn main() {
             start_local: (now + Duration::days(1 + (r % 30) as i64)).naive_utc(),
             rrule: (r % 2 == 0).then(|| "FREQ=WEEKLY;BYDAY=MO,WE,FR".to_owned()),
             skip_dates: vec![],
+            skip_base: None,
             send_window_end_hour: None,
             parts: vec![PartInput {
                 kind: MessageKind::Text,

@@ -32,6 +32,7 @@ async fn the_list_shows_fifty_reminders_a_page_newest_first() {
             start_local: (now + Duration::days(2)).naive_utc(),
             rrule: None,
             skip_dates: vec![],
+            skip_base: None,
             send_window_end_hour: None,
             parts: vec![PartInput {
                 kind: MessageKind::Text,

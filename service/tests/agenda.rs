@@ -56,6 +56,7 @@ fn input(
             .unwrap(),
         rrule: rrule.map(str::to_owned),
         skip_dates: vec![],
+        skip_base: None,
         send_window_end_hour: None,
         parts: vec![PartInput {
             kind: MessageKind::Text,

@@ -34,6 +34,7 @@ async fn reminder(db: &DatabaseConnection, operator: i64) -> i64 {
             .unwrap(),
         rrule: Some("FREQ=DAILY".into()),
         skip_dates: vec![],
+        skip_base: None,
         send_window_end_hour: None,
         parts: vec![PartInput {
             kind: MessageKind::Text,

@@ -136,6 +136,7 @@ async fn reminder_soon(
         start_local: due.naive_utc(),
         rrule: None,
         skip_dates: vec![],
+        skip_base: None,
         send_window_end_hour: None,
         parts: vec![PartInput {
             kind: MessageKind::Text,

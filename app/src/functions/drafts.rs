@@ -201,6 +201,11 @@ mod ssr {
         let start = reminder
             .start_local
             .unwrap_or_else(|| reminder.dtstart.with_timezone(&zone.tz()).naive_local());
+        let skip = reminder
+            .skip_dates
+            .as_deref()
+            .and_then(|text| skip_dates::from_text(text).ok())
+            .unwrap_or_default();
         ReminderDraft {
             account_id: Some(reminder.account_id),
             name: reminder.name.clone(),
@@ -220,11 +225,8 @@ mod ssr {
                 .rrule
                 .as_deref()
                 .and_then(|rule| Spec::from_rrule(rule).ok()),
-            skip: reminder
-                .skip_dates
-                .as_deref()
-                .and_then(|text| skip_dates::from_text(text).ok())
-                .unwrap_or_default(),
+            skip: skip.clone(),
+            skip_base: Some(skip),
             window_end_hour: reminder
                 .send_window_end_hour
                 .and_then(|h| u8::try_from(h).ok()),
@@ -257,6 +259,7 @@ mod ssr {
                 Some(_) => draft.skip.clone(),
                 None => Vec::new(),
             },
+            skip_base: draft.skip_base.clone(),
             send_window_end_hour: draft.window_end_hour,
             parts: draft
                 .parts

@@ -85,6 +85,10 @@ pub struct ReminderDraft {
     /// Local dates a repeating reminder does not send on, earliest first.
     #[serde(default)]
     pub skip: Vec<NaiveDate>,
+    /// An edit's: the skipped dates of the reminder when the edit opened, so a date skipped
+    /// since (Skip next) survives saving it.
+    #[serde(default)]
+    pub skip_base: Option<Vec<NaiveDate>>,
     /// Stop sending a run at this local hour (0–23).
     pub window_end_hour: Option<u8>,
     pub group_ids: Vec<i64>,
@@ -320,6 +324,8 @@ pub struct ReminderPage {
     pub window_end_hour: Option<u8>,
     /// The next few fires, local.
     pub upcoming: Vec<String>,
+    /// The next occurrence as stored: what "Skip next" names when it asks to skip it.
+    pub next_fire_at: Option<DateTime<Utc>>,
     /// A paused reminder's: what resuming it now would do.
     pub resume_note: Option<String>,
     /// It has a recurrence (so its next occurrence can be skipped).
@@ -412,6 +418,7 @@ mod tests {
             time: "09:00".into(),
             repeat: None,
             skip: Vec::new(),
+            skip_base: None,
             window_end_hour: None,
             group_ids: vec![7],
         }

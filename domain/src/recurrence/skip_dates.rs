@@ -18,16 +18,21 @@ pub fn to_text(dates: &[NaiveDate]) -> Option<String> {
     Some(text.join(","))
 }
 
-/// Reads what [`to_text`] wrote; blank reads as none.
+/// Reads what [`to_text`] wrote (blank reads as none), sorted and each once whatever the text's
+/// order, as [`super::Schedule`] needs them.
 pub fn from_text(text: &str) -> Result<Vec<NaiveDate>, RuleError> {
-    text.split(',')
+    let mut dates = text
+        .split(',')
         .map(str::trim)
         .filter(|part| !part.is_empty())
         .map(|part| {
             NaiveDate::parse_from_str(part, "%Y-%m-%d")
                 .map_err(|_| RuleError::BadSkipDate(part.to_owned()))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    dates.sort_unstable();
+    dates.dedup();
+    Ok(dates)
 }
 
 #[cfg(test)]
@@ -45,6 +50,10 @@ mod tests {
         assert_eq!(from_text(&text).unwrap(), dates);
         assert_eq!(to_text(&[]), None);
         assert_eq!(from_text(" ").unwrap(), []);
+        assert_eq!(
+            from_text("2027-01-01, 2026-12-24,2027-01-01").unwrap(),
+            dates
+        );
         assert_eq!(
             from_text("2026-12-24,24/12/2026"),
             Err(RuleError::BadSkipDate("24/12/2026".into()))

@@ -75,8 +75,8 @@ pub async fn fired_late(
     reminder: &reminders::Model,
     occurrence: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let scheduled = super::schedule_of(reminder)
-        .is_ok_and(|schedule| schedule.date_of(occurrence).is_some());
+    let scheduled =
+        super::schedule_of(reminder).is_ok_and(|schedule| schedule.date_of(occurrence).is_some());
     if scheduled && reminder.last_fired_at.is_none_or(|last| last < occurrence) {
         reminders::Entity::update_many()
             .col_expr(reminders::Column::LastFiredAt, Expr::value(occurrence))

@@ -35,6 +35,10 @@ pub struct ReminderInput {
     /// Local dates (in `timezone`) the rule matches that the reminder does not fire on. Dates
     /// before yesterday are dropped: they are history.
     pub skip_dates: Vec<NaiveDate>,
+    /// An edit's: the skipped dates it started from. What changed since (a Skip next while the
+    /// edit was open) is kept: the saved list is the stored one with the edit's additions and
+    /// removals. `None` takes `skip_dates` as it is.
+    pub skip_base: Option<Vec<NaiveDate>>,
     /// Hour (0–23, in `timezone`) after which a run stops sending and pauses.
     pub send_window_end_hour: Option<u8>,
     pub parts: Vec<PartInput>,
@@ -268,6 +272,24 @@ fn check_schedule(
     }
 }
 
+/// The skipped dates an edit saves: the stored ones (`current`), with what the edit added to
+/// and removed from the list it started from (`base`).
+pub(super) fn merge_skips(
+    current: &[NaiveDate],
+    base: &[NaiveDate],
+    edited: &[NaiveDate],
+) -> Vec<NaiveDate> {
+    let mut merged: Vec<NaiveDate> = current
+        .iter()
+        .filter(|date| !base.contains(date) || edited.contains(date))
+        .chain(edited.iter().filter(|date| !base.contains(date)))
+        .copied()
+        .collect();
+    merged.sort_unstable();
+    merged.dedup();
+    merged
+}
+
 /// The first skipped date still kept: earlier ones are history. From yesterday, local: an
 /// occurrence late yesterday may still be due and unfired.
 pub(super) fn skips_kept_from(schedule: &Schedule, now: DateTime<Utc>) -> NaiveDate {
@@ -300,6 +322,9 @@ fn with_skip_dates(
         errors.push("skip", format!("Skip at most {MAX_SKIPPED} dates"));
         return None;
     }
+    // Yesterday's date is kept for an occurrence still due, but is not worth a refusal.
+    let today = kept_from.succ_opt().unwrap_or(kept_from);
+    dates.retain(|date| *date >= today || schedule.matches(*date));
     if let Some(stray) = dates.iter().find(|date| !schedule.matches(**date)) {
         errors.push(
             "skip",
@@ -432,4 +457,31 @@ async fn check_targets(
         );
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2031, 3, d).unwrap()
+    }
+
+    #[test]
+    fn an_edit_keeps_skips_made_since_it_opened_and_its_own_changes() {
+        // Opened with the 5th skipped; Skip next added the 10th meanwhile; the edit removed
+        // the 5th and added the 12th.
+        let merged = merge_skips(&[day(5), day(10)], &[day(5)], &[day(12)]);
+        assert_eq!(merged, [day(10), day(12)]);
+        // An edit that changed nothing saves the stored list.
+        assert_eq!(
+            merge_skips(&[day(5), day(10)], &[day(5)], &[day(5)]),
+            [day(5), day(10)]
+        );
+        // A date the edit kept but something else removed meanwhile stays removed.
+        assert_eq!(
+            merge_skips(&[], &[day(5)], &[day(5)]),
+            Vec::<NaiveDate>::new()
+        );
+    }
 }

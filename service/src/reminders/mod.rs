@@ -54,6 +54,10 @@ pub enum ReminderError {
     SkipOneOff,
     #[error("Its next send is due and may be going out now; it can no longer be skipped")]
     AlreadyDue,
+    #[error("It has moved on since this page was loaded (it sent, or was edited): look again")]
+    MovedOn,
+    #[error("Its scheduled send is due and about to go out: send now once it has gone")]
+    DueNow,
     #[error("This reminder skips too many dates already: edit it to remove some")]
     TooManySkipped,
     #[error(transparent)]

@@ -13,7 +13,8 @@ use domain::{
 };
 use entity::{reminder_owed_fires as owed, reminder_runs as runs, reminders};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set, sea_query::Expr,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    sea_query::Expr,
 };
 use serde_json::json;
 
@@ -47,6 +48,13 @@ pub async fn send_now(
     ) {
         return Err(ReminderError::CannotSendNow(reminder.status));
     }
+    // Due and not yet fired (the worker is catching up): it goes out anyway, so a send now
+    // would reach every group twice within minutes.
+    if reminder.status == ReminderStatus::Active
+        && reminder.next_fire_at.is_some_and(|due| due <= now)
+    {
+        return Err(ReminderError::DueNow);
+    }
     let waiting = owed::Entity::find()
         .filter(owed::Column::ReminderId.eq(reminder_id))
         .filter(owed::Column::Reason.is_null())
@@ -60,8 +68,29 @@ pub async fn send_now(
     if waiting + sending > 0 {
         return Err(ReminderError::AlreadySending);
     }
-    // Whole seconds: the instant is the occurrence's key, stored alike by every database.
-    let at = now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now);
+    // Whole seconds: the instant is the occurrence's key, stored alike by every database. A
+    // run of this second already (one that finished at once) moves it on by a second, so the
+    // send is not taken for that run.
+    let mut at = now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now);
+    let last_run = runs::Entity::find()
+        .filter(runs::Column::ReminderId.eq(reminder_id))
+        .filter(runs::Column::OccurrenceAt.gte(at))
+        .order_by_desc(runs::Column::OccurrenceAt)
+        .one(&txn)
+        .await?;
+    let last_owed = owed::Entity::find()
+        .filter(owed::Column::ReminderId.eq(reminder_id))
+        .filter(owed::Column::OccurrenceAt.gte(at))
+        .order_by_desc(owed::Column::OccurrenceAt)
+        .one(&txn)
+        .await?;
+    let taken = [
+        last_run.map(|r| r.occurrence_at),
+        last_owed.map(|o| o.occurrence_at),
+    ];
+    if let Some(latest) = taken.into_iter().flatten().max() {
+        at = latest + TimeDelta::seconds(1);
+    }
     owed::Entity::insert(owed::ActiveModel {
         reminder_id: Set(reminder_id),
         occurrence_at: Set(at),
@@ -85,13 +114,15 @@ pub async fn send_now(
 
 /// Skips an active recurring reminder's next occurrence: its local date joins the skipped
 /// dates and the reminder moves on to the occurrence after it (or ends, if there is none).
-/// Refused once the occurrence is due: the worker may be sending it. Returns the reminder and
-/// the date skipped.
+/// `expected` is the occurrence the operator saw as next: refused if it is not the next one any
+/// more, or once it is due (the worker may be sending it). Returns the reminder and the date
+/// skipped.
 pub async fn skip_next(
     db: &DatabaseConnection,
     actor: audit::Actor,
     operator_id: i64,
     reminder_id: i64,
+    expected: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(reminders::Model, NaiveDate), ReminderError> {
     let txn = begin_write(db).await?;
@@ -109,10 +140,12 @@ pub async fn skip_next(
     if next <= now {
         return Err(ReminderError::AlreadyDue);
     }
-    let zone = schedule.zone.tz();
-    let date = schedule
-        .date_of(next)
-        .unwrap_or_else(|| next.with_timezone(&zone).date_naive());
+    // The operator chose to skip the occurrence they saw; if the reminder has moved on since
+    // (it fired, or was edited), that is not the one to skip.
+    if next != expected {
+        return Err(ReminderError::MovedOn);
+    }
+    let date = schedule.date_of(next).ok_or(ReminderError::MovedOn)?;
     let kept_from = skips_kept_from(&schedule, now);
     schedule.skip.retain(|d| *d >= kept_from);
     schedule.skip.push(date);

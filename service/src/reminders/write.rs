@@ -76,17 +76,29 @@ pub async fn update(
 ) -> Result<reminders::Model, ReminderError> {
     let txn = begin_write(db).await?;
     let current = owned(&txn, operator_id, reminder_id).await?;
+    let merged;
+    let input = match &input.skip_base {
+        Some(base) => {
+            let stored = schedule_of(&current).map(|s| s.skip).unwrap_or_default();
+            merged = ReminderInput {
+                skip_dates: input::merge_skips(&stored, base, &input.skip_dates),
+                skip_base: None,
+                ..input.clone()
+            };
+            &merged
+        }
+        None => input,
+    };
     let valid = input::validate(&txn, operator_id, input, now, current.last_fired_at).await?;
     let (status, reason) = match current.status {
         ReminderStatus::Paused => (ReminderStatus::Paused, current.status_reason.clone()),
         _ => (ReminderStatus::Active, None),
     };
-    // The same schedule keeps a due occurrence (it fires late); a new one replaces it.
-    let rescheduled = current.dtstart != valid.first
-        || current.rrule != valid.rrule()
-        || current.timezone != valid.schedule.zone.name()
-        || current.start_local != Some(valid.schedule.start)
-        || current.skip_dates != skip_dates::to_text(&valid.schedule.skip);
+    // A due occurrence the new schedule still has fires late; one it no longer has (a new
+    // time, a skipped date) is replaced.
+    let rescheduled = current
+        .next_fire_at
+        .is_none_or(|due| valid.schedule.date_of(due).is_none());
     let owed = Owed {
         next: Some(valid.next_fire_at),
         not_sent: rescheduled.then_some(RESCHEDULED_WHEN_DUE),

@@ -85,6 +85,7 @@ impl World {
             start_local: local(2031, 3, 4, 17, 0),
             rrule: None,
             skip_dates: vec![],
+            skip_base: None,
             send_window_end_hour: Some(20),
             parts: vec![
                 text("Standup in 10 minutes"),
@@ -106,6 +107,7 @@ impl World {
             start_local: local(2031, 3, 3, 8, 30),
             rrule: Some(weekly_spec().to_rrule()),
             skip_dates: vec![],
+            skip_base: None,
             send_window_end_hour: None,
             ..self.one_off()
         }

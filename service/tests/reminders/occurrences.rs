@@ -11,8 +11,10 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 impl World {
+    /// Skips the next occurrence the reminder's row shows, at `at`.
     async fn skip_next(&self, id: i64, at: DateTime<Utc>) -> Result<NaiveDate, ReminderError> {
-        reminders::skip_next(self.db(), Actor::Operator, self.me.id, id, at)
+        let expected = self.row(id).await.next_fire_at.unwrap_or_default();
+        reminders::skip_next(self.db(), Actor::Operator, self.me.id, id, expected, at)
             .await
             .map(|(_, date)| date)
     }
@@ -103,8 +105,44 @@ async fn skipping_is_refused_for_a_one_off_a_paused_reminder_and_an_occurrence_a
         Err(ReminderError::CannotSkip(ReminderStatus::Paused))
     ));
 
-    let theirs = reminders::skip_next(w.db(), Actor::Operator, w.other.id, weekly.id, now()).await;
+    let due = weekly.next_fire_at.unwrap();
+    let theirs =
+        reminders::skip_next(w.db(), Actor::Operator, w.other.id, weekly.id, due, now()).await;
     assert!(matches!(theirs, Err(ReminderError::NotFound)));
+}
+
+#[tokio::test]
+async fn skip_next_skips_only_the_occurrence_the_operator_saw() {
+    let w = World::new().await;
+    let weekly = w.create(&w.weekly()).await;
+    let seen = weekly.next_fire_at.unwrap();
+    // Another tab skipped it already: this page's Skip next would skip the one after.
+    w.skip_next(weekly.id, now()).await.unwrap();
+    let stale =
+        reminders::skip_next(w.db(), Actor::Operator, w.me.id, weekly.id, seen, now()).await;
+    assert!(matches!(stale, Err(ReminderError::MovedOn)));
+    assert_eq!(
+        w.row(weekly.id).await.next_fire_at,
+        Some(utc(2031, 3, 10, 7, 30)),
+        "only one occurrence skipped"
+    );
+}
+
+#[tokio::test]
+async fn an_edit_opened_before_a_skip_keeps_it_and_its_own_changes() {
+    let w = World::new().await;
+    let weekly = w.create(&w.weekly()).await;
+    // The edit opens with nothing skipped; Skip next skips Wednesday the 5th meanwhile; the
+    // edit, saved later, adds Monday the 17th.
+    w.skip_next(weekly.id, now()).await.unwrap();
+    let edit = ReminderInput {
+        skip_dates: vec![date(2031, 3, 17)],
+        skip_base: Some(vec![]),
+        ..w.weekly()
+    };
+    let saved = w.edit(weekly.id, &edit).await;
+    assert_eq!(saved.skip_dates.as_deref(), Some("2031-03-05,2031-03-17"));
+    assert_eq!(saved.next_fire_at, Some(utc(2031, 3, 10, 7, 30)));
 }
 
 #[tokio::test]
@@ -208,6 +246,12 @@ async fn send_now_queues_one_send_and_a_second_tap_is_refused_until_it_is_done()
     let while_running =
         reminders::send_now(w.db(), Actor::Operator, w.me.id, reminder.id, now()).await;
     assert!(matches!(while_running, Err(ReminderError::AlreadySending)));
+
+    // While its own occurrence is due and unfired (the worker catching up), that occurrence
+    // goes out anyway: a send now would reach the groups twice.
+    let due = reminder.next_fire_at.unwrap();
+    let while_due = reminders::send_now(w.db(), Actor::Operator, w.me.id, reminder.id, due).await;
+    assert!(matches!(while_due, Err(ReminderError::DueNow)));
 
     reminders::pause(w.db(), Actor::Operator, w.me.id, reminder.id, None, now())
         .await

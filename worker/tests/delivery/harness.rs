@@ -224,6 +224,7 @@ impl Harness {
             start_local: start,
             rrule: None,
             skip_dates: vec![],
+            skip_base: None,
             send_window_end_hour: None,
             parts: vec![PartInput {
                 kind: MessageKind::Text,

@@ -100,6 +100,7 @@ async fn a_skipped_occurrence_sends_nothing_and_the_one_after_goes_out() {
         Actor::Operator,
         h.operator_id,
         reminder.id,
+        at(9, 0, 0),
         h.clock.now(),
     )
     .await

@@ -189,6 +189,7 @@ pub async fn reminder_at(
         start_local: due.naive_utc(),
         rrule: None,
         skip_dates: vec![],
+        skip_base: None,
         send_window_end_hour: None,
         parts: ["We open at 9", "Bring your card"]
             .map(|body| PartInput {

@@ -127,6 +127,7 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
         done,
     } = ui;
     let navigate = use_navigate();
+    let expected = page.next_fire_at;
 
     let run_action = Callback::new(move |action: Action| {
         confirm.set(None);
@@ -144,12 +145,14 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
                     ));
                     None
                 }),
-                Action::SkipNext => skip_next_occurrence(id).await.map(|date| {
-                    done.set(Some(format!(
-                        "{date} is skipped. Edit When to send on it after all."
-                    )));
-                    None
-                }),
+                Action::SkipNext => skip_next_occurrence(id, expected.unwrap_or_default())
+                    .await
+                    .map(|date| {
+                        done.set(Some(format!(
+                            "{date} is skipped. Edit When to send on it after all."
+                        )));
+                        None
+                    }),
                 Action::Duplicate => duplicate_reminder(id)
                     .await
                     .map(|copy| Some(format!("/reminders/{copy}"))),

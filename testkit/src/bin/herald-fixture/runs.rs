@@ -261,6 +261,7 @@ async fn daily_reminder(
         start_local: tomorrow.and_hms_opt(17, 30, 0).context("time")?,
         rrule: Some("FREQ=DAILY".into()),
         skip_dates: vec![],
+        skip_base: None,
         send_window_end_hour: Some(18),
         parts: vec![PartInput {
             kind: MessageKind::Text,
