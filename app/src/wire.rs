@@ -173,6 +173,10 @@ pub struct NextFireView {
     pub reminder_id: i64,
     pub reminder_name: String,
     pub when: String,
+    pub account_label: String,
+    pub groups: usize,
+    /// Its account is not connected.
+    pub account_away: bool,
 }
 
 /// One run in the activity feed or the runs list.

@@ -1,5 +1,5 @@
 import { expect, test, type Locator, type Page } from "@playwright/test";
-import { finishedRuns, hydrated, pairedAccount, watchConsole } from "./fixtures";
+import { finishedRuns, hydrated, pairedAccount, simFault, watchConsole } from "./fixtures";
 import { signIn } from "./login";
 import { saveScreenshots } from "./screenshots";
 
@@ -29,17 +29,6 @@ function chip(page: Page, label: string): Locator {
   return page
     .getByTestId("health-chip")
     .filter({ has: page.getByTestId("health-label").getByText(label, { exact: true }) });
-}
-
-async function simFault(accountId: number, fault: string) {
-  const worker = process.env.WORKER_URL;
-  if (!worker) throw new Error("WORKER_URL is not set (scripts/e2e.sh sets it)");
-  const response = await fetch(`${worker}/sim/accounts/${accountId}/faults`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ fault }),
-  });
-  expect(response.status, await response.text()).toBe(204);
 }
 
 test.describe("on a phone", () => {

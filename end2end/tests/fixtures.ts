@@ -48,6 +48,18 @@ export async function simMessages(accountId: number): Promise<{ group_jid: strin
   return response.json();
 }
 
+/** Injects a simulator fault (`log_out`, …) into an account's session. */
+export async function simFault(accountId: number, fault: string) {
+  const worker = process.env.WORKER_URL;
+  if (!worker) throw new Error("WORKER_URL is not set (scripts/e2e.sh sets it)");
+  const response = await fetch(`${worker}/sim/accounts/${accountId}/faults`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ fault }),
+  });
+  expect(response.status, await response.text()).toBe(204);
+}
+
 /** Runs `herald-fixture` (testkit) against the stack's database and parses what it made. */
 function fixture<T>(...args: string[]): T {
   const bin = process.env.HERALD_FIXTURE_BIN;
@@ -66,6 +78,11 @@ export function pausedRun(label: string): { reminder_id: number; run_id: number 
  */
 export function skippedRun(label: string): { reminder_id: number; run_id: number; name: string } {
   return fixture("skipped-run", label);
+}
+
+/** A daily reminder ("Evening notice", 17:30 UTC from tomorrow) to two of the account's groups. */
+export function dailyReminder(label: string): { reminder_id: number; name: string } {
+  return fixture("daily-reminder", label);
 }
 
 /**

@@ -10,6 +10,9 @@ use crate::wire::{DashboardView, RunsView};
 pub const ACTIVITY_LIMIT: u64 = 20;
 /// Runs per page of the runs list.
 pub const RUNS_PAGE: u64 = 50;
+/// How far ahead the dashboard looks for the next send.
+#[cfg(feature = "ssr")]
+const NEXT_SEND_WITHIN_DAYS: i64 = 30;
 
 #[server(endpoint = "dashboard")]
 pub async fn load_dashboard() -> Result<DashboardView, AppError> {
@@ -27,15 +30,24 @@ pub async fn load_dashboard() -> Result<DashboardView, AppError> {
     let now = sea_orm::prelude::ChronoUtc::now();
     let stats = dashboard::stats(db, me.id, zone, now).await?;
     let activity = dashboard::activity(db, &operator, None, ACTIVITY_LIMIT).await?;
-    let next_fire = service::reminders::upcoming(db, me.id, 1)
-        .await?
-        .into_iter()
-        .next()
-        .map(|(reminder, at)| NextFireView {
-            reminder_id: reminder.id,
-            reminder_name: reminder.name,
-            when: dashboard::when(at, zone, now),
-        });
+    let next_fire = service::agenda::upcoming(
+        db,
+        me.id,
+        now,
+        now + chrono::Duration::days(NEXT_SEND_WITHIN_DAYS),
+        &state.config.delivery.pacing(),
+    )
+    .await?
+    .into_iter()
+    .next()
+    .map(|send| NextFireView {
+        reminder_id: send.reminder_id,
+        reminder_name: send.name,
+        when: dashboard::when(send.at, zone, now),
+        account_label: send.account_label,
+        groups: send.groups,
+        account_away: send.account_status != domain::status::AccountStatus::Connected,
+    });
     let accounts = dashboard::account_health(db, me.id)
         .await?
         .into_iter()

@@ -13,7 +13,7 @@ use crate::{
         status_badge::{SimulatedTag, StatusBadge},
     },
     functions::dashboard::{clear_activity, load_dashboard},
-    wire::{AccountChipView, ActivityView, DashboardView, StatsView},
+    wire::{AccountChipView, ActivityView, DashboardView, NextFireView, StatsView},
 };
 
 #[component]
@@ -52,12 +52,35 @@ fn DashboardScreen(initial: DashboardView) -> impl IntoView {
     let activity = Memo::new(move |_| data.with(|d| d.activity.clone()));
     // Each section's view is type-erased (`into_any`): nested whole, the page's view type is
     // deeper than the compiler's query limit allows in the server build.
+    let next = Memo::new(move |_| data.with(|d| d.activity.next_fire.clone()));
     view! {
+        <NextSend next />
         <StatCards stats flagged />
         <HealthStrip accounts flagged />
         <ActivityCard activity refresh=Callback::new(move |()| refresh()) />
     }
     .into_any()
+}
+
+/// What goes out next, first on a phone: the way into the agenda.
+#[component]
+fn NextSend(next: Memo<Option<NextFireView>>) -> impl IntoView {
+    move || {
+        next.get().map(|send| {
+            let groups = match send.groups {
+                1 => "1 group".to_owned(),
+                n => format!("{n} groups"),
+            };
+            view! {
+                <a class="card next-send" href="/agenda" data-testid="next-send" class:next-send-warn=send.account_away>
+                    <span class="muted">"Next"</span>
+                    <strong>{format!("{}: {}", send.when, send.reminder_name)}</strong>
+                    <span>{format!("{} → {groups}", send.account_label)}</span>
+                    {send.account_away.then(|| view! { <span class="agenda-warning">"Its account is not connected"</span> })}
+                </a>
+            }
+        })
+    }
 }
 
 /// Four figures, each a way into its list. `None` while loading: the cards keep their size.

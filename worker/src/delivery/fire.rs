@@ -216,7 +216,12 @@ impl Delivery {
         };
         events::publish_in(&txn, operator, &changed).await?;
         txn.commit().await?;
-        tracing::warn!(reminder_id = reminder.id, %occurrence, reason = not_sent, "owed occurrence recorded");
+        match not_sent {
+            None => tracing::info!(reminder_id = reminder.id, %occurrence, "owed occurrence fired"),
+            Some(reason) => {
+                tracing::warn!(reminder_id = reminder.id, %occurrence, reason, "owed occurrence not sent")
+            }
+        }
         if let Some(run) = run {
             self.hand_over(run.id).await;
         }

@@ -74,6 +74,17 @@ pub async fn paused(
 /// A run of a new daily reminder to two groups of `label`'s account, skipped a minute ago
 /// because the account was logged out then, with its own copy of the message, as the worker
 /// leaves it; the account has been paired again since.
+/// A daily reminder to two of the account's current groups, from tomorrow.
+pub async fn daily(
+    db: &DatabaseConnection,
+    operator_id: i64,
+    label: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let (account, groups) = current_groups(db, operator_id, label, 2).await?;
+    let reminder = daily_reminder(db, operator_id, account.id, &groups, Utc::now()).await?;
+    Ok(json!({ "reminder_id": reminder.id, "name": reminder.name }))
+}
+
 pub async fn skipped(
     db: &DatabaseConnection,
     operator_id: i64,
