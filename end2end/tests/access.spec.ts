@@ -32,6 +32,6 @@ test("a link works once; the second visit explains what to do", async ({ page, b
   const other = await browser.newPage();
   await other.goto(link);
   await expect(other).toHaveURL(/\/login\?link=invalid$/);
-  await expect(other.getByRole("alert")).toHaveText(/expired or was already used — ask the bot for a new one/);
+  await expect(other.getByRole("alert")).toHaveText(/expired or was already used\. Get a new one as below\./);
   await other.close();
 });

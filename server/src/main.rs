@@ -7,8 +7,25 @@ use runtime::{
 };
 use server::cli::{self, Cli, Command};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Each runtime thread's stack. Rendering a page walks Leptos's deeply nested view types, and an
+/// unoptimised build's frames for the deepest pages outgrow tokio's 2 MiB default.
+const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
+
+fn main() -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("herald-server: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     // Arguments first: --help, --version and argument errors need no configuration.
     let cli: Cli = shared::parse(Process::Server);
     match cli.command {

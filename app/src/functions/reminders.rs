@@ -105,7 +105,7 @@ pub async fn reminder_page(id: i64) -> Result<ReminderPage, AppError> {
     });
     Ok(ReminderPage {
         account_id: reminder.account_id,
-        next_fire_at: reminder.next_fire_at,
+        next_fire_at: reminder.next_fire_at.map(|at| at.timestamp()),
         resume_note,
         repeats: reminder.rrule.is_some(),
         skipped,
@@ -188,15 +188,14 @@ pub async fn send_reminder_now(id: i64) -> Result<(), AppError> {
     .map_err(ssr::reminder_error)
 }
 
-/// Skips a recurring reminder's next occurrence, `expected` (the one the page showed: if the
-/// reminder has moved on since, nothing is skipped); answers the local date skipped, for the
+/// Skips a recurring reminder's next occurrence, `expected` (Unix seconds: the one the page
+/// showed; if the reminder has moved on since, nothing is skipped); answers the local date skipped, for the
 /// confirmation ("Tue 8 Dec 2026").
 #[server(endpoint = "skip_next_occurrence")]
-pub async fn skip_next_occurrence(
-    id: i64,
-    expected: chrono::DateTime<chrono::Utc>,
-) -> Result<String, AppError> {
+pub async fn skip_next_occurrence(id: i64, expected: i64) -> Result<String, AppError> {
     let (state, me) = super::caller::context().await?;
+    let expected = chrono::DateTime::from_timestamp(expected, 0)
+        .ok_or_else(|| super::caller::refuse("That is not a time."))?;
     service::reminders::skip_next(
         &state.db,
         service::audit::Actor::Operator,

@@ -10,7 +10,7 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let notice = move || match query.read().get("link").as_deref() {
         Some("invalid") => {
-            Some("This link has expired or was already used — ask the bot for a new one.")
+            Some("This link has expired or was already used. Get a new one as below.")
         }
         Some("too_many_attempts") => Some(
             "Too many failed sign-ins from this device. Wait ten minutes, then use a fresh link.",

@@ -324,8 +324,9 @@ pub struct ReminderPage {
     pub window_end_hour: Option<u8>,
     /// The next few fires, local.
     pub upcoming: Vec<String>,
-    /// The next occurrence as stored: what "Skip next" names when it asks to skip it.
-    pub next_fire_at: Option<DateTime<Utc>>,
+    /// The next occurrence as stored, in Unix seconds: what "Skip next" names when it asks to
+    /// skip it. (Seconds, not a date-time: the browser need not carry chrono's parser for it.)
+    pub next_fire_at: Option<i64>,
     /// A paused reminder's: what resuming it now would do.
     pub resume_note: Option<String>,
     /// It has a recurrence (so its next occurrence can be skipped).

@@ -142,7 +142,8 @@ pub async fn skip_next(
     }
     // The operator chose to skip the occurrence they saw; if the reminder has moved on since
     // (it fired, or was edited), that is not the one to skip.
-    if next != expected {
+    // To the second: the page carries it as whole seconds.
+    if next.timestamp() != expected.timestamp() {
         return Err(ReminderError::MovedOn);
     }
     let date = schedule.date_of(next).ok_or(ReminderError::MovedOn)?;

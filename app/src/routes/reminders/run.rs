@@ -206,7 +206,7 @@ fn TargetTable(targets: Vec<RunTargetView>) -> impl IntoView {
         <div class="table-wrap">
             <table class="table run-targets">
                 <thead>
-                    <tr><th scope="col">"Group"</th><th scope="col">"Outcome"</th><th scope="col">"Took"</th><th scope="col">"Detail"</th></tr>
+                    <tr><th scope="col">"Group"</th><th scope="col">"Outcome"</th><th scope="col" title="From the time it was due until WhatsApp accepted the message">"Sent after"</th><th scope="col">"Detail"</th></tr>
                 </thead>
                 <tbody>
                     {targets.into_iter().map(|t| view! {
