@@ -10,10 +10,13 @@ use domain::{
     pacing::Rules,
     status::{AccountStatus, ReminderStatus},
 };
-use entity::{reminder_messages as messages, reminder_targets as targets, reminders};
+use entity::{reminder_messages as messages, reminders};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::{accounts, reminders::schedule_of};
+use crate::{
+    accounts,
+    reminders::{read::group_counts, schedule_of},
+};
 
 /// Sends listed per reminder at most: one every five minutes fills a month with 8,640.
 const PER_REMINDER: usize = 500;
@@ -55,22 +58,15 @@ pub async fn upcoming(
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = active.iter().map(|r| r.id).collect();
-    let groups = count_by_reminder(
-        targets::Entity::find()
-            .filter(targets::Column::ReminderId.is_in(ids.clone()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|t| t.reminder_id),
-    );
-    let parts = count_by_reminder(
-        messages::Entity::find()
-            .filter(messages::Column::ReminderId.is_in(ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|m| m.reminder_id),
-    );
+    let groups = group_counts(db, &ids).await?;
+    let mut parts: HashMap<i64, usize> = HashMap::new();
+    for part in messages::Entity::find()
+        .filter(messages::Column::ReminderId.is_in(ids))
+        .all(db)
+        .await?
+    {
+        *parts.entry(part.reminder_id).or_default() += 1;
+    }
     let accounts: HashMap<i64, (String, AccountStatus)> = accounts::list(db, operator_id)
         .await?
         .into_iter()
@@ -138,12 +134,4 @@ fn queue_per_account(sends: &mut [Send], gap: TimeDelta) {
 fn later(at: DateTime<Utc>, by: TimeDelta) -> DateTime<Utc> {
     at.checked_add_signed(by)
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-fn count_by_reminder(ids: impl Iterator<Item = i64>) -> HashMap<i64, usize> {
-    let mut counts = HashMap::new();
-    for id in ids {
-        *counts.entry(id).or_default() += 1;
-    }
-    counts
 }

@@ -8,7 +8,7 @@
 pub mod firing;
 mod input;
 mod occurrences;
-mod read;
+pub(crate) mod read;
 mod write;
 
 use chrono::{DateTime, Utc};

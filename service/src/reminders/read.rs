@@ -190,6 +190,22 @@ pub async fn overview_of(
     }))
 }
 
+/// How many groups each of the reminders `ids` sends to (none listed: none).
+pub(crate) async fn group_counts(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, usize>, DbErr> {
+    let mut groups: HashMap<i64, usize> = HashMap::new();
+    for target in targets::Entity::find()
+        .filter(targets::Column::ReminderId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+    {
+        *groups.entry(target.reminder_id).or_default() += 1;
+    }
+    Ok(groups)
+}
+
 async fn describe(
     db: &impl ConnectionTrait,
     operator_id: i64,
@@ -206,14 +222,7 @@ async fn describe(
         .into_iter()
         .map(|a| (a.id, a.label))
         .collect();
-    let mut groups: HashMap<i64, usize> = HashMap::new();
-    for target in targets::Entity::find()
-        .filter(targets::Column::ReminderId.is_in(ids.clone()))
-        .all(db)
-        .await?
-    {
-        *groups.entry(target.reminder_id).or_default() += 1;
-    }
+    let groups = group_counts(db, &ids).await?;
     // Runs are recorded as they fire, so each reminder's highest run id is its latest.
     let latest: Vec<Option<i64>> = runs_table::Entity::find()
         .select_only()

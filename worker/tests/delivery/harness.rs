@@ -321,6 +321,15 @@ impl Harness {
         panic!("timed out ticking towards the run of {occurrence}");
     }
 
+    /// Messages in the simulator's outbox, by group.
+    pub async fn outbox(&self) -> std::collections::HashMap<String, usize> {
+        let mut by_group = std::collections::HashMap::new();
+        for message in self.sim.sent(self.account_id).await.unwrap() {
+            *by_group.entry(message.group_jid).or_default() += 1;
+        }
+        by_group
+    }
+
     /// Waits for the simulator to have sent `n` messages.
     pub async fn sent_count(&self, n: usize) {
         self.wait("sends", || async {

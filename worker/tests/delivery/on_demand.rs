@@ -14,15 +14,6 @@ use worker::clock::Clock;
 
 use super::harness::*;
 
-/// Messages in the simulator's outbox, by group.
-async fn outbox(h: &Harness) -> HashMap<String, usize> {
-    let mut by_group = HashMap::new();
-    for message in h.sim.sent(h.account_id).await.unwrap() {
-        *by_group.entry(message.group_jid).or_default() += 1;
-    }
-    by_group
-}
-
 fn each(h: &Harness, groups: &[usize], times: usize) -> HashMap<String, usize> {
     groups
         .iter()
@@ -57,7 +48,7 @@ async fn send_now_reaches_each_group_once_per_tap_and_the_schedule_goes_on() {
     ));
     let run = h.settled_run(reminder.id, first).await;
     assert_eq!(run.status, RunStatus::Success);
-    assert_eq!(outbox(&h).await, each(&h, &[0, 1], 1));
+    assert_eq!(h.outbox().await, each(&h, &[0, 1], 1));
 
     // Once that run is done, another tap sends again.
     h.clock.set(at(8, 5, 0));
@@ -66,7 +57,7 @@ async fn send_now_reaches_each_group_once_per_tap_and_the_schedule_goes_on() {
         h.settled_run(reminder.id, second).await.status,
         RunStatus::Success
     );
-    assert_eq!(outbox(&h).await, each(&h, &[0, 1], 2));
+    assert_eq!(h.outbox().await, each(&h, &[0, 1], 2));
 
     // The schedule did not move: 10:00 fires as it always would have.
     let row = reminders::Entity::find_by_id(reminder.id)
@@ -83,7 +74,7 @@ async fn send_now_reaches_each_group_once_per_tap_and_the_schedule_goes_on() {
         h.settled_run(reminder.id, at(10, 0, 0)).await.status,
         RunStatus::Success
     );
-    assert_eq!(outbox(&h).await, each(&h, &[0, 1], 3));
+    assert_eq!(h.outbox().await, each(&h, &[0, 1], 3));
     h.stop().await;
 }
 
@@ -112,7 +103,7 @@ async fn a_skipped_occurrence_sends_nothing_and_the_one_after_goes_out() {
     h.clock.set(at(12, 0, 0));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(h.runs(reminder.id).await.is_empty(), "nothing fired today");
-    assert!(outbox(&h).await.is_empty());
+    assert!(h.outbox().await.is_empty());
 
     let tomorrow = Utc.with_ymd_and_hms(2027, 1, 5, 9, 0, 0).unwrap();
     h.clock.set(tomorrow);
@@ -120,7 +111,7 @@ async fn a_skipped_occurrence_sends_nothing_and_the_one_after_goes_out() {
         h.settled_run(reminder.id, tomorrow).await.status,
         RunStatus::Success
     );
-    assert_eq!(outbox(&h).await, each(&h, &[0], 1));
+    assert_eq!(h.outbox().await, each(&h, &[0], 1));
     h.stop().await;
 }
 
@@ -167,6 +158,6 @@ async fn an_edit_just_after_a_send_now_keeps_the_occurrence_due_minutes_later() 
         h.settled_run(reminder.id, at(9, 0, 0)).await.status,
         RunStatus::Success
     );
-    assert_eq!(outbox(&h).await, each(&h, &[0], 2));
+    assert_eq!(h.outbox().await, each(&h, &[0], 2));
     h.stop().await;
 }

@@ -14,15 +14,6 @@ use worker::provider::sim::Fault;
 
 use super::harness::*;
 
-/// Messages in the simulator's outbox, by group.
-async fn outbox(h: &Harness) -> HashMap<String, usize> {
-    let mut by_group = HashMap::new();
-    for message in h.sim.sent(h.account_id).await.unwrap() {
-        *by_group.entry(message.group_jid).or_default() += 1;
-    }
-    by_group
-}
-
 #[tokio::test]
 async fn a_run_skipped_while_its_account_was_offline_is_retried_once_to_each_group() {
     let test = TestDb::new().await;
@@ -40,7 +31,7 @@ async fn a_run_skipped_while_its_account_was_offline_is_retried_once_to_each_gro
     h.clock.set(at(8, 20, 0));
     let run = h.settled_run(reminder.id, at(8, 20, 0)).await;
     assert_eq!(run.status, RunStatus::Skipped);
-    assert!(outbox(&h).await.is_empty());
+    assert!(h.outbox().await.is_empty());
 
     // Paired again (its groups are synced already), then connected: a retry before that would
     // only skip them again.
@@ -68,7 +59,7 @@ async fn a_run_skipped_while_its_account_was_offline_is_retried_once_to_each_gro
         .iter()
         .map(|&g| (h.groups[g].jid.clone(), 1))
         .collect();
-    assert_eq!(outbox(&h).await, expected);
+    assert_eq!(h.outbox().await, expected);
     assert!(
         h.targets(run.id)
             .await
@@ -89,7 +80,7 @@ async fn a_run_skipped_while_its_account_was_offline_is_retried_once_to_each_gro
     h.delivery.execute(again).await.unwrap();
     h.tick_until(at(8, 25, 0), chrono::Duration::seconds(10))
         .await;
-    assert_eq!(outbox(&h).await, expected);
+    assert_eq!(h.outbox().await, expected);
     h.stop().await;
 }
 
@@ -139,6 +130,6 @@ async fn a_partial_runs_retry_sends_only_to_the_group_that_failed() {
         .iter()
         .map(|&g| (h.groups[g].jid.clone(), 1))
         .collect();
-    assert_eq!(outbox(&h).await, expected);
+    assert_eq!(h.outbox().await, expected);
     h.stop().await;
 }
