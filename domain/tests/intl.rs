@@ -9,7 +9,7 @@ use chrono::{
     TimeDelta, TimeZone as _, Utc,
 };
 use domain::{
-    recurrence::{End, Frequency, Schedule, Spec},
+    recurrence::{Frequency, Schedule, Spec},
     timezone::TimeZone,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -83,13 +83,7 @@ fn offsets_and_local_times_match_the_tz_database_from_2024_to_2030() {
 
 #[wasm_bindgen_test]
 fn the_wizards_preview_moves_a_skipped_time_and_fires_a_repeated_one_once() {
-    let daily = Spec {
-        frequency: Frequency::Daily,
-        interval: 1,
-        weekdays: Vec::new(),
-        month_day: None,
-        end: End::Never,
-    };
+    let daily = Spec::every(Frequency::Daily, 1);
     let fires = |start: NaiveDateTime, name: &str| {
         let schedule = Schedule {
             start,

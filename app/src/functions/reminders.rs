@@ -107,7 +107,7 @@ pub async fn reminder_page(id: i64) -> Result<ReminderPage, AppError> {
         account_id: reminder.account_id,
         next_fire_at: reminder.next_fire_at.map(|at| at.timestamp()),
         resume_note,
-        repeats: reminder.rrule.is_some(),
+        skip_next: ssr::skip_preview(reminder),
         skipped,
         timezone: reminder.timezone.clone(),
         window_end_hour: reminder
@@ -318,7 +318,7 @@ pub(crate) mod ssr {
             AppError,
             caller::{internal, refuse},
         },
-        wire::reminders::{MediaRef, ReminderRow, RunTargetView, RunView},
+        wire::reminders::{MediaRef, ReminderRow, RunTargetView, RunView, SkipPreview},
     };
 
     pub fn no_such_reminder() -> AppError {
@@ -357,6 +357,33 @@ pub(crate) mod ssr {
         at.with_timezone(&zone.tz())
             .format("%a %-d %b %Y, %H:%M")
             .to_string()
+    }
+
+    /// What Skip next would leave out of an active recurring reminder, and what follows.
+    pub fn skip_preview(reminder: &reminders::Model) -> Option<SkipPreview> {
+        if reminder.status != domain::status::ReminderStatus::Active {
+            return None;
+        }
+        let next = reminder.next_fire_at?;
+        let schedule = service::reminders::schedule_of(reminder).ok()?;
+        schedule.rule.as_ref()?;
+        let date = schedule.date_of(next)?;
+        let tz = schedule.zone.tz();
+        let times = schedule
+            .occurrences_from(next, domain::recurrence::MAX_TIMES)
+            .into_iter()
+            .take_while(|at| schedule.date_of(*at) == Some(date))
+            .map(|at| at.with_timezone(&tz).format("%H:%M").to_string())
+            .collect();
+        let mut skipped = schedule.clone();
+        skipped.skip.push(date);
+        skipped.skip.sort_unstable();
+        skipped.skip.dedup();
+        Some(SkipPreview {
+            date: date.format("%a %-d %b %Y").to_string(),
+            times,
+            then: skipped.after(next).map(|at| local(at, schedule.zone)),
+        })
     }
 
     pub fn media_ref(file: &media_files::Model) -> MediaRef {

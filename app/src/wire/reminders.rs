@@ -176,6 +176,20 @@ impl ReminderDraft {
     /// The next `limit` local fire times from `now` (a time just passed still counts, see
     /// [`SAVE_GRACE`]), as the worker will compute them.
     pub fn upcoming(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<NaiveDateTime>, String> {
+        let (times, zone) = self.upcoming_at(now, limit)?;
+        let tz = zone.tz();
+        Ok(times
+            .into_iter()
+            .map(|at| at.with_timezone(&tz).naive_local())
+            .collect())
+    }
+
+    /// The same fires as instants, with the reminder's zone.
+    pub fn upcoming_at(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<(Vec<DateTime<Utc>>, TimeZone), String> {
         let schedule = self.schedule()?;
         let times = schedule.occurrences_from(now - SAVE_GRACE, limit);
         if times.is_empty() {
@@ -184,11 +198,7 @@ impl ReminderDraft {
                 Some(_) => "This schedule has no occurrence left after now.".to_owned(),
             });
         }
-        let tz = schedule.zone.tz();
-        Ok(times
-            .into_iter()
-            .map(|at| at.with_timezone(&tz).naive_local())
-            .collect())
+        Ok((times, schedule.zone))
     }
 
     /// What `step` still needs. The browser checks this before moving on; the server checks
@@ -329,8 +339,8 @@ pub struct ReminderPage {
     pub next_fire_at: Option<i64>,
     /// A paused reminder's: what resuming it now would do.
     pub resume_note: Option<String>,
-    /// It has a recurrence (so its next occurrence can be skipped).
-    pub repeats: bool,
+    /// What "Skip next" would skip, for an active recurring reminder.
+    pub skip_next: Option<SkipPreview>,
     /// The local dates it skips, e.g. "Thu 24 Dec 2026".
     pub skipped: Vec<String>,
     pub parts: Vec<PartView>,
@@ -340,6 +350,18 @@ pub struct ReminderPage {
     pub has_draft: bool,
     /// The live stream continues after this event.
     pub event_id: i64,
+}
+
+/// The next occurrence's date as Skip next leaves it out: skipping is by date, so with several
+/// times a day it leaves out the rest of that day's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkipPreview {
+    /// e.g. "Tue 8 Dec 2026".
+    pub date: String,
+    /// The times that date would still send at, e.g. ["09:00", "17:00"].
+    pub times: Vec<String>,
+    /// The send after the skipped ones, local; `None` when none is left.
+    pub then: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -531,11 +553,8 @@ mod tests {
         let mut draft = complete();
         draft.date = "2031-03-24".into(); // a Monday; London moves to summer time on the 30th
         draft.repeat = Some(Spec {
-            frequency: Frequency::Weekly,
-            interval: 1,
-            weekdays: vec![],
-            month_day: None,
             end: End::After(3),
+            ..Spec::every(Frequency::Weekly, 1)
         });
         let times: Vec<String> = draft
             .upcoming(at(2031, 3, 1, 0, 0, 0), 5)

@@ -14,15 +14,18 @@ pub enum RuleError {
     #[error("Herald cannot express FREQ={0}: reminders repeat daily, weekly, monthly or yearly")]
     UnsupportedFrequency(String),
     #[error(
-        "Herald cannot express {0}: a rule may use only FREQ, INTERVAL, BYDAY (weekly), \
-         BYMONTHDAY (monthly), COUNT and UNTIL"
+        "Herald cannot express {0}: a rule may use only FREQ, INTERVAL, BYDAY (weekly, or one \
+         weekday of the month), BYMONTHDAY (monthly), BYHOUR with BYMINUTE, COUNT and UNTIL"
     )]
     UnsupportedPart(String),
-    #[error("Herald cannot express BYDAY={0}: a weekly rule lists plain weekdays such as MO,WE,FR")]
+    #[error(
+        "Herald cannot express BYDAY={0}: a weekly rule lists plain weekdays such as MO,WE,FR, \
+         and a monthly one names one weekday with its place, such as 2TU or -1FR"
+    )]
     UnsupportedWeekdays(String),
     #[error(
         "Herald cannot express BYMONTHDAY={0}: a monthly rule fires on one day of the month, \
-         1 to 31"
+         1 to 31, or -1 for the last day"
     )]
     UnsupportedMonthDay(String),
     #[error(
@@ -45,8 +48,37 @@ pub enum RuleError {
     WeekdaysUnordered,
     #[error("a day of the month (BYMONTHDAY) can be chosen only for a monthly rule")]
     MonthDayNotMonthly,
-    #[error("the day of the month must be from 1 to 31, not {0}")]
-    MonthDay(u8),
+    #[error("the day of the month must be from 1 to 31, or the last day, not {0}")]
+    MonthDay(i8),
+    #[error("a monthly rule fires on a day of the month or on a weekday of it, not both")]
+    MonthDayAndWeekday,
+    #[error("a weekday's place in the month (such as 2TU) can be chosen only for a monthly rule")]
+    NthWeekdayNotMonthly,
+    #[error("a weekday's place in the month must be 1st to 5th, or the last, not {0}")]
+    NthWeekday(i8),
+    #[error("Herald cannot express {0} without {1}: the times of day need both hours and minutes")]
+    HalfTimes(&'static str, &'static str),
+    #[error("{part}={value} is not a list of {what} Herald can use")]
+    BadTimes {
+        part: &'static str,
+        value: String,
+        what: &'static str,
+    },
+    #[error("a reminder may send at most {max} times a day, not {0}", max = super::MAX_TIMES)]
+    TooManyTimes(usize),
+    #[error("times of day are whole minutes, such as 09:00")]
+    TimeWithSeconds,
+    #[error("times of day must be listed once each, earliest first")]
+    TimesUnordered,
+    #[error(
+        "the times of day must share their minutes, such as 09:00 and 17:00 or 08:30 and 12:30: \
+         a calendar rule cannot say 09:00 and 17:30 in one reminder, so make two"
+    )]
+    TimesNotAGrid,
+    #[error("times of day must be at least 5 minutes apart, also across midnight")]
+    TimesTooClose,
+    #[error("the start's time must be one of the times of day the reminder sends at")]
+    StartTimeNotListed,
     #[error("a rule that ends after a number of times must fire at least once")]
     ZeroCount,
     #[error("the end date {0} is outside the years 1 to 9999")]

@@ -5,9 +5,9 @@
 //! reminder's local wall time, so it means "through the end of 1 Jan 2027 in the reminder's
 //! zone", and a date has no time or zone to lose in a round trip.
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 
-use super::{End, Frequency, RuleError, Spec};
+use super::{End, Frequency, NthWeekday, RuleError, Spec, spec::hours_and_minutes};
 
 const WEEKDAY_CODES: [(Weekday, &str); 7] = [
     (Weekday::Mon, "MO"),
@@ -21,7 +21,8 @@ const WEEKDAY_CODES: [(Weekday, &str); 7] = [
 
 impl Spec {
     /// The RRULE body, without `RRULE:` or DTSTART, in one canonical order:
-    /// `FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20270101`. INTERVAL=1 is left out.
+    /// `FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;BYHOUR=9,17;BYMINUTE=0;UNTIL=20270101`. INTERVAL=1
+    /// is left out.
     pub fn to_rrule(&self) -> String {
         let mut parts = vec![format!("FREQ={}", frequency_name(self.frequency))];
         if self.interval != 1 {
@@ -31,8 +32,16 @@ impl Spec {
             let days: Vec<&str> = self.weekdays.iter().map(|day| weekday_code(*day)).collect();
             parts.push(format!("BYDAY={}", days.join(",")));
         }
+        if let Some(NthWeekday { nth, day }) = self.month_weekday {
+            parts.push(format!("BYDAY={nth}{}", weekday_code(day)));
+        }
         if let Some(day) = self.month_day {
             parts.push(format!("BYMONTHDAY={day}"));
+        }
+        if !self.times.is_empty() {
+            let (hours, minutes) = hours_and_minutes(&self.times);
+            parts.push(format!("BYHOUR={}", join(&hours)));
+            parts.push(format!("BYMINUTE={}", join(&minutes)));
         }
         match self.end {
             End::Never => {}
@@ -68,6 +77,41 @@ impl Spec {
             (None, Some(date)) => End::On(date),
             (None, None) => End::Never,
         };
+        let days = parts.weekdays.unwrap_or_default();
+        let (weekdays, month_weekday) = match days.as_slice() {
+            [(Some(nth), day)] => (
+                Vec::new(),
+                Some(NthWeekday {
+                    nth: *nth,
+                    day: *day,
+                }),
+            ),
+            _ if days.iter().all(|(nth, _)| nth.is_none()) => {
+                let mut plain: Vec<Weekday> = days.iter().map(|(_, day)| *day).collect();
+                plain.sort_by_key(Weekday::num_days_from_monday);
+                plain.dedup();
+                (plain, None)
+            }
+            _ => return Err(RuleError::UnsupportedWeekdays(parts.byday_text)),
+        };
+        let times = match (parts.hours, parts.minutes) {
+            (None, None) => Vec::new(),
+            (Some(_), None) => return Err(RuleError::HalfTimes("BYHOUR", "BYMINUTE")),
+            (None, Some(_)) => return Err(RuleError::HalfTimes("BYMINUTE", "BYHOUR")),
+            (Some(hours), Some(minutes)) => {
+                let mut times: Vec<NaiveTime> = hours
+                    .iter()
+                    .flat_map(|h| {
+                        minutes
+                            .iter()
+                            .filter_map(|m| NaiveTime::from_hms_opt(*h, *m, 0))
+                    })
+                    .collect();
+                times.sort_unstable();
+                times.dedup();
+                times
+            }
+        };
         let spec = Spec {
             frequency: parts.frequency.ok_or(if body.trim().is_empty() {
                 RuleError::Empty
@@ -75,8 +119,10 @@ impl Spec {
                 RuleError::MissingFrequency
             })?,
             interval: parts.interval.unwrap_or(1),
-            weekdays: parts.weekdays.unwrap_or_default(),
+            weekdays,
             month_day: parts.month_day,
+            month_weekday,
+            times,
             end,
         };
         spec.validate()?;
@@ -89,8 +135,12 @@ impl Spec {
 struct Parts {
     frequency: Option<Frequency>,
     interval: Option<u16>,
-    weekdays: Option<Vec<Weekday>>,
-    month_day: Option<u8>,
+    /// Each weekday with its place in the month, if it has one.
+    weekdays: Option<Vec<(Option<i8>, Weekday)>>,
+    byday_text: String,
+    month_day: Option<i8>,
+    hours: Option<Vec<u32>>,
+    minutes: Option<Vec<u32>>,
     count: Option<u32>,
     until: Option<NaiveDate>,
 }
@@ -105,7 +155,20 @@ impl Parts {
         match key.as_str() {
             "FREQ" => set(&mut self.frequency, "FREQ", parse_frequency(&value)?),
             "INTERVAL" => set(&mut self.interval, "INTERVAL", number("INTERVAL", &value)?),
-            "BYDAY" => set(&mut self.weekdays, "BYDAY", parse_weekdays(&value)?),
+            "BYDAY" => {
+                self.byday_text.clone_from(&value);
+                set(&mut self.weekdays, "BYDAY", parse_weekdays(&value)?)
+            }
+            "BYHOUR" => set(
+                &mut self.hours,
+                "BYHOUR",
+                numbers("BYHOUR", "hours", &value, 23)?,
+            ),
+            "BYMINUTE" => set(
+                &mut self.minutes,
+                "BYMINUTE",
+                numbers("BYMINUTE", "minutes", &value, 59)?,
+            ),
             "BYMONTHDAY" => {
                 let day = value
                     .parse()
@@ -158,22 +221,60 @@ fn weekday_code(day: Weekday) -> &'static str {
     WEEKDAY_CODES[day.num_days_from_monday() as usize].1
 }
 
-/// Plain weekday codes only: an ordinal such as `1MO` or `-1FR` means "in the month or year",
-/// which a weekly rule cannot say. The result is sorted and without repeats.
-fn parse_weekdays(value: &str) -> Result<Vec<Weekday>, RuleError> {
-    let mut days = value
+/// Weekday codes, each with its place in the month when it has one (`2TU`, `-1FR`, `+1MO`).
+/// Which combinations a rule may use is decided once all parts are read.
+fn parse_weekdays(value: &str) -> Result<Vec<(Option<i8>, Weekday)>, RuleError> {
+    let unsupported = || RuleError::UnsupportedWeekdays(value.to_owned());
+    value
         .split(',')
         .map(|code| {
-            WEEKDAY_CODES
+            let code = code.trim();
+            let split = code.len().checked_sub(2).ok_or_else(unsupported)?;
+            let (place, name) = code.split_at_checked(split).ok_or_else(unsupported)?;
+            let day = WEEKDAY_CODES
                 .iter()
-                .find(|(_, known)| *known == code.trim())
+                .find(|(_, known)| *known == name)
                 .map(|(day, _)| *day)
-                .ok_or_else(|| RuleError::UnsupportedWeekdays(value.to_owned()))
+                .ok_or_else(unsupported)?;
+            let nth = match place {
+                "" => None,
+                place => Some(place.parse::<i8>().map_err(|_| unsupported())?),
+            };
+            Ok((nth, day))
+        })
+        .collect()
+}
+
+/// A comma-separated list of numbers from 0 to `max`, sorted and once each.
+fn numbers(
+    part: &'static str,
+    what: &'static str,
+    value: &str,
+    max: u32,
+) -> Result<Vec<u32>, RuleError> {
+    let bad = || RuleError::BadTimes {
+        part,
+        value: value.to_owned(),
+        what,
+    };
+    let mut list = value
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(bad)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    days.sort_by_key(Weekday::num_days_from_monday);
-    days.dedup();
-    Ok(days)
+    list.sort_unstable();
+    list.dedup();
+    Ok(list)
+}
+
+fn join(numbers: &[u32]) -> String {
+    let text: Vec<String> = numbers.iter().map(u32::to_string).collect();
+    text.join(",")
 }
 
 fn parse_until(value: &str) -> Result<NaiveDate, RuleError> {

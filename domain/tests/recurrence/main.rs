@@ -7,9 +7,9 @@ mod rrule_text;
 mod semantics;
 mod summaries;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
 use domain::{
-    recurrence::{End, Frequency, Schedule, Spec},
+    recurrence::{Frequency, Schedule, Spec},
     timezone::TimeZone,
 };
 
@@ -40,13 +40,11 @@ fn zone(name: &str) -> TimeZone {
 }
 
 fn spec(frequency: Frequency, interval: u16) -> Spec {
-    Spec {
-        frequency,
-        interval,
-        weekdays: Vec::new(),
-        month_day: None,
-        end: End::Never,
-    }
+    Spec::every(frequency, interval)
+}
+
+fn time(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).expect("test time")
 }
 
 fn daily() -> Spec {

@@ -1,12 +1,12 @@
 //! Occurrences against the rule read day by day, and against the `rrule` crate.
 
 use chrono::{
-    DateTime, Datelike, Days, MappedLocalTime, NaiveDate, NaiveDateTime, Offset as _, TimeDelta,
-    TimeZone as _, Utc,
+    DateTime, Datelike, Days, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, Offset as _,
+    TimeDelta, TimeZone as _, Utc,
 };
-use domain::recurrence::{End, Frequency, MIN_INTERVAL, Schedule, Spec};
+use domain::recurrence::{End, Frequency, LAST_DAY, MIN_INTERVAL, NthWeekday, Schedule, Spec};
 
-use crate::{Rng, all, date, schedule, weekday_subset};
+use crate::{ALL_WEEKDAYS, Rng, all, date, schedule, time, weekday_subset};
 
 fn monday_of(d: NaiveDate) -> NaiveDate {
     d - Days::new(u64::from(d.weekday().num_days_from_monday()))
@@ -30,10 +30,21 @@ fn rule_matches(spec: &Spec, start: NaiveDate, d: NaiveDate) -> bool {
                 && ((monday_of(d) - monday_of(start)).num_days() / 7) % n == 0
         }
         Frequency::Monthly => {
-            let day = spec.month_day.map_or(start.day(), u32::from);
             let months = i64::from(d.year() - start.year()) * 12 + i64::from(d.month0())
                 - i64::from(start.month0());
-            d.day() == day && months % n == 0
+            let last_of_month = (d + Days::new(1)).month() != d.month();
+            let on_day = match (spec.month_day, spec.month_weekday) {
+                (_, Some(NthWeekday { nth: -1, day })) => {
+                    d.weekday() == day && (d + Days::new(7)).month() != d.month()
+                }
+                (_, Some(NthWeekday { nth, day })) => {
+                    d.weekday() == day && (d.day() - 1) / 7 + 1 == nth as u32
+                }
+                (Some(LAST_DAY), None) => last_of_month,
+                (Some(day), None) => d.day() == day as u32,
+                (None, None) => d.day() == start.day(),
+            };
+            on_day && months % n == 0
         }
         Frequency::Yearly => {
             (d.month(), d.day()) == (start.month(), start.day())
@@ -73,19 +84,47 @@ fn random_spec(rng: &mut Rng, start: NaiveDate) -> Spec {
         1 => End::After(1 + rng.below(15) as u32),
         _ => End::On(start + Days::new(rng.below(800))),
     };
+    let (month_day, month_weekday) = match (frequency, rng.below(6)) {
+        (Frequency::Monthly, 0 | 1) => (Some(1 + rng.below(31) as i8), None),
+        (Frequency::Monthly, 2) => (Some(LAST_DAY), None),
+        (Frequency::Monthly, 3 | 4) => (
+            None,
+            Some(NthWeekday {
+                nth: rng.pick(&[1, 2, 3, 4, 5, -1]),
+                day: rng.pick(&ALL_WEEKDAYS),
+            }),
+        ),
+        _ => (None, None),
+    };
     Spec {
-        frequency,
-        interval,
         weekdays: match frequency {
             Frequency::Weekly => weekday_subset(rng.below(128)),
             _ => Vec::new(),
         },
-        month_day: match frequency {
-            Frequency::Monthly if rng.below(2) == 0 => Some(1 + rng.below(31) as u8),
-            _ => None,
-        },
+        month_day,
+        month_weekday,
         end,
+        ..Spec::every(frequency, interval)
     }
+}
+
+/// A random rule firing at several times a day, and a start at one of them.
+fn random_spec_with_times(rng: &mut Rng) -> (NaiveDateTime, Spec) {
+    let start = random_start(rng);
+    let hours: &[u32] = rng.pick(&[&[9, 17][..], &[0, 12], &[1, 2, 3], &[8, 12, 18, 22]]);
+    let minutes: &[u32] = rng.pick(&[&[0][..], &[30], &[0, 30], &[15, 45]]);
+    let mut times: Vec<NaiveTime> = hours
+        .iter()
+        .flat_map(|h| minutes.iter().map(move |m| time(*h, *m)))
+        .collect();
+    times.sort_unstable();
+    let at = rng.pick(&times);
+    let start = start.date().and_time(at);
+    let spec = Spec {
+        times,
+        ..random_spec(rng, start.date())
+    };
+    (start, spec)
 }
 
 fn random_start(rng: &mut Rng) -> NaiveDateTime {
@@ -333,13 +372,7 @@ fn a_skipped_date_is_the_rules_local_date_in_every_zone() {
         let plain = schedule(
             date(2027, 3, 10).and_hms_opt(2, 30, 0).unwrap(),
             name,
-            Some(Spec {
-                frequency: Frequency::Daily,
-                interval: 1,
-                weekdays: Vec::new(),
-                month_day: None,
-                end: End::Never,
-            }),
+            Some(Spec::every(Frequency::Daily, 1)),
         );
         let every: Vec<_> = all(&plain, 60);
         let skip: Vec<NaiveDate> = every
@@ -364,5 +397,95 @@ fn a_skipped_date_is_the_rules_local_date_in_every_zone() {
         }
         // A time the schedule does not fire at belongs to no date.
         assert_eq!(plain.date_of(every[0] + TimeDelta::minutes(1)), None);
+    }
+}
+
+/// Several times a day (BYHOUR × BYMINUTE), on every kind of rule, with COUNT counting each
+/// time and skipped dates leaving out all of their times: the same as the `rrule` crate.
+#[test]
+fn several_times_a_day_match_the_rrule_crate() {
+    let mut rng = Rng(19);
+    let mut compared = 0;
+    for _ in 0..400 {
+        let (start, rule) = random_spec_with_times(&mut rng);
+        let plain = schedule(start, "UTC", Some(rule.clone()));
+        let dates: Vec<NaiveDate> = all(&plain, 12).iter().map(DateTime::date_naive).collect();
+        let mut skip: Vec<NaiveDate> = dates
+            .iter()
+            .copied()
+            .filter(|_| rng.below(4) == 0)
+            .collect();
+        skip.dedup();
+        let exdates: Vec<String> = skip
+            .iter()
+            .flat_map(|d| {
+                rule.times
+                    .iter()
+                    .map(move |t| format!("EXDATE:{}Z", d.and_time(*t).format("%Y%m%dT%H%M%S")))
+            })
+            .collect();
+        let text = rrule_crate_text(&rule);
+        let set: rrule::RRuleSet = format!(
+            "DTSTART:{}Z\nRRULE:{text}\n{}",
+            start.format("%Y%m%dT%H%M%S"),
+            exdates.join("\n")
+        )
+        .parse()
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let theirs: Vec<NaiveDateTime> =
+            set.all(20).dates.iter().map(|at| at.naive_utc()).collect();
+        let with_skips = Schedule {
+            skip: skip.clone(),
+            ..plain
+        };
+        let ours: Vec<NaiveDateTime> = all(&with_skips, 20)
+            .iter()
+            .map(DateTime::naive_utc)
+            .collect();
+        assert_eq!(ours, theirs, "{text} from {start} skipping {skip:?}");
+        for at in &ours {
+            assert_eq!(
+                with_skips.date_of(at.and_utc()),
+                Some(at.date()),
+                "{text} from {start}"
+            );
+        }
+        compared += ours.len();
+    }
+    assert!(compared > 3000, "only {compared} occurrences compared");
+}
+
+/// In a real zone, each time of day keeps its wall time (or moves by a clock change's gap), the
+/// first date fires only from the start's time on, and COUNT counts every time.
+#[test]
+fn several_times_a_day_keep_their_wall_times_in_every_zone() {
+    let mut rng = Rng(23);
+    for _ in 0..300 {
+        let (start, rule) = random_spec_with_times(&mut rng);
+        let name = rng.pick(&ZONES);
+        let schedule = schedule(start, name, Some(rule.clone()));
+        let tz = schedule.zone.tz();
+        for at in all(&schedule, 40) {
+            let wall = at.with_timezone(&tz).naive_local();
+            let date = schedule.date_of(at).expect("a fire belongs to a date");
+            let time = rule.times.iter().rev().find(|t| {
+                let shift = wall - date.and_time(**t);
+                shift >= TimeDelta::zero() && shift <= TimeDelta::hours(1)
+            });
+            let Some(time) = time else {
+                panic!("{wall} is none of {:?}: {schedule:?}", rule.times);
+            };
+            assert!(
+                date.and_time(*time) >= start,
+                "{wall} before the start: {schedule:?}"
+            );
+        }
+        if let End::After(count) = rule.end {
+            assert_eq!(
+                all(&schedule, 500).len(),
+                count as usize,
+                "COUNT: {schedule:?}"
+            );
+        }
     }
 }

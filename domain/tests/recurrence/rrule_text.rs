@@ -1,12 +1,32 @@
 //! RRULE text: every valid spec round-trips, the text is canonical, and what cannot be
 //! expressed is refused with a reason.
 
-use chrono::Weekday;
-use domain::recurrence::{End, Frequency, RuleError, Spec};
+use chrono::{NaiveTime, Weekday};
+use domain::recurrence::{End, Frequency, LAST_DAY, NthWeekday, RuleError, Spec};
 
-use crate::{daily, date, spec, weekday_subset};
+use crate::{ALL_WEEKDAYS, daily, date, spec, time, weekday_subset};
 
-/// Every frequency × a spread of intervals × every weekday subset × every month day × each end.
+/// Sets of times a day that RRULE can say: hours by minutes.
+fn time_grids() -> Vec<Vec<NaiveTime>> {
+    let grid = |hours: &[u32], minutes: &[u32]| {
+        let mut times: Vec<NaiveTime> = hours
+            .iter()
+            .flat_map(|h| minutes.iter().map(move |m| time(*h, *m)))
+            .collect();
+        times.sort_unstable();
+        times
+    };
+    vec![
+        grid(&[9], &[0]),
+        grid(&[9, 17], &[0]),
+        grid(&[0, 23], &[30]),
+        grid(&[8, 12, 18], &[15, 45]),
+        grid(&(0..24).collect::<Vec<_>>(), &[0]),
+    ]
+}
+
+/// Every frequency × a spread of intervals × every weekday subset × every month day and weekday
+/// of the month × each end, and sets of times a day on a few of them.
 fn every_spec_shape() -> Vec<Spec> {
     let intervals = [1, 2, 3, 7, 12, 52, 998, 999];
     let ends = [
@@ -23,11 +43,10 @@ fn every_spec_shape() -> Vec<Spec> {
     for interval in intervals {
         for end in ends {
             let with = |frequency, weekdays, month_day| Spec {
-                frequency,
-                interval,
                 weekdays,
                 month_day,
                 end,
+                ..Spec::every(frequency, interval)
             };
             specs.push(with(Frequency::Daily, Vec::new(), None));
             specs.push(with(Frequency::Yearly, Vec::new(), None));
@@ -35,8 +54,26 @@ fn every_spec_shape() -> Vec<Spec> {
                 specs.push(with(Frequency::Weekly, weekday_subset(bits), None));
             }
             specs.push(with(Frequency::Monthly, Vec::new(), None));
-            for day in 1..=31 {
+            for day in (1..=31).chain([LAST_DAY]) {
                 specs.push(with(Frequency::Monthly, Vec::new(), Some(day)));
+            }
+            for nth in [1, 2, 3, 4, 5, -1] {
+                for day in ALL_WEEKDAYS {
+                    specs.push(Spec {
+                        month_weekday: Some(NthWeekday { nth, day }),
+                        ..with(Frequency::Monthly, Vec::new(), None)
+                    });
+                }
+            }
+            for times in time_grids() {
+                specs.push(Spec {
+                    times: times.clone(),
+                    ..with(Frequency::Daily, Vec::new(), None)
+                });
+                specs.push(Spec {
+                    times,
+                    ..with(Frequency::Weekly, weekday_subset(0b11111), None)
+                });
             }
         }
     }
@@ -90,6 +127,55 @@ fn rrule_text_is_canonical() {
             },
             "FREQ=YEARLY;INTERVAL=10;UNTIL=00330405",
         ),
+        (
+            Spec {
+                month_weekday: Some(NthWeekday {
+                    nth: 2,
+                    day: Weekday::Tue,
+                }),
+                ..spec(Frequency::Monthly, 1)
+            },
+            "FREQ=MONTHLY;BYDAY=2TU",
+        ),
+        (
+            Spec {
+                month_weekday: Some(NthWeekday {
+                    nth: -1,
+                    day: Weekday::Fri,
+                }),
+                end: End::After(3),
+                ..spec(Frequency::Monthly, 2)
+            },
+            "FREQ=MONTHLY;INTERVAL=2;BYDAY=-1FR;COUNT=3",
+        ),
+        (
+            Spec {
+                month_day: Some(LAST_DAY),
+                ..spec(Frequency::Monthly, 1)
+            },
+            "FREQ=MONTHLY;BYMONTHDAY=-1",
+        ),
+        (
+            Spec {
+                weekdays: vec![
+                    Weekday::Mon,
+                    Weekday::Tue,
+                    Weekday::Wed,
+                    Weekday::Thu,
+                    Weekday::Fri,
+                ],
+                times: vec![time(9, 0), time(17, 0)],
+                ..spec(Frequency::Weekly, 1)
+            },
+            "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9,17;BYMINUTE=0",
+        ),
+        (
+            Spec {
+                times: vec![time(8, 30), time(12, 30)],
+                ..daily()
+            },
+            "FREQ=DAILY;BYHOUR=8,12;BYMINUTE=30",
+        ),
     ];
     for (spec, text) in cases {
         assert_eq!(spec.to_rrule(), text);
@@ -102,6 +188,10 @@ fn rrule_reading_is_lenient_about_spelling_only() {
     assert_eq!(weekly.weekdays, vec![Weekday::Mon, Weekday::Fri]);
     assert_eq!(weekly.interval, 3);
     assert_eq!(weekly.to_rrule(), "FREQ=WEEKLY;INTERVAL=3;BYDAY=MO,FR");
+    let monthly = Spec::from_rrule("freq=monthly;byday=+2tu").unwrap();
+    assert_eq!(monthly.to_rrule(), "FREQ=MONTHLY;BYDAY=2TU");
+    let twice = Spec::from_rrule("FREQ=DAILY;BYMINUTE=0,0;BYHOUR=17,9").unwrap();
+    assert_eq!(twice.times, [time(9, 0), time(17, 0)]);
 }
 
 #[test]
@@ -128,9 +218,38 @@ fn unsupported_rrules_are_refused_with_a_reason() {
             "Herald cannot express BYSETPOS",
         ),
         (
+            "FREQ=DAILY;BYSECOND=30",
+            RuleError::UnsupportedPart("BYSECOND".into()),
+            "only FREQ, INTERVAL, BYDAY (weekly, or one weekday of the month), BYMONTHDAY",
+        ),
+        (
             "FREQ=DAILY;BYHOUR=9,17",
-            RuleError::UnsupportedPart("BYHOUR".into()),
-            "only FREQ, INTERVAL, BYDAY (weekly), BYMONTHDAY (monthly), COUNT and UNTIL",
+            RuleError::HalfTimes("BYHOUR", "BYMINUTE"),
+            "BYHOUR without BYMINUTE",
+        ),
+        (
+            "FREQ=DAILY;BYMINUTE=0",
+            RuleError::HalfTimes("BYMINUTE", "BYHOUR"),
+            "need both hours and minutes",
+        ),
+        (
+            "FREQ=DAILY;BYHOUR=9,24;BYMINUTE=0",
+            RuleError::BadTimes {
+                part: "BYHOUR",
+                value: "9,24".into(),
+                what: "hours",
+            },
+            "BYHOUR=9,24 is not a list of hours",
+        ),
+        (
+            "FREQ=DAILY;BYHOUR=9;BYMINUTE=0,3",
+            RuleError::TimesTooClose,
+            "at least 5 minutes apart",
+        ),
+        (
+            "FREQ=DAILY;BYHOUR=0,23;BYMINUTE=0,58",
+            RuleError::TimesTooClose,
+            "across midnight",
         ),
         (
             "FREQ=WEEKLY;WKST=SU",
@@ -148,19 +267,44 @@ fn unsupported_rrules_are_refused_with_a_reason() {
             "both COUNT and UNTIL",
         ),
         (
-            "FREQ=MONTHLY;BYDAY=1MO",
-            RuleError::UnsupportedWeekdays("1MO".into()),
+            "FREQ=MONTHLY;BYDAY=1MO,3MO",
+            RuleError::UnsupportedWeekdays("1MO,3MO".into()),
+            "one weekday with its place, such as 2TU",
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=MO,1TU",
+            RuleError::UnsupportedWeekdays("MO,1TU".into()),
             "plain weekdays",
         ),
         (
-            "FREQ=WEEKLY;BYDAY=-1FR",
-            RuleError::UnsupportedWeekdays("-1FR".into()),
-            "BYDAY=-1FR",
+            "FREQ=MONTHLY;BYDAY=XX",
+            RuleError::UnsupportedWeekdays("XX".into()),
+            "BYDAY=XX",
         ),
         (
-            "FREQ=MONTHLY;BYMONTHDAY=-1",
-            RuleError::UnsupportedMonthDay("-1".into()),
-            "one day of the month",
+            "FREQ=WEEKLY;BYDAY=-1FR",
+            RuleError::NthWeekdayNotMonthly,
+            "only for a monthly rule",
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=6TU",
+            RuleError::NthWeekday(6),
+            "1st to 5th, or the last, not 6",
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=-2TU",
+            RuleError::NthWeekday(-2),
+            "not -2",
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=1TU;BYMONTHDAY=3",
+            RuleError::MonthDayAndWeekday,
+            "not both",
+        ),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=-2",
+            RuleError::MonthDay(-2),
+            "or the last day, not -2",
         ),
         (
             "FREQ=MONTHLY;BYMONTHDAY=1,15",
@@ -170,7 +314,7 @@ fn unsupported_rrules_are_refused_with_a_reason() {
         (
             "FREQ=MONTHLY;BYMONTHDAY=32",
             RuleError::MonthDay(32),
-            "from 1 to 31, not 32",
+            "from 1 to 31, or the last day, not 32",
         ),
         (
             "FREQ=DAILY;BYDAY=MO",
@@ -285,6 +429,34 @@ fn specs_that_would_not_round_trip_are_invalid() {
                 ..daily()
             },
             RuleError::UntilOutOfRange(date(10_000, 1, 1)),
+        ),
+        (
+            Spec {
+                times: vec![time(17, 0), time(9, 0)],
+                ..daily()
+            },
+            RuleError::TimesUnordered,
+        ),
+        (
+            Spec {
+                times: vec![time(9, 0), time(17, 30)],
+                ..daily()
+            },
+            RuleError::TimesNotAGrid,
+        ),
+        (
+            Spec {
+                times: vec![NaiveTime::from_hms_opt(9, 0, 30).unwrap()],
+                ..daily()
+            },
+            RuleError::TimeWithSeconds,
+        ),
+        (
+            Spec {
+                times: (0..24).flat_map(|h| [time(h, 0), time(h, 30)]).collect(),
+                ..daily()
+            },
+            RuleError::TooManyTimes(48),
         ),
     ];
     for (spec, error) in cases {

@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Utc, Weekday};
 use domain::{
-    recurrence::{End, Frequency, MIN_INTERVAL, RuleError, Schedule, Spec},
+    recurrence::{End, Frequency, LAST_DAY, MIN_INTERVAL, NthWeekday, RuleError, Schedule, Spec},
     timezone::TimeZone,
 };
 
-use crate::{all, daily, date, local, schedule, schedule_at, spec, utc};
+use crate::{all, daily, date, local, schedule, schedule_at, spec, time, utc};
 
 #[test]
 fn months_without_the_day_are_skipped() {
@@ -228,4 +228,102 @@ fn schedules_travel_as_json() {
         })
     );
     assert_eq!(serde_json::from_value::<Schedule>(json).unwrap(), schedule);
+}
+
+#[test]
+fn weekdays_of_the_month_and_its_last_day() {
+    let days = |rule: Spec, start| -> Vec<u32> {
+        all(&schedule_at(start, rule), 6)
+            .iter()
+            .map(|at| at.day())
+            .collect()
+    };
+    let nth = |nth, day| Spec {
+        month_weekday: Some(NthWeekday { nth, day }),
+        ..spec(Frequency::Monthly, 1)
+    };
+    // 2027 from January: the 2nd Tuesdays, the last Fridays.
+    let jan = local(2027, 1, 1, 9, 0);
+    assert_eq!(days(nth(2, Weekday::Tue), jan), [12, 9, 9, 13, 11, 8]);
+    assert_eq!(days(nth(-1, Weekday::Fri), jan), [29, 26, 26, 30, 28, 25]);
+    // A start after this month's 2nd Tuesday begins with next month's.
+    assert_eq!(days(nth(2, Weekday::Tue), local(2027, 1, 13, 9, 0))[0], 9);
+    // Only some months have a 5th Monday: Mar, May, Aug, Nov 2027, Jan 2028.
+    let fifth = all(&schedule_at(jan, nth(5, Weekday::Mon)), 5);
+    let months: Vec<(i32, u32, u32)> = fifth
+        .iter()
+        .map(|at| (at.year(), at.month(), at.day()))
+        .collect();
+    assert_eq!(
+        months,
+        [
+            (2027, 3, 29),
+            (2027, 5, 31),
+            (2027, 8, 30),
+            (2027, 11, 29),
+            (2028, 1, 31)
+        ]
+    );
+    let last_day = Spec {
+        month_day: Some(LAST_DAY),
+        ..spec(Frequency::Monthly, 1)
+    };
+    assert_eq!(
+        days(last_day, local(2027, 11, 30, 18, 0)),
+        [30, 31, 31, 29, 31, 30]
+    );
+}
+
+#[test]
+fn several_times_a_day_fire_in_order_and_count_each_time() {
+    let twice = Spec {
+        times: vec![time(9, 0), time(17, 0)],
+        end: End::After(5),
+        ..daily()
+    };
+    // Starting at 17:00 on the 5th: that day's 09:00 is before the start and does not count.
+    let schedule = schedule(
+        local(2027, 1, 5, 17, 0),
+        "Europe/Paris",
+        Some(twice.clone()),
+    );
+    assert_eq!(
+        all(&schedule, 10),
+        [
+            utc(2027, 1, 5, 16, 0),
+            utc(2027, 1, 6, 8, 0),
+            utc(2027, 1, 6, 16, 0),
+            utc(2027, 1, 7, 8, 0),
+            utc(2027, 1, 7, 16, 0)
+        ]
+    );
+    assert_eq!(
+        schedule.date_of(utc(2027, 1, 6, 16, 0)),
+        Some(date(2027, 1, 6))
+    );
+    assert_eq!(schedule.date_of(utc(2027, 1, 6, 17, 0)), None);
+    // Skipping the 6th leaves out both of its times; they still count, as RFC 5545 says.
+    let skipped = Schedule {
+        skip: vec![date(2027, 1, 6)],
+        ..schedule.clone()
+    };
+    assert_eq!(
+        all(&skipped, 10),
+        [
+            utc(2027, 1, 5, 16, 0),
+            utc(2027, 1, 7, 8, 0),
+            utc(2027, 1, 7, 16, 0)
+        ]
+    );
+    assert_eq!(
+        schedule.next_from(utc(2027, 1, 6, 9, 0)),
+        Some(utc(2027, 1, 6, 16, 0))
+    );
+    // The start's time must be one of the times, so that the first day reads plainly.
+    let off = Schedule {
+        start: local(2027, 1, 5, 12, 0),
+        ..schedule
+    };
+    assert_eq!(off.validate(), Err(RuleError::StartTimeNotListed));
+    assert_eq!(off.first(), None);
 }

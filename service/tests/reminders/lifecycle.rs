@@ -3,7 +3,7 @@
 use chrono::Duration;
 use domain::{
     bus::Command,
-    recurrence::{End, Frequency, Spec},
+    recurrence::{Frequency, Spec},
     status::{ReminderStatus, RunStatus},
 };
 use entity::{reminder_messages, reminder_runs, reminder_targets};
@@ -21,13 +21,7 @@ async fn an_edit_replaces_schedule_and_content_and_keeps_history() {
     let reminder = w.create(&w.weekly()).await;
     let run = w.run(&reminder, RunStatus::Success).await;
 
-    let daily = Spec {
-        frequency: Frequency::Daily,
-        interval: 2,
-        weekdays: vec![],
-        month_day: None,
-        end: End::Never,
-    };
+    let daily = Spec::every(Frequency::Daily, 2);
     let later = now() + Duration::days(1);
     let edited = reminders::update(
         w.db(),

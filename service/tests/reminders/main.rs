@@ -188,11 +188,8 @@ impl World {
 
 fn weekly_spec() -> Spec {
     Spec {
-        frequency: Frequency::Weekly,
-        interval: 1,
         weekdays: vec![Weekday::Mon, Weekday::Wed],
-        month_day: None,
-        end: End::Never,
+        ..Spec::every(Frequency::Weekly, 1)
     }
 }
 

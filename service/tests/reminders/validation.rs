@@ -122,11 +122,8 @@ async fn recurrences_must_be_expressible_and_have_a_future() {
     assert_eq!(errors.len(), 1, "{errors}");
 
     let over = Spec {
-        frequency: Frequency::Daily,
-        interval: 1,
-        weekdays: vec![],
-        month_day: None,
         end: End::After(2),
+        ..Spec::every(Frequency::Daily, 1)
     };
     let errors = w
         .refused(&ReminderInput {

@@ -27,7 +27,7 @@ use crate::{
         },
     },
     routes::id_param,
-    wire::reminders::{ReminderPage, Step},
+    wire::reminders::{ReminderPage, SkipPreview, Step},
 };
 
 #[component]
@@ -171,10 +171,7 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
     let edit = move |step: Step| format!("/reminders/{id}/edit/{}", step.slug());
     let runs_kept = page.runs.len();
     let groups = plural(page.groups.len(), "group");
-    let skip_choice = (status == ReminderStatus::Active && page.repeats)
-        .then(|| page.upcoming.first().cloned())
-        .flatten();
-    let after_skip = page.upcoming.get(1).cloned();
+    let skip_choice = page.skip_next.clone();
 
     view! {
         <Title text=name.clone() />
@@ -286,13 +283,10 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
                     "button",
                 ),
                 Action::SkipNext => (
-                    format!("Skip {}?", skip_choice.clone().unwrap_or_default()),
+                    skip_choice.as_ref().map(skip_title).unwrap_or_default(),
                     "skip-dialog",
                     view! {
-                        <p>{match after_skip.clone() {
-                            Some(after) => format!("Nothing is sent then. The next send is {after}."),
-                            None => "Nothing is sent then. It was the last send: the reminder ends.".to_owned(),
-                        }}</p>
+                        <p>{skip_choice.as_ref().map(skip_consequence)}</p>
                     }.into_any(),
                     "Skip it",
                     "button",
@@ -329,4 +323,26 @@ enum Action {
     SkipNext,
     Duplicate,
     Delete,
+}
+
+/// "Skip Tue 8 Dec 2026, 09:00?", or the date alone when it would still send more than once.
+fn skip_title(skip: &SkipPreview) -> String {
+    match skip.times.as_slice() {
+        [one] => format!("Skip {}, {one}?", skip.date),
+        _ => format!("Skip {}?", skip.date),
+    }
+}
+
+fn skip_consequence(skip: &SkipPreview) -> String {
+    let what = match skip.times.as_slice() {
+        [_] => "Nothing is sent then.".to_owned(),
+        times => format!(
+            "Skipping is by date: nothing is sent that day, at {}.",
+            times.join(", ")
+        ),
+    };
+    match &skip.then {
+        Some(after) => format!("{what} The next send is {after}."),
+        None => format!("{what} It was the last send: the reminder ends."),
+    }
 }

@@ -7,6 +7,7 @@ mod account;
 mod groups;
 mod message;
 mod review;
+mod rule;
 mod upload;
 mod when;
 

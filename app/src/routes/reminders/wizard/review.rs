@@ -136,7 +136,7 @@ where
             <dd>
                 {move || match preview.get() {
                     (Ok(summary), next) => view! {
-                        <p data-testid="review-summary">{summary}" ("{draft.read().timezone.clone()}")"</p>
+                        <p data-testid="review-summary">{summary}</p>
                         {next.ok().map(|times| view! {
                             <p class="muted">"Next: "{times.first().map(|t| t.format("%a %-d %b %Y, %H:%M").to_string())}</p>
                         })}

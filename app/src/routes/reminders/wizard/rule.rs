@@ -1,0 +1,476 @@
+//! The recurrence of step 3: how often (with an every-weekday preset), on which weekdays or day
+//! of the month (a date, the Nth weekday, the last day), at which times of the day, and when it
+//! ends. Every choice is a [`Spec`], so it round-trips through RRULE as the worker reads it.
+
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+use domain::recurrence::{End, Frequency, LAST_DAY, NthWeekday, Spec};
+use leptos::prelude::*;
+
+use crate::wire::reminders::ReminderDraft;
+
+const WEEKDAYS: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
+const WORKING_WEEK: [Weekday; 5] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+];
+
+/// Places of a weekday in the month the wizard offers, as RFC 5545 numbers them.
+const PLACES: [(i8, &str); 6] = [
+    (1, "1st"),
+    (2, "2nd"),
+    (3, "3rd"),
+    (4, "4th"),
+    (5, "5th"),
+    (-1, "last"),
+];
+
+pub(super) fn default_spec() -> Spec {
+    Spec::every(Frequency::Weekly, 1)
+}
+
+/// Updates the draft's rule, if it has one.
+fn update_rule(draft: RwSignal<ReminderDraft>, change: impl FnOnce(&mut Spec)) {
+    draft.update(|d| {
+        if let Some(spec) = d.repeat.as_mut() {
+            change(spec);
+        }
+    });
+}
+
+fn parse_time(text: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
+}
+
+/// The start's time changed from `old` to `new`: with several times a day it is one of them, so
+/// it changes there too.
+pub(super) fn move_start_time(spec: &mut Spec, old: &str, new: &str) {
+    let (Some(old), Some(new)) = (parse_time(old), parse_time(new)) else {
+        return;
+    };
+    if let Some(slot) = spec.times.iter_mut().find(|t| **t == old) {
+        *slot = new;
+        spec.times.sort_unstable();
+        spec.times.dedup();
+        if spec.times.len() == 1 {
+            spec.times.clear();
+        }
+    }
+}
+
+/// `spec` also sending at `extra`, besides `start` and the times it has; or why it cannot.
+fn with_time(spec: &Spec, start: Option<NaiveTime>, extra: NaiveTime) -> Result<Spec, String> {
+    let start = start.ok_or("Enter the time above first.")?;
+    let mut times = spec.times.clone();
+    times.extend([start, extra]);
+    times.sort_unstable();
+    times.dedup();
+    if times.len() == spec.times.len().max(1) {
+        return Err(format!("It already sends at {}.", extra.format("%H:%M")));
+    }
+    let changed = Spec {
+        times,
+        ..spec.clone()
+    };
+    changed.validate().map_err(|e| sentence(&e.to_string()))?;
+    Ok(changed)
+}
+
+/// `spec` no longer sending at `time`; one time left is the start's own.
+fn without_time(spec: &mut Spec, time: NaiveTime) {
+    spec.times.retain(|t| *t != time);
+    if spec.times.len() == 1 {
+        spec.times.clear();
+    }
+}
+
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}
+
+/// Frequency, interval, weekdays or day of month, times of day, and the end.
+#[component]
+pub(super) fn RuleFields(draft: RwSignal<ReminderDraft>) -> impl IntoView {
+    let spec = Memo::new(move |_| draft.read().repeat.clone().unwrap_or_else(default_spec));
+    let frequency = Memo::new(move |_| spec.get().frequency);
+    let every_weekday = Memo::new(move |_| {
+        let s = spec.get();
+        s.frequency == Frequency::Weekly && s.interval == 1 && s.weekdays == WORKING_WEEK
+    });
+    let unit = move || match (frequency.get(), spec.get().interval) {
+        (Frequency::Daily, 1) => "day",
+        (Frequency::Daily, _) => "days",
+        (Frequency::Weekly, 1) => "week",
+        (Frequency::Weekly, _) => "weeks",
+        (Frequency::Monthly, 1) => "month",
+        (Frequency::Monthly, _) => "months",
+        (Frequency::Yearly, 1) => "year",
+        (Frequency::Yearly, _) => "years",
+    };
+    let start_date = move || NaiveDate::parse_from_str(&draft.read().date, "%Y-%m-%d").ok();
+    view! {
+        <div class="field-grid rule">
+            <div class="field">
+                <label class="field-label" for="frequency">"Repeats"</label>
+                <select class="input" id="frequency" data-testid="frequency"
+                    on:change=move |e| {
+                        let value = event_target_value(&e);
+                        update_rule(draft, |s| choose_frequency(s, &value));
+                    }>
+                    {[("daily", "Daily"), ("weekdays", "Every weekday (Mon–Fri)"), ("weekly", "Weekly"), ("monthly", "Monthly"), ("yearly", "Yearly")]
+                        .into_iter()
+                        .map(|(value, label)| {
+                            let selected = move || match value {
+                                "weekdays" => every_weekday.get(),
+                                "weekly" => frequency.get() == Frequency::Weekly && !every_weekday.get(),
+                                "daily" => frequency.get() == Frequency::Daily,
+                                "monthly" => frequency.get() == Frequency::Monthly,
+                                _ => frequency.get() == Frequency::Yearly,
+                            };
+                            view! { <option value=value selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label class="field-label" for="interval">"Every"</label>
+                <span class="input-with-unit">
+                    <input class="input input-narrow" type="number" id="interval" min="1" max="999" inputmode="numeric" data-testid="interval"
+                        prop:value=move || spec.get().interval.to_string()
+                        on:input=move |e| {
+                            if let Ok(n) = event_target_value(&e).parse::<u16>() {
+                                update_rule(draft, |s| s.interval = n);
+                            }
+                        } />
+                    <span>{unit}</span>
+                </span>
+            </div>
+        </div>
+        {move || (frequency.get() == Frequency::Weekly).then(|| view! {
+            <fieldset class="field">
+                <legend class="field-label">"On"</legend>
+                <div class="weekday-picker" data-testid="weekdays">
+                    {WEEKDAYS.into_iter().map(|day| {
+                        let checked = move || {
+                            let s = spec.get();
+                            if s.weekdays.is_empty() {
+                                start_date().is_some_and(|d| d.weekday() == day)
+                            } else {
+                                s.weekdays.contains(&day)
+                            }
+                        };
+                        view! {
+                            <label class="weekday">
+                                <input type="checkbox" prop:checked=checked data-testid=format!("weekday-{day}")
+                                    on:change=move |_| {
+                                        // Read before the update: the draft is locked inside it.
+                                        let start = start_date();
+                                        update_rule(draft, |s| toggle_weekday(s, day, start));
+                                    } />
+                                <span>{day.to_string()}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                </div>
+            </fieldset>
+        })}
+        {move || (frequency.get() == Frequency::Monthly).then(|| view! { <MonthDayChoice draft spec /> })}
+        <TimesOfDay draft spec />
+        <fieldset class="field">
+            <legend class="field-label">"Ends"</legend>
+            <div class="end-choices">
+                <label class="radio">
+                    <input type="radio" name="end" data-testid="end-never" prop:checked=move || spec.get().end == End::Never
+                        on:change=move |_| update_rule(draft, |s| s.end = End::Never) />
+                    "Never"
+                </label>
+                <label class="radio">
+                    <input type="radio" name="end" data-testid="end-after" prop:checked=move || matches!(spec.get().end, End::After(_))
+                        on:change=move |_| update_rule(draft, |s| s.end = End::After(10)) />
+                    "After"
+                    <input class="input input-narrow" type="number" min="1" aria-label="Number of times" data-testid="end-count"
+                        disabled=move || !matches!(spec.get().end, End::After(_))
+                        prop:value=move || match spec.get().end { End::After(n) => n.to_string(), _ => "10".to_owned() }
+                        on:input=move |e| {
+                            if let Ok(n) = event_target_value(&e).parse::<u32>() {
+                                update_rule(draft, |s| s.end = End::After(n));
+                            }
+                        } />
+                    "times"
+                </label>
+                <label class="radio">
+                    <input type="radio" name="end" data-testid="end-on" prop:checked=move || matches!(spec.get().end, End::On(_))
+                        on:change=move |_| {
+                            let last = start_date().and_then(|d| d.checked_add_months(chrono::Months::new(3)));
+                            update_rule(draft, |s| s.end = End::On(last.unwrap_or_default()));
+                        } />
+                    "On"
+                    <input class="input" type="date" aria-label="Last date" data-testid="end-date"
+                        disabled=move || !matches!(spec.get().end, End::On(_))
+                        prop:value=move || match spec.get().end { End::On(d) => d.format("%Y-%m-%d").to_string(), _ => String::new() }
+                        on:input=move |e| {
+                            if let Ok(d) = NaiveDate::parse_from_str(&event_target_value(&e), "%Y-%m-%d") {
+                                update_rule(draft, |s| s.end = End::On(d));
+                            }
+                        } />
+                </label>
+            </div>
+        </fieldset>
+    }
+}
+
+/// Applies the "Repeats" choice; weekdays and a day of the month belong to one frequency each.
+fn choose_frequency(spec: &mut Spec, value: &str) {
+    spec.frequency = match value {
+        "daily" => Frequency::Daily,
+        "monthly" => Frequency::Monthly,
+        "yearly" => Frequency::Yearly,
+        _ => Frequency::Weekly,
+    };
+    if value == "weekdays" {
+        spec.interval = 1;
+        spec.weekdays = WORKING_WEEK.to_vec();
+    } else if spec.frequency != Frequency::Weekly || spec.weekdays == WORKING_WEEK {
+        spec.weekdays.clear();
+    }
+    if spec.frequency != Frequency::Monthly {
+        spec.month_day = None;
+        spec.month_weekday = None;
+    }
+}
+
+/// A monthly rule's day: a date (the start's by default), a weekday by its place, or the last.
+#[component]
+fn MonthDayChoice(draft: RwSignal<ReminderDraft>, spec: Memo<Spec>) -> impl IntoView {
+    let start_date = move || NaiveDate::parse_from_str(&draft.read().date, "%Y-%m-%d").ok();
+    // The weekday choice starts from the start date's own place, e.g. its 2nd Tuesday.
+    let start_place = move || {
+        let date = start_date().unwrap_or_default();
+        NthWeekday {
+            nth: i8::try_from((date.day() - 1) / 7 + 1).unwrap_or(1),
+            day: date.weekday(),
+        }
+    };
+    let by_weekday = move || spec.get().month_weekday.is_some();
+    let last_day = move || spec.get().month_day == Some(LAST_DAY);
+    let place = move || spec.get().month_weekday.unwrap_or_else(start_place);
+    let set_place = move |change: &dyn Fn(&mut NthWeekday)| {
+        let mut chosen = place();
+        change(&mut chosen);
+        update_rule(draft, |s| {
+            s.month_day = None;
+            s.month_weekday = Some(chosen);
+        });
+    };
+    view! {
+        <fieldset class="field">
+            <legend class="field-label">"On"</legend>
+            <div class="end-choices" data-testid="month-on">
+                <label class="radio">
+                    <input type="radio" name="month-on" data-testid="month-on-day" prop:checked=move || !by_weekday() && !last_day()
+                        on:change=move |_| update_rule(draft, |s| { s.month_day = None; s.month_weekday = None; }) />
+                    "Day"
+                    <input class="input input-narrow" type="number" id="month-day" min="1" max="31" inputmode="numeric" aria-label="Day of the month"
+                        disabled=move || by_weekday() || last_day()
+                        prop:value=move || match spec.get().month_day {
+                            Some(day) if day > 0 => day.to_string(),
+                            _ => start_date().map(|d| d.day().to_string()).unwrap_or_default(),
+                        }
+                        on:input=move |e| {
+                            let day = event_target_value(&e).parse::<i8>().ok().filter(|d| *d > 0);
+                            update_rule(draft, |s| s.month_day = day);
+                        } />
+                </label>
+                <label class="radio">
+                    <input type="radio" name="month-on" data-testid="month-on-weekday" prop:checked=by_weekday
+                        on:change=move |_| set_place(&|_| {}) />
+                    "The"
+                    <select class="input input-narrow" aria-label="Which one in the month" data-testid="month-nth"
+                        disabled=move || !by_weekday()
+                        on:change=move |e| {
+                            let nth = event_target_value(&e).parse::<i8>().unwrap_or(1);
+                            set_place(&|p| p.nth = nth);
+                        }>
+                        {PLACES.into_iter().map(|(nth, label)| view! {
+                            <option value=nth.to_string() selected=move || place().nth == nth>{label}</option>
+                        }).collect_view()}
+                    </select>
+                    <select class="input input-narrow" aria-label="Weekday" data-testid="month-weekday"
+                        disabled=move || !by_weekday()
+                        on:change=move |e| {
+                            let value = event_target_value(&e);
+                            if let Some(day) = WEEKDAYS.into_iter().find(|d| d.to_string() == value) {
+                                set_place(&|p| p.day = day);
+                            }
+                        }>
+                        {WEEKDAYS.into_iter().map(|day| view! {
+                            <option value=day.to_string() selected=move || place().day == day>{day.to_string()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="radio">
+                    <input type="radio" name="month-on" data-testid="month-on-last-day" prop:checked=last_day
+                        on:change=move |_| update_rule(draft, |s| { s.month_weekday = None; s.month_day = Some(LAST_DAY); }) />
+                    "The last day"
+                </label>
+            </div>
+            <p class="muted field-hint">{move || if place().nth == 5 && by_weekday() {
+                "Months without a 5th are skipped."
+            } else {
+                "Months without that day are skipped."
+            }}</p>
+        </fieldset>
+    }
+}
+
+/// Several times a day: the start's time plus any added here, each removable.
+#[component]
+fn TimesOfDay(draft: RwSignal<ReminderDraft>, spec: Memo<Spec>) -> impl IntoView {
+    let picked = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    let start_time = move || parse_time(&draft.read().time);
+    let extra = move || {
+        let start = start_time();
+        spec.get()
+            .times
+            .into_iter()
+            .filter(|t| Some(*t) != start)
+            .collect::<Vec<_>>()
+    };
+    let add = move || {
+        let Some(time) = parse_time(&picked.get_untracked()) else {
+            problem.set(Some("Choose a time to add, such as 17:00.".to_owned()));
+            return;
+        };
+        let start = parse_time(&draft.with_untracked(|d| d.time.clone()));
+        match with_time(&spec.get_untracked(), start, time) {
+            Ok(changed) => {
+                problem.set(None);
+                picked.set(String::new());
+                update_rule(draft, |s| s.times = changed.times);
+            }
+            Err(why) => problem.set(Some(why)),
+        }
+    };
+    view! {
+        <fieldset class="field">
+            <legend class="field-label">"Also at (optional)"</legend>
+            <ul class="group-chips" data-testid="extra-times">
+                {move || extra().into_iter().map(|time| {
+                    let label = time.format("%H:%M").to_string();
+                    view! {
+                        <li class="tag">{label.clone()}
+                            <button class="chip-remove" type="button" aria-label=format!("Do not send at {label}")
+                                on:click=move |_| update_rule(draft, |s| without_time(s, time))>"×"</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <span class="field-row">
+                <input class="input" type="time" aria-label="Another time of day" data-testid="extra-time"
+                    aria-describedby="times-problem"
+                    prop:value=move || picked.get()
+                    on:input=move |e| picked.set(event_target_value(&e)) />
+                <button class="button button-secondary" type="button" data-testid="add-time" on:click=move |_| add()>"Add a time"</button>
+            </span>
+            {move || problem.get().map(|text| view! { <p class="field-problem" id="times-problem" role="alert">{text}</p> })}
+        </fieldset>
+    }
+}
+
+/// Turns a weekday on or off. With none chosen the rule means the start's weekday, which the
+/// picker shows ticked, so the first change starts from that day.
+fn toggle_weekday(spec: &mut Spec, day: Weekday, start: Option<NaiveDate>) {
+    if spec.weekdays.is_empty()
+        && let Some(start) = start
+    {
+        spec.weekdays.push(start.weekday());
+    }
+    if let Some(i) = spec.weekdays.iter().position(|d| *d == day) {
+        spec.weekdays.remove(i);
+    } else {
+        spec.weekdays.push(day);
+    }
+    spec.weekdays.sort_by_key(|d| d.num_days_from_monday());
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveTime, Weekday};
+    use domain::recurrence::Frequency;
+
+    use super::{
+        WORKING_WEEK, choose_frequency, default_spec, move_start_time, toggle_weekday, with_time,
+        without_time,
+    };
+
+    fn at(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn the_first_weekday_change_starts_from_the_start_date() {
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 23);
+        let mut spec = default_spec();
+        toggle_weekday(&mut spec, Weekday::Fri, monday);
+        assert_eq!(spec.weekdays, [Weekday::Mon, Weekday::Fri]);
+        toggle_weekday(&mut spec, Weekday::Mon, monday);
+        assert_eq!(spec.weekdays, [Weekday::Fri]);
+        toggle_weekday(&mut spec, Weekday::Wed, monday);
+        assert_eq!(spec.weekdays, [Weekday::Wed, Weekday::Fri]);
+    }
+
+    #[test]
+    fn every_weekday_is_a_weekly_rule_on_monday_to_friday() {
+        let mut spec = default_spec();
+        spec.interval = 3;
+        choose_frequency(&mut spec, "weekdays");
+        assert_eq!(spec.frequency, Frequency::Weekly);
+        assert_eq!(
+            (spec.interval, spec.weekdays.as_slice()),
+            (1, &WORKING_WEEK[..])
+        );
+        assert_eq!(spec.to_rrule(), "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR");
+        // Back to plain weekly: the start's weekday again.
+        choose_frequency(&mut spec, "weekly");
+        assert!(spec.weekdays.is_empty());
+    }
+
+    #[test]
+    fn times_of_day_include_the_start_and_follow_it() {
+        let spec = default_spec();
+        let twice = with_time(&spec, Some(at(9, 0)), at(17, 0)).unwrap();
+        assert_eq!(twice.times, [at(9, 0), at(17, 0)]);
+        assert_eq!(
+            with_time(&twice, Some(at(9, 0)), at(17, 0)).unwrap_err(),
+            "It already sends at 17:00."
+        );
+        assert!(
+            with_time(&twice, Some(at(9, 0)), at(17, 30))
+                .unwrap_err()
+                .starts_with("The times of day must share their minutes")
+        );
+        assert!(with_time(&spec, None, at(17, 0)).is_err());
+        let mut moved = twice.clone();
+        move_start_time(&mut moved, "09:00", "08:00");
+        assert_eq!(moved.times, [at(8, 0), at(17, 0)]);
+        let mut one = twice;
+        without_time(&mut one, at(17, 0));
+        assert!(one.times.is_empty(), "one time left is the start's own");
+    }
+}
