@@ -75,6 +75,15 @@ pub struct OperatorView {
     pub timezone: String,
 }
 
+/// The operator's calendar link, without its secret (shown once, when made).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarFeedView {
+    /// When it was made, on the operator's clock.
+    pub created_at: String,
+    /// When a calendar app last read it, if one has.
+    pub last_read_at: Option<String>,
+}
+
 /// One of the operator's WhatsApp accounts, as the Accounts pages show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountView {

@@ -137,17 +137,17 @@ test("a weekly recurrence: live summary, Back and refresh keep the draft, then e
   await page.getByTestId("weekday-Fri").check();
   await page.getByTestId("end-after").check();
   await page.getByTestId("end-count").fill("12");
-  await expect(page.getByTestId("schedule-summary")).toHaveText("Every Mon, Wed, Fri at 09:00, 12 times");
+  await expect(page.getByTestId("schedule-summary")).toHaveText("Every Mon, Wed, Fri at 09:00 (Europe/London), 12 times");
   const upcoming = page.getByTestId("upcoming").locator("li");
   await expect(upcoming).toHaveCount(5);
-  await expect(upcoming.first()).toHaveText(/^Mon .*, 09:00$/);
-  await expect(upcoming.nth(1)).toHaveText(/^Wed .*, 09:00$/);
+  await expect(upcoming.first()).toHaveText(/^Mon .*, 09:00\b/);
+  await expect(upcoming.nth(1)).toHaveText(/^Wed .*, 09:00\b/);
 
   // The draft is on the server: a refresh shows the same schedule.
   await expect(page.getByTestId("save-state")).toHaveText("Draft saved");
   await page.reload();
   await hydrated(page);
-  await expect(page.getByTestId("schedule-summary")).toHaveText("Every Mon, Wed, Fri at 09:00, 12 times");
+  await expect(page.getByTestId("schedule-summary")).toHaveText("Every Mon, Wed, Fri at 09:00 (Europe/London), 12 times");
   await saveScreenshots(page, "wizard-when");
 
   // Back to the message and forward again, with the browser's own buttons too.
@@ -156,18 +156,18 @@ test("a weekly recurrence: live summary, Back and refresh keep the draft, then e
   await expect(page.getByLabel("Name")).toHaveValue("Class reminder");
   await page.goBack();
   await expect(page).toHaveURL(/\/when$/);
-  await expect(page.getByTestId("schedule-summary")).toHaveText("Every Mon, Wed, Fri at 09:00, 12 times");
+  await expect(page.getByTestId("schedule-summary")).toHaveText("Every Mon, Wed, Fri at 09:00 (Europe/London), 12 times");
   await next(page, "groups");
   await page.getByTestId("group-search").fill("zzz-no-such-group");
   await expect(page.getByText("No group matches that search.")).toBeVisible();
   await page.getByTestId("group-search").fill("");
   await chooseGroups(page, 3);
   await next(page, "review");
-  await expect(page.getByTestId("review-summary")).toHaveText("Every Mon, Wed, Fri at 09:00, 12 times (Europe/London)");
+  await expect(page.getByTestId("review-summary")).toHaveText("Every Mon, Wed, Fri at 09:00 (Europe/London), 12 times");
   await page.getByTestId("wizard-submit").click();
   await expect(page).toHaveURL(/\/reminders\/\d+$/);
   const detailUrl = page.url();
-  await expect(page.getByTestId("summary")).toHaveText("Every Mon, Wed, Fri at 09:00, 12 times");
+  await expect(page.getByTestId("summary")).toHaveText("Every Mon, Wed, Fri at 09:00 (Europe/London), 12 times");
   await expect(page.getByTestId("reminder-status")).toHaveText("Active");
   await expect(page.getByTestId("target-groups").locator("li")).toHaveCount(3);
   await saveScreenshots(page, "reminder-detail");
@@ -179,12 +179,12 @@ test("a weekly recurrence: live summary, Back and refresh keep the draft, then e
   await hydrated(page);
   await expect(page.getByLabel("Time", { exact: true })).toHaveValue("09:00");
   await page.getByLabel("Time", { exact: true }).fill("10:30");
-  await expect(page.getByTestId("schedule-summary")).toHaveText("Every Mon, Wed, Fri at 10:30, 12 times");
+  await expect(page.getByTestId("schedule-summary")).toHaveText("Every Mon, Wed, Fri at 10:30 (Europe/London), 12 times");
   await page.getByTestId("step-review").click();
   await expect(page).toHaveURL(/\/edit\/review$/);
   await page.getByTestId("wizard-submit").click();
   await expect(page).toHaveURL(detailUrl);
-  await expect(page.getByTestId("summary")).toHaveText("Every Mon, Wed, Fri at 10:30, 12 times");
+  await expect(page.getByTestId("summary")).toHaveText("Every Mon, Wed, Fri at 10:30 (Europe/London), 12 times");
   await expect(page.getByTestId("next-fire")).toContainText("10:30");
 
   // Pause and resume.
@@ -298,7 +298,7 @@ test.describe("on a phone", () => {
     await page.getByTestId("add-skip").click();
     await expect(page.locator("#skip-problem")).toHaveCount(0);
     await expect(page.getByTestId("skip-dates").locator("li")).toHaveText([`${second.label}×`]);
-    await expect(page.getByTestId("schedule-summary")).toContainText("Every day at 09:00, except");
+    await expect(page.getByTestId("schedule-summary")).toContainText("Every day at 09:00 (UTC), except");
     const upcoming = page.getByTestId("upcoming").locator("li");
     await expect(upcoming.nth(0)).toHaveText(`${first.label}, 09:00`);
     await expect(upcoming.nth(1)).toHaveText(`${third.label}, 09:00`);

@@ -3,6 +3,7 @@
 
 pub mod audit_log;
 pub mod auth_sessions;
+pub mod calendar_feeds;
 pub mod commands;
 pub mod events;
 pub mod leases;
@@ -30,6 +31,7 @@ pub mod workers;
 pub mod prelude {
     pub use super::audit_log::Entity as AuditLog;
     pub use super::auth_sessions::Entity as AuthSessions;
+    pub use super::calendar_feeds::Entity as CalendarFeeds;
     pub use super::commands::Entity as Commands;
     pub use super::events::Entity as Events;
     pub use super::leases::Entity as Leases;

@@ -17,6 +17,7 @@ mod m20261206_000012_due_from_rows;
 mod m20261207_000013_leases;
 mod m20261207_000014_alert_in_flight;
 mod m20261207_000015_skip_dates;
+mod m20261208_000016_calendar_feeds;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_leases::Migration),
             Box::new(m20261207_000014_alert_in_flight::Migration),
             Box::new(m20261207_000015_skip_dates::Migration),
+            Box::new(m20261208_000016_calendar_feeds::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod auth;
 mod bundle;
+mod calendar;
 pub mod cli;
 mod live;
 mod media;
@@ -171,13 +172,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The span each request is traced in: method and path, with a login link's token redacted and
-/// the query string left out.
+/// The span each request is traced in: method and path, with a login link's or calendar feed's
+/// token redacted and the query string left out.
 fn request_span(request: &axum::extract::Request) -> tracing::Span {
     let path = request.uri().path();
-    let path = match path.strip_prefix(service::login_links::LINK_PATH) {
-        Some(_) => "/login/[redacted]",
-        None => path,
+    let path = if path.starts_with(service::login_links::LINK_PATH) {
+        "/login/[redacted]"
+    } else if path.starts_with(service::calendar::FEED_PATH) {
+        "/calendar/[redacted]"
+    } else {
+        path
     };
     tracing::debug_span!("request", method = %request.method(), path)
 }
@@ -198,6 +202,7 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         ),
         (Method::POST, "/api/media", media::upload_route()),
         (Method::GET, "/api/media/{id}", get(media::download)),
+        (Method::GET, "/calendar/{file}", get(calendar::feed)),
     ]
 }
 

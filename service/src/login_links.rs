@@ -3,9 +3,6 @@
 //! minutes, and only for an operator who is still on the whitelist. This module is the only
 //! writer of `login_tokens`.
 
-use std::fmt;
-
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use entity::{login_tokens, operators};
 use runtime::config::PublicUrl;
@@ -13,11 +10,11 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
     sea_query::Expr,
 };
-use sha2::{Digest, Sha256};
 
 use crate::{
     audit::{self, Actor},
     operators as operator_store,
+    secret_token::SecretToken,
 };
 
 /// How long a link stays valid.
@@ -25,45 +22,6 @@ pub const LINK_LIFETIME: Duration = Duration::minutes(10);
 
 /// The path prefix links live under; the server routes `/login/{token}`.
 pub const LINK_PATH: &str = "/login/";
-
-const TOKEN_BYTES: usize = 32;
-
-/// A login token as it appears in a link: 32 bytes, base64url without padding (43 characters).
-#[derive(Clone, PartialEq, Eq)]
-pub struct LoginToken(String);
-
-impl LoginToken {
-    fn generate() -> Result<Self, getrandom::Error> {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        getrandom::fill(&mut bytes)?;
-        Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
-    }
-
-    /// Accepts only what [`LoginToken::generate`] produces; anything else is malformed.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-        (bytes.len() == TOKEN_BYTES && raw.len() == 43).then(|| Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// What the database stores: hex SHA-256 of the token.
-    pub fn hash(&self) -> String {
-        Sha256::digest(self.0.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-}
-
-/// Never print a live token.
-impl fmt::Debug for LoginToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("LoginToken([redacted])")
-    }
-}
 
 /// A freshly issued link.
 #[derive(Debug)]
@@ -126,7 +84,7 @@ pub async fn issue(
     {
         return Err(IssueError::NotAnOperator(operator_id));
     }
-    let token = LoginToken::generate().map_err(IssueError::Random)?;
+    let token = SecretToken::generate().map_err(IssueError::Random)?;
     let now = Utc::now();
     let expires_at = now + LINK_LIFETIME;
     // Keep the table small: links that expired a day ago can never matter again.
@@ -154,14 +112,14 @@ pub async fn issue(
     })
 }
 
-fn link_url(public_url: &PublicUrl, token: &LoginToken) -> String {
+fn link_url(public_url: &PublicUrl, token: &SecretToken) -> String {
     public_url.join(&format!("{LINK_PATH}{}", token.as_str()))
 }
 
 /// Spends a link: succeeds at most once per token, even when two requests race, because the
 /// claim is one conditional UPDATE.
 pub async fn redeem(db: &impl ConnectionTrait, raw: &str) -> Result<operators::Model, RedeemError> {
-    let token = LoginToken::parse(raw).ok_or(RedeemError::Refused(Refusal::Malformed))?;
+    let token = SecretToken::parse(raw).ok_or(RedeemError::Refused(Refusal::Malformed))?;
     let hash = token.hash();
     let now = Utc::now();
     let claimed = login_tokens::Entity::update_many()
@@ -190,39 +148,4 @@ pub async fn redeem(db: &impl ConnectionTrait, raw: &str) -> Result<operators::M
     operator_store::find_active(db, operator_id)
         .await?
         .ok_or(RedeemError::Refused(Refusal::OperatorDisabled))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_tokens_parse_and_are_distinct() {
-        let a = LoginToken::generate().unwrap();
-        let b = LoginToken::generate().unwrap();
-        assert_ne!(a, b);
-        assert_eq!(a.as_str().len(), 43);
-        assert_eq!(LoginToken::parse(a.as_str()), Some(a.clone()));
-        assert_eq!(a.hash().len(), 64);
-        assert!(
-            !format!("{a:?}").contains(a.as_str()),
-            "Debug must not print the token"
-        );
-    }
-
-    #[test]
-    fn malformed_tokens_are_refused() {
-        let good = LoginToken::generate().unwrap();
-        let too_short = &good.as_str()[..42];
-        let bad_alphabet = format!("{}+", &good.as_str()[..42]);
-        for raw in [
-            "",
-            "x",
-            too_short,
-            bad_alphabet.as_str(),
-            "../../etc/passwd",
-        ] {
-            assert_eq!(LoginToken::parse(raw), None, "{raw:?}");
-        }
-    }
 }

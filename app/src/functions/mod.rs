@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod agenda;
 pub mod audit;
+pub mod calendar;
 #[cfg(feature = "ssr")]
 pub(crate) mod caller;
 pub mod dashboard;

@@ -102,6 +102,8 @@ const ACTIONS: &[(&str, &str)] = &[
     ("account.send_test", "Test message sent"),
     ("account.sim_scan", "Simulated QR scan"),
     ("account.unpair_requested", "Unpairing requested"),
+    ("calendar_feed.created", "Calendar link made"),
+    ("calendar_feed.revoked", "Calendar link revoked"),
     ("groups.sync_requested", "Group sync requested"),
     ("job.retried", "Failed job retried"),
     ("login", "Signed in"),

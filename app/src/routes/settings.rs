@@ -1,4 +1,7 @@
-//! The operator's own settings: who is signed in, their time zone, and where they are signed in.
+//! The operator's own settings: who is signed in, their time zone, their calendar link, and
+//! where they are signed in.
+
+mod calendar;
 
 use domain::timezone::TimeZone;
 use leptos::prelude::*;
@@ -61,6 +64,7 @@ pub fn Settings() -> impl IntoView {
                     <button class="button button-secondary" type="submit">"Sign out"</button>
                 </form>
             </div>
+            <calendar::CalendarFeed />
             <div class="card stack">
                 <h2>"Signed-in devices"</h2>
                 <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -45,7 +45,7 @@ const PUBLIC_FILES: [&str; 7] = [
 ];
 
 /// Reachable without a session: the login pages and their form, health, metrics (which checks
-/// its own token), and static assets.
+/// its own token), calendar feeds (whose path holds their secret), and static assets.
 /// Everything else — pages, server functions, API, media, QR images — needs an operator.
 pub fn is_public(method: &Method, path: &str) -> bool {
     let read = matches!(*method, Method::GET | Method::HEAD);
@@ -54,6 +54,8 @@ pub fn is_public(method: &Method, path: &str) -> bool {
         || (read && path == "/api/health")
         // Guarded by its own bearer token (METRICS_TOKEN), for scrapers that have no session.
         || (read && path == "/metrics")
+        // Calendar apps send no cookies; the feed's path carries its own secret token.
+        || (read && path.starts_with("/calendar/"))
         || (read && (path.starts_with("/pkg/") || PUBLIC_FILES.contains(&path)))
 }
 

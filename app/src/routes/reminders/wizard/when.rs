@@ -120,8 +120,8 @@ pub(super) fn WhenStep() -> impl IntoView {
     }
 }
 
-/// A fire in the reminder's zone, and in the operator's when that differs: "Tue 8 Dec 2026,
-/// 09:00" with "08:00", or with "Mon 7 Dec, 23:00" when the date differs too.
+/// A fire in the reminder's zone, and on the operator's clock when that reads differently:
+/// "Tue 8 Dec 2026, 09:00" with "08:00", or with "Mon 7 Dec, 23:00" when the date differs too.
 fn fire_label(
     at: DateTime<Utc>,
     zone: TimeZone,
@@ -129,12 +129,14 @@ fn fire_label(
 ) -> (String, Option<String>) {
     let there = at.with_timezone(&zone.tz());
     let label = there.format("%a %-d %b %Y, %H:%M").to_string();
-    let yours = yours.filter(|own| *own != zone).map(|own| {
+    let yours = yours.and_then(|own| {
         let here = at.with_timezone(&own.tz());
-        if here.date_naive() == there.date_naive() {
-            here.format("%H:%M").to_string()
+        if here.naive_local() == there.naive_local() {
+            None
+        } else if here.date_naive() == there.date_naive() {
+            Some(here.format("%H:%M").to_string())
         } else {
-            here.format("%a %-d %b, %H:%M").to_string()
+            Some(here.format("%a %-d %b, %H:%M").to_string())
         }
     });
     (label, yours)
