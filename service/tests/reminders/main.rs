@@ -14,7 +14,7 @@ mod validation;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc, Weekday};
 use domain::{
     bus::{Command, Event, stored},
-    recurrence::{End, Frequency, Spec},
+    recurrence::{Frequency, Spec},
     status::{AccountStatus, CommandStatus, MessageKind, Provider, RunStatus},
 };
 use entity::{

@@ -18,9 +18,15 @@ pub fn CalendarFeed() -> impl IntoView {
     );
     // The new link shows until it is replaced or revoked.
     let shown_url = move || create.value().get().and_then(Result::ok);
+    // Each outcome replaces the other's notice.
     Effect::new(move |_| {
         if revoke.version().get() > 0 {
             create.value().set(None);
+        }
+    });
+    Effect::new(move |_| {
+        if create.version().get() > 0 {
+            revoke.value().set(None);
         }
     });
     let busy = move || create.pending().get() || revoke.pending().get();
@@ -59,16 +65,23 @@ pub fn CalendarFeed() -> impl IntoView {
                 Ok(false) => view! { <p class="muted" role="status">"There was no link to revoke."</p> }.into_any(),
                 Err(e) => view! { <p class="notice notice-bad" role="alert">{error_text(&e)}</p> }.into_any(),
             })}
-            <div class="actions">
-                <button class="button" type="button" data-testid="calendar-create" disabled=busy
-                    on:click=move |_| { create.dispatch(CreateCalendarFeed {}); }>
-                    {move || if matches!(feed.get(), Some(Ok(Some(_)))) { "Make a new link (the old one stops working)" } else { "Make a calendar link" }}
-                </button>
-                {move || matches!(feed.get(), Some(Ok(Some(_)))).then(|| view! {
-                    <button class="button button-quiet-danger" type="button" data-testid="calendar-revoke" disabled=busy
-                        on:click=move |_| { revoke.dispatch(RevokeCalendarFeed {}); }>"Revoke link"</button>
-                })}
-            </div>
+            <Transition fallback=|| ()>
+                {move || {
+                    let has_link = matches!(feed.get(), Some(Ok(Some(_))));
+                    view! {
+                        <div class="actions">
+                            <button class="button" type="button" data-testid="calendar-create" disabled=busy
+                                on:click=move |_| { create.dispatch(CreateCalendarFeed {}); }>
+                                {if has_link { "Make a new link (the old one stops working)" } else { "Make a calendar link" }}
+                            </button>
+                            {has_link.then(|| view! {
+                                <button class="button button-quiet-danger" type="button" data-testid="calendar-revoke" disabled=busy
+                                    on:click=move |_| { revoke.dispatch(RevokeCalendarFeed {}); }>"Revoke link"</button>
+                            })}
+                        </div>
+                    }
+                }}
+            </Transition>
         </div>
     }
 }
