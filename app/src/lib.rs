@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod components;
+pub mod device;
 pub mod functions;
 pub mod routes;
 #[cfg(feature = "ssr")]

@@ -198,6 +198,45 @@ test.describe("on a phone", () => {
   });
 });
 
+// A phone's own screen cannot show a QR code to itself: there, pairing starts with the phone's
+// number. (The tests above run at a phone's width with a mouse, like a narrow desktop window, and
+// start with the QR code.)
+test.describe("on a touch phone", () => {
+  test.use({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+
+  test("pairing leads with the phone number; a QR code is one tap away", async ({ page }) => {
+    test.setTimeout(120_000);
+    const errors = watchConsole(page);
+    await openAccounts(page);
+    const label = `Cobbler-${Date.now()}`;
+    await addAccount(page, label);
+    await accountRow(page, label).getByRole("link", { name: label, exact: true }).click();
+    await expect(page).toHaveURL(/\/accounts\/\d+$/);
+    await hydrated(page);
+    await expect(page.getByTestId("pair-button")).toHaveClass(/^button$/);
+
+    await page.getByTestId("pair-button").click();
+    const modal = page.getByRole("dialog", { name: `Pair “${label}”` });
+    await expect(modal.getByTestId("qr-phase")).toHaveText("Link with a phone number");
+    await expect(modal.getByLabel("Phone number")).toBeFocused();
+    await expect(modal.getByTestId("qr-image")).toHaveCount(0);
+
+    // The QR code when the operator has another screen at hand.
+    await modal.getByTestId("pair-by-qr").click();
+    await expect(modal.getByTestId("qr-image")).toBeVisible({ timeout: 15000 });
+    await modal.getByTestId("simulate-scan").click();
+    await expect(modal.getByTestId("qr-phase")).toHaveText(/^Connected ✓ as \+\d+$/, { timeout: 15000 });
+    await modal.getByTestId("qr-modal-close").click();
+
+    // A working account's Re-pair is a secondary action, and Delete is quieter still.
+    await expect(page.getByTestId("account-status")).toHaveText("Connected", { timeout: 15000 });
+    await expect(page.getByTestId("pair-button")).toHaveText("Re-pair");
+    await expect(page.getByTestId("pair-button")).toHaveClass(/button-secondary/);
+    await expect(page.getByTestId("delete-button")).toHaveClass(/button-quiet-danger/);
+    expect(errors).toEqual([]);
+  });
+});
+
 test("another operator's or a missing account id says there is no such account", async ({ page }) => {
   await signIn(page);
   await page.goto("/accounts/999999999");

@@ -117,12 +117,18 @@ pub fn QrModal(
     /// Simulated accounts get a "Simulate scan" button beside the code.
     simulated: bool,
     #[prop(into)] phase: Signal<Phase>,
+    /// Opens on the phone number form rather than a QR code (on a phone).
+    phone_first: bool,
     on_close: Callback<()>,
-    /// Starts a new pairing.
+    /// Starts a new pairing by QR code.
     on_pair: Callback<()>,
 ) -> impl IntoView {
     let stage = Memo::new(move |_| phase.with(Stage::of));
-    let by_phone = RwSignal::new(ByPhone::No);
+    let by_phone = RwSignal::new(if phone_first {
+        ByPhone::Form
+    } else {
+        ByPhone::No
+    });
     // Kept here, so "Try again" after a code pairing offers the same number.
     let phone_text = RwSignal::new(String::new());
     let part = Memo::new(move |_| by_phone.with(|by_phone| Part::of(stage.get(), by_phone)));
@@ -138,7 +144,7 @@ pub fn QrModal(
                 {move || phase.with(|phase| part.get().text(phase))}
             </p>
             {move || match part.get() {
-                Part::PhoneForm => view! { <PhoneForm account_id by_phone phone_text /> }.into_any(),
+                Part::PhoneForm => view! { <PhoneForm account_id by_phone phone_text scan=pair_again stage /> }.into_any(),
                 Part::AskingForCode => view! {
                     <div class="spinner" aria-hidden="true"></div>
                     <p class="muted">
@@ -206,6 +212,9 @@ fn PhoneForm(
     account_id: i64,
     by_phone: RwSignal<ByPhone>,
     phone_text: RwSignal<String>,
+    /// Starts a pairing by QR code, for when none is under way.
+    scan: Callback<()>,
+    stage: Memo<Stage>,
 ) -> impl IntoView {
     let problem = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -286,7 +295,13 @@ fn PhoneForm(
                 })}
             </div>
             <p class="pair-switch">
-                <button class="link-button link-button-plain" type="button" data-testid="pair-by-qr" on:click=move |_| by_phone.set(ByPhone::No)>
+                <button class="link-button link-button-plain" type="button" data-testid="pair-by-qr" on:click=move |_| {
+                    by_phone.set(ByPhone::No);
+                    // Opened on this form (on a phone), no QR pairing is under way yet.
+                    if matches!(stage.get_untracked(), Stage::Idle | Stage::Ended) {
+                        scan.run(());
+                    }
+                }>
                     "Scan a QR code instead"
                 </button>
             </p>

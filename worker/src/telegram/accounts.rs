@@ -163,7 +163,9 @@ async fn act(
         return Ok(texts::STALE_BUTTON.to_owned());
     };
     match action {
-        Action::Pair(_) => pairing::begin(shared, bot, chat, operator.id, account, false).await,
+        Action::Pair(_) => {
+            pairing::begin(shared, bot, chat, operator.id, account, false, None).await
+        }
         _ => unpair(shared, bot, chat, operator.id, account).await,
     }
 }

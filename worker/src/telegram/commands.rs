@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use domain::account::AccountLabel;
+use domain::account::{AccountLabel, PhoneNumber};
 use entity::operators::Model as Operator;
 use service::{accounts as account_store, audit::Actor, login_links, reminders};
 use teloxide::{
@@ -46,6 +46,21 @@ fn label_arg(command: &str, raw: &str) -> Result<AccountLabel, String> {
         return Err(texts::usage(command));
     }
     AccountLabel::parse(raw).map_err(|e| texts::bad_label(command, &e.to_string()))
+}
+
+/// `/pair <name> [+phone]`: the account's name, and the number to link by code when the last
+/// words start with `+` (a name may have spaces; a number always has its `+` here).
+fn pair_args(raw: &str) -> Result<(AccountLabel, Option<PhoneNumber>), String> {
+    if raw.is_empty() || raw.starts_with('+') {
+        return Err(texts::PAIR_USAGE.to_owned());
+    }
+    match raw.rfind(" +") {
+        Some(at) => {
+            let phone = PhoneNumber::parse(&raw[at + 1..]).map_err(|_| texts::BAD_PHONE.to_owned())?;
+            Ok((label_arg("pair", raw[..at].trim())?, Some(phone)))
+        }
+        None => Ok((label_arg("pair", raw)?, None)),
+    }
 }
 
 /// Every operator message lands here. Failures are logged and the operator is told to retry.
@@ -99,8 +114,10 @@ async fn run(
                     .await?;
             say(bot, chat, texts::login_link(&link.url)).await?;
         }
-        "pair" => match label_arg(command, rest) {
-            Ok(label) => pairing::pair_by_label(shared, bot, chat, operator.id, &label).await?,
+        "pair" => match pair_args(rest) {
+            Ok((label, phone)) => {
+                pairing::pair_by_label(shared, bot, chat, operator.id, &label, phone).await?
+            }
             Err(hint) => {
                 say(bot, chat, hint).await?;
             }
@@ -186,6 +203,19 @@ mod tests {
         let long = "x".repeat(65);
         let hint = label_arg("unpair", &long).unwrap_err();
         assert!(hint.contains("at most 64") && hint.contains("/unpair <account name>"));
+    }
+
+    #[test]
+    fn pair_takes_a_name_and_optionally_a_phone_number_with_its_plus() {
+        let (label, phone) = pair_args("Yoga studio").unwrap();
+        assert_eq!((label.as_str(), phone), ("Yoga studio", None));
+        let (label, phone) = pair_args("Yoga studio +44 7700 900123").unwrap();
+        assert_eq!(label.as_str(), "Yoga studio");
+        assert_eq!(phone.unwrap().digits(), "447700900123");
+        assert_eq!(pair_args("Bakery +12ab").unwrap_err(), texts::BAD_PHONE);
+        for bare in ["", "+447700900123"] {
+            assert_eq!(pair_args(bare).unwrap_err(), texts::PAIR_USAGE);
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Pairing by Telegram: the same phases as the dashboard's QR modal and the terminal `pair`
 //! command (one fold, [`Phase::apply`]), shown as one photo whose QR code and caption are edited
-//! in place on every rotation, then "connected" and the group count.
+//! in place on every rotation — or, paired by phone number, as one message with the code to
+//! enter, edited when the code changes — then "connected" and the group count.
 
 use std::{
     collections::HashMap,
@@ -10,7 +11,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use domain::{
-    account::AccountLabel,
+    account::{AccountLabel, PhoneNumber},
     bus::{Command, Event},
     pairing::Phase,
     status::AccountStatus,
@@ -82,13 +83,15 @@ impl Pairings {
     }
 }
 
-/// `/pair <label>`: adds the account when it is new (on the configured provider), then pairs it.
+/// `/pair <label> [+phone]`: adds the account when it is new (on the configured provider), then
+/// pairs it, by code on that phone when a number is given.
 pub(super) async fn pair_by_label(
     shared: &Arc<Shared>,
     bot: &Bot,
     chat: ChatId,
     operator_id: i64,
     label: &AccountLabel,
+    phone: Option<PhoneNumber>,
 ) -> HandlerResult {
     let db = &shared.db;
     let (account, added) = match account_store::find_by_label(db, operator_id, label).await? {
@@ -108,13 +111,13 @@ pub(super) async fn pair_by_label(
             }
         }
     };
-    begin(shared, bot, chat, operator_id, account, added).await?;
+    begin(shared, bot, chat, operator_id, account, added, phone).await?;
     Ok(())
 }
 
-/// Asks the worker to pair `account` and follows the pairing in `chat`. Tells the chat what
-/// happened and returns the same words (a button press echoes them). A connected account is
-/// refused: re-pairing it would silently drop a working session.
+/// Asks the worker to pair `account` (by code on `phone`, or by QR code) and follows the pairing
+/// in `chat`. Tells the chat what happened and returns the same words (a button press echoes
+/// them). A connected account is refused: re-pairing it would silently drop a working session.
 pub(super) async fn begin(
     shared: &Arc<Shared>,
     bot: &Bot,
@@ -122,6 +125,7 @@ pub(super) async fn begin(
     operator_id: i64,
     account: Account,
     added: bool,
+    phone: Option<PhoneNumber>,
 ) -> anyhow::Result<String> {
     let label = account.label.clone();
     if account.status == AccountStatus::Connected {
@@ -137,7 +141,7 @@ pub(super) async fn begin(
         operator_id,
         &Command::Pair {
             account_id: account.id,
-            phone: None,
+            phone: phone.clone(),
         },
     )
     .await?;
@@ -146,7 +150,7 @@ pub(super) async fn begin(
         say(bot, chat, text.clone()).await?;
         return Ok(text);
     }
-    let text = texts::pairing_started(&label, added);
+    let text = texts::pairing_started(&label, added, phone.as_ref());
     say(bot, chat, text.clone()).await?;
     let follower = Follower {
         shared: shared.clone(),
@@ -155,7 +159,9 @@ pub(super) async fn begin(
         operator_id,
         account_id: account.id,
         label: label.clone(),
+        by_phone: phone.is_some(),
         photo: None,
+        code: None,
     };
     let task = tokio::spawn(follower.run(cursor));
     shared.pairings.follow(chat, label, task);
@@ -170,8 +176,12 @@ struct Follower {
     operator_id: i64,
     account_id: i64,
     label: String,
+    /// Asked for a code: QR codes the session shows meanwhile are not what was asked for.
+    by_phone: bool,
     /// The QR photo message, once sent; rotations edit it.
     photo: Option<MessageId>,
+    /// The pairing code's message, once sent; a new code edits it.
+    code: Option<MessageId>,
 }
 
 impl Follower {
@@ -215,14 +225,15 @@ impl Follower {
                         let superseded = mine[index + 1..]
                             .iter()
                             .any(|later| matches!(later, Event::Qr { .. }));
-                        if !superseded {
+                        if !superseded && !self.by_phone {
                             self.show_qr(*expires_at).await;
                         }
                     }
-                    // Pairing by phone number (started from the dashboard or the terminal).
+                    // Pairing by phone number (from here, the dashboard or the terminal).
                     Phase::PairCode { code, expires_at } => {
                         let secs = (*expires_at - Utc::now()).num_seconds().max(0);
-                        self.say(texts::pair_code(&self.label, code, secs)).await;
+                        self.show_code(texts::pair_code(&self.label, code, secs))
+                            .await;
                     }
                     Phase::Connected { phone } => {
                         self.say(texts::connected(&self.label, phone)).await;
@@ -298,6 +309,28 @@ impl Follower {
             Ok(message) => self.photo = Some(message.id),
             Err(e) => {
                 tracing::warn!(account_id = self.account_id, error = %e, "sending the QR photo failed");
+            }
+        }
+    }
+
+    /// Shows the pairing code: a message the first time, then the same message edited.
+    async fn show_code(&mut self, text: String) {
+        if let Some(message_id) = self.code {
+            match self
+                .bot
+                .edit_message_text(self.chat, message_id, text.clone())
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(account_id = self.account_id, error = %e, "editing the pairing code failed; sending it again");
+                }
+            }
+        }
+        match say(&self.bot, self.chat, text).await {
+            Ok(message) => self.code = Some(message.id),
+            Err(e) => {
+                tracing::warn!(account_id = self.account_id, error = %e, "sending the pairing code failed");
             }
         }
     }

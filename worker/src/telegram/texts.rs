@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use domain::{
+    account::PhoneNumber,
     bus::Event,
     status::{AccountStatus, Provider, RunStatus},
 };
@@ -32,7 +33,10 @@ pub const COMMANDS: [(&str, &str); 8] = [
         "login",
         "a link into the dashboard (single use, 10 minutes)",
     ),
-    ("pair", "<name> — link a WhatsApp account by QR code"),
+    (
+        "pair",
+        "<name> [+phone number] — link a WhatsApp account by QR code, or by a code entered on that phone",
+    ),
     ("unpair", "<name> — unlink a WhatsApp account"),
     ("accounts", "your accounts, with buttons to pair or unpair"),
     ("reminders", "the next 10 reminders due"),
@@ -68,10 +72,25 @@ pub fn already_connected(label: &str) -> String {
     format!("{label} is already connected — /unpair it first")
 }
 
-pub fn pairing_started(label: &str, added: bool) -> String {
+pub fn pairing_started(label: &str, added: bool, phone: Option<&PhoneNumber>) -> String {
     let added = if added { "Added the account. " } else { "" };
-    format!("{added}Pairing {label}: the QR code follows. /cancel stops following it here.")
+    match phone {
+        Some(phone) => format!(
+            "{added}Pairing {label} with +{}: the code to enter on that phone follows. /cancel \
+             stops following it here.",
+            phone.digits()
+        ),
+        None => format!(
+            "{added}Pairing {label}: the QR code follows. /cancel stops following it here."
+        ),
+    }
 }
+
+pub const PAIR_USAGE: &str = "Usage: /pair <account name> [+phone number], e.g. /pair Bakery, or \
+     /pair Bakery +44 7700 900123 to link by a code entered on that phone";
+
+pub const BAD_PHONE: &str = "Phone number: write it in international form with its country \
+     code, e.g. /pair Bakery +44 7700 900123";
 
 pub fn not_paired(label: &str) -> String {
     format!("{label} is not paired.")

@@ -97,6 +97,55 @@ async fn pair_shows_a_qr_photo_edited_on_rotation_then_connects() {
     bot.stop().await;
 }
 
+/// `/pair <name> <phone>`: a code to enter on that phone instead of a QR photo, then connected
+/// as that number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pair_with_a_phone_number_sends_the_code_to_enter_on_that_phone() {
+    let test = TestDb::new().await;
+    let bot = Harness::start(&test).await;
+
+    bot.api.message(OPERATOR, "/pair Tailor shop +44 7700 900123");
+    bot.api
+        .wait_text(OPERATOR, "pairing by code started", |t| {
+            t.starts_with(
+                "Added the account. Pairing Tailor shop with +447700900123: the code to enter on \
+                 that phone follows.",
+            )
+        })
+        .await;
+    bot.api
+        .wait_text(OPERATOR, "the code", |t| {
+            t.starts_with("To link Tailor shop by phone number, in WhatsApp → Settings")
+                && t.contains(" — expires in ")
+        })
+        .await;
+    let account = accounts::find_by_label(
+        &bot.db,
+        bot.operator_id,
+        &AccountLabel::parse("Tailor shop").unwrap(),
+    )
+    .await
+    .unwrap()
+    .expect("/pair created the account");
+    // The phone enters the code.
+    wait("a code to enter", || async {
+        bot.sim.scan(account.id, None).ok()
+    })
+    .await;
+    bot.api
+        .wait_text(OPERATOR, "connected", |t| {
+            t == "✅ Tailor shop connected as +447700900123"
+        })
+        .await;
+    assert!(
+        bot.api.calls("sendPhoto").is_empty(),
+        "a code was asked for: no QR photo"
+    );
+    let pair_requests = bot.audit_rows("account.pair_requested").await;
+    assert_eq!(pair_requests.len(), 1);
+    bot.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_are_registered_and_malformed_ones_get_a_hint() {
     let test = TestDb::new().await;
@@ -127,7 +176,16 @@ async fn commands_are_registered_and_malformed_ones_get_a_hint() {
     );
 
     for (sent, expected) in [
-        ("/pair", "Usage: /pair <account name>, e.g. /pair Bakery"),
+        (
+            "/pair",
+            "Usage: /pair <account name> [+phone number], e.g. /pair Bakery, or /pair Bakery \
+             +44 7700 900123 to link by a code entered on that phone",
+        ),
+        (
+            "/pair Bakery +44 77",
+            "Phone number: write it in international form with its country code, e.g. /pair \
+             Bakery +44 7700 900123",
+        ),
         (
             "/unpair   ",
             "Usage: /unpair <account name>, e.g. /unpair Bakery",

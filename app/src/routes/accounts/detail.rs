@@ -143,6 +143,19 @@ fn AccountScreen(initial: AccountDetail) -> impl IntoView {
             }
         });
     });
+    // On a phone the dialog opens on the phone number form; "Scan a QR code instead" starts the
+    // QR pairing from there.
+    let phone_first = RwSignal::new(false);
+    let open_pairing = Callback::new(move |()| {
+        if crate::device::is_phone() {
+            phone_first.set(true);
+            phase.set(Phase::Idle);
+            qr_open.set(true);
+        } else {
+            phone_first.set(false);
+            start_pairing.run(());
+        }
+    });
     let label = Signal::derive(move || detail.with(|d| d.account.label.clone()));
     let status = Signal::derive(move || detail.with(|d| d.account.status));
 
@@ -154,7 +167,7 @@ fn AccountScreen(initial: AccountDetail) -> impl IntoView {
             {move || domain::account::remedy(status.get()).map(|text| view! {
                 <p class="notice" data-testid="account-remedy">{text}</p>
             })}
-            <AccountActions account_id status qr_open start_pairing confirm notice />
+            <AccountActions account_id status qr_open open_pairing confirm notice />
         </div>
         <GroupsCard detail />
         <SendTestCard account_id detail tracker />
@@ -164,6 +177,7 @@ fn AccountScreen(initial: AccountDetail) -> impl IntoView {
                 label
                 simulated
                 phase
+                phone_first=phone_first.get_untracked()
                 on_close=Callback::new(move |()| qr_open.set(false))
                 on_pair=start_pairing
             />
@@ -241,7 +255,7 @@ fn AccountActions(
     account_id: i64,
     status: Signal<AccountStatus>,
     qr_open: RwSignal<bool>,
-    start_pairing: Callback<()>,
+    open_pairing: Callback<()>,
     confirm: RwSignal<Option<Confirm>>,
     notice: RwSignal<Option<Notice>>,
 ) -> impl IntoView {
@@ -255,8 +269,13 @@ fn AccountActions(
         if status.get_untracked() == AccountStatus::Pending {
             qr_open.set(true);
         } else {
-            start_pairing.run(());
+            open_pairing.run(());
         }
+    };
+    // A working account's Re-pair is not what the page is for: it is a secondary action.
+    let pair_class = move || match status.get() {
+        AccountStatus::Connected => "button button-secondary",
+        _ => "button",
     };
     let sync = move |_| {
         notice.set(Notice::ok("Syncing groups…"));
@@ -268,7 +287,7 @@ fn AccountActions(
     };
     view! {
         <div class="actions">
-            <button class="button" type="button" data-testid="pair-button" on:click=pair>{pair_text}</button>
+            <button class=pair_class type="button" data-testid="pair-button" on:click=pair>{pair_text}</button>
             <Show when=move || status.get() == AccountStatus::Connected>
                 <button class="button button-secondary" type="button" data-testid="sync-groups" on:click=sync>
                     "Sync groups"
@@ -285,7 +304,7 @@ fn AccountActions(
                 </button>
             </Show>
             <button
-                class="button button-danger"
+                class="button button-quiet-danger"
                 type="button"
                 data-testid="delete-button"
                 on:click=move |_| confirm.set(Some(Confirm::Delete))
