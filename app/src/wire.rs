@@ -26,6 +26,19 @@ pub struct WorkersReport {
     pub unheld: Vec<String>,
 }
 
+/// What delivery is doing for the operator, for the System page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryReport {
+    /// The operator's accounts by status, most urgent first: "1 logged out", "3 connected".
+    pub accounts: Vec<String>,
+    /// Maintenance tasks due or running.
+    pub jobs_waiting: u64,
+    /// Maintenance tasks out of retries.
+    pub jobs_failed: u64,
+    /// The operator's last fire, on their clock, with its reminder's name.
+    pub last_fire: Option<String>,
+}
+
 /// One live worker process.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkerRow {

@@ -68,6 +68,10 @@ test("client-side navigation reaches the System page, whose server function answ
   // The one worker, named by WORKER_ID, runs maintenance and every account.
   await expect(page.getByTestId("worker-name")).toHaveText(["e2e-worker"]);
   await expect(page.getByTestId("workers")).toContainText("Maintenance");
+  // What delivery is doing: sessions by status, the job queue, the last fire.
+  await expect(page.getByTestId("sessions")).toHaveText(/^(None yet|\d+ [a-z ]+(, \d+ [a-z ]+)*)$/);
+  await expect(page.getByTestId("job-queue")).toHaveText(/^\d+ waiting(, \d+ failed)?$/);
+  await expect(page.getByTestId("last-fire")).toHaveText(/^(None yet|\w{3} \d+ \w{3} \d{4}, \d\d:\d\d: .+)$/);
   expect(fullLoads).toBe(0);
 
   await page.getByRole("button", { name: "Check again" }).click();

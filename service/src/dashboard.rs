@@ -279,6 +279,20 @@ pub fn attention(status: AccountStatus) -> Option<u8> {
     }
 }
 
+/// The operator's most recent fire: when and which reminder.
+pub async fn last_fire(
+    db: &DatabaseConnection,
+    operator_id: i64,
+) -> Result<Option<(DateTime<Utc>, String)>, DbErr> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::OperatorId.eq(operator_id))
+        .order_by_desc(runs::Column::CreatedAt)
+        .order_by_desc(runs::Column::Id)
+        .one(db)
+        .await?
+        .map(|run| (run.created_at, run.reminder_name)))
+}
+
 /// The operator's accounts for the health strip: those that need attention first (most urgent
 /// first), then the rest, each in the order they were added.
 pub async fn account_health(

@@ -233,6 +233,32 @@ pub async fn failed(db: &DatabaseConnection) -> Result<Vec<FailedTask>, DbErr> {
         .map_err(db_err)
 }
 
+/// The queue at a glance, for the System page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Due or due again (`new`, `retried`), or running (`in_progress`).
+    pub waiting: u64,
+    /// Out of retries, waiting for the operator.
+    pub failed: u64,
+}
+
+pub async fn queue_depth(db: &DatabaseConnection) -> Result<QueueDepth, DbErr> {
+    let backend = db.get_database_backend();
+    // PostgreSQL's `state` is an enum: read as text on both engines.
+    let sql = "SELECT CAST(state AS TEXT) AS state, COUNT(*) AS n FROM fang_tasks \
+               WHERE state IN ('new', 'retried', 'in_progress', 'failed') GROUP BY state";
+    let mut depth = QueueDepth::default();
+    for row in db.query_all_raw(statement(backend, sql, [])).await? {
+        let state: String = row.try_get("", "state")?;
+        let n = u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or_default();
+        match state.as_str() {
+            "failed" => depth.failed += n,
+            _ => depth.waiting += n,
+        }
+    }
+    Ok(depth)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RetryError {
     #[error("no such failed task")]

@@ -313,6 +313,28 @@ async fn a_deleted_reminders_runs_keep_their_name() {
 }
 
 #[tokio::test]
+async fn the_last_fire_is_the_operators_newest_run() {
+    let w = World::new().await;
+    assert_eq!(dashboard::last_fire(w.db(), w.me.id).await.unwrap(), None);
+    w.run(utc(2031, 3, 3, 9, 0), RunStatus::Success, &[]).await;
+    w.run(utc(2031, 3, 3, 11, 0), RunStatus::Failed, &[]).await;
+    w.run(utc(2031, 3, 3, 10, 0), RunStatus::Success, &[]).await;
+    // Another operator's later run is not mine.
+    run_of(
+        w.db(),
+        &w.other.reminder,
+        utc(2031, 3, 3, 12, 0),
+        RunStatus::Success,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        dashboard::last_fire(w.db(), w.me.id).await.unwrap(),
+        Some((utc(2031, 3, 3, 11, 0), "Standup".to_owned()))
+    );
+}
+
+#[tokio::test]
 async fn each_run_carries_the_tally_of_its_groups() {
     let w = World::new().await;
     use TargetStatus::*;

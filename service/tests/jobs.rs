@@ -119,6 +119,23 @@ async fn the_list_holds_the_failed_tasks_newest_first() {
 }
 
 #[tokio::test]
+async fn the_queue_depth_counts_what_waits_and_what_failed() {
+    let test = TestDb::new().await;
+    let db = &test.db;
+    assert_eq!(jobs::queue_depth(db).await.unwrap(), jobs::QueueDepth::default());
+    for state in ["new", "new", "retried", "in_progress", "failed", "finished"] {
+        task(db, state, sweep(), t(1)).await;
+    }
+    assert_eq!(
+        jobs::queue_depth(db).await.unwrap(),
+        jobs::QueueDepth {
+            waiting: 4,
+            failed: 1
+        }
+    );
+}
+
+#[tokio::test]
 async fn a_retry_puts_the_task_back_in_line_due_now_with_its_retries_reset() {
     let test = TestDb::new().await;
     let db = &test.db;

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use super::AppError;
-use crate::wire::{HealthReport, WorkersReport};
+use crate::wire::{DeliveryReport, HealthReport, WorkersReport};
 
 /// The System page's view of the server: the same report `/api/health` serves.
 #[server(endpoint = "system_status")]
@@ -27,6 +27,36 @@ pub async fn system_workers() -> Result<WorkersReport, AppError> {
             .map(|w| ssr::worker_row(w, zone))
             .collect(),
         unheld,
+    })
+}
+
+/// The caller's accounts by status, the job queue, and their last fire.
+#[server(endpoint = "system_delivery")]
+pub async fn system_delivery() -> Result<DeliveryReport, AppError> {
+    use super::operator::ssr::{local_time, operator_zone};
+    use crate::components::status_badge::status_text;
+
+    let (state, me) = super::caller::context().await?;
+    let zone = operator_zone(&state, &me).await?;
+    let mut accounts: Vec<(domain::status::AccountStatus, usize)> = Vec::new();
+    for account in service::dashboard::account_health(&state.db, me.id).await? {
+        match accounts.iter_mut().find(|(status, _)| *status == account.status) {
+            Some((_, n)) => *n += 1,
+            None => accounts.push((account.status, 1)),
+        }
+    }
+    let queue = service::jobs::queue_depth(&state.db).await?;
+    let last_fire = service::dashboard::last_fire(&state.db, me.id).await?;
+    Ok(DeliveryReport {
+        accounts: accounts
+            .into_iter()
+            .map(|(status, n)| format!("{n} {}", status_text(status).to_lowercase()))
+            .collect(),
+        jobs_waiting: queue.waiting,
+        jobs_failed: queue.failed,
+        last_fire: last_fire.map(|(at, name)| {
+            format!("{}: {name}", local_time(&at, zone, "%a %-d %b %Y, %H:%M"))
+        }),
     })
 }
 

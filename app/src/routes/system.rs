@@ -1,12 +1,13 @@
-//! What is running: version, commit, database and uptime, and the workers with the accounts and
-//! jobs each runs, refreshed on demand.
+//! What is running: version, commit, database and uptime; the workers with the accounts and jobs
+//! each runs; and what delivery is doing for the operator (sessions by status, the job queue,
+//! the last fire), refreshed on demand.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    functions::system::{system_status, system_workers},
-    wire::{ComponentHealth, HealthReport, WorkersReport},
+    functions::system::{system_delivery, system_status, system_workers},
+    wire::{ComponentHealth, DeliveryReport, HealthReport, WorkersReport},
 };
 
 #[component]
@@ -14,6 +15,7 @@ pub fn System() -> impl IntoView {
     let (checks, set_checks) = signal(0u32);
     let status = Resource::new(move || checks.get(), |_| system_status());
     let workers = Resource::new(move || checks.get(), |_| system_workers());
+    let delivery = Resource::new(move || checks.get(), |_| system_delivery());
 
     view! {
         <Title text="System" />
@@ -41,6 +43,10 @@ pub fn System() -> impl IntoView {
                     {move || workers.get().map(|result| match result {
                         Ok(report) => view! { <WorkersTable report /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{format!("Could not list the workers: {e}")}</p> }.into_any(),
+                    })}
+                    {move || delivery.get().map(|result| match result {
+                        Ok(report) => view! { <DeliveryFacts report /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{format!("Could not read delivery: {e}")}</p> }.into_any(),
                     })}
                 </Transition>
             </div>
@@ -70,6 +76,30 @@ fn HealthTable(report: HealthReport) -> impl IntoView {
             <dd><code>{report.commit}</code></dd>
             <dt>"Up for"</dt>
             <dd>{format_uptime(report.uptime_secs)}</dd>
+        </dl>
+    }
+}
+
+/// What the workers are doing for the operator: their accounts' sessions, the job queue, the
+/// last fire.
+#[component]
+fn DeliveryFacts(report: DeliveryReport) -> impl IntoView {
+    let accounts = if report.accounts.is_empty() {
+        "None yet".to_owned()
+    } else {
+        report.accounts.join(", ")
+    };
+    let failed = (report.jobs_failed > 0).then(|| {
+        view! { ", " <a href="/jobs">{format!("{} failed", report.jobs_failed)}</a> }
+    });
+    view! {
+        <dl class="facts" data-testid="delivery">
+            <dt>"Your accounts"</dt>
+            <dd data-testid="sessions">{accounts}</dd>
+            <dt>"Job queue"</dt>
+            <dd data-testid="job-queue">{format!("{} waiting", report.jobs_waiting)}{failed}</dd>
+            <dt>"Last fire"</dt>
+            <dd data-testid="last-fire">{report.last_fire.unwrap_or_else(|| "None yet".to_owned())}</dd>
         </dl>
     }
 }
