@@ -12,9 +12,10 @@ use serde_json::json;
 use service::database;
 use testkit::TestDb;
 
-const TABLES: [&str; 27] = [
+const TABLES: [&str; 28] = [
     "audit_log",
     "auth_sessions",
+    "calendar_feeds",
     "commands",
     "events",
     "fang_tasks",
@@ -96,6 +97,7 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
             "m20261207_000013_leases",
             "m20261207_000014_alert_in_flight",
             "m20261207_000015_skip_dates",
+            "m20261208_000016_calendar_feeds",
         ]
     );
 

@@ -14,7 +14,14 @@ use service::calendar::{self, FEED_DAYS};
 pub async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     let operator_id = match calendar::reader(&state.db, &file).await {
         Ok(Some(id)) => id,
-        Ok(None) => return (StatusCode::NOT_FOUND, "No such calendar feed").into_response(),
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                [(header::CACHE_CONTROL, "no-store")],
+                "No such calendar feed",
+            )
+                .into_response();
+        }
         Err(e) => return failed(&e),
     };
     let now = Utc::now();

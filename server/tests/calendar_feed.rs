@@ -95,7 +95,7 @@ async fn a_calendar_app_reads_the_sends_to_come_until_the_link_is_revoked() {
         .await
         .unwrap();
     assert_eq!(status(new_path).await, StatusCode::NOT_FOUND);
-    for made_up in ["/calendar/x.ics", "/calendar/", "/calendar/%2e%2e.ics"] {
+    for made_up in ["/calendar/x.ics", "/calendar/%2e%2e.ics"] {
         let code = status(made_up.to_owned()).await;
         assert!(
             code == StatusCode::NOT_FOUND || code == StatusCode::BAD_REQUEST,

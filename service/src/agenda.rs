@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::{
     pacing::Rules,
+    recurrence::MAX_TIMES,
     status::{AccountStatus, ReminderStatus},
 };
 use entity::{reminder_messages as messages, reminders};
@@ -17,9 +18,6 @@ use crate::{
     accounts,
     reminders::{read::group_counts, schedule_of},
 };
-
-/// Sends listed per reminder at most: one every five minutes fills a month with 8,640.
-const PER_REMINDER: usize = 500;
 
 /// One send to come.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +71,9 @@ pub async fn upcoming(
         .map(|a| (a.id, (a.label, a.status)))
         .collect();
 
+    // A reminder sends at most MAX_TIMES a day: room for every send in the window.
+    let days = usize::try_from((until - from).num_days()).unwrap_or(0) + 2;
+    let per_reminder = days.saturating_mul(MAX_TIMES);
     let mut sends = Vec::new();
     for reminder in active {
         let Some(next) = reminder.next_fire_at else {
@@ -80,7 +81,7 @@ pub async fn upcoming(
         };
         // The stored next fire is what the worker acts on; the schedule gives the ones after.
         let times = match schedule_of(&reminder) {
-            Ok(schedule) => schedule.occurrences_from(next, PER_REMINDER),
+            Ok(schedule) => schedule.occurrences_from(next.max(from), per_reminder),
             Err(_) => vec![next],
         };
         let (account_label, account_status) = accounts

@@ -122,7 +122,10 @@ async fn the_list_holds_the_failed_tasks_newest_first() {
 async fn the_queue_depth_counts_what_waits_and_what_failed() {
     let test = TestDb::new().await;
     let db = &test.db;
-    assert_eq!(jobs::queue_depth(db).await.unwrap(), jobs::QueueDepth::default());
+    assert_eq!(
+        jobs::queue_depth(db).await.unwrap(),
+        jobs::QueueDepth::default()
+    );
     for state in ["new", "new", "retried", "in_progress", "failed", "finished"] {
         task(db, state, sweep(), t(1)).await;
     }

@@ -201,6 +201,18 @@ mod ssr {
         let start = reminder
             .start_local
             .unwrap_or_else(|| reminder.dtstart.with_timezone(&zone.tz()).naive_local());
+        let mut repeat = reminder
+            .rrule
+            .as_deref()
+            .and_then(|rule| Spec::from_rrule(rule).ok());
+        // The start's time is the wizard's Time; the others are listed apart from it.
+        let also = repeat
+            .as_mut()
+            .map(|spec| {
+                let times = std::mem::take(&mut spec.times);
+                times.into_iter().filter(|t| *t != start.time()).collect()
+            })
+            .unwrap_or_default();
         let skip = reminder
             .skip_dates
             .as_deref()
@@ -221,10 +233,8 @@ mod ssr {
             timezone: reminder.timezone.clone(),
             date: start.format("%Y-%m-%d").to_string(),
             time: start.format("%H:%M").to_string(),
-            repeat: reminder
-                .rrule
-                .as_deref()
-                .and_then(|rule| Spec::from_rrule(rule).ok()),
+            repeat,
+            also,
             skip: skip.clone(),
             skip_base: Some(skip),
             window_end_hour: reminder
@@ -253,7 +263,10 @@ mod ssr {
             name: draft.name.clone(),
             timezone: draft.timezone.clone(),
             start_local,
-            rrule: draft.repeat.as_ref().map(Spec::to_rrule),
+            rrule: draft
+                .rule_at(start_local.time())
+                .as_ref()
+                .map(Spec::to_rrule),
             // A one-off skips nothing: dates kept from when it repeated are not sent.
             skip_dates: match draft.repeat {
                 Some(_) => draft.skip.clone(),

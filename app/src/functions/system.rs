@@ -40,7 +40,10 @@ pub async fn system_delivery() -> Result<DeliveryReport, AppError> {
     let zone = operator_zone(&state, &me).await?;
     let mut accounts: Vec<(domain::status::AccountStatus, usize)> = Vec::new();
     for account in service::dashboard::account_health(&state.db, me.id).await? {
-        match accounts.iter_mut().find(|(status, _)| *status == account.status) {
+        match accounts
+            .iter_mut()
+            .find(|(status, _)| *status == account.status)
+        {
             Some((_, n)) => *n += 1,
             None => accounts.push((account.status, 1)),
         }
@@ -54,9 +57,8 @@ pub async fn system_delivery() -> Result<DeliveryReport, AppError> {
             .collect(),
         jobs_waiting: queue.waiting,
         jobs_failed: queue.failed,
-        last_fire: last_fire.map(|(at, name)| {
-            format!("{}: {name}", local_time(&at, zone, "%a %-d %b %Y, %H:%M"))
-        }),
+        last_fire: last_fire
+            .map(|(at, name)| format!("{}: {name}", local_time(&at, zone, "%a %-d %b %Y, %H:%M"))),
     })
 }
 

@@ -80,8 +80,12 @@ pub struct ReminderDraft {
     pub date: String,
     /// `HH:MM`, local to `timezone`.
     pub time: String,
-    /// `None` sends once.
+    /// `None` sends once. Its `times` stay empty here: see `also`.
     pub repeat: Option<Spec>,
+    /// A repeating reminder's other times of day, besides `time`. Kept apart from `time` so
+    /// that changing it (a picker steps through every value) never merges or drops them.
+    #[serde(default)]
+    pub also: Vec<NaiveTime>,
     /// Local dates a repeating reminder does not send on, earliest first.
     #[serde(default)]
     pub skip: Vec<NaiveDate>,
@@ -159,10 +163,11 @@ impl ReminderDraft {
             .timezone
             .parse()
             .map_err(|_| format!("“{}” is not a time zone Herald knows.", self.timezone))?;
+        let start = self.start_local()?;
         let schedule = Schedule {
-            start: self.start_local()?,
+            start,
             zone,
-            rule: self.repeat.clone(),
+            rule: self.rule_at(start.time()),
             skip: if self.repeat.is_some() {
                 self.skip.clone()
             } else {
@@ -171,6 +176,21 @@ impl ReminderDraft {
         };
         schedule.validate().map_err(|e| e.to_string())?;
         Ok(schedule)
+    }
+
+    /// The rule as saved, for a start at `start`: with other times of day, every time the
+    /// reminder sends at (the start's among them), as RRULE lists them.
+    pub fn rule_at(&self, start: NaiveTime) -> Option<Spec> {
+        let mut spec = self.repeat.clone()?;
+        if !self.also.is_empty() || !spec.times.is_empty() {
+            spec.times.extend(self.also.iter().copied().chain([start]));
+            spec.times.sort_unstable();
+            spec.times.dedup();
+            if spec.times.len() == 1 {
+                spec.times.clear();
+            }
+        }
+        Some(spec)
     }
 
     /// The next `limit` local fire times from `now` (a time just passed still counts, see
@@ -440,6 +460,7 @@ mod tests {
             date: "2031-03-03".into(),
             time: "09:00".into(),
             repeat: None,
+            also: Vec::new(),
             skip: Vec::new(),
             skip_base: None,
             window_end_hour: None,

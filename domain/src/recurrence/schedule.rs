@@ -180,7 +180,8 @@ impl Schedule {
         Some(day)
     }
 
-    /// The instants `day` fires at: its times of day, none before the start, none past COUNT.
+    /// The instants `day` fires at, in order: its times of day, none before the start, none past
+    /// COUNT.
     fn fires_on(
         &self,
         dates: &Dates,
@@ -202,12 +203,17 @@ impl Schedule {
             (None, _) => 1,
             _ => u64::MAX,
         };
-        times
+        let mut fires: Vec<DateTime<Utc>> = times
             .iter()
             .filter(|time| date != self.start.date() || **time >= self.start.time())
             .take(usize::try_from(remaining).unwrap_or(usize::MAX))
             .filter_map(|time| wall_clock::resolve(self.zone.tz(), date.and_time(*time)))
             .map(|resolved| resolved.fire_at())
-            .collect()
+            .collect();
+        // A clock change can move a time past (or onto) a later one: 02:10 in a half-hour gap
+        // fires at 02:40, after 02:35.
+        fires.sort_unstable();
+        fires.dedup();
+        fires
     }
 }

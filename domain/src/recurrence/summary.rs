@@ -41,8 +41,10 @@ impl Schedule {
                 } else {
                     rule.weekdays.clone()
                 };
-                let names = if days == WORKING_WEEK {
+                let names = if days == WORKING_WEEK && rule.interval == 1 {
                     "weekday (Mon to Fri)".to_owned()
+                } else if days == WORKING_WEEK {
+                    "Mon to Fri".to_owned()
                 } else {
                     let names: Vec<String> = days.iter().map(Weekday::to_string).collect();
                     names.join(", ")

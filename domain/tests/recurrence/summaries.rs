@@ -114,6 +114,22 @@ fn the_new_presets_read_as_english_with_their_zone() {
             "Every weekday (Mon to Fri) at 09:00 (Europe/London) until Fri 10 Dec 2027",
         ),
         (
+            schedule_at(
+                at(9, 0),
+                Spec {
+                    weekdays: vec![
+                        Weekday::Mon,
+                        Weekday::Tue,
+                        Weekday::Wed,
+                        Weekday::Thu,
+                        Weekday::Fri,
+                    ],
+                    ..spec(Frequency::Weekly, 2)
+                },
+            ),
+            "Every 2 weeks on Mon to Fri at 09:00 (UTC)",
+        ),
+        (
             schedule_at(at(9, 0), monthly(2, Weekday::Tue)),
             "Every month on the 2nd Tue at 09:00 (UTC)",
         ),

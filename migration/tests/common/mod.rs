@@ -7,8 +7,8 @@ use domain::status::{
 };
 use entity::prelude::*;
 use entity::{
-    audit_log, auth_sessions, commands, events, leases, login_tokens, media_files, operators,
-    reminder_drafts, reminder_messages, reminder_owed_fires, reminder_run_parts,
+    audit_log, auth_sessions, calendar_feeds, commands, events, leases, login_tokens, media_files,
+    operators, reminder_drafts, reminder_messages, reminder_owed_fires, reminder_run_parts,
     reminder_run_targets, reminder_runs, reminder_targets, reminders, sim_connections,
     sim_messages, sim_overlaps, wa_devices, whatsapp_accounts, whatsapp_groups, workers,
 };
@@ -336,6 +336,17 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             expires_at: t + Duration::minutes(15),
             used_at: None,
             created_at: t,
+        }
+    );
+    round_trip!(
+        db,
+        calendar_feeds,
+        calendar_feeds::Model {
+            id: 0,
+            operator_id: operator.id,
+            token_hash: "1e".repeat(32),
+            created_at: t,
+            last_read_at: Some(t + Duration::minutes(5)),
         }
     );
     round_trip!(

@@ -55,8 +55,15 @@ pub fn is_public(method: &Method, path: &str) -> bool {
         // Guarded by its own bearer token (METRICS_TOKEN), for scrapers that have no session.
         || (read && path == "/metrics")
         // Calendar apps send no cookies; the feed's path carries its own secret token.
-        || (read && path.starts_with("/calendar/"))
+        || (read && is_feed_path(path))
         || (read && (path.starts_with("/pkg/") || PUBLIC_FILES.contains(&path)))
+}
+
+/// `/calendar/<one segment>.ics`, and nothing deeper: the calendar feed's route only.
+fn is_feed_path(path: &str) -> bool {
+    path.strip_prefix(service::calendar::FEED_PATH)
+        .and_then(|file| file.strip_suffix(".ics"))
+        .is_some_and(|token| !token.is_empty() && !token.contains('/'))
 }
 
 /// How often a visit rewrites its session, sliding the 30-day expiry forward.

@@ -34,11 +34,13 @@ const PUBLIC_ROUTES: [(&str, &str); 6] = [
     ("GET", "/login/{token}"),
 ];
 
-/// Fills `{param}` segments with a sample value.
+/// Fills `{param}` segments with a sample value (a calendar feed's file is `<token>.ics`).
 fn sample_path(path: &str) -> String {
     path.split('/')
         .map(|segment| {
-            if segment.starts_with('{') || segment.starts_with(':') {
+            if segment == "{file}" {
+                "sample.ics"
+            } else if segment.starts_with('{') || segment.starts_with(':') {
                 "sample"
             } else {
                 segment
@@ -108,6 +110,22 @@ async fn every_route_refuses_anonymous_requests_except_the_public_ones() {
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
         }
     }
+}
+
+/// The feed's exemption covers its own route only: one file name ending in `.ics`.
+#[test]
+fn only_a_feed_file_under_calendar_is_public() {
+    let get = Method::GET;
+    assert!(server::auth::is_public(&get, "/calendar/abc.ics"));
+    for path in [
+        "/calendar/",
+        "/calendar/.ics",
+        "/calendar/abc",
+        "/calendar/a/b.ics",
+    ] {
+        assert!(!server::auth::is_public(&get, path), "{path}");
+    }
+    assert!(!server::auth::is_public(&Method::POST, "/calendar/abc.ics"));
 }
 
 #[tokio::test]

@@ -9,6 +9,9 @@ use crate::agenda::Send;
 /// The shortest event written: a send to a single group still shows as a block in a calendar.
 const SHORTEST: Duration = Duration::minutes(5);
 
+/// The longest: however slow the pacing, an event stays within a day (and a four-digit year).
+const LONGEST: Duration = Duration::days(1);
+
 /// RFC 5545 §3.1: lines longer than 75 octets are folded.
 const LINE_OCTETS: usize = 75;
 
@@ -36,7 +39,9 @@ pub fn document(sends: &[Send], now: DateTime<Utc>, base_url: &str, host: &str) 
 }
 
 fn event(out: &mut String, send: &Send, now: DateTime<Utc>, base_url: &str, host: &str) {
-    let end = send.last_group_at.max(send.at + SHORTEST);
+    let end = send
+        .last_group_at
+        .clamp(send.at + SHORTEST, send.at + LONGEST);
     let groups = match send.groups {
         1 => "1 group".to_owned(),
         n => format!("{n} groups"),

@@ -5,12 +5,12 @@
 
 pub mod ics;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::calendar_feeds;
 use runtime::config::PublicUrl;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, Set, sea_query::Expr,
+    QueryFilter, Set, SqlErr, sea_query::Expr,
 };
 
 use crate::{
@@ -48,6 +48,23 @@ pub async fn create(
     public_url: &PublicUrl,
 ) -> Result<String, FeedError> {
     let token = SecretToken::generate().map_err(FeedError::Random)?;
+    match replace(db, actor, operator_id, &token).await {
+        // Another tab made one at the same moment (PostgreSQL): this one replaces it.
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            replace(db, actor, operator_id, &token).await?
+        }
+        other => other?,
+    }
+    Ok(public_url.join(&format!("{FEED_PATH}{}.ics", token.as_str())))
+}
+
+/// Deletes the operator's link, if any, and stores `token`'s, in one transaction.
+async fn replace(
+    db: &DatabaseConnection,
+    actor: Actor,
+    operator_id: i64,
+    token: &SecretToken,
+) -> Result<(), DbErr> {
     let txn = crate::database::begin_write(db).await?;
     let replaced = calendar_feeds::Entity::delete_many()
         .filter(calendar_feeds::Column::OperatorId.eq(operator_id))
@@ -70,8 +87,7 @@ pub async fn create(
             .detail(serde_json::json!({ "replaced": replaced })),
     )
     .await?;
-    txn.commit().await?;
-    Ok(public_url.join(&format!("{FEED_PATH}{}.ics", token.as_str())))
+    txn.commit().await
 }
 
 /// Revokes the operator's link; `false` when they had none.
@@ -129,13 +145,17 @@ pub async fn reader(db: &impl ConnectionTrait, file: &str) -> Result<Option<i64>
     {
         return Ok(None);
     }
-    calendar_feeds::Entity::update_many()
-        .col_expr(
-            calendar_feeds::Column::LastReadAt,
-            Expr::value(Some(Utc::now())),
-        )
-        .filter(calendar_feeds::Column::Id.eq(feed.id))
-        .exec(db)
-        .await?;
+    // Calendar apps poll often: a read is noted at most once a minute.
+    let now = Utc::now();
+    if feed
+        .last_read_at
+        .is_none_or(|at| now - at >= Duration::minutes(1))
+    {
+        calendar_feeds::Entity::update_many()
+            .col_expr(calendar_feeds::Column::LastReadAt, Expr::value(Some(now)))
+            .filter(calendar_feeds::Column::Id.eq(feed.id))
+            .exec(db)
+            .await?;
+    }
     Ok(Some(feed.operator_id))
 }

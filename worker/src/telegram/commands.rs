@@ -56,7 +56,8 @@ fn pair_args(raw: &str) -> Result<(AccountLabel, Option<PhoneNumber>), String> {
     }
     match raw.rfind(" +") {
         Some(at) => {
-            let phone = PhoneNumber::parse(&raw[at + 1..]).map_err(|_| texts::BAD_PHONE.to_owned())?;
+            let phone =
+                PhoneNumber::parse(&raw[at + 1..]).map_err(|_| texts::BAD_PHONE.to_owned())?;
             Ok((label_arg("pair", raw[..at].trim())?, Some(phone)))
         }
         None => Ok((label_arg("pair", raw)?, None)),

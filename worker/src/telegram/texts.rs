@@ -80,9 +80,9 @@ pub fn pairing_started(label: &str, added: bool, phone: Option<&PhoneNumber>) ->
              stops following it here.",
             phone.digits()
         ),
-        None => format!(
-            "{added}Pairing {label}: the QR code follows. /cancel stops following it here."
-        ),
+        None => {
+            format!("{added}Pairing {label}: the QR code follows. /cancel stops following it here.")
+        }
     }
 }
 

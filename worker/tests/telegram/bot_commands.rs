@@ -104,7 +104,8 @@ async fn pair_with_a_phone_number_sends_the_code_to_enter_on_that_phone() {
     let test = TestDb::new().await;
     let bot = Harness::start(&test).await;
 
-    bot.api.message(OPERATOR, "/pair Tailor shop +44 7700 900123");
+    bot.api
+        .message(OPERATOR, "/pair Tailor shop +44 7700 900123");
     bot.api
         .wait_text(OPERATOR, "pairing by code started", |t| {
             t.starts_with(
@@ -141,8 +142,11 @@ async fn pair_with_a_phone_number_sends_the_code_to_enter_on_that_phone() {
         bot.api.calls("sendPhoto").is_empty(),
         "a code was asked for: no QR photo"
     );
-    let pair_requests = bot.audit_rows("account.pair_requested").await;
-    assert_eq!(pair_requests.len(), 1);
+    assert_eq!(
+        bot.audit_rows("account.pair_code_requested").await.len(),
+        1,
+        "audited as a pairing by phone number"
+    );
     bot.stop().await;
 }
 

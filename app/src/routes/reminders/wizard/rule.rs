@@ -53,46 +53,23 @@ fn parse_time(text: &str) -> Option<NaiveTime> {
     NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
 }
 
-/// The start's time changed from `old` to `new`: with several times a day it is one of them, so
-/// it changes there too.
-pub(super) fn move_start_time(spec: &mut Spec, old: &str, new: &str) {
-    let (Some(old), Some(new)) = (parse_time(old), parse_time(new)) else {
-        return;
-    };
-    if let Some(slot) = spec.times.iter_mut().find(|t| **t == old) {
-        *slot = new;
-        spec.times.sort_unstable();
-        spec.times.dedup();
-        if spec.times.len() == 1 {
-            spec.times.clear();
-        }
-    }
-}
-
-/// `spec` also sending at `extra`, besides `start` and the times it has; or why it cannot.
-fn with_time(spec: &Spec, start: Option<NaiveTime>, extra: NaiveTime) -> Result<Spec, String> {
-    let start = start.ok_or("Enter the time above first.")?;
-    let mut times = spec.times.clone();
-    times.extend([start, extra]);
-    times.sort_unstable();
-    times.dedup();
-    if times.len() == spec.times.len().max(1) {
+/// `draft` also sending at `extra`; or why it cannot.
+fn with_time(draft: &ReminderDraft, extra: NaiveTime) -> Result<Vec<NaiveTime>, String> {
+    let start = parse_time(&draft.time).ok_or("Enter the time above first.")?;
+    if start == extra || draft.also.contains(&extra) {
         return Err(format!("It already sends at {}.", extra.format("%H:%M")));
     }
-    let changed = Spec {
-        times,
-        ..spec.clone()
+    let mut also = draft.also.clone();
+    also.push(extra);
+    also.sort_unstable();
+    let changed = ReminderDraft {
+        also: also.clone(),
+        ..draft.clone()
     };
-    changed.validate().map_err(|e| sentence(&e.to_string()))?;
-    Ok(changed)
-}
-
-/// `spec` no longer sending at `time`; one time left is the start's own.
-fn without_time(spec: &mut Spec, time: NaiveTime) {
-    spec.times.retain(|t| *t != time);
-    if spec.times.len() == 1 {
-        spec.times.clear();
+    if let Some(spec) = changed.rule_at(start) {
+        spec.validate().map_err(|e| sentence(&e.to_string()))?;
     }
+    Ok(also)
 }
 
 fn sentence(text: &str) -> String {
@@ -190,7 +167,7 @@ pub(super) fn RuleFields(draft: RwSignal<ReminderDraft>) -> impl IntoView {
             </fieldset>
         })}
         {move || (frequency.get() == Frequency::Monthly).then(|| view! { <MonthDayChoice draft spec /> })}
-        <TimesOfDay draft spec />
+        <TimesOfDay draft />
         <fieldset class="field">
             <legend class="field-label">"Ends"</legend>
             <div class="end-choices">
@@ -340,15 +317,15 @@ fn MonthDayChoice(draft: RwSignal<ReminderDraft>, spec: Memo<Spec>) -> impl Into
 
 /// Several times a day: the start's time plus any added here, each removable.
 #[component]
-fn TimesOfDay(draft: RwSignal<ReminderDraft>, spec: Memo<Spec>) -> impl IntoView {
+fn TimesOfDay(draft: RwSignal<ReminderDraft>) -> impl IntoView {
     let picked = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
-    let start_time = move || parse_time(&draft.read().time);
     let extra = move || {
-        let start = start_time();
-        spec.get()
-            .times
-            .into_iter()
+        let d = draft.read();
+        let start = parse_time(&d.time);
+        d.also
+            .iter()
+            .copied()
             .filter(|t| Some(*t) != start)
             .collect::<Vec<_>>()
     };
@@ -357,12 +334,11 @@ fn TimesOfDay(draft: RwSignal<ReminderDraft>, spec: Memo<Spec>) -> impl IntoView
             problem.set(Some("Choose a time to add, such as 17:00.".to_owned()));
             return;
         };
-        let start = parse_time(&draft.with_untracked(|d| d.time.clone()));
-        match with_time(&spec.get_untracked(), start, time) {
-            Ok(changed) => {
+        match draft.with_untracked(|d| with_time(d, time)) {
+            Ok(also) => {
                 problem.set(None);
                 picked.set(String::new());
-                update_rule(draft, |s| s.times = changed.times);
+                draft.update(|d| d.also = also);
             }
             Err(why) => problem.set(Some(why)),
         }
@@ -376,7 +352,7 @@ fn TimesOfDay(draft: RwSignal<ReminderDraft>, spec: Memo<Spec>) -> impl IntoView
                     view! {
                         <li class="tag">{label.clone()}
                             <button class="chip-remove" type="button" aria-label=format!("Do not send at {label}")
-                                on:click=move |_| update_rule(draft, |s| without_time(s, time))>"×"</button>
+                                on:click=move |_| draft.update(|d| d.also.retain(|t| *t != time))>"×"</button>
                         </li>
                     }
                 }).collect_view()}
@@ -414,10 +390,8 @@ mod tests {
     use chrono::{NaiveDate, NaiveTime, Weekday};
     use domain::recurrence::Frequency;
 
-    use super::{
-        WORKING_WEEK, choose_frequency, default_spec, move_start_time, toggle_weekday, with_time,
-        without_time,
-    };
+    use super::{WORKING_WEEK, choose_frequency, default_spec, toggle_weekday, with_time};
+    use crate::wire::reminders::ReminderDraft;
 
     fn at(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()
@@ -452,25 +426,36 @@ mod tests {
     }
 
     #[test]
-    fn times_of_day_include_the_start_and_follow_it() {
-        let spec = default_spec();
-        let twice = with_time(&spec, Some(at(9, 0)), at(17, 0)).unwrap();
-        assert_eq!(twice.times, [at(9, 0), at(17, 0)]);
+    fn other_times_of_day_are_kept_apart_from_the_start() {
+        let mut draft = ReminderDraft {
+            time: "09:00".into(),
+            repeat: Some(default_spec()),
+            ..ReminderDraft::default()
+        };
+        draft.also = with_time(&draft, at(17, 0)).unwrap();
         assert_eq!(
-            with_time(&twice, Some(at(9, 0)), at(17, 0)).unwrap_err(),
+            with_time(&draft, at(17, 0)).unwrap_err(),
             "It already sends at 17:00."
         );
         assert!(
-            with_time(&twice, Some(at(9, 0)), at(17, 30))
+            with_time(&draft, at(17, 30))
                 .unwrap_err()
                 .starts_with("The times of day must share their minutes")
         );
-        assert!(with_time(&spec, None, at(17, 0)).is_err());
-        let mut moved = twice.clone();
-        move_start_time(&mut moved, "09:00", "08:00");
-        assert_eq!(moved.times, [at(8, 0), at(17, 0)]);
-        let mut one = twice;
-        without_time(&mut one, at(17, 0));
-        assert!(one.times.is_empty(), "one time left is the start's own");
+        let rule = |d: &ReminderDraft, h| d.rule_at(at(h, 0)).unwrap().times;
+        assert_eq!(rule(&draft, 9), [at(9, 0), at(17, 0)]);
+        // The start stepping through every hour (a picker's arrows) keeps 17:00 throughout.
+        for hour in 10..=17 {
+            draft.time = format!("{hour:02}:00");
+        }
+        assert_eq!(draft.also, [at(17, 0)]);
+        assert_eq!(
+            rule(&draft, 17),
+            Vec::<NaiveTime>::new(),
+            "one time left is the start's own"
+        );
+        assert_eq!(rule(&draft, 8), [at(8, 0), at(17, 0)]);
+        draft.time = String::new();
+        assert!(with_time(&draft, at(12, 0)).is_err(), "no start time yet");
     }
 }

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use super::{
     FieldProblem, WizardContext,
-    rule::{RuleFields, default_spec, move_start_time},
+    rule::{RuleFields, default_spec},
 };
 use crate::{clock, wire::reminders::ReminderDraft};
 
@@ -60,13 +60,7 @@ pub(super) fn WhenStep() -> impl IntoView {
                 <label class="field-label" for="time">"Time"</label>
                 <input class="input" type="time" id="time" aria-describedby="when-problem"
                     prop:value=move || draft.read().time.clone()
-                    on:input=move |e| draft.update(|d| {
-                        let time = event_target_value(&e);
-                        if let Some(spec) = d.repeat.as_mut() {
-                            move_start_time(spec, &d.time, &time);
-                        }
-                        d.time = time;
-                    }) />
+                    on:input=move |e| draft.update(|d| d.time = event_target_value(&e)) />
             </div>
             <div class="field">
                 <label class="field-label" for="timezone">"Time zone"</label>
