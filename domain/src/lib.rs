@@ -1,5 +1,6 @@
 pub mod account;
 pub mod bus;
+pub mod message;
 pub mod pacing;
 pub mod pairing;
 pub mod recurrence;

@@ -55,6 +55,8 @@ test("the wizard makes a one-off with an image, it is sent, and deleting it keep
   await expect(page).toHaveURL(/\/message$/);
   await page.getByLabel("Name").fill("Tulip offer");
   await page.locator("#part-0-body").fill("Fresh tulips today!");
+  // Each part counts its characters against WhatsApp's limit as it is typed.
+  await expect(page.getByTestId("part").nth(0).getByTestId("part-counter")).toHaveText("19 / 65,536 characters");
   await page.getByTestId("add-image").click();
   await page.locator("#part-1-file").setInputFiles({ name: "poster.png", mimeType: "image/png", buffer: PNG });
   await expect(page.getByTestId("part").nth(1).getByTestId("file-chosen")).toContainText("poster.png");

@@ -244,6 +244,12 @@ impl ReminderDraft {
                     found.push(problem("parts", "Add at least one part to send."));
                 }
                 for (i, part) in self.parts.iter().enumerate() {
+                    if let Some(why) = domain::message::too_long(part.body.trim()) {
+                        found.push(problem(
+                            &format!("part-{i}-body"),
+                            &format!("Part {}: {why}.", i + 1),
+                        ));
+                    }
                     match part.kind {
                         MessageKind::Text if part.body.trim().is_empty() => found.push(problem(
                             &format!("part-{i}-body"),
@@ -337,7 +343,7 @@ pub struct ReminderRow {
     pub status: ReminderStatus,
     pub status_reason: Option<String>,
     pub account_label: String,
-    /// "Every Mon at 09:00", or why the schedule cannot be read.
+    /// "Every Mon at 09:00 (Europe/London)", or why the schedule cannot be read.
     pub summary: String,
     /// Local to the reminder's zone, e.g. "Mon 24 Nov 2026, 09:00 (Europe/London)".
     pub next_fire: Option<String>,
@@ -536,6 +542,15 @@ mod tests {
             size_bytes: 10,
         });
         assert_eq!(fields(&draft, Step::Message), ["name", "part-0-body"]);
+
+        // A caption longer than WhatsApp takes is named, with the count.
+        draft.parts[1].body = "x".repeat(domain::message::MAX_CHARS + 1);
+        let problems = draft.problems(Step::Message, now);
+        assert_eq!(problems[2].field, "part-1-body");
+        assert_eq!(
+            problems[2].message,
+            "Part 2: WhatsApp takes at most 65,536 characters in one message; this has 65,537."
+        );
     }
 
     #[test]

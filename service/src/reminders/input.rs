@@ -388,6 +388,9 @@ async fn check_parts(
         if part.kind == MessageKind::Text && body.is_none() {
             errors.push(format!("parts[{i}].body"), "Write the message text");
         }
+        if let Some(problem) = body.as_deref().and_then(domain::message::too_long) {
+            errors.push(format!("parts[{i}].body"), problem);
+        }
         if let Some(problem) = media_problem {
             errors.push(format!("parts[{i}].media"), problem);
         }

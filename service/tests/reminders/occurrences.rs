@@ -210,7 +210,7 @@ async fn skipped_dates_must_be_days_the_reminder_sends_on() {
     let schedule = reminders::schedule_of(&created).unwrap();
     assert_eq!(schedule.skip, [date(2031, 3, 12)]);
     assert!(
-        schedule.summary().ends_with(", except 12 Mar 2031"),
+        schedule.summary().ends_with(", except Wed 12 Mar 2031"),
         "{}",
         schedule.summary()
     );

@@ -50,6 +50,44 @@ async fn every_problem_is_reported_at_once() {
     assert_eq!(errors.len(), 7, "{errors}");
 }
 
+/// WhatsApp takes at most 65,536 characters in a message: a text or caption longer is refused
+/// at save with its count, one that long (in characters of several bytes) is kept whole.
+#[tokio::test]
+async fn a_part_longer_than_whatsapp_takes_is_refused() {
+    let w = World::new().await;
+    let part = |body: String| PartInput {
+        kind: MessageKind::Text,
+        body: Some(body),
+        media_file_id: None,
+    };
+    let errors = w
+        .refused(&ReminderInput {
+            parts: vec![part("ok".into()), part("x".repeat(65_537))],
+            ..w.one_off()
+        })
+        .await;
+    assert_eq!(
+        errors.get("parts[1].body"),
+        Some("WhatsApp takes at most 65,536 characters in one message; this has 65,537")
+    );
+    assert_eq!(errors.len(), 1, "{errors}");
+    let longest = "é".repeat(65_536);
+    let reminder = w
+        .create(&ReminderInput {
+            parts: vec![part(longest.clone())],
+            ..w.one_off()
+        })
+        .await;
+    let saved = service::reminders::detail(w.db(), w.me.id, reminder.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        saved.parts[0].message.body.as_deref(),
+        Some(longest.as_str())
+    );
+}
+
 #[tokio::test]
 async fn names_are_short_single_line_text() {
     let w = World::new().await;

@@ -1,7 +1,10 @@
 //! Step 2: the reminder's name and its message — parts sent in order, each text or an image,
 //! video or document with a caption; added, reordered and removed here.
 
-use domain::status::MessageKind;
+use domain::{
+    message::{MAX_CHARS, grouped},
+    status::MessageKind,
+};
 use leptos::prelude::*;
 
 use super::{FieldProblem, WizardContext, upload::FilePicker};
@@ -110,6 +113,15 @@ fn PartEditor(index: usize, count: Memo<usize>) -> impl IntoView {
                     draft.update(|d| if let Some(p) = d.parts.get_mut(index) { p.body = text; });
                 }
             ></textarea>
+            {move || {
+                let chars = part.with(|p| p.as_ref().map_or(0, |p| p.body.trim().chars().count()));
+                let over = chars > MAX_CHARS;
+                view! {
+                    <p class=if over { "field-problem field-hint" } else { "muted field-hint" } data-testid="part-counter">
+                        {format!("{} / {} characters", grouped(chars), grouped(MAX_CHARS))}
+                    </p>
+                }
+            }}
             <FieldProblem field=body_field />
         </li>
     }
