@@ -375,14 +375,14 @@ pub(crate) mod ssr {
             .take_while(|at| schedule.date_of(*at) == Some(date))
             .map(|at| at.with_timezone(&tz).format("%H:%M").to_string())
             .collect();
-        let mut skipped = schedule.clone();
-        skipped.skip.push(date);
-        skipped.skip.sort_unstable();
-        skipped.skip.dedup();
         Some(SkipPreview {
             date: date.format("%a %-d %b %Y").to_string(),
             times,
-            then: skipped.after(next).map(|at| local(at, schedule.zone)),
+            then: schedule
+                .clone()
+                .skipping(date)
+                .after(next)
+                .map(|at| local(at, schedule.zone)),
         })
     }
 

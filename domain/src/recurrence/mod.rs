@@ -17,4 +17,4 @@ pub(crate) mod wall_clock;
 
 pub use error::RuleError;
 pub use schedule::{MAX_SKIPPED, MIN_INTERVAL, SAVE_GRACE, Schedule};
-pub use spec::{End, Frequency, LAST_DAY, MAX_TIMES, NthWeekday, Spec};
+pub use spec::{End, Frequency, LAST_DAY, MAX_TIMES, NthWeekday, Spec, WORKING_WEEK};

@@ -86,6 +86,14 @@ impl Schedule {
             .is_some_and(|(first, _)| first == date)
     }
 
+    /// The schedule with `date` skipped too.
+    pub fn skipping(mut self, date: NaiveDate) -> Schedule {
+        self.skip.push(date);
+        self.skip.sort_unstable();
+        self.skip.dedup();
+        self
+    }
+
     /// The first occurrence at least [`MIN_INTERVAL`] after `prev`, the previous fire.
     pub fn after(&self, prev: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.next_from(prev.checked_add_signed(MIN_INTERVAL)?)

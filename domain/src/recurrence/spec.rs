@@ -13,6 +13,15 @@ pub(crate) const YEARS: RangeInclusive<i32> = 1..=9999;
 /// The most times of day one rule may fire at: hourly is already far more than a group wants.
 pub const MAX_TIMES: usize = 24;
 
+/// The days "every weekday" sends on.
+pub const WORKING_WEEK: [Weekday; 5] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+];
+
 /// `month_day` meaning the last day of the month (RFC 5545 BYMONTHDAY=-1).
 pub const LAST_DAY: i8 = -1;
 

@@ -3,15 +3,7 @@
 
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike, Weekday};
 
-use super::{End, Frequency, LAST_DAY, NthWeekday, Schedule};
-
-const WORKING_WEEK: [Weekday; 5] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-];
+use super::{End, Frequency, LAST_DAY, NthWeekday, Schedule, WORKING_WEEK};
 
 impl Schedule {
     /// e.g. "Once on Tue 5 Jan 2027 at 09:00 (Europe/London)", "Every 2 weeks on Mon at 09:00

@@ -130,7 +130,7 @@ pub async fn skip_next(
     if current.status != ReminderStatus::Active {
         return Err(ReminderError::CannotSkip(current.status));
     }
-    let mut schedule = schedule_of(&current)?;
+    let schedule = schedule_of(&current)?;
     if schedule.rule.is_none() {
         return Err(ReminderError::SkipOneOff);
     }
@@ -148,10 +148,8 @@ pub async fn skip_next(
     }
     let date = schedule.date_of(next).ok_or(ReminderError::MovedOn)?;
     let kept_from = skips_kept_from(&schedule, now);
+    let mut schedule = schedule.skipping(date);
     schedule.skip.retain(|d| *d >= kept_from);
-    schedule.skip.push(date);
-    schedule.skip.sort_unstable();
-    schedule.skip.dedup();
     if schedule.skip.len() > MAX_SKIPPED {
         return Err(ReminderError::TooManySkipped);
     }

@@ -4,6 +4,7 @@
 //! deep link or another device all carry on where they were.
 
 mod account;
+mod chips;
 mod groups;
 mod message;
 mod review;

@@ -3,9 +3,10 @@
 //! ends. Every choice is a [`Spec`], so it round-trips through RRULE as the worker reads it.
 
 use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
-use domain::recurrence::{End, Frequency, LAST_DAY, NthWeekday, Spec};
+use domain::recurrence::{End, Frequency, LAST_DAY, NthWeekday, Spec, WORKING_WEEK};
 use leptos::prelude::*;
 
+use super::chips::{ChipField, ChipPicker};
 use crate::wire::reminders::ReminderDraft;
 
 const WEEKDAYS: [Weekday; 7] = [
@@ -16,14 +17,6 @@ const WEEKDAYS: [Weekday; 7] = [
     Weekday::Fri,
     Weekday::Sat,
     Weekday::Sun,
-];
-
-const WORKING_WEEK: [Weekday; 5] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
 ];
 
 /// Places of a weekday in the month the wizard offers, as RFC 5545 numbers them.
@@ -318,54 +311,36 @@ fn MonthDayChoice(draft: RwSignal<ReminderDraft>, spec: Memo<Spec>) -> impl Into
 /// Several times a day: the start's time plus any added here, each removable.
 #[component]
 fn TimesOfDay(draft: RwSignal<ReminderDraft>) -> impl IntoView {
-    let picked = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<String>);
-    let extra = move || {
+    let chips = Signal::derive(move || {
         let d = draft.read();
         let start = parse_time(&d.time);
         d.also
             .iter()
-            .copied()
-            .filter(|t| Some(*t) != start)
+            .filter(|t| Some(**t) != start)
+            .map(|t| (*t, t.format("%H:%M").to_string()))
             .collect::<Vec<_>>()
-    };
-    let add = move || {
-        let Some(time) = parse_time(&picked.get_untracked()) else {
-            problem.set(Some("Choose a time to add, such as 17:00.".to_owned()));
-            return;
-        };
-        match draft.with_untracked(|d| with_time(d, time)) {
-            Ok(also) => {
-                problem.set(None);
-                picked.set(String::new());
-                draft.update(|d| d.also = also);
-            }
-            Err(why) => problem.set(Some(why)),
-        }
+    });
+    let on_add = Callback::new(move |picked: String| {
+        let time = parse_time(&picked).ok_or("Choose a time to add, such as 17:00.")?;
+        let also = draft.with_untracked(|d| with_time(d, time))?;
+        draft.update(|d| d.also = also);
+        Ok(())
+    });
+    let field = ChipField {
+        legend: "Also at (optional)",
+        list_testid: "extra-times",
+        input_type: "time",
+        input_label: "Another time of day",
+        input_testid: "extra-time",
+        add_text: "Add a time",
+        add_testid: "add-time",
+        problem_id: "times-problem",
+        remove_label: |label| format!("Do not send at {label}"),
     };
     view! {
-        <fieldset class="field">
-            <legend class="field-label">"Also at (optional)"</legend>
-            <ul class="group-chips" data-testid="extra-times">
-                {move || extra().into_iter().map(|time| {
-                    let label = time.format("%H:%M").to_string();
-                    view! {
-                        <li class="tag">{label.clone()}
-                            <button class="chip-remove" type="button" aria-label=format!("Do not send at {label}")
-                                on:click=move |_| draft.update(|d| d.also.retain(|t| *t != time))>"×"</button>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
-            <span class="field-row">
-                <input class="input" type="time" aria-label="Another time of day" data-testid="extra-time"
-                    aria-describedby="times-problem"
-                    prop:value=move || picked.get()
-                    on:input=move |e| picked.set(event_target_value(&e)) />
-                <button class="button button-secondary" type="button" data-testid="add-time" on:click=move |_| add()>"Add a time"</button>
-            </span>
-            {move || problem.get().map(|text| view! { <p class="field-problem" id="times-problem" role="alert">{text}</p> })}
-        </fieldset>
+        <ChipPicker field chips
+            on_remove=Callback::new(move |time| draft.update(|d| d.also.retain(|t| *t != time)))
+            on_add />
     }
 }
 
@@ -390,7 +365,9 @@ mod tests {
     use chrono::{NaiveDate, NaiveTime, Weekday};
     use domain::recurrence::Frequency;
 
-    use super::{WORKING_WEEK, choose_frequency, default_spec, toggle_weekday, with_time};
+    use domain::recurrence::WORKING_WEEK;
+
+    use super::{choose_frequency, default_spec, toggle_weekday, with_time};
     use crate::wire::reminders::ReminderDraft;
 
     fn at(h: u32, m: u32) -> NaiveTime {

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use super::{
     FieldProblem, WizardContext,
+    chips::{ChipField, ChipPicker},
     rule::{RuleFields, default_spec},
 };
 use crate::{clock, wire::reminders::ReminderDraft};
@@ -140,60 +141,51 @@ fn fire_label(
 /// removable, and added one at a time — only dates the rule sends on.
 #[component]
 fn SkipDates(draft: RwSignal<ReminderDraft>) -> impl IntoView {
-    let picked = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<String>);
-    let add = move || {
-        let Ok(date) = NaiveDate::parse_from_str(picked.get_untracked().trim(), "%Y-%m-%d") else {
-            problem.set(Some("Choose a date to skip.".to_owned()));
-            return;
-        };
+    let chips = Signal::derive(move || {
+        draft
+            .read()
+            .skip
+            .iter()
+            .map(|date| (*date, date.format("%a %-d %b %Y").to_string()))
+            .collect::<Vec<_>>()
+    });
+    let on_add = Callback::new(move |picked: String| {
+        let date = NaiveDate::parse_from_str(picked.trim(), "%Y-%m-%d")
+            .map_err(|_| "Choose a date to skip.".to_owned())?;
         let sends_then = draft.with_untracked(|d| {
             let unskipped = ReminderDraft {
                 skip: Vec::new(),
                 ..d.clone()
             };
             unskipped.schedule().map(|s| s.matches(date))
-        });
-        match sends_then {
-            Ok(true) => {
-                problem.set(None);
-                picked.set(String::new());
-                draft.update(|d| {
-                    d.skip.push(date);
-                    d.skip.sort_unstable();
-                    d.skip.dedup();
-                });
-            }
-            Ok(false) => problem.set(Some(format!(
+        })?;
+        if !sends_then {
+            return Err(format!(
                 "The reminder does not send on {}, so there is nothing to skip.",
                 date.format("%a %-d %b %Y")
-            ))),
-            Err(why) => problem.set(Some(why)),
+            ));
         }
+        draft.update(|d| {
+            d.skip.push(date);
+            d.skip.sort_unstable();
+            d.skip.dedup();
+        });
+        Ok(())
+    });
+    let field = ChipField {
+        legend: "Skip dates (optional)",
+        list_testid: "skip-dates",
+        input_type: "date",
+        input_label: "Date to skip",
+        input_testid: "skip-date",
+        add_text: "Skip this date",
+        add_testid: "add-skip",
+        problem_id: "skip-problem",
+        remove_label: |label| format!("Send on {label} after all"),
     };
     view! {
-        <fieldset class="field">
-            <legend class="field-label">"Skip dates (optional)"</legend>
-            <ul class="group-chips" data-testid="skip-dates">
-                {move || draft.read().skip.iter().map(|date| {
-                    let date = *date;
-                    let label = date.format("%a %-d %b %Y").to_string();
-                    view! {
-                        <li class="tag">{label.clone()}
-                            <button class="chip-remove" type="button" aria-label=format!("Send on {label} after all")
-                                on:click=move |_| draft.update(|d| d.skip.retain(|s| *s != date))>"×"</button>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
-            <span class="field-row">
-                <input class="input" type="date" aria-label="Date to skip" data-testid="skip-date"
-                    aria-describedby="skip-problem"
-                    prop:value=move || picked.get()
-                    on:input=move |e| picked.set(event_target_value(&e)) />
-                <button class="button button-secondary" type="button" data-testid="add-skip" on:click=move |_| add()>"Skip this date"</button>
-            </span>
-            {move || problem.get().map(|text| view! { <p class="field-problem" id="skip-problem" role="alert">{text}</p> })}
-        </fieldset>
+        <ChipPicker field chips
+            on_remove=Callback::new(move |date| draft.update(|d| d.skip.retain(|s| *s != date)))
+            on_add />
     }
 }
