@@ -28,6 +28,7 @@ impl AppSyncStore for DbBackend {
 
     /// The key and the "latest" marker land together.
     async fn set_sync_key(&self, key_id: &[u8], key: AppStateSyncKey) -> Result<()> {
+        let _open = self.fence.enter().await?;
         let txn = self.db.begin().await.map_err(db_err)?;
         Rows::new(&txn, self.account_id, Space::SyncKey)
             .put(Entry::new(key_id.to_vec(), to_json(&key)?))

@@ -6,23 +6,36 @@ use domain::status::Provider;
 use entity::wa_devices;
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
 
-use crate::{DbBackend, device::write_row, wipe};
+use crate::{DbBackend, Fence, device::write_row, wipe};
 
-/// One account's slice of the key store.
+/// One account's slice of the key store, as one session uses it: its clones and backends share
+/// one [`Fence`], so [`close`](Self::close) ends the writes of all of them.
 #[derive(Clone)]
 pub struct KeyStore {
     db: DatabaseConnection,
     account_id: i64,
+    fence: Fence,
 }
 
 impl KeyStore {
     pub fn new(db: DatabaseConnection, account_id: i64) -> Self {
-        Self { db, account_id }
+        Self {
+            db,
+            account_id,
+            fence: Fence::default(),
+        }
     }
 
-    /// whatsapp-rust's backend on the same slice.
+    /// whatsapp-rust's backend on the same slice, closed with this store.
     pub fn backend(&self) -> DbBackend {
-        DbBackend::new(self.db.clone(), self.account_id)
+        DbBackend::fenced(self.db.clone(), self.account_id, self.fence.clone())
+    }
+
+    /// Waits for the writes under way, then refuses every later write through this store, its
+    /// clones and its backends (reads still work). The session manager closes a session's store
+    /// once the session is stopped, before anything wipes or replaces the keys.
+    pub async fn close(&self) {
+        self.fence.close().await;
     }
 
     pub async fn load(&self) -> Result<Option<Vec<u8>>, DbErr> {
@@ -31,6 +44,11 @@ impl KeyStore {
 
     /// Saves durably: the write has committed when this returns.
     pub async fn save(&self, provider: Provider, data: Vec<u8>) -> Result<(), DbErr> {
+        let _open = self
+            .fence
+            .enter()
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
         write_row(&self.db, self.account_id, provider, data, true).await
     }
 
@@ -90,5 +108,38 @@ mod tests {
         assert!(kept.exists().await.unwrap());
         assert!(kept.get_session("15551234567.0:1").await.unwrap().is_some());
         assert!(kept.load_prekey(7).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_closed_store_refuses_writes_from_every_clone_and_backend_but_still_reads() {
+        let test = testkit::TestDb::new().await;
+        let db = &test.db;
+        let keys = KeyStore::new(db.clone(), 1);
+        let backend = keys.backend();
+        backend.save(&Device::new()).await.unwrap();
+        backend.put_session("a.0:1", b"session").await.unwrap();
+
+        keys.clone().close().await;
+
+        assert!(backend.save(&Device::new()).await.is_err());
+        assert!(backend.put_session("a.0:1", b"later").await.is_err());
+        assert!(backend.delete_session("a.0:1").await.is_err());
+        assert!(
+            keys.backend()
+                .store_prekey(7, b"prekey", true)
+                .await
+                .is_err()
+        );
+        assert!(keys.save(Provider::Web, b"{}".to_vec()).await.is_err());
+        assert_eq!(
+            backend.get_session("a.0:1").await.unwrap().as_deref(),
+            Some(&b"session"[..]),
+            "reads still work"
+        );
+        assert!(keys.exists().await.unwrap());
+
+        // The manager's own wipe uses a store of its own, open as ever.
+        KeyStore::new(db.clone(), 1).wipe().await.unwrap();
+        assert!(!keys.exists().await.unwrap());
     }
 }

@@ -43,6 +43,7 @@ impl DbBackend {
 
     /// Inserts the device, or (with `replace`) overwrites the stored one.
     async fn write_device(&self, device: &Device, replace: bool) -> Result<()> {
+        let _open = self.fence.enter().await?;
         write_row(
             &self.db,
             self.account_id,

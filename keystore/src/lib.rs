@@ -12,6 +12,7 @@ mod app_sync;
 mod codec;
 mod credentials;
 mod device;
+mod fence;
 mod lid;
 mod msg_secret;
 mod protocol;
@@ -23,22 +24,33 @@ use entity::{wa_devices, wa_keys};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 pub use credentials::KeyStore;
+use fence::Fence;
 use table::{Rows, Space};
 
-/// whatsapp-rust's backend on one account's slice of the key store.
+/// whatsapp-rust's backend on one account's slice of the key store. Every write passes its
+/// [`Fence`], closed with the [`KeyStore`] it came from.
 #[derive(Clone)]
 pub struct DbBackend {
     db: DatabaseConnection,
     account_id: i64,
+    fence: Fence,
 }
 
 impl DbBackend {
     pub fn new(db: DatabaseConnection, account_id: i64) -> Self {
-        Self { db, account_id }
+        Self::fenced(db, account_id, Fence::default())
+    }
+
+    fn fenced(db: DatabaseConnection, account_id: i64, fence: Fence) -> Self {
+        Self {
+            db,
+            account_id,
+            fence,
+        }
     }
 
     fn rows(&self, space: Space) -> Rows<'_, DatabaseConnection> {
-        Rows::new(&self.db, self.account_id, space)
+        Rows::new(&self.db, self.account_id, space).fenced(&self.fence)
     }
 }
 

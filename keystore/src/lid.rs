@@ -32,6 +32,7 @@ impl DbBackend {
         if entries.is_empty() {
             return Ok(());
         }
+        let _open = self.fence.enter().await?;
         // Concurrent writers take turns, each reading what the previous one committed: SQLite's
         // IMMEDIATE takes the write lock at BEGIN, and on PostgreSQL this upsert's row lock holds
         // the next writer until commit.

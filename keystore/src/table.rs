@@ -11,6 +11,8 @@ use sea_orm::{
 };
 use wacore::store::error::{Result, StoreError};
 
+use crate::fence::{Fence, Open};
+
 /// Which collection a row belongs to. The numbers are stored: never renumber one, only add.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Space {
@@ -132,6 +134,8 @@ pub(crate) struct Rows<'a, C> {
     db: &'a C,
     account_id: i64,
     space: Space,
+    /// Passed by every write; `None` inside a transaction whose owner passed it.
+    fence: Option<&'a Fence>,
 }
 
 impl<'a, C: ConnectionTrait + TransactionTrait> Rows<'a, C> {
@@ -140,6 +144,22 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Rows<'a, C> {
             db,
             account_id,
             space,
+            fence: None,
+        }
+    }
+
+    pub fn fenced(self, fence: &'a Fence) -> Self {
+        Self {
+            fence: Some(fence),
+            ..self
+        }
+    }
+
+    /// Lets a write through unless the store was closed.
+    async fn enter(&self) -> Result<Option<Open<'a>>> {
+        match self.fence {
+            Some(fence) => fence.enter().await.map(Some),
+            None => Ok(None),
         }
     }
 
@@ -272,6 +292,7 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Rows<'a, C> {
 
     /// Deletes the rows matching `filter`; returns how many (saturating: callers log it).
     pub async fn delete_where(&self, filter: Condition) -> Result<u32> {
+        let _open = self.enter().await?;
         let deleted = Entity::delete_many()
             .filter(self.scope().add(filter))
             .exec(self.db)
@@ -282,6 +303,7 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Rows<'a, C> {
 
     /// Deletes the row at `key` and returns it, in one statement (so two takers never both get it).
     pub async fn take(&self, key: &[u8]) -> Result<Option<Model>> {
+        let _open = self.enter().await?;
         let statement = Query::delete()
             .from_table(Entity)
             .cond_where(self.scope().add(Column::Key.eq(key.to_vec())))
@@ -295,6 +317,7 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Rows<'a, C> {
 
     /// Runs `ops`: one directly, several in one transaction (a batch lands whole or not at all).
     async fn run_all(&self, ops: Vec<Op>) -> Result<()> {
+        let _open = self.enter().await?;
         if ops.len() <= 1 {
             for op in ops {
                 self.run(op).await?;

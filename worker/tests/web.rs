@@ -15,11 +15,13 @@ use domain::{
     status::{AccountStatus, Provider},
 };
 use entity::{wa_devices, whatsapp_accounts};
+use keystore::KeyStore;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde_json::Value;
 use service::{accounts, audit::Actor};
 use testkit::{TestDb, eventually, seed};
 use whatsapp_rust::wacore::store::{Device, traits::DeviceStore};
+use worker::provider::{Provider as _, SessionKey, StartMode, web::WebProvider};
 
 struct WorkerProcess {
     child: Child,
@@ -244,4 +246,41 @@ async fn pairing_while_whatsapp_cannot_be_reached_fails_with_the_reason_and_keep
             .is_none(),
         "the half-made device is wiped"
     );
+}
+
+/// The library saves a fresh device from a background task that can still be writing when a
+/// failed pairing's session is stopped; once the session manager has closed the session's key
+/// store (as `stop_live` does), the wipe that follows is the last word.
+#[tokio::test]
+async fn a_stopped_session_writes_nothing_after_its_keys_are_wiped() {
+    let test = TestDb::new().await;
+    let db = &test.db;
+    let operator_id = seed::operator(db, 1001, "UTC").await.id;
+    let shop = web_account(db, operator_id, AccountStatus::Unpaired).await;
+    let provider = WebProvider::new(Some(closed_port_url().parse().unwrap()));
+    for generation in 1..=20 {
+        let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+        let key = SessionKey {
+            account_id: shop,
+            generation,
+        };
+        let keys = KeyStore::new(db.clone(), shop);
+        let session = provider
+            .start(key, StartMode::Pair { phone: None }, keys.clone(), events)
+            .await
+            .expect("the client starts");
+        received.recv().await.expect("the connection fails");
+        session.stop().await;
+        keys.close().await;
+        KeyStore::new(db.clone(), shop).wipe().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(
+            wa_devices::Entity::find_by_id(shop)
+                .one(db)
+                .await
+                .unwrap()
+                .is_none(),
+            "attempt {generation}: the wiped device is back"
+        );
+    }
 }

@@ -30,6 +30,7 @@ use domain::{
     bus::{Command, Event},
     status::Provider as ProviderKind,
 };
+use keystore::KeyStore;
 use sea_orm::DatabaseConnection;
 use tokio::{
     sync::{mpsc, oneshot, watch},
@@ -193,6 +194,8 @@ struct Live {
     operator_id: i64,
     label: String,
     session: Arc<dyn Session>,
+    /// The session's key store, closed once the session is stopped.
+    keys: KeyStore,
     stage: Stage,
     qr_seq: u32,
     last_sync: Option<Instant>,

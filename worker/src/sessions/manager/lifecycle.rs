@@ -57,7 +57,7 @@ impl Manager {
             StartMode::Resume => Stage::Resuming,
         };
         let session = provider
-            .start(key, mode, keys, self.events.clone())
+            .start(key, mode, keys.clone(), self.events.clone())
             .await
             .map_err(|e| e.to_string())?;
         self.live.insert(
@@ -67,6 +67,7 @@ impl Manager {
                 operator_id: row.operator_id,
                 label: row.label.clone(),
                 session: Arc::from(session),
+                keys,
                 stage,
                 qr_seq: 0,
                 last_sync: None,
@@ -141,12 +142,14 @@ impl Manager {
         Ok(())
     }
 
-    /// Stops the account's live session, if any. Intentional: nothing is written.
+    /// Stops the account's live session, if any. Intentional: nothing is written. Once this
+    /// returns the session writes nothing more to the key store, so a wipe after it is final.
     pub(super) async fn stop_live(&mut self, account_id: i64) {
         self.set_online(account_id, None);
         if let Some(live) = self.live.remove(&account_id) {
             tracing::debug!(account_id, generation = live.generation, label = %live.label, "stopping session");
             live.session.stop().await;
+            live.keys.close().await;
         }
     }
 
@@ -157,6 +160,7 @@ impl Manager {
             .clear();
         for (_, live) in self.live.drain() {
             live.session.stop().await;
+            live.keys.close().await;
         }
     }
 }

@@ -94,13 +94,15 @@ impl Manager {
         let limit = self.settings.logout_connect_timeout;
         self.set_online(account_id, None);
         if let Some(live) = self.live.remove(&account_id) {
-            return match timeout(limit, live.session.logout()).await {
+            let result = match timeout(limit, live.session.logout()).await {
                 Ok(result) => result.map_err(|e| e.to_string()),
                 Err(_) => {
                     live.session.stop().await;
                     Err("WhatsApp did not answer".into())
                 }
             };
+            live.keys.close().await;
+            return result;
         }
         let keys = KeyStore::new(self.db.clone(), account_id);
         let Some(kind) = keys.provider().await.map_err(|e| e.to_string())? else {
@@ -114,7 +116,7 @@ impl Manager {
             generation: 0,
         };
         let session = provider
-            .start(key, StartMode::Resume, keys, tx)
+            .start(key, StartMode::Resume, keys.clone(), tx)
             .await
             .map_err(|e| e.to_string())?;
         let connected = timeout(limit, async {
@@ -139,6 +141,7 @@ impl Manager {
             Err(_) => Err("WhatsApp did not answer".to_owned()),
         };
         session.stop().await;
+        keys.close().await;
         result
     }
 
