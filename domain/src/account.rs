@@ -73,6 +73,11 @@ impl AccountLabel {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether `other` names the same account: names are one regardless of case.
+    pub fn names(&self, other: &str) -> bool {
+        self.0.to_lowercase() == other.trim().to_lowercase()
+    }
 }
 
 impl TryFrom<String> for AccountLabel {

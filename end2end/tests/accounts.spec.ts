@@ -148,7 +148,7 @@ test.describe("on a phone", () => {
     const error = page.getByTestId("add-account-error");
 
     await addAccount(page, "   ");
-    await expect(error).toHaveText("give the account a name");
+    await expect(error).toHaveText("Give the account a name.");
     await expect(error).toHaveAttribute("role", "alert");
 
     const label = `Yoga-${Date.now()}`;
@@ -159,9 +159,13 @@ test.describe("on a phone", () => {
     await addAccount(page, label);
     await expect(error).toHaveText(`You already have an account called “${label}”.`);
     await expect(accountRow(page, label)).toHaveCount(1);
+    // Names are one regardless of case.
+    await addAccount(page, label.toUpperCase());
+    await expect(error).toHaveText(`You already have an account called “${label}”.`);
+    await expect(accountRow(page, label.toUpperCase())).toHaveCount(0);
 
     await addAccount(page, "x".repeat(65));
-    await expect(error).toHaveText("use at most 64 characters (this one has 65)");
+    await expect(error).toHaveText("Use at most 64 characters (this one has 65).");
 
     expect(errors).toEqual([]);
   });

@@ -18,6 +18,7 @@ mod m20261207_000013_leases;
 mod m20261207_000014_alert_in_flight;
 mod m20261207_000015_skip_dates;
 mod m20261208_000016_calendar_feeds;
+mod m20261209_000017_folded_labels;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_alert_in_flight::Migration),
             Box::new(m20261207_000015_skip_dates::Migration),
             Box::new(m20261208_000016_calendar_feeds::Migration),
+            Box::new(m20261209_000017_folded_labels::Migration),
         ]
     }
 }

@@ -98,6 +98,7 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
             "m20261207_000014_alert_in_flight",
             "m20261207_000015_skip_dates",
             "m20261208_000016_calendar_feeds",
+            "m20261209_000017_folded_labels",
         ]
     );
 

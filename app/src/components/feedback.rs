@@ -16,6 +16,19 @@ pub fn error_text(error: &AppError) -> String {
     }
 }
 
+/// A rule's refusal as the dashboard shows it: `domain`'s errors are fragments that other
+/// messages compose ("Account name: use at most…"); alone they read as a sentence.
+pub fn sentence(fragment: &str) -> String {
+    let mut chars = fragment.trim().chars();
+    match chars.next() {
+        Some(first) => {
+            let rest = chars.as_str().trim_end_matches('.');
+            format!("{}{rest}.", first.to_uppercase())
+        }
+        None => String::new(),
+    }
+}
+
 /// A page whose thing could not be loaded (missing, another operator's, or the server failed):
 /// its heading, why, and the way back to the list it belongs to.
 #[component]

@@ -23,8 +23,9 @@ pub async fn list_accounts() -> Result<Vec<AccountView>, AppError> {
 #[server(endpoint = "add_account")]
 pub async fn add_account(label: String) -> Result<AccountView, AppError> {
     let (state, me) = super::caller::context().await?;
-    let label = domain::account::AccountLabel::parse(&label)
-        .map_err(|e| super::caller::refuse(e.to_string()))?;
+    let label = domain::account::AccountLabel::parse(&label).map_err(|e| {
+        super::caller::refuse(crate::components::feedback::sentence(&e.to_string()))
+    })?;
     let added = service::accounts::add(
         &state.db,
         service::audit::Actor::Operator,

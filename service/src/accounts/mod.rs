@@ -12,21 +12,25 @@ use domain::{
 };
 use entity::{reminders, whatsapp_accounts as accounts, whatsapp_groups as groups};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
 
 use crate::{audit, bus::commands};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AddError {
-    #[error("you already have an account called {0:?}")]
+    /// Names are one regardless of case; this is the existing account's name.
+    #[error("you already have an account called “{0}”")]
     Taken(String),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
 
-/// Adds an `unpaired` account on `provider`.
+/// Adds an `unpaired` account on `provider`. Its name must differ from the operator's other
+/// accounts' by more than case: the unique index on `lower(label)` says so for every letter on
+/// PostgreSQL and for A–Z on SQLite, whose write transactions take turns, so the check below
+/// covers the other letters there.
 pub async fn add(
     db: &DatabaseConnection,
     actor: audit::Actor,
@@ -36,6 +40,9 @@ pub async fn add(
 ) -> Result<accounts::Model, AddError> {
     let now = Utc::now();
     let txn = crate::database::begin_write(db).await?;
+    if let Some(existing) = named(&txn, operator_id, label).await? {
+        return Err(AddError::Taken(existing.label));
+    }
     let inserted = accounts::ActiveModel {
         operator_id: Set(operator_id),
         label: Set(label.as_str().to_owned()),
@@ -92,17 +99,27 @@ pub async fn find(
         .await
 }
 
-/// One of the operator's accounts by label.
+/// One of the operator's accounts by name, regardless of case.
 pub async fn find_by_label(
     db: &DatabaseConnection,
     operator_id: i64,
     label: &AccountLabel,
 ) -> Result<Option<accounts::Model>, DbErr> {
-    accounts::Entity::find()
+    named(db, operator_id, label).await
+}
+
+/// The operator's account that `label` names (an operator has a handful, so they are compared
+/// here, with Unicode's case folding rather than the database's).
+async fn named(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    label: &AccountLabel,
+) -> Result<Option<accounts::Model>, DbErr> {
+    let accounts = accounts::Entity::find()
         .filter(accounts::Column::OperatorId.eq(operator_id))
-        .filter(accounts::Column::Label.eq(label.as_str()))
-        .one(db)
-        .await
+        .all(db)
+        .await?;
+    Ok(accounts.into_iter().find(|a| label.names(&a.label)))
 }
 
 /// Queues `command` for one of the operator's accounts, with its audit row. Returns the command

@@ -7,7 +7,7 @@ use domain::recurrence::{End, Frequency, LAST_DAY, NthWeekday, Spec, WORKING_WEE
 use leptos::prelude::*;
 
 use super::chips::{ChipField, ChipPicker};
-use crate::wire::reminders::ReminderDraft;
+use crate::{components::feedback::sentence, wire::reminders::ReminderDraft};
 
 const WEEKDAYS: [Weekday; 7] = [
     Weekday::Mon,
@@ -63,14 +63,6 @@ fn with_time(draft: &ReminderDraft, extra: NaiveTime) -> Result<Vec<NaiveTime>, 
         spec.validate().map_err(|e| sentence(&e.to_string()))?;
     }
     Ok(also)
-}
-
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
-        None => String::new(),
-    }
 }
 
 /// Frequency, interval, weekdays or day of month, times of day, and the end.
