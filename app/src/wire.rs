@@ -243,22 +243,35 @@ pub struct RunsView {
 
 // Audit log, failed jobs and the time zone setting.
 
-/// One audit log entry, as the Audit log page shows it.
+/// One audit log entry, as the Audit log page shows it: a sentence with names, the time, where
+/// from, and (folded away) the recorded detail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntryView {
     pub id: i64,
     /// In the operator's time zone, `YYYY-MM-DD HH:MM:SS`.
     pub at: String,
-    /// Who acted, in words: "You", "Herald", "Someone on Telegram"...
-    pub actor: String,
-    /// The action's code, e.g. `reminder.created`.
+    /// "You paused “Weekday class”.", its target a link where it has a page.
+    pub sentence: AuditSentence,
+    /// The action's code, e.g. `reminder.created`: what the filter takes.
     pub action: String,
-    /// What the action was about, e.g. `reminder` and `12`.
-    pub target_kind: Option<String>,
-    pub target_id: Option<String>,
     /// The entry's detail as compact JSON, secrets masked.
     pub detail: Option<String>,
     pub client_ip: Option<String>,
+}
+
+/// A sentence in three pieces, so its target can be a link: `lead`, `target`, `tail`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditSentence {
+    pub lead: String,
+    pub target: Option<AuditTarget>,
+    pub tail: String,
+}
+
+/// What an entry is about: “Weekday class”, linked to its page when it has one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditTarget {
+    pub text: String,
+    pub href: Option<String>,
 }
 
 /// One page of the operator's audit log, newest first, with the filter's choices.

@@ -23,7 +23,7 @@ async function actionsShown(page: Page): Promise<string[]> {
 test.describe("on a phone", () => {
   test.use({ viewport: { width: 390, height: 844 } });
 
-  test("the log shows the sign-in and an added account, newest first, with who, where from and what", async ({ page }) => {
+  test("the log reads as sentences with names: the sign-in and an added account, newest first, where from and what", async ({ page }) => {
     const errors = watchConsole(page);
     await signIn(page);
     const label = `Audit-${Date.now()}`;
@@ -38,16 +38,18 @@ test.describe("on a phone", () => {
     const rows = page.getByTestId("audit-row");
     const added = rows.first();
     await expect(added.getByTestId("audit-action")).toHaveText("account.added");
-    await expect(added).toContainText("Account added");
-    await expect(added).toContainText("You");
+    await expect(added.getByTestId("audit-sentence")).toHaveText(`You added the account “${label}”.`);
+    // The recorded detail is there, folded away.
+    await expect(added.getByTestId("audit-detail")).toBeHidden();
+    await added.getByText("Recorded detail").click();
     await expect(added.getByTestId("audit-detail")).toContainText(`"label":"${label}"`);
-    const target = added.getByRole("link", { name: `Account ${id}` });
+    const target = added.getByRole("link", { name: `“${label}”` });
     await expect(target).toHaveAttribute("href", `/accounts/${id}`);
 
     // The sign-in came just before, from this browser's address.
     const login = rows.nth(1);
     await expect(login.getByTestId("audit-action")).toHaveText("login");
-    await expect(login).toContainText("Signed in");
+    await expect(login.getByTestId("audit-sentence")).toHaveText("You signed in.");
     await expect(login.getByTestId("audit-ip")).toHaveText("127.0.0.1");
     await expect(page.getByTestId("audit-summary")).toContainText("newest first");
 
@@ -65,7 +67,8 @@ test.describe("on a phone", () => {
 test("the action filter narrows the list and survives a reload; a target link shows one account's history", async ({ page }) => {
   const errors = watchConsole(page);
   await signIn(page);
-  const id = await addAccount(page, `Filter-${Date.now()}`);
+  const label = `Filter-${Date.now()}`;
+  const id = await addAccount(page, label);
 
   await page.goto("/audit");
   await hydrated(page);
@@ -96,7 +99,7 @@ test("the action filter narrows the list and survives a reload; a target link sh
   await expect(page.getByLabel("About", { exact: true })).toHaveValue("account");
   await expect(page.getByLabel("Id", { exact: true })).toHaveValue(id);
   const targets = await page.getByTestId("audit-target").allTextContents();
-  expect(targets).toEqual([`Account ${id}`]);
+  expect(targets).toEqual([`“${label}”`]);
   expect(await actionsShown(page)).toEqual(["account.added"]);
 
   // A filter nothing matches says so.

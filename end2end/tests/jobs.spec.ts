@@ -47,7 +47,7 @@ test("a failed job is listed with its error; Retry puts it back in line, the wor
   await page.goto("/audit?action=job.retried");
   await hydrated(page);
   const entry = page.getByTestId("audit-row").first();
-  await expect(entry.getByTestId("audit-target")).toHaveText(`Job ${id}`);
+  await expect(entry.getByTestId("audit-sentence")).toHaveText(`You retried the failed job ${id}.`);
   await expect(entry.getByTestId("audit-detail")).toContainText('"task":"SweepMedia"');
   expect(errors).toEqual([]);
 });

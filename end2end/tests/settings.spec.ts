@@ -44,7 +44,7 @@ test.describe("on a phone", () => {
     await page.goto("/audit?action=operator.timezone_changed");
     const entry = page.getByTestId("audit-row").first();
     await expect(entry.getByTestId("audit-detail")).toHaveText(`{"from":"${before}","to":"${zone}"}`);
-    await expect(entry).toContainText("Time zone changed");
+    await expect(entry.getByTestId("audit-sentence")).toHaveText(`You changed the time zone from ${before} to ${zone}.`);
     await expect(page.getByTestId("audit-summary")).toContainText(`times in ${zone}`);
     expect(errors).toEqual([]);
   });

@@ -1,6 +1,8 @@
 //! The audit log: an append-only record of every operator-visible action. This module is the
 //! only writer of `audit_log`, and the one reader the dashboard goes through.
 
+mod names;
+
 use chrono::Utc;
 use entity::audit_log;
 use sea_orm::{
@@ -8,6 +10,8 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
+
+pub use names::{Names, names};
 
 /// Who acted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -352,3 +352,64 @@ async fn a_time_zone_change_is_saved_and_audited_with_the_old_and_new_zone() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn entries_are_named_by_todays_names_of_the_readers_own_things_or_else_what_they_recorded() {
+    use domain::status::{AccountStatus, ReminderStatus};
+    let test = TestDb::new().await;
+    let db = &test.db;
+    let me = operator(db, 1).await;
+    let them = operator(db, 2).await;
+    let shop = seed::account(db, me, "Shop", AccountStatus::Connected)
+        .await
+        .id;
+    let class = seed::reminder(
+        db,
+        me,
+        shop,
+        "Weekday class",
+        ReminderStatus::Active,
+        Utc::now(),
+    )
+    .await
+    .id;
+    let theirs_account = seed::account(db, them, "Theirs", AccountStatus::Connected)
+        .await
+        .id;
+    let theirs = seed::reminder(
+        db,
+        them,
+        theirs_account,
+        "Secret",
+        ReminderStatus::Active,
+        Utc::now(),
+    )
+    .await
+    .id;
+    let entry = |kind: &'static str, id: i64, detail| {
+        Entry::new(Actor::Operator, "reminder.paused")
+            .operator(me)
+            .target(kind, id)
+            .detail(detail)
+    };
+    record(db, entry("reminder", class, json!({ "name": "Old name" }))).await;
+    record(db, entry("reminder", 999, json!({ "name": "Deleted one" }))).await;
+    record(db, entry("account", shop, json!({}))).await;
+    record(db, entry("reminder", theirs, json!({}))).await;
+
+    let page = audit::list(db, me, &filter(None, None), None)
+        .await
+        .unwrap();
+    let names = audit::names(db, me, &page.entries).await.unwrap();
+    let named: Vec<Option<String>> = page.entries.iter().rev().map(|e| names.of(e)).collect();
+    assert_eq!(
+        named,
+        [
+            Some("Weekday class".to_owned()),
+            Some("Deleted one".to_owned()),
+            Some("Shop".to_owned()),
+            None,
+        ],
+        "today's name first, the recorded one for what is gone, nothing of another operator's"
+    );
+}

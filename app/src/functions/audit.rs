@@ -26,11 +26,12 @@ pub async fn audit_log(
     let zone = operator_zone(&state, &me).await?;
     let db = &state.db;
     let page = audit::list(db, me.id, &filter, before).await?;
+    let names = audit::names(db, me.id, &page.entries).await?;
     Ok(AuditPage {
         entries: page
             .entries
             .into_iter()
-            .map(|entry| ssr::entry_view(entry, me.id, zone))
+            .map(|entry| ssr::entry_view(entry, me.id, zone, &names))
             .collect(),
         older: page.older,
         actions: audit::actions(db, me.id).await?,
@@ -38,6 +39,9 @@ pub async fn audit_log(
         timezone: zone.name().to_owned(),
     })
 }
+
+#[cfg(feature = "ssr")]
+mod sentence;
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -89,35 +93,22 @@ mod ssr {
         }))
     }
 
-    /// Who acted, in words, from the reader's point of view.
-    fn actor(entry: &audit_log::Model, me: i64) -> String {
-        let theirs = entry.operator_id == Some(me);
-        match (entry.actor.as_str(), theirs) {
-            ("operator", true) => "You",
-            ("operator", false) => "An operator",
-            ("telegram", true) => "You, on Telegram",
-            ("telegram", false) => "Someone on Telegram",
-            ("system", _) => "Herald",
-            ("cli", _) => "The command line",
-            ("anonymous", _) => "An unknown visitor",
-            (other, _) => other,
-        }
-        .to_owned()
-    }
-
-    pub fn entry_view(entry: audit_log::Model, me: i64, zone: TimeZone) -> AuditEntryView {
+    pub fn entry_view(
+        entry: audit_log::Model,
+        me: i64,
+        zone: TimeZone,
+        names: &service::audit::Names,
+    ) -> AuditEntryView {
         AuditEntryView {
             id: entry.id,
             at: local_time(&entry.at, zone, "%Y-%m-%d %H:%M:%S"),
-            actor: actor(&entry, me),
+            sentence: super::sentence::sentence(&entry, me, names),
             detail: entry
                 .detail
                 .as_ref()
-                .filter(|detail| !detail.is_null())
+                .filter(|detail| !detail.is_null() && *detail != &serde_json::json!({}))
                 .map(|detail| detail.to_string()),
             action: entry.action,
-            target_kind: entry.target_type,
-            target_id: entry.target_id,
             client_ip: entry.client_ip,
         }
     }

@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::{
     components::feedback::error_text,
     functions::audit::audit_log,
-    wire::{AuditEntryView, AuditPage},
+    wire::{AuditEntryView, AuditPage, AuditSentence, AuditTarget},
 };
 
 /// What the URL asks for.
@@ -144,24 +144,9 @@ fn action_words(code: &str) -> Option<&'static str> {
         .map(|(_, words)| *words)
 }
 
-/// "Reminder 12" with a link to its page, for the kinds that have one.
-fn target_link(kind: &str, id: &str) -> (String, Option<String>) {
-    let numeric = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
-    match kind {
-        "account" if numeric => (format!("Account {id}"), Some(format!("/accounts/{id}"))),
-        "reminder" if numeric => (format!("Reminder {id}"), Some(format!("/reminders/{id}"))),
-        "run" if numeric => (format!("Run #{id}"), Some(format!("/reminders/runs/{id}"))),
-        _ => (format!("{} {id}", capitalized(kind)), None),
-    }
-}
-
-/// "operator" → "Operator".
-fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+/// Every action code the filter names in words.
+pub fn action_codes() -> impl Iterator<Item = &'static str> {
+    ACTIONS.iter().map(|(code, _)| *code)
 }
 
 #[component]
@@ -364,69 +349,40 @@ fn AuditFilter(query: Query, actions: Vec<String>, target_kinds: Vec<String>) ->
     }
 }
 
+/// The entries as sentences, newest first: a list that reads the same on a phone.
 #[component]
 fn AuditTable(entries: Vec<AuditEntryView>) -> impl IntoView {
     view! {
-        <div class="table-wrap">
-            <table class="table table-stack audit-table" data-testid="audit-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"When"</th>
-                        <th scope="col">"Who"</th>
-                        <th scope="col">"Action"</th>
-                        <th scope="col">"About"</th>
-                        <th scope="col">"Detail"</th>
-                        <th scope="col">"From"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {entries.into_iter().map(|entry| view! { <AuditRow entry /> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <ol class="audit-list" data-testid="audit-table">
+            {entries.into_iter().map(|entry| view! { <AuditRow entry /> }).collect_view()}
+        </ol>
     }
 }
 
 #[component]
 fn AuditRow(entry: AuditEntryView) -> impl IntoView {
+    let AuditSentence { lead, target, tail } = entry.sentence;
+    let target = target.map(|AuditTarget { text, href }| match href {
+        Some(href) => view! { <a href=href data-testid="audit-target">{text}</a> }.into_any(),
+        None => view! { <span data-testid="audit-target">{text}</span> }.into_any(),
+    });
     let words = action_words(&entry.action);
-    let target = match (entry.target_kind, entry.target_id) {
-        (Some(kind), Some(id)) => {
-            let (text, href) = target_link(&kind, &id);
-            match href {
-                Some(href) => {
-                    view! { <a href=href data-testid="audit-target">{text}</a> }.into_any()
-                }
-                None => view! { <span data-testid="audit-target">{text}</span> }.into_any(),
-            }
-        }
-        (Some(kind), None) => {
-            view! { <span data-testid="audit-target">{capitalized(&kind)}</span> }.into_any()
-        }
-        _ => view! { <span class="muted">"—"</span> }.into_any(),
-    };
     view! {
-        <tr data-testid="audit-row">
-            <td data-label="When" class="audit-when">{entry.at}</td>
-            <td data-label="Who">{entry.actor}</td>
-            <td data-label="Action">
-                {words.map(|words| view! { <span class="audit-action-words">{words}</span> " " })}
-                <code data-testid="audit-action">{entry.action}</code>
-            </td>
-            <td data-label="About">{target}</td>
-            <td data-label="Detail">
-                {match entry.detail {
-                    Some(detail) => view! { <code class="audit-detail" data-testid="audit-detail">{detail}</code> }.into_any(),
-                    None => view! { <span class="muted">"—"</span> }.into_any(),
-                }}
-            </td>
-            <td data-label="From">
-                {match entry.client_ip {
-                    Some(ip) => view! { <span data-testid="audit-ip">{ip}</span> }.into_any(),
-                    None => view! { <span class="muted">"—"</span> }.into_any(),
-                }}
-            </td>
-        </tr>
+        <li class="audit-entry" data-testid="audit-row">
+            <p class="audit-sentence" data-testid="audit-sentence">{lead}{target}{tail}</p>
+            <p class="muted audit-meta">
+                <span class="audit-when">{entry.at}</span>
+                {entry.client_ip.map(|ip| view! { " · from " <span data-testid="audit-ip">{ip}</span> })}
+                " · "
+                <code title=words data-testid="audit-action">{entry.action}</code>
+            </p>
+            {entry.detail.map(|detail| view! {
+                <details class="audit-detail-box">
+                    <summary>"Recorded detail"</summary>
+                    <code class="audit-detail" data-testid="audit-detail">{detail}</code>
+                </details>
+            })}
+        </li>
     }
 }
 
@@ -447,23 +403,6 @@ mod tests {
         );
         assert_eq!(Query::default().href(), "/audit");
         assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
-    }
-
-    #[test]
-    fn targets_link_to_their_pages_where_they_have_one() {
-        assert_eq!(
-            target_link("reminder", "12"),
-            ("Reminder 12".to_owned(), Some("/reminders/12".to_owned()))
-        );
-        assert_eq!(
-            target_link("run", "5"),
-            ("Run #5".to_owned(), Some("/reminders/runs/5".to_owned()))
-        );
-        assert_eq!(
-            target_link("operator", "1"),
-            ("Operator 1".to_owned(), None)
-        );
-        assert_eq!(target_link("account", "x"), ("Account x".to_owned(), None));
     }
 
     fn params(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
