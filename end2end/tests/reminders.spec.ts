@@ -60,6 +60,10 @@ test("the wizard makes a one-off with an image, it is sent, and deleting it keep
   await page.getByTestId("add-image").click();
   await page.locator("#part-1-file").setInputFiles({ name: "poster.png", mimeType: "image/png", buffer: PNG });
   await expect(page.getByTestId("part").nth(1).getByTestId("file-chosen")).toContainText("poster.png");
+  // An image part shows its picture, loaded from the upload.
+  const thumbnail = page.getByTestId("part").nth(1).getByTestId("file-thumbnail");
+  await expect(thumbnail).toBeVisible();
+  await expect.poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
   await page.locator("#part-1-body").fill("This week's poster");
   await page.getByRole("button", { name: "Move part 2 up" }).click();
   await expect(page.getByTestId("part").nth(0)).toHaveAttribute("data-kind", "image");

@@ -118,7 +118,9 @@ fn refused(e: MediaError) -> Response {
     let status = match &e {
         MediaError::NotAFile | MediaError::Interrupted(_) => StatusCode::BAD_REQUEST,
         MediaError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        MediaError::WrongType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        MediaError::WrongType { .. } | MediaError::Mislabelled { .. } => {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        }
         MediaError::Empty => StatusCode::UNPROCESSABLE_ENTITY,
         MediaError::Io(_) | MediaError::Db(_) => {
             tracing::error!(error = %e, "storing an upload failed");

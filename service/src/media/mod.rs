@@ -55,6 +55,12 @@ pub enum MediaError {
     },
     #[error("{}", wrong_type(*kind))]
     WrongType { kind: MessageKind },
+    /// A document whose name promises a format its bytes are not.
+    #[error(
+        "This file is named “.{ext}” but is not {expected}: it may be damaged, or renamed from \
+         another type. Export it again, or rename it to what it is"
+    )]
+    Mislabelled { ext: String, expected: &'static str },
     #[error("The upload was interrupted")]
     Interrupted(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("storing the file failed: {0}")]

@@ -1,6 +1,8 @@
 //! What an upload really is, read from its first bytes. The client's declared type and the
 //! file's extension are never trusted for images and videos: WhatsApp refuses a mislabelled
-//! file, and the dashboard shows these inline.
+//! file, and the dashboard shows these inline. A document may be anything, but one whose name
+//! promises a format that announces itself (a PDF, an Office file, an archive…) must be it:
+//! the groups would otherwise get a file their phones cannot open.
 
 /// How many leading bytes the checks look at.
 pub(super) const HEAD_LEN: usize = 64;
@@ -39,6 +41,141 @@ const MP4_BRANDS: [&[u8; 4]; 11] = [
     b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash",
     b"mmp4",
 ];
+
+/// A document format that announces itself in its first bytes.
+struct Format {
+    exts: &'static [&'static str],
+    mime: &'static str,
+    /// What it is called: "a PDF".
+    name: &'static str,
+    magic: &'static [&'static [u8]],
+}
+
+const ZIP: &[&[u8]] = &[b"PK\x03\x04", b"PK\x05\x06"];
+/// The compound file of Office's older formats.
+const OLE: &[&[u8]] = &[b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"];
+
+const FORMATS: &[Format] = &[
+    Format {
+        exts: &["pdf"],
+        mime: "application/pdf",
+        name: "a PDF",
+        magic: &[b"%PDF-"],
+    },
+    Format {
+        exts: &["docx"],
+        mime: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        name: "a Word document",
+        magic: ZIP,
+    },
+    Format {
+        exts: &["xlsx"],
+        mime: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        name: "an Excel workbook",
+        magic: ZIP,
+    },
+    Format {
+        exts: &["pptx"],
+        mime: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        name: "a PowerPoint presentation",
+        magic: ZIP,
+    },
+    Format {
+        exts: &["odt"],
+        mime: "application/vnd.oasis.opendocument.text",
+        name: "an OpenDocument text",
+        magic: ZIP,
+    },
+    Format {
+        exts: &["ods"],
+        mime: "application/vnd.oasis.opendocument.spreadsheet",
+        name: "an OpenDocument spreadsheet",
+        magic: ZIP,
+    },
+    Format {
+        exts: &["odp"],
+        mime: "application/vnd.oasis.opendocument.presentation",
+        name: "an OpenDocument presentation",
+        magic: ZIP,
+    },
+    Format {
+        exts: &["epub"],
+        mime: "application/epub+zip",
+        name: "an EPUB book",
+        magic: ZIP,
+    },
+    Format {
+        exts: &["zip"],
+        mime: "application/zip",
+        name: "a ZIP archive",
+        magic: ZIP,
+    },
+    Format {
+        exts: &["doc"],
+        mime: "application/msword",
+        name: "a Word document",
+        magic: OLE,
+    },
+    Format {
+        exts: &["xls"],
+        mime: "application/vnd.ms-excel",
+        name: "an Excel workbook",
+        magic: OLE,
+    },
+    Format {
+        exts: &["ppt"],
+        mime: "application/vnd.ms-powerpoint",
+        name: "a PowerPoint presentation",
+        magic: OLE,
+    },
+    Format {
+        exts: &["jpg", "jpeg"],
+        mime: "image/jpeg",
+        name: "a JPEG image",
+        magic: &[b"\xFF\xD8\xFF"],
+    },
+    Format {
+        exts: &["png"],
+        mime: "image/png",
+        name: "a PNG image",
+        magic: &[b"\x89PNG\r\n\x1a\n"],
+    },
+    Format {
+        exts: &["gif"],
+        mime: "image/gif",
+        name: "a GIF image",
+        magic: &[b"GIF87a", b"GIF89a"],
+    },
+    Format {
+        exts: &["gz", "tgz"],
+        mime: "application/gzip",
+        name: "a gzip archive",
+        magic: &[b"\x1F\x8B"],
+    },
+    Format {
+        exts: &["7z"],
+        mime: "application/x-7z-compressed",
+        name: "a 7-Zip archive",
+        magic: &[b"7z\xBC\xAF\x27\x1C"],
+    },
+    Format {
+        exts: &["rar"],
+        mime: "application/vnd.rar",
+        name: "a RAR archive",
+        magic: &[b"Rar!\x1A\x07"],
+    },
+];
+
+/// A document named `….ext`: `Ok(Some(mime))` when the extension promises a format and the
+/// bytes keep the promise, `Ok(None)` when it promises nothing checkable, `Err(name)` of the
+/// format promised when the bytes are something else.
+pub(super) fn document(ext: &str, head: &[u8]) -> Result<Option<&'static str>, &'static str> {
+    match FORMATS.iter().find(|f| f.exts.contains(&ext)) {
+        None => Ok(None),
+        Some(format) if format.magic.iter().any(|m| head.starts_with(m)) => Ok(Some(format.mime)),
+        Some(format) => Err(format.name),
+    }
+}
 
 /// JPEG, PNG or WebP.
 pub(super) fn image(head: &[u8]) -> Option<Detected> {
@@ -130,5 +267,40 @@ mod tests {
             None,
             "a box longer than the head is read only as far as the head goes"
         );
+    }
+
+    #[test]
+    fn a_document_keeps_the_promise_of_its_name_or_is_refused_naming_it() {
+        assert_eq!(document("pdf", b"%PDF-1.7\n"), Ok(Some("application/pdf")));
+        assert_eq!(document("pdf", b"<html>"), Err("a PDF"));
+        assert_eq!(
+            document("docx", b"PK\x03\x04\x14\0"),
+            Ok(Some(
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            ))
+        );
+        assert_eq!(document("docx", b"%PDF-1.7"), Err("a Word document"));
+        assert_eq!(
+            document("xls", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"),
+            Ok(Some("application/vnd.ms-excel"))
+        );
+        assert_eq!(
+            document("jpeg", b"\xFF\xD8\xFF\xE0"),
+            Ok(Some("image/jpeg"))
+        );
+        assert_eq!(document("zip", b""), Err("a ZIP archive"));
+        // Formats without a signature to read, and no extension at all, promise nothing.
+        assert_eq!(document("txt", b"anything"), Ok(None));
+        assert_eq!(document("csv", b"\xFF\xD8\xFF"), Ok(None));
+        assert_eq!(document("bin", b"%PDF-"), Ok(None));
+        // Every format is named once per extension.
+        let mut exts: Vec<&str> = FORMATS
+            .iter()
+            .flat_map(|f| f.exts.iter().copied())
+            .collect();
+        let all = exts.len();
+        exts.sort_unstable();
+        exts.dedup();
+        assert_eq!(exts.len(), all);
     }
 }

@@ -54,10 +54,14 @@ where
     let (mime, ext) = match kind {
         MessageKind::Image => detected(sniff::image(&upload.head), kind)?,
         MessageKind::Video => detected(sniff::video(&upload.head), kind)?,
-        MessageKind::Document => (
-            names::document_mime(declared_mime),
-            names::document_ext(original_name),
-        ),
+        MessageKind::Document => {
+            let ext = names::document_ext(original_name);
+            match sniff::document(&ext, &upload.head) {
+                Ok(Some(mime)) => (mime.to_owned(), ext),
+                Ok(None) => (names::document_mime(declared_mime), ext),
+                Err(expected) => return Err(MediaError::Mislabelled { ext, expected }),
+            }
+        }
         MessageKind::Text => return Err(MediaError::NotAFile),
     };
     let row = NewFile {

@@ -162,6 +162,21 @@ async fn a_file_whose_bytes_are_not_its_kind_is_refused() {
         "This file is not a JPEG, PNG or WebP image"
     );
 
+    let fake_pdf = attempt(
+        MessageKind::Document,
+        "Minutes.pdf",
+        Some("application/pdf"),
+        b"<html>a web page saved under the wrong name</html>".to_vec(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(fake_pdf, MediaError::Mislabelled { .. }));
+    assert_eq!(
+        fake_pdf.to_string(),
+        "This file is named “.pdf” but is not a PDF: it may be damaged, or renamed from another \
+         type. Export it again, or rename it to what it is"
+    );
+
     let empty = attempt(MessageKind::Document, "empty.txt", None, Vec::new())
         .await
         .unwrap_err();

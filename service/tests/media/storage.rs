@@ -244,6 +244,25 @@ async fn a_document_of_any_type_is_stored_under_a_generated_name() {
     assert_eq!(pdf.original_name, "Minutes 2026.PDF");
     assert!(pdf.storage_path.ends_with(".pdf"));
 
+    // A format that announces itself is stored as what its bytes are, whatever the browser
+    // declared.
+    let sheet = upload(
+        &test.db,
+        data.path(),
+        me,
+        MessageKind::Document,
+        "Rota.xlsx",
+        Some("application/octet-stream"),
+        b"PK\x03\x04\x14\0\x06\0rest of the workbook",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sheet.mime_type,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(sheet.storage_path.ends_with(".xlsx"));
+
     let odd = upload(
         &test.db,
         data.path(),
@@ -261,6 +280,7 @@ async fn a_document_of_any_type_is_stored_under_a_generated_name() {
     let mut expected = vec![
         passwd.storage_path.clone(),
         pdf.storage_path.clone(),
+        sheet.storage_path.clone(),
         odd.storage_path.clone(),
     ];
     expected.sort();

@@ -53,11 +53,23 @@ pub(super) fn FilePicker(index: usize, kind: MessageKind, field: String) -> impl
     };
     view! {
         <div class="file-picker">
-            {move || media.get().map(|m| view! {
-                <p class="file-chosen" data-testid="file-chosen">
-                    <span class="file-name">{m.original_name}</span>
-                    <span class="muted">" · "{size_text(m.size_bytes)}</span>
-                </p>
+            {move || media.get().map(|m| {
+                // What the groups will see, before anything is saved.
+                let thumbnail = (m.kind == MessageKind::Image).then(|| view! {
+                    <img
+                        class="file-thumbnail"
+                        src=format!("/api/media/{}", m.id)
+                        alt=""
+                        data-testid="file-thumbnail"
+                    />
+                });
+                view! {
+                    <p class="file-chosen" data-testid="file-chosen">
+                        {thumbnail}
+                        <span class="file-name">{m.original_name}</span>
+                        <span class="muted">" · "{size_text(m.size_bytes)}</span>
+                    </p>
+                }
             })}
             <label class="field-label" for=input_id.clone()>
                 {move || if media.get().is_some() { "Replace the file" } else { "Choose a file" }}
