@@ -92,7 +92,8 @@ test("recurrence presets: every weekday twice a day, the 2nd Tuesday, the last d
   await expect(page).toHaveURL(/\/reminders\/\d+$/);
   const detailUrl = page.url();
   await expect(page.getByTestId("summary")).toHaveText("Every month on the 2nd Tue at 09:00 and 17:00 (Europe/London)");
-  await expect(page.getByTestId("next-fire")).toHaveText(`${label(secondTuesday)}, 09:00`);
+  // London's 09:00, with the operator's own time beside it when their clock reads otherwise.
+  await expect(page.getByTestId("next-fire")).toHaveText(new RegExp(`^${label(secondTuesday)}, 09:00\\b`));
 
   // Reopened, the When step shows the rule as it was chosen; then it becomes the last day of
   // the month at 09:00 only.
@@ -113,6 +114,31 @@ test("recurrence presets: every weekday twice a day, the 2nd Tuesday, the last d
   await page.getByTestId("wizard-submit").click();
   await expect(page).toHaveURL(detailUrl);
   await expect(page.getByTestId("summary")).toHaveText("Every month on the last day at 09:00 (Europe/London)");
-  await expect(page.getByTestId("next-fire")).toHaveText(`${label(lastDay)}, 09:00`);
+  await expect(page.getByTestId("next-fire")).toHaveText(new RegExp(`^${label(lastDay)}, 09:00\\b`));
+
+  // In Tokyo's zone the same 09:00 is another time on the operator's clock, named beside it on
+  // the reminder's page and in the wizard's list.
+  await page.goto("/settings");
+  const own = (await page.getByTestId("operator-timezone").textContent())!.trim();
+  const tokyoNine = new Date(Date.UTC(lastDay.getUTCFullYear(), lastDay.getUTCMonth(), lastDay.getUTCDate(), 0, 0));
+  const ownClock = new Intl.DateTimeFormat("en-GB", { timeZone: own, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(tokyoNine);
+  await page.goto(detailUrl);
+  await hydrated(page);
+  await page.getByTestId("edit-when").click();
+  await hydrated(page);
+  await page.getByLabel("Time zone").fill("Asia/Tokyo");
+  await page.getByLabel("Time zone").blur();
+  if (own !== "Asia/Tokyo") {
+    await expect(upcoming.nth(0).getByTestId("your-time")).toContainText("your time)");
+  }
+  await page.getByTestId("step-review").click();
+  await page.getByTestId("wizard-submit").click();
+  await expect(page).toHaveURL(detailUrl);
+  await expect(page.getByTestId("next-fire")).toContainText(`${label(lastDay)}, 09:00`);
+  if (own === "Asia/Tokyo") {
+    await expect(page.getByTestId("next-fire-yours")).toHaveCount(0);
+  } else {
+    await expect(page.getByTestId("next-fire-yours")).toContainText(`${ownClock} your time)`);
+  }
   expect(errors).toEqual([]);
 });

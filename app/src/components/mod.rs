@@ -1,5 +1,6 @@
 pub mod dialog;
 pub mod feedback;
+pub mod fire_time;
 pub mod layout;
 pub mod live;
 pub mod part_preview;

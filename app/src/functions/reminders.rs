@@ -55,7 +55,7 @@ pub async fn list_reminders(
 // `name`: the default struct name would be the DTO's.
 #[server(name = LoadReminderPage, endpoint = "reminder_page")]
 pub async fn reminder_page(id: i64) -> Result<ReminderPage, AppError> {
-    use crate::wire::reminders::{PartView, TargetGroup};
+    use crate::wire::reminders::{FireTime, PartView, TargetGroup};
 
     let (state, me) = super::caller::context().await?;
     let db = &state.db;
@@ -69,15 +69,16 @@ pub async fn reminder_page(id: i64) -> Result<ReminderPage, AppError> {
     let has_draft = service::drafts::has_draft_for(db, id).await?;
     let reminder = &detail.reminder;
     let zone = ssr::zone_of(reminder);
+    let yours = Some(super::operator::ssr::operator_zone(&state, &me).await?);
     let upcoming = match (reminder.status, reminder.next_fire_at) {
         (domain::status::ReminderStatus::Active, Some(next)) => {
             match service::reminders::schedule_of(reminder) {
                 Ok(schedule) => schedule
                     .occurrences_from(next, UPCOMING_SHOWN)
                     .into_iter()
-                    .map(|at| ssr::local(at, zone))
+                    .map(|at| FireTime::new(at, zone, yours))
                     .collect(),
-                Err(_) => vec![ssr::local(next, zone)],
+                Err(_) => vec![FireTime::new(next, zone, yours)],
             }
         }
         _ => Vec::new(),

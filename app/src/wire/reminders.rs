@@ -351,6 +351,34 @@ pub struct ReminderRow {
     pub last_run: Option<RunStatus>,
 }
 
+/// A fire on the reminder's clock, and on the operator's when that reads differently:
+/// "Tue 8 Dec 2026, 09:00" with "08:00", or with "Mon 7 Dec, 23:00" when the date differs too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FireTime {
+    pub at: String,
+    pub yours: Option<String>,
+}
+
+impl FireTime {
+    pub fn new(at: DateTime<Utc>, zone: TimeZone, yours: Option<TimeZone>) -> Self {
+        let there = at.with_timezone(&zone.tz());
+        let yours = yours.and_then(|own| {
+            let here = at.with_timezone(&own.tz());
+            if here.naive_local() == there.naive_local() {
+                None
+            } else if here.date_naive() == there.date_naive() {
+                Some(here.format("%H:%M").to_string())
+            } else {
+                Some(here.format("%a %-d %b, %H:%M").to_string())
+            }
+        });
+        Self {
+            at: there.format("%a %-d %b %Y, %H:%M").to_string(),
+            yours,
+        }
+    }
+}
+
 /// Everything a reminder's page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReminderPage {
@@ -358,8 +386,8 @@ pub struct ReminderPage {
     pub account_id: i64,
     pub timezone: String,
     pub window_end_hour: Option<u8>,
-    /// The next few fires, local.
-    pub upcoming: Vec<String>,
+    /// The next few fires, on the reminder's clock and the operator's.
+    pub upcoming: Vec<FireTime>,
     /// The next occurrence as stored, in Unix seconds: what "Skip next" names when it asks to
     /// skip it. (Seconds, not a date-time: the browser need not carry chrono's parser for it.)
     pub next_fire_at: Option<i64>,

@@ -15,6 +15,7 @@ use crate::{
     components::{
         dialog::Dialog,
         feedback::{LoadFailed, error_text},
+        fire_time::FireTimeText,
         live::keep_current,
         part_preview::PartPreview,
         run_badge::ReminderStatusBadge,
@@ -221,7 +222,12 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
                     <dt>"Send window"</dt>
                     <dd>{page.window_end_hour.map_or_else(|| "None: a run sends until done".to_owned(), |h| format!("Until {h:02}:00 local"))}</dd>
                     <dt>"Next"</dt>
-                    <dd data-testid="next-fire">{page.row.next_fire.clone().or_else(|| page.resume_note.clone()).unwrap_or_else(|| "—".to_owned())}</dd>
+                    <dd data-testid="next-fire">
+                        {page.row.next_fire.clone().or_else(|| page.resume_note.clone()).unwrap_or_else(|| "—".to_owned())}
+                        {page.row.next_fire.is_some().then(|| page.upcoming.first().and_then(|f| f.yours.clone())).flatten().map(|t| view! {
+                            " " <span class="muted" data-testid="next-fire-yours">{format!("({t} your time)")}</span>
+                        })}
+                    </dd>
                     {(!page.skipped.is_empty()).then(|| view! {
                         <dt>"Skips"</dt>
                         <dd data-testid="skipped-dates">{page.skipped.join(", ")}</dd>
@@ -230,7 +236,7 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
                 {(page.upcoming.len() > 1).then(|| view! {
                     <details>
                         <summary>"Next "{page.upcoming.len()}" fires"</summary>
-                        <ol class="upcoming">{page.upcoming.iter().map(|at| view! { <li>{at.clone()}</li> }).collect_view()}</ol>
+                        <ol class="upcoming">{page.upcoming.iter().cloned().map(|fire| view! { <li><FireTimeText fire /></li> }).collect_view()}</ol>
                     </details>
                 })}
             </section>

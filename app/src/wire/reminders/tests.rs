@@ -7,7 +7,7 @@ use domain::{
     timezone::TimeZone,
 };
 
-use super::{DraftPart, MediaRef, ReminderDraft, Step};
+use super::{DraftPart, FireTime, MediaRef, ReminderDraft, Step};
 
 fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
@@ -159,4 +159,40 @@ fn upcoming_fires_are_local_wall_times() {
         .map(|t| t.format("%a %d %H:%M").to_string())
         .collect();
     assert_eq!(times, ["Mon 24 09:00", "Mon 31 09:00", "Mon 07 09:00"]);
+}
+
+#[test]
+fn a_fire_shows_the_operators_own_time_only_when_it_reads_differently() {
+    let zone = |name: &str| name.parse::<TimeZone>().unwrap();
+    // 09:00 in Tokyo is midnight in UTC, the same day.
+    let fire = at(2027, 4, 13, 0, 0, 0);
+    assert_eq!(
+        FireTime::new(fire, zone("Asia/Tokyo"), Some(zone("UTC"))),
+        FireTime {
+            at: "Tue 13 Apr 2027, 09:00".into(),
+            yours: Some("00:00".into())
+        }
+    );
+    // 08:00 in Tokyo is the evening before in UTC: the date comes too.
+    let fire = at(2027, 4, 12, 23, 0, 0);
+    assert_eq!(
+        FireTime::new(fire, zone("Asia/Tokyo"), Some(zone("UTC"))).yours,
+        Some("Mon 12 Apr, 23:00".into())
+    );
+    // The same wall clock, or no zone of the operator's known: nothing beside it.
+    assert_eq!(
+        FireTime::new(fire, zone("UTC"), Some(zone("UTC"))).yours,
+        None
+    );
+    assert_eq!(
+        FireTime::new(
+            at(2027, 1, 12, 9, 0, 0),
+            zone("Europe/London"),
+            Some(zone("UTC"))
+        )
+        .yours,
+        None,
+        "London is on GMT in January"
+    );
+    assert_eq!(FireTime::new(fire, zone("Asia/Tokyo"), None).yours, None);
 }

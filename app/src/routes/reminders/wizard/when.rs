@@ -3,7 +3,7 @@
 //! summary and the next five fires are computed here in the browser by the same rules the worker
 //! fires by.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use domain::timezone::TimeZone;
 use leptos::prelude::*;
 
@@ -12,7 +12,11 @@ use super::{
     chips::{ChipField, ChipPicker},
     rule::{RuleFields, default_spec},
 };
-use crate::{clock, wire::reminders::ReminderDraft};
+use crate::{
+    clock,
+    components::fire_time::FireTimeText,
+    wire::reminders::{FireTime, ReminderDraft},
+};
 
 /// How many fires the preview lists.
 const PREVIEW: usize = 5;
@@ -29,7 +33,7 @@ pub(super) fn WhenStep() -> impl IntoView {
         let next = d.upcoming_at(clock::now(), PREVIEW).map(|(times, zone)| {
             times
                 .into_iter()
-                .map(|at| fire_label(at, zone, yours))
+                .map(|at| FireTime::new(at, zone, yours))
                 .collect::<Vec<_>>()
         });
         (summary, next)
@@ -98,9 +102,7 @@ pub(super) fn WhenStep() -> impl IntoView {
                         <p class="schedule-summary" data-testid="schedule-summary">{summary}</p>
                         <p class="field-label">"Next fires"</p>
                         <ol class="upcoming" data-testid="upcoming">
-                            {times.into_iter().map(|(at, yours)| view! {
-                                <li>{at}{yours.map(|t| view! { " " <span class="muted">{format!("({t} your time)")}</span> })}</li>
-                            }).collect_view()}
+                            {times.into_iter().map(|fire| view! { <li><FireTimeText fire /></li> }).collect_view()}
                         </ol>
                     }.into_any(),
                     (Ok(summary), Err(why)) => view! {
@@ -113,28 +115,6 @@ pub(super) fn WhenStep() -> impl IntoView {
         </div>
         <FieldProblem field="when" />
     }
-}
-
-/// A fire in the reminder's zone, and on the operator's clock when that reads differently:
-/// "Tue 8 Dec 2026, 09:00" with "08:00", or with "Mon 7 Dec, 23:00" when the date differs too.
-fn fire_label(
-    at: DateTime<Utc>,
-    zone: TimeZone,
-    yours: Option<TimeZone>,
-) -> (String, Option<String>) {
-    let there = at.with_timezone(&zone.tz());
-    let label = there.format("%a %-d %b %Y, %H:%M").to_string();
-    let yours = yours.and_then(|own| {
-        let here = at.with_timezone(&own.tz());
-        if here.naive_local() == there.naive_local() {
-            None
-        } else if here.date_naive() == there.date_naive() {
-            Some(here.format("%H:%M").to_string())
-        } else {
-            Some(here.format("%a %-d %b, %H:%M").to_string())
-        }
-    });
-    (label, yours)
 }
 
 /// Dates a recurrence does not send on (holidays, an occurrence skipped): listed, each
