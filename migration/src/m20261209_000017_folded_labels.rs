@@ -37,17 +37,52 @@ impl MigrationTrait for Migration {
             accounts.push((id, operator_id, label));
         }
         for (id, label) in renames(&accounts) {
-            db.execute_raw(Statement::from_sql_and_values(
-                backend,
-                match backend {
-                    sea_orm::DbBackend::Postgres => {
-                        "UPDATE whatsapp_accounts SET label = $1 WHERE id = $2"
-                    }
-                    _ => "UPDATE whatsapp_accounts SET label = ? WHERE id = ?",
-                },
-                [label.into(), id.into()],
-            ))
-            .await?;
+            rename(db, backend, id, label).await?;
+        }
+        // The database's `lower` may fold a letter Rust's does not (PostgreSQL's "İ", say):
+        // whatever it still finds alike is told apart the same way, one at a time.
+        loop {
+            let Some(row) = db
+                .query_one_raw(Statement::from_string(
+                    backend,
+                    "SELECT a.id, a.operator_id, a.label FROM whatsapp_accounts a \
+                     WHERE EXISTS (SELECT 1 FROM whatsapp_accounts b \
+                     WHERE b.operator_id = a.operator_id AND lower(b.label) = lower(a.label) \
+                     AND b.id < a.id) ORDER BY a.id",
+                ))
+                .await?
+            else {
+                break;
+            };
+            let id: i64 = row.try_get_by_index(0)?;
+            let operator_id: i64 = row.try_get_by_index(1)?;
+            let label: String = row.try_get_by_index(2)?;
+            let mut n = 2;
+            let free = loop {
+                let candidate = suffixed(&label, n);
+                let taken = db
+                    .query_one_raw(Statement::from_sql_and_values(
+                        backend,
+                        match backend {
+                            sea_orm::DbBackend::Postgres => {
+                                "SELECT 1 FROM whatsapp_accounts \
+                                 WHERE operator_id = $1 AND lower(label) = lower($2)"
+                            }
+                            _ => {
+                                "SELECT 1 FROM whatsapp_accounts \
+                                 WHERE operator_id = ? AND lower(label) = lower(?)"
+                            }
+                        },
+                        [operator_id.into(), candidate.clone().into()],
+                    ))
+                    .await?
+                    .is_some();
+                if !taken {
+                    break candidate;
+                }
+                n += 1;
+            };
+            rename(db, backend, id, free).await?;
         }
         db.execute_unprepared(
             "CREATE UNIQUE INDEX ux_whatsapp_accounts_label_folded \
@@ -76,6 +111,24 @@ impl MigrationTrait for Migration {
         .await?;
         Ok(())
     }
+}
+
+async fn rename(
+    db: &SchemaManagerConnection<'_>,
+    backend: sea_orm::DbBackend,
+    id: i64,
+    label: String,
+) -> Result<(), DbErr> {
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => "UPDATE whatsapp_accounts SET label = $1 WHERE id = $2",
+            _ => "UPDATE whatsapp_accounts SET label = ? WHERE id = ?",
+        },
+        [label.into(), id.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// The new name of every account whose name an earlier account of its operator already has,

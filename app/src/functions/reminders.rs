@@ -114,6 +114,9 @@ pub async fn reminder_page(id: i64) -> Result<ReminderPage, AppError> {
         window_end_hour: reminder
             .send_window_end_hour
             .and_then(|h| u8::try_from(h).ok()),
+        next_yours: reminder
+            .next_fire_at
+            .and_then(|at| FireTime::new(at, zone, yours).yours),
         upcoming,
         parts: detail
             .parts

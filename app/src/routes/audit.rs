@@ -104,6 +104,7 @@ const ACTIONS: &[(&str, &str)] = &[
     ("account.unpair_requested", "Unpairing requested"),
     ("calendar_feed.created", "Calendar link made"),
     ("calendar_feed.revoked", "Calendar link revoked"),
+    ("dashboard.activity_cleared", "Dashboard activity cleared"),
     ("groups.sync_requested", "Group sync requested"),
     ("job.retried", "Failed job retried"),
     ("login", "Signed in"),

@@ -388,6 +388,8 @@ pub struct ReminderPage {
     pub window_end_hour: Option<u8>,
     /// The next few fires, on the reminder's clock and the operator's.
     pub upcoming: Vec<FireTime>,
+    /// The stored next fire on the operator's clock, when it reads differently.
+    pub next_yours: Option<String>,
     /// The next occurrence as stored, in Unix seconds: what "Skip next" names when it asks to
     /// skip it. (Seconds, not a date-time: the browser need not carry chrono's parser for it.)
     pub next_fire_at: Option<i64>,

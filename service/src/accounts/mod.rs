@@ -10,10 +10,10 @@ use domain::{
     bus::Command,
     status::{AccountStatus, Provider},
 };
-use entity::{reminders, whatsapp_accounts as accounts, whatsapp_groups as groups};
+use entity::{operators, reminders, whatsapp_accounts as accounts, whatsapp_groups as groups};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 
 use crate::{audit, bus::commands};
@@ -28,9 +28,10 @@ pub enum AddError {
 }
 
 /// Adds an `unpaired` account on `provider`. Its name must differ from the operator's other
-/// accounts' by more than case: the unique index on `lower(label)` says so for every letter on
-/// PostgreSQL and for A–Z on SQLite, whose write transactions take turns, so the check below
-/// covers the other letters there.
+/// accounts' by more than case: the unique index on `lower(label)` says so for the letters the
+/// database folds (A–Z on SQLite; on PostgreSQL, what its locale folds), and the check below,
+/// with Unicode's folding, for the rest. The check cannot race: SQLite's write transactions
+/// take turns, and on PostgreSQL adds for one operator queue on the operator's row.
 pub async fn add(
     db: &DatabaseConnection,
     actor: audit::Actor,
@@ -40,6 +41,10 @@ pub async fn add(
 ) -> Result<accounts::Model, AddError> {
     let now = Utc::now();
     let txn = crate::database::begin_write(db).await?;
+    operators::Entity::find_by_id(operator_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     if let Some(existing) = named(&txn, operator_id, label).await? {
         return Err(AddError::Taken(existing.label));
     }

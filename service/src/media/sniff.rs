@@ -5,7 +5,7 @@
 //! the groups would otherwise get a file their phones cannot open.
 
 /// How many leading bytes the checks look at.
-pub(super) const HEAD_LEN: usize = 64;
+pub(super) const HEAD_LEN: usize = 1024;
 
 /// A recognised type: its MIME type and the extension its stored file gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,33 +52,31 @@ struct Format {
 }
 
 const ZIP: &[&[u8]] = &[b"PK\x03\x04", b"PK\x05\x06"];
-/// The compound file of Office's older formats.
-const OLE: &[&[u8]] = &[b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"];
+/// Office's compound file: its older formats, and its newer ones when password-protected.
+const OLE: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+/// A newer Office file: a ZIP, or a compound file when it is encrypted.
+const OOXML: &[&[u8]] = &[b"PK\x03\x04", OLE];
 
+/// Only formats whose every valid file starts so. The older Office formats are left out: what
+/// exports as `.doc` or `.xls` is often RTF, HTML or XML, which Office opens all the same.
 const FORMATS: &[Format] = &[
-    Format {
-        exts: &["pdf"],
-        mime: "application/pdf",
-        name: "a PDF",
-        magic: &[b"%PDF-"],
-    },
     Format {
         exts: &["docx"],
         mime: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         name: "a Word document",
-        magic: ZIP,
+        magic: OOXML,
     },
     Format {
         exts: &["xlsx"],
         mime: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         name: "an Excel workbook",
-        magic: ZIP,
+        magic: OOXML,
     },
     Format {
         exts: &["pptx"],
         mime: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
         name: "a PowerPoint presentation",
-        magic: ZIP,
+        magic: OOXML,
     },
     Format {
         exts: &["odt"],
@@ -111,42 +109,6 @@ const FORMATS: &[Format] = &[
         magic: ZIP,
     },
     Format {
-        exts: &["doc"],
-        mime: "application/msword",
-        name: "a Word document",
-        magic: OLE,
-    },
-    Format {
-        exts: &["xls"],
-        mime: "application/vnd.ms-excel",
-        name: "an Excel workbook",
-        magic: OLE,
-    },
-    Format {
-        exts: &["ppt"],
-        mime: "application/vnd.ms-powerpoint",
-        name: "a PowerPoint presentation",
-        magic: OLE,
-    },
-    Format {
-        exts: &["jpg", "jpeg"],
-        mime: "image/jpeg",
-        name: "a JPEG image",
-        magic: &[b"\xFF\xD8\xFF"],
-    },
-    Format {
-        exts: &["png"],
-        mime: "image/png",
-        name: "a PNG image",
-        magic: &[b"\x89PNG\r\n\x1a\n"],
-    },
-    Format {
-        exts: &["gif"],
-        mime: "image/gif",
-        name: "a GIF image",
-        magic: &[b"GIF87a", b"GIF89a"],
-    },
-    Format {
         exts: &["gz", "tgz"],
         mime: "application/gzip",
         name: "a gzip archive",
@@ -166,10 +128,34 @@ const FORMATS: &[Format] = &[
     },
 ];
 
+const IMAGE_EXTS: [&str; 5] = ["jpg", "jpeg", "png", "gif", "webp"];
+
+const GIF: Detected = Detected {
+    mime: "image/gif",
+    ext: "gif",
+};
+
 /// A document named `….ext`: `Ok(Some(mime))` when the extension promises a format and the
 /// bytes keep the promise, `Ok(None)` when it promises nothing checkable, `Err(name)` of the
-/// format promised when the bytes are something else.
+/// format promised when the bytes are something else. A picture named as another kind of
+/// picture (a WebP saved as `.jpg`) is a picture all the same, stored as what it is; a PDF's
+/// header may follow a few bytes of anything, as readers allow.
 pub(super) fn document(ext: &str, head: &[u8]) -> Result<Option<&'static str>, &'static str> {
+    if ext == "pdf" {
+        let found = head.windows(5).any(|w| w == b"%PDF-");
+        return if found {
+            Ok(Some("application/pdf"))
+        } else {
+            Err("a PDF")
+        };
+    }
+    if IMAGE_EXTS.contains(&ext) {
+        let gif = (head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a")).then_some(GIF);
+        return match image(head).or(gif) {
+            Some(found) => Ok(Some(found.mime)),
+            None => Err("an image"),
+        };
+    }
     match FORMATS.iter().find(|f| f.exts.contains(&ext)) {
         None => Ok(None),
         Some(format) if format.magic.iter().any(|m| head.starts_with(m)) => Ok(Some(format.mime)),
@@ -272,6 +258,11 @@ mod tests {
     #[test]
     fn a_document_keeps_the_promise_of_its_name_or_is_refused_naming_it() {
         assert_eq!(document("pdf", b"%PDF-1.7\n"), Ok(Some("application/pdf")));
+        assert_eq!(
+            document("pdf", b"\xEF\xBB\xBF\r\n%PDF-1.4"),
+            Ok(Some("application/pdf")),
+            "a header after a few bytes, as readers allow"
+        );
         assert_eq!(document("pdf", b"<html>"), Err("a PDF"));
         assert_eq!(
             document("docx", b"PK\x03\x04\x14\0"),
@@ -279,24 +270,41 @@ mod tests {
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
             ))
         );
-        assert_eq!(document("docx", b"%PDF-1.7"), Err("a Word document"));
-        assert_eq!(
-            document("xls", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"),
-            Ok(Some("application/vnd.ms-excel"))
+        assert!(
+            document("xlsx", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1").is_ok(),
+            "a password-protected workbook"
         );
+        assert_eq!(document("docx", b"%PDF-1.7"), Err("a Word document"));
+        // What Office opens as .doc or .xls is too varied to check.
+        assert_eq!(document("xls", b"<html><table>"), Ok(None));
+        assert_eq!(document("doc", b"{\\rtf1\\ansi"), Ok(None));
+        // A picture is a picture, stored as what it is.
         assert_eq!(
             document("jpeg", b"\xFF\xD8\xFF\xE0"),
             Ok(Some("image/jpeg"))
         );
+        assert_eq!(
+            document("jpg", b"RIFF\0\0\0\0WEBPVP8 "),
+            Ok(Some("image/webp"))
+        );
+        assert_eq!(document("gif", b"GIF89a\x01\0"), Ok(Some("image/gif")));
+        assert_eq!(document("png", b"just text"), Err("an image"));
+        assert_eq!(document("zip", b"PK\x05\x06"), Ok(Some("application/zip")));
         assert_eq!(document("zip", b""), Err("a ZIP archive"));
+        assert_eq!(
+            document("tgz", b"\x1F\x8B\x08"),
+            Ok(Some("application/gzip"))
+        );
         // Formats without a signature to read, and no extension at all, promise nothing.
         assert_eq!(document("txt", b"anything"), Ok(None));
         assert_eq!(document("csv", b"\xFF\xD8\xFF"), Ok(None));
         assert_eq!(document("bin", b"%PDF-"), Ok(None));
-        // Every format is named once per extension.
+        // Every extension is named once.
         let mut exts: Vec<&str> = FORMATS
             .iter()
             .flat_map(|f| f.exts.iter().copied())
+            .chain(IMAGE_EXTS)
+            .chain(["pdf"])
             .collect();
         let all = exts.len();
         exts.sort_unstable();

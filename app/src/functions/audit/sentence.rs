@@ -39,6 +39,7 @@ pub fn sentence(entry: &audit_log::Model, me: i64, names: &Names) -> AuditSenten
         "account.unpair_requested" => ("asked to unpair ".into(), Some(String::new())),
         "calendar_feed.created" => ("made a calendar link".into(), None),
         "calendar_feed.revoked" => ("revoked the calendar link".into(), None),
+        "dashboard.activity_cleared" => ("cleared the dashboard's activity".into(), None),
         "groups.sync_requested" => ("asked to sync the groups of ".into(), Some(String::new())),
         "job.retried" => ("retried the failed ".into(), Some(String::new())),
         "login" => ("signed in".into(), None),

@@ -224,7 +224,7 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
                     <dt>"Next"</dt>
                     <dd data-testid="next-fire">
                         {page.row.next_fire.clone().or_else(|| page.resume_note.clone()).unwrap_or_else(|| "—".to_owned())}
-                        {page.row.next_fire.is_some().then(|| page.upcoming.first().and_then(|f| f.yours.clone())).flatten().map(|t| view! {
+                        {page.row.next_fire.is_some().then(|| page.next_yours.clone()).flatten().map(|t| view! {
                             " " <span class="muted" data-testid="next-fire-yours">{format!("({t} your time)")}</span>
                         })}
                     </dd>

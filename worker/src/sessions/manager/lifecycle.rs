@@ -60,7 +60,7 @@ impl Manager {
             .start(key, mode, keys.clone(), self.events.clone())
             .await
             .map_err(|e| e.to_string())?;
-        self.live.insert(
+        let replaced = self.live.insert(
             key.account_id,
             Live {
                 generation: key.generation,
@@ -73,6 +73,11 @@ impl Manager {
                 last_sync: None,
             },
         );
+        // Every start stops the account's session first; should one be left, it ends here.
+        if let Some(old) = replaced {
+            old.session.stop().await;
+            old.keys.close().await;
+        }
         Ok(())
     }
 
