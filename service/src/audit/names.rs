@@ -5,7 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{audit_log, reminder_runs, reminders, whatsapp_accounts};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::SimpleExpr,
+};
 
 /// Names by id, of the operator's own things only.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -51,51 +54,55 @@ pub async fn names(
             .collect();
         ids.into_iter().collect()
     };
-    let mut names = Names::default();
-    let wanted = ids("reminder");
-    if !wanted.is_empty() {
-        names.reminders = reminders::Entity::find()
-            .select_only()
-            .columns([reminders::Column::Id, reminders::Column::Name])
-            .filter(reminders::Column::OperatorId.eq(operator_id))
-            .filter(reminders::Column::Id.is_in(wanted))
-            .into_tuple::<(i64, String)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
-    }
-    let wanted = ids("account");
-    if !wanted.is_empty() {
-        names.accounts = whatsapp_accounts::Entity::find()
-            .select_only()
-            .columns([
+    Ok(Names {
+        reminders: named::<reminders::Entity>(
+            db,
+            ids("reminder"),
+            [reminders::Column::Id, reminders::Column::Name],
+            reminders::Column::OperatorId.eq(operator_id),
+        )
+        .await?,
+        accounts: named::<whatsapp_accounts::Entity>(
+            db,
+            ids("account"),
+            [
                 whatsapp_accounts::Column::Id,
                 whatsapp_accounts::Column::Label,
-            ])
-            .filter(whatsapp_accounts::Column::OperatorId.eq(operator_id))
-            .filter(whatsapp_accounts::Column::Id.is_in(wanted))
-            .into_tuple::<(i64, String)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
-    }
-    let wanted = ids("run");
-    if !wanted.is_empty() {
-        names.runs = reminder_runs::Entity::find()
-            .select_only()
-            .columns([
+            ],
+            whatsapp_accounts::Column::OperatorId.eq(operator_id),
+        )
+        .await?,
+        runs: named::<reminder_runs::Entity>(
+            db,
+            ids("run"),
+            [
                 reminder_runs::Column::Id,
                 reminder_runs::Column::ReminderName,
-            ])
-            .filter(reminder_runs::Column::OperatorId.eq(operator_id))
-            .filter(reminder_runs::Column::Id.is_in(wanted))
-            .into_tuple::<(i64, String)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
+            ],
+            reminder_runs::Column::OperatorId.eq(operator_id),
+        )
+        .await?,
+    })
+}
+
+/// `[id, name]` of the rows of `E` among `ids` that `owned` keeps.
+async fn named<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+    [id, name]: [E::Column; 2],
+    owned: SimpleExpr,
+) -> Result<HashMap<i64, String>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(names)
+    Ok(E::find()
+        .select_only()
+        .columns([id, name])
+        .filter(owned)
+        .filter(id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }
