@@ -14,7 +14,7 @@ use domain::{
     bus::Command,
     status::{AccountStatus, Provider},
 };
-use entity::{wa_devices, whatsapp_accounts};
+use entity::whatsapp_accounts;
 use keystore::KeyStore;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde_json::Value;
@@ -239,11 +239,7 @@ async fn pairing_while_whatsapp_cannot_be_reached_fails_with_the_reason_and_keep
         "{reason}"
     );
     assert!(
-        wa_devices::Entity::find_by_id(shop)
-            .one(db)
-            .await
-            .unwrap()
-            .is_none(),
+        !KeyStore::new(db.clone(), shop).exists().await.unwrap(),
         "the half-made device is wiped"
     );
 }
@@ -275,11 +271,7 @@ async fn a_stopped_session_writes_nothing_after_its_keys_are_wiped() {
         KeyStore::new(db.clone(), shop).wipe().await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert!(
-            wa_devices::Entity::find_by_id(shop)
-                .one(db)
-                .await
-                .unwrap()
-                .is_none(),
+            !keys.exists().await.unwrap(),
             "attempt {generation}: the wiped device is back"
         );
     }

@@ -106,7 +106,9 @@ mod ssr {
             detail: entry
                 .detail
                 .as_ref()
-                .filter(|detail| !detail.is_null() && *detail != &serde_json::json!({}))
+                .filter(|detail| {
+                    !detail.is_null() && !detail.as_object().is_some_and(|o| o.is_empty())
+                })
                 .map(|detail| detail.to_string()),
             action: entry.action,
             client_ip: entry.client_ip,

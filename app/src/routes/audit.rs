@@ -91,7 +91,7 @@ fn encode(value: &str) -> String {
 }
 
 /// The actions Herald records, in words. Codes not listed show as their code alone.
-const ACTIONS: &[(&str, &str)] = &[
+pub(crate) const ACTIONS: &[(&str, &str)] = &[
     ("account.added", "Account added"),
     ("account.deleted", "Account deleted"),
     (
@@ -143,11 +143,6 @@ fn action_words(code: &str) -> Option<&'static str> {
         .iter()
         .find(|(known, _)| *known == code)
         .map(|(_, words)| *words)
-}
-
-/// Every action code the filter names in words.
-pub fn action_codes() -> impl Iterator<Item = &'static str> {
-    ACTIONS.iter().map(|(code, _)| *code)
 }
 
 #[component]

@@ -207,108 +207,87 @@ mod tests {
         let mut names = Names::default();
         names.reminders.insert(12, "Weekday class".into());
         names.accounts.insert(3, "Bakery".into());
-        let paused = sentence(
-            &entry(
+        // (actor, action, target, detail, reader, the sentence, its link)
+        let cases = [
+            (
                 "operator",
                 "reminder.paused",
                 Some(("reminder", "12")),
                 json!({}),
+                7,
+                "You paused “Weekday class”.",
+                Some("/reminders/12"),
             ),
-            7,
-            &names,
-        );
-        assert_eq!(words(&paused), "You paused “Weekday class”.");
-        assert_eq!(
-            paused.target.unwrap().href.as_deref(),
-            Some("/reminders/12")
-        );
-
-        // Deleted since: the name the entry recorded, and no link to a page that is gone.
-        let deleted = sentence(
-            &entry(
+            // Deleted since: the name the entry recorded, and no link to a page that is gone.
+            (
                 "telegram",
                 "reminder.deleted",
                 Some(("reminder", "13")),
                 json!({ "name": "Old" }),
+                7,
+                "You, on Telegram, deleted “Old”.",
+                None,
             ),
-            7,
-            &names,
-        );
-        assert_eq!(words(&deleted), "You, on Telegram, deleted “Old”.");
-        assert_eq!(deleted.target.unwrap().href, None);
-
-        let pairing = sentence(
-            &entry(
+            (
                 "operator",
                 "account.pair_code_requested",
                 Some(("account", "3")),
                 json!({}),
+                7,
+                "You started pairing “Bakery” by a code on the phone.",
+                Some("/accounts/3"),
             ),
-            7,
-            &names,
-        );
-        assert_eq!(
-            words(&pairing),
-            "You started pairing “Bakery” by a code on the phone."
-        );
-
-        let zone = sentence(
-            &entry(
+            (
                 "operator",
                 "operator.timezone_changed",
                 Some(("operator", "7")),
                 json!({ "from": "UTC", "to": "Europe/Paris" }),
+                7,
+                "You changed the time zone from UTC to Europe/Paris.",
+                None,
             ),
-            7,
-            &names,
-        );
-        assert_eq!(
-            words(&zone),
-            "You changed the time zone from UTC to Europe/Paris."
-        );
-        assert_eq!(zone.target, None);
-
-        let skipped = sentence(
-            &entry(
+            (
                 "system",
                 "reminder.skipped",
                 Some(("reminder", "99")),
                 json!({ "date": "2027-01-04" }),
+                7,
+                "Herald skipped the next send of reminder 99 on 2027-01-04.",
+                None,
             ),
-            7,
-            &names,
-        );
-        assert_eq!(
-            words(&skipped),
-            "Herald skipped the next send of reminder 99 on 2027-01-04."
-        );
-
-        let refused = sentence(
-            &entry(
+            (
                 "telegram",
                 "telegram.refused",
                 None,
                 json!({ "telegram_user_id": 42 }),
+                7,
+                "Herald refused Telegram user 42, who is not on the list.",
+                None,
             ),
-            7,
-            &names,
-        );
-        assert_eq!(
-            words(&refused),
-            "Herald refused Telegram user 42, who is not on the list."
-        );
-
-        let other = sentence(
-            &entry("operator", "something.new", None, json!({})),
-            8,
-            &names,
-        );
-        assert_eq!(words(&other), "An operator recorded something.new.");
+            (
+                "operator",
+                "something.new",
+                None,
+                json!({}),
+                8,
+                "An operator recorded something.new.",
+                None,
+            ),
+        ];
+        for (actor, action, target, detail, reader, said, link) in cases {
+            let sentence = sentence(&entry(actor, action, target, detail), reader, &names);
+            assert_eq!(words(&sentence), said);
+            assert_eq!(
+                sentence.target.and_then(|t| t.href).as_deref(),
+                link,
+                "{said}"
+            );
+        }
     }
 
     #[test]
     fn every_action_the_filter_names_has_its_own_words() {
-        for code in crate::routes::audit::action_codes() {
+        for (code, _) in crate::routes::audit::ACTIONS {
             let said = words(&sentence(
                 &entry("operator", code, None, json!({})),
                 7,
