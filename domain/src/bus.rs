@@ -54,9 +54,16 @@ pub enum Command {
     #[serde(rename = "run.cancel")]
     CancelRun { account_id: i64, run_id: i64 },
     /// Send a finished run's own message again to the groups it did not reach (skipped or
-    /// failed); never to one it reached or may have reached.
+    /// failed); never to one it reached. Those it may have reached (`unknown`) only with
+    /// `include_unknown`, which the operator confirmed knowing they could get it twice; commands
+    /// queued before it existed decode without it.
     #[serde(rename = "run.retry")]
-    RetryRun { account_id: i64, run_id: i64 },
+    RetryRun {
+        account_id: i64,
+        run_id: i64,
+        #[serde(default)]
+        include_unknown: bool,
+    },
 }
 
 impl Command {
@@ -326,6 +333,30 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_retry_queued_before_unknown_groups_could_be_included_leaves_them_out() {
+        let old = stored::join::<Command>(
+            "run.retry",
+            serde_json::json!({ "account_id": 4, "run_id": 9 }),
+        );
+        assert_eq!(
+            old.unwrap(),
+            Command::RetryRun {
+                account_id: 4,
+                run_id: 9,
+                include_unknown: false
+            }
+        );
+        let confirmed = Command::RetryRun {
+            account_id: 4,
+            run_id: 9,
+            include_unknown: true,
+        };
+        let (kind, payload) = stored::split(&confirmed);
+        assert_eq!(payload["include_unknown"], true);
+        assert_eq!(stored::join::<Command>(&kind, payload).unwrap(), confirmed);
     }
 
     #[test]

@@ -80,6 +80,14 @@ export function skippedRun(label: string): { reminder_id: number; run_id: number
   return fixture("skipped-run", label);
 }
 
+/**
+ * As `skippedRun`, but the second group's send was cut off by a stop and reported unknown (the
+ * simulator never got it), so the run failed.
+ */
+export function unsureRun(label: string): { reminder_id: number; run_id: number; name: string } {
+  return fixture("unsure-run", label);
+}
+
 /** A daily reminder ("Evening notice", 17:30 UTC from tomorrow) to two of the account's groups. */
 export function dailyReminder(label: string): { reminder_id: number; name: string } {
   return fixture("daily-reminder", label);

@@ -17,6 +17,7 @@ pub mod reminder_run_parts;
 pub mod reminder_run_targets;
 pub mod reminder_runs;
 pub mod reminder_targets;
+pub mod reminder_trash;
 pub mod reminders;
 pub mod sim_connections;
 pub mod sim_messages;
@@ -45,6 +46,7 @@ pub mod prelude {
     pub use super::reminder_run_targets::Entity as ReminderRunTargets;
     pub use super::reminder_runs::Entity as ReminderRuns;
     pub use super::reminder_targets::Entity as ReminderTargets;
+    pub use super::reminder_trash::Entity as ReminderTrash;
     pub use super::reminders::Entity as Reminders;
     pub use super::sim_connections::Entity as SimConnections;
     pub use super::sim_messages::Entity as SimMessages;

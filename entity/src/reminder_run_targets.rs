@@ -31,6 +31,9 @@ pub struct Model {
     pub claimed_at: Option<DateTimeUtc>,
     /// The worker process (`workers.instance`) that took the current or last claim.
     pub claimed_by: Option<String>,
+    /// Which claim of the target is (or was last) taken: each claim adds one, and a sender's
+    /// renewals and outcome land only while it is still theirs.
+    pub claim_no: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,8 @@ mod m20261207_000014_alert_in_flight;
 mod m20261207_000015_skip_dates;
 mod m20261208_000016_calendar_feeds;
 mod m20261209_000017_folded_labels;
+mod m20261210_000018_claim_numbers;
+mod m20261210_000019_reminder_trash;
 
 pub struct Migrator;
 
@@ -43,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000015_skip_dates::Migration),
             Box::new(m20261208_000016_calendar_feeds::Migration),
             Box::new(m20261209_000017_folded_labels::Migration),
+            Box::new(m20261210_000018_claim_numbers::Migration),
+            Box::new(m20261210_000019_reminder_trash::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use service::database;
 use testkit::TestDb;
 
-const TABLES: [&str; 28] = [
+const TABLES: [&str; 29] = [
     "audit_log",
     "auth_sessions",
     "calendar_feeds",
@@ -31,6 +31,7 @@ const TABLES: [&str; 28] = [
     "reminder_run_targets",
     "reminder_runs",
     "reminder_targets",
+    "reminder_trash",
     "reminders",
     "sim_connections",
     "sim_messages",
@@ -99,6 +100,8 @@ async fn applies_to_an_empty_database_and_again_as_a_no_op() {
             "m20261207_000015_skip_dates",
             "m20261208_000016_calendar_feeds",
             "m20261209_000017_folded_labels",
+            "m20261210_000018_claim_numbers",
+            "m20261210_000019_reminder_trash",
         ]
     );
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{reminder_drafts as drafts, reminders};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 
 use crate::database::begin_write;
@@ -71,6 +71,43 @@ pub async fn open_for_reminder(
     };
     txn.commit().await?;
     Ok(Some(draft))
+}
+
+/// The operator's drafts, the most recently touched first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+) -> Result<Vec<drafts::Model>, DbErr> {
+    drafts::Entity::find()
+        .filter(drafts::Column::OperatorId.eq(operator_id))
+        .order_by_desc(drafts::Column::UpdatedAt)
+        .order_by_desc(drafts::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Undo of a discard: a draft with `data` again, a new reminder's or (when it is still the
+/// operator's) the edit of `reminder_id`, whose draft it replaces if another was opened since.
+pub async fn restore(
+    db: &DatabaseConnection,
+    operator_id: i64,
+    reminder_id: Option<i64>,
+    data: String,
+    now: DateTime<Utc>,
+) -> Result<Option<drafts::Model>, DbErr> {
+    let Some(reminder_id) = reminder_id else {
+        return insert(db, operator_id, None, data, now).await.map(Some);
+    };
+    let Some(draft) = open_for_reminder(db, operator_id, reminder_id, || data.clone(), now).await?
+    else {
+        return Ok(None);
+    };
+    save(db, operator_id, draft.id, data.clone(), now).await?;
+    Ok(Some(drafts::Model {
+        data,
+        updated_at: now,
+        ..draft
+    }))
 }
 
 /// Whether unsaved changes to a reminder wait in a draft.

@@ -117,13 +117,33 @@ pub async fn retry(
     operator_id: i64,
     run_id: i64,
 ) -> Result<i64, RunActionError> {
-    request(db, actor, operator_id, run_id, Action::Retry).await
+    let action = Action::Retry {
+        include_unknown: false,
+    };
+    request(db, actor, operator_id, run_id, action).await
 }
 
-/// The groups of `run` a retry sends to: skipped or failed, and still current groups of the
-/// run's account. One skipped at the fire because it was archived or the account had left it
-/// stays skipped. The worker reopens exactly these (`delivery/control.rs`).
-pub fn unreached_targets(run: &runs::Model) -> Condition {
+/// As [`retry`], and also to the groups whose send may have landed (`unknown`): WhatsApp may
+/// already have delivered to them, so they could get the message twice. Only for the
+/// operator's explicit confirmation of that risk; refused like a retry with nothing to send
+/// when no such group is still one of the account's. Returns the queued command's id.
+pub async fn retry_including_unknown(
+    db: &DatabaseConnection,
+    actor: audit::Actor,
+    operator_id: i64,
+    run_id: i64,
+) -> Result<i64, RunActionError> {
+    let action = Action::Retry {
+        include_unknown: true,
+    };
+    request(db, actor, operator_id, run_id, action).await
+}
+
+/// The groups of `run` a retry sends to: skipped or failed — and `unknown` with
+/// `include_unknown` — and still current groups of the run's account. One skipped at the fire
+/// because it was archived or the account had left it stays skipped. The worker reopens
+/// exactly these (`delivery/control.rs`).
+pub fn unreached_targets(run: &runs::Model, include_unknown: bool) -> Condition {
     let current_groups = Query::select()
         .column(groups::Column::Id)
         .from(groups::Entity)
@@ -132,14 +152,30 @@ pub fn unreached_targets(run: &runs::Model) -> Condition {
         .to_owned();
     Condition::all()
         .add(run_targets::Column::RunId.eq(run.id))
-        .add(run_targets::Column::Status.is_in([TargetStatus::Skipped, TargetStatus::Failed]))
+        .add(run_targets::Column::Status.is_in(retried_statuses(include_unknown).iter().copied()))
         .add(run_targets::Column::GroupId.in_subquery(current_groups))
 }
 
+fn retried_statuses(include_unknown: bool) -> &'static [TargetStatus] {
+    if include_unknown {
+        &[
+            TargetStatus::Skipped,
+            TargetStatus::Failed,
+            TargetStatus::Unknown,
+        ]
+    } else {
+        &[TargetStatus::Skipped, TargetStatus::Failed]
+    }
+}
+
 /// How many of a run's groups a retry would send to.
-pub async fn unreached(db: &impl ConnectionTrait, run: &runs::Model) -> Result<u64, DbErr> {
+pub async fn unreached(
+    db: &impl ConnectionTrait,
+    run: &runs::Model,
+    include_unknown: bool,
+) -> Result<u64, DbErr> {
     run_targets::Entity::find()
-        .filter(unreached_targets(run))
+        .filter(unreached_targets(run, include_unknown))
         .count(db)
         .await
 }
@@ -148,7 +184,7 @@ pub async fn unreached(db: &impl ConnectionTrait, run: &runs::Model) -> Result<u
 enum Action {
     Resume,
     Cancel,
-    Retry,
+    Retry { include_unknown: bool },
 }
 
 async fn request(
@@ -168,14 +204,14 @@ async fn request(
         Action::Resume | Action::Cancel if run.status != RunStatus::Paused => {
             return Err(RunActionError::NotPaused(run.status));
         }
-        Action::Retry if !run.status.is_problem() => {
+        Action::Retry { .. } if !run.status.is_problem() => {
             return Err(RunActionError::NotRetryable(run.status));
         }
-        Action::Retry if run.reminder_id.is_none() => {
+        Action::Retry { .. } if run.reminder_id.is_none() => {
             // The sender reads the reminder's pacing and window; without it, it skips the run.
             return Err(RunActionError::ReminderGone);
         }
-        Action::Retry => {
+        Action::Retry { include_unknown } => {
             let parts = message(&txn, run_id).await?;
             if parts.is_empty() {
                 return Err(RunActionError::NoMessage);
@@ -187,17 +223,33 @@ async fn request(
             {
                 return Err(RunActionError::MediaGone);
             }
-            if unreached(&txn, &run).await? == 0 {
+            let unreached_only = unreached(&txn, &run, false).await?;
+            let with_unknown = if include_unknown {
+                unreached(&txn, &run, true).await?
+            } else {
+                unreached_only
+            };
+            // Asked to include unknown groups, there must be one to include.
+            if with_unknown == 0 || (include_unknown && with_unknown == unreached_only) {
                 return Err(RunActionError::NothingToRetry);
             }
         }
         _ => {}
     }
     let account_id = run.account_id.ok_or(RunActionError::AccountGone)?;
+    let mut detail = serde_json::json!({ "reminder": run.reminder_name });
     let (command, audit_action) = match action {
         Action::Resume => (Command::ResumeRun { account_id, run_id }, "run.resumed"),
         Action::Cancel => (Command::CancelRun { account_id, run_id }, "run.cancelled"),
-        Action::Retry => (Command::RetryRun { account_id, run_id }, "run.retried"),
+        Action::Retry { include_unknown } => {
+            detail["include_unknown"] = include_unknown.into();
+            let command = Command::RetryRun {
+                account_id,
+                run_id,
+                include_unknown,
+            };
+            (command, "run.retried")
+        }
     };
     let id = commands::enqueue(&txn, &command).await?;
     audit::record(
@@ -205,7 +257,7 @@ async fn request(
         audit::Entry::new(actor, audit_action)
             .operator(operator_id)
             .target("run", run_id)
-            .detail(serde_json::json!({ "reminder": run.reminder_name })),
+            .detail(detail),
     )
     .await?;
     txn.commit().await?;

@@ -118,7 +118,7 @@ async fn an_edit_keeps_one_draft_per_reminder_until_it_is_saved_or_the_reminder_
     assert_eq!((again.id, again.data.as_str()), (first.id, "changed"));
 
     // The draft goes with its reminder.
-    reminders::delete(db, Actor::Operator, me, reminder_id)
+    reminders::delete(db, Actor::Operator, me, reminder_id, now)
         .await
         .unwrap();
     assert_eq!(drafts::find(db, me, first.id).await.unwrap(), None);

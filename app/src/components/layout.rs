@@ -3,7 +3,10 @@
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
 
-use crate::components::pwa::InstallPrompt;
+use crate::components::{
+    pwa::InstallPrompt,
+    toast::{ToastRegion, provide_toasts},
+};
 
 /// The frame with the current route's page inside.
 #[component]
@@ -14,6 +17,7 @@ pub fn AppLayout() -> impl IntoView {
 #[component]
 pub fn Frame(children: Children) -> impl IntoView {
     let (menu_open, set_menu_open) = signal(false);
+    provide_toasts();
     // Effects run only in the browser, after hydration: mark the page live (styles and tests use it).
     Effect::new(|_| {
         if let Some(body) = document().body() {
@@ -65,5 +69,6 @@ pub fn Frame(children: Children) -> impl IntoView {
                 {children()}
             </main>
         </div>
+        <ToastRegion />
     }
 }

@@ -9,3 +9,4 @@ pub mod qr_modal;
 pub mod run_badge;
 pub mod run_list;
 pub mod status_badge;
+pub mod toast;

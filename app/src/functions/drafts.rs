@@ -4,7 +4,9 @@
 use leptos::{prelude::*, server_fn::codec::Json};
 
 use super::AppError;
-use crate::wire::reminders::{DraftPage, GroupChoice, ReminderDraft, SubmitOutcome};
+use crate::wire::reminders::{
+    DraftPage, DraftSummary, GroupChoice, ReminderDraft, Step, SubmitOutcome,
+};
 
 /// Starts a new reminder for one of the caller's accounts; answers the draft's id.
 #[server(endpoint = "new_draft")]
@@ -81,6 +83,68 @@ pub async fn discard_draft(id: i64) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
     service::drafts::discard(&state.db, me.id, id).await?;
     Ok(())
+}
+
+/// The caller's drafts, the most recently touched first.
+#[server(endpoint = "list_drafts")]
+pub async fn list_drafts() -> Result<Vec<DraftSummary>, AppError> {
+    let (state, me) = super::caller::context().await?;
+    let zone = super::operator::ssr::operator_zone(&state, &me).await?;
+    let accounts = service::accounts::list(&state.db, me.id).await?;
+    let now = chrono::Utc::now();
+    let mut list = Vec::new();
+    for row in service::drafts::list(&state.db, me.id).await? {
+        let draft = ssr::decode(&row.data)?;
+        let editing = match row.reminder_id {
+            Some(id) => service::reminders::find(&state.db, me.id, id)
+                .await?
+                .map(|r| crate::wire::reminders::EditedReminder {
+                    id: r.id,
+                    name: r.name,
+                }),
+            None => None,
+        };
+        list.push(DraftSummary {
+            id: row.id,
+            name: draft.name.trim().to_owned(),
+            account: accounts
+                .iter()
+                .find(|a| Some(a.id) == draft.account_id)
+                .map(|a| a.label.clone()),
+            updated: row
+                .updated_at
+                .with_timezone(&zone.tz())
+                .format("%a %-d %b, %H:%M")
+                .to_string(),
+            continue_at: ssr::step_url(
+                row.id,
+                row.reminder_id,
+                draft.first_incomplete(now).unwrap_or(Step::Review),
+            ),
+            editing,
+        });
+    }
+    Ok(list)
+}
+
+/// Undo of a discard: the draft again as it was; answers where to carry on with it.
+#[server(endpoint = "restore_draft", input = Json)]
+pub async fn restore_draft(
+    reminder_id: Option<i64>,
+    draft: ReminderDraft,
+    step: Step,
+) -> Result<String, AppError> {
+    let (state, me) = super::caller::context().await?;
+    let row = service::drafts::restore(
+        &state.db,
+        me.id,
+        reminder_id,
+        ssr::encode(&draft)?,
+        chrono::Utc::now(),
+    )
+    .await?
+    .ok_or_else(super::reminders::ssr::no_such_reminder)?;
+    Ok(ssr::step_url(row.id, reminder_id, step))
 }
 
 /// Creates the reminder (or saves the edit) from the draft, re-arming its schedule, and drops
@@ -161,6 +225,14 @@ mod ssr {
         refuse("This draft no longer exists — it was saved or discarded, perhaps in another tab.")
     }
 
+    /// A step of a draft's wizard: a new reminder's, or the edit of `reminder_id`.
+    pub fn step_url(draft_id: i64, reminder_id: Option<i64>, step: Step) -> String {
+        match reminder_id {
+            Some(reminder_id) => format!("/reminders/{reminder_id}/edit/{}", step.slug()),
+            None => format!("/reminders/drafts/{draft_id}/{}", step.slug()),
+        }
+    }
+
     pub fn encode(draft: &ReminderDraft) -> Result<String, AppError> {
         Ok(serde_json::to_string(draft)?)
     }
@@ -174,18 +246,17 @@ mod ssr {
         me: &CurrentOperator,
         row: reminder_drafts::Model,
     ) -> Result<DraftPage, AppError> {
-        let editing = match row.reminder_id {
-            Some(id) => service::reminders::find(&state.db, me.id, id)
-                .await?
-                .map(|r| EditedReminder {
-                    id: r.id,
-                    name: r.name,
-                }),
+        let edited = match row.reminder_id {
+            Some(id) => service::reminders::detail(&state.db, me.id, id).await?,
             None => None,
         };
         Ok(DraftPage {
             draft_id: row.id,
-            editing,
+            editing: edited.as_ref().map(|detail| EditedReminder {
+                id: detail.reminder.id,
+                name: detail.reminder.name.clone(),
+            }),
+            original: edited.as_ref().map(draft_of),
             draft: decode(&row.data)?,
             operator_timezone: crate::functions::operator::ssr::operator_zone(state, me)
                 .await?
@@ -300,7 +371,7 @@ mod ssr {
         };
         FieldProblem {
             step,
-            message: format!("{}.", error.message.trim_end_matches('.')),
+            message: crate::components::feedback::sentence(&error.message),
         }
     }
 }

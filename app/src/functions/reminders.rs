@@ -229,14 +229,40 @@ pub async fn duplicate_reminder(id: i64) -> Result<i64, AppError> {
     .map_err(ssr::reminder_error)
 }
 
-/// Deletes a reminder; its run history stays.
+/// Deletes a reminder; its run history stays, and Undo can put it back for a while.
 #[server(endpoint = "delete_reminder")]
 pub async fn delete_reminder(id: i64) -> Result<(), AppError> {
     let (state, me) = super::caller::context().await?;
-    service::reminders::delete(&state.db, service::audit::Actor::Operator, me.id, id)
-        .await
-        .map(|_| ())
-        .map_err(ssr::reminder_error)
+    service::reminders::delete(
+        &state.db,
+        service::audit::Actor::Operator,
+        me.id,
+        id,
+        chrono::Utc::now(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(ssr::reminder_error)
+}
+
+/// Undo of a delete: the reminder back as it was, under its own id.
+#[server(endpoint = "restore_reminder")]
+pub async fn restore_reminder(id: i64) -> Result<(), AppError> {
+    use service::reminders::RestoreError;
+    let (state, me) = super::caller::context().await?;
+    service::reminders::restore(
+        &state.db,
+        service::audit::Actor::Operator,
+        me.id,
+        id,
+        chrono::Utc::now(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| match e {
+        RestoreError::Db(e) => super::caller::internal(e),
+        other => super::caller::refuse(format!("{other}.")),
+    })
 }
 
 #[server(name = LoadRunPage, endpoint = "run_page")]

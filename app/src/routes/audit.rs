@@ -123,6 +123,7 @@ pub(crate) const ACTIONS: &[(&str, &str)] = &[
     ("reminder.deleted", "Reminder deleted"),
     ("reminder.duplicated", "Reminder duplicated"),
     ("reminder.paused", "Reminder paused"),
+    ("reminder.restored", "Deleted reminder put back"),
     ("reminder.resumed", "Reminder resumed"),
     (
         "reminder.sent_now",

@@ -17,6 +17,17 @@ pub fn LoginPage() -> impl IntoView {
         ),
         _ => None,
     };
+    // Whether to point at a Telegram bot: read from the server's configuration while rendering
+    // there, and carried in the page so the browser shows the same.
+    let has_bot = SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        let has_bot = use_context::<crate::state::AppState>()
+            .is_some_and(|state| state.config.telegram.is_some());
+        #[cfg(not(feature = "ssr"))]
+        let has_bot = false;
+        has_bot
+    })
+    .into_inner();
     view! {
         <Title text="Sign in" />
         <main class="auth-page">
@@ -25,7 +36,9 @@ pub fn LoginPage() -> impl IntoView {
                 {move || notice().map(|text| view! { <p class="notice notice-bad" role="alert">{text}</p> })}
                 <p>"Herald signs you in with a one-time link, valid for 10 minutes."</p>
                 <ul class="steps">
-                    <li>"If your Herald has a Telegram bot, send it " <code>"/login"</code> " and open the link it replies with."</li>
+                    {has_bot.then(|| view! {
+                        <li data-testid="login-by-bot">"Send Herald's Telegram bot " <code>"/login"</code> " and open the link it replies with."</li>
+                    })}
                     <li>"On the server, run " <code>"herald-server login-link"</code> " (" <code>"make login-link"</code> " in a checkout) and open the link it prints."</li>
                 </ul>
             </section>

@@ -174,7 +174,9 @@ impl ReminderDraft {
                 Vec::new()
             },
         };
-        schedule.validate().map_err(|e| e.to_string())?;
+        schedule
+            .validate()
+            .map_err(|e| crate::components::feedback::sentence(&e.to_string()))?;
         Ok(schedule)
     }
 
@@ -283,6 +285,54 @@ impl ReminderDraft {
             .into_iter()
             .find(|step| !self.problems(*step, now).is_empty())
     }
+
+    /// The steps whose content differs from `before` (an edit's reminder as stored), in order.
+    /// Compared as saving would store them: text trimmed, groups as a set.
+    pub fn changed_steps(&self, before: &ReminderDraft) -> Vec<Step> {
+        let parts = |d: &ReminderDraft| {
+            d.parts
+                .iter()
+                .map(|p| {
+                    (
+                        p.kind,
+                        p.body.trim().to_owned(),
+                        p.media.as_ref().map(|m| m.id),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let groups = |d: &ReminderDraft| {
+            let mut ids = d.group_ids.clone();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let when = |d: &ReminderDraft| {
+            let mut times = d.also.clone();
+            times.push(d.start_local().map(|s| s.time()).unwrap_or_default());
+            times.sort_unstable();
+            times.dedup();
+            (
+                d.timezone.clone(),
+                d.start_local().ok(),
+                d.repeat.clone(),
+                d.repeat.is_some().then(|| (times, d.skip.clone())),
+                d.window_end_hour,
+            )
+        };
+        Step::ALL
+            .into_iter()
+            .filter(|step| match step {
+                Step::Account => self.account_id != before.account_id,
+                Step::Message => {
+                    self.name.trim() != before.name.trim() || parts(self) != parts(before)
+                }
+                Step::When => when(self) != when(before),
+                Step::Groups => groups(self) != groups(before),
+                Step::Review => false,
+            })
+            .collect()
+    }
 }
 
 /// A draft as its wizard page loads it.
@@ -292,8 +342,25 @@ pub struct DraftPage {
     /// Set when the draft edits an existing reminder.
     pub editing: Option<EditedReminder>,
     pub draft: ReminderDraft,
+    /// An edit's reminder as it is stored, to show what the draft changes.
+    pub original: Option<ReminderDraft>,
     /// The operator's own zone, the default for new reminders.
     pub operator_timezone: String,
+}
+
+/// One of the operator's drafts, as the drafts list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftSummary {
+    pub id: i64,
+    /// The name typed so far; empty when none is.
+    pub name: String,
+    pub account: Option<String>,
+    /// Set for unsaved changes to an existing reminder.
+    pub editing: Option<EditedReminder>,
+    /// When it was last touched, in the operator's zone.
+    pub updated: String,
+    /// Where to carry on: the first step that still needs something, else the review.
+    pub continue_at: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

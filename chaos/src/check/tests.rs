@@ -64,6 +64,7 @@ fn target(
         parts_sent,
         claimed_at: None,
         claimed_by: None,
+        claim_no: 0,
     }
 }
 

@@ -308,6 +308,7 @@ pub async fn exercise_entities(db: &DatabaseConnection) {
             parts_sent: 1,
             claimed_at: Some(t),
             claimed_by: Some("worker-a/1f2e3d4c".into()),
+            claim_no: 3,
         }
     );
 

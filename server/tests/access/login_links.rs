@@ -205,3 +205,33 @@ async fn without_trusted_proxies_a_forwarded_address_is_ignored() {
         assert_eq!(response.headers()["location"], expected, "attempt {n}");
     }
 }
+
+#[tokio::test]
+async fn the_sign_in_page_points_at_the_telegram_bot_only_when_there_is_one() {
+    let without = TestServer::start().await;
+    let page = client()
+        .get(without.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("herald-server login-link"), "{page}");
+    assert!(
+        !page.contains("login-by-bot"),
+        "no bot, yet the page offers one"
+    );
+
+    let with =
+        TestServer::start_with(&[("TELEGRAM_BOT_TOKEN", "123456:AAH-sign-in-page-test")]).await;
+    let page = client()
+        .get(with.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("login-by-bot"), "{page}");
+}

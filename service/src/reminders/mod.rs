@@ -9,6 +9,7 @@ pub mod firing;
 mod input;
 mod occurrences;
 pub(crate) mod read;
+mod trash;
 mod write;
 
 use chrono::{DateTime, Utc};
@@ -26,7 +27,8 @@ pub use read::{
     Overview, OverviewPage, Part, ReminderDetail, RunHistory, Target, detail, find, list, overview,
     overview_of, overview_page, runs, upcoming,
 };
-pub use write::{create, delete, duplicate, pause, resume, update};
+pub use trash::{RestoreError, UNDO_WITHIN, delete, restore};
+pub use write::{create, duplicate, pause, resume, update};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReminderError {

@@ -269,31 +269,6 @@ pub async fn resume(
     Ok(reminder)
 }
 
-/// Deletes a reminder with its groups and message. Its runs stay as history (their
-/// `reminder_id` becomes NULL; each keeps the name it ran under). Returns the deleted row.
-pub async fn delete(
-    db: &DatabaseConnection,
-    actor: audit::Actor,
-    operator_id: i64,
-    reminder_id: i64,
-) -> Result<reminders::Model, ReminderError> {
-    let txn = begin_write(db).await?;
-    let reminder = owned(&txn, operator_id, reminder_id).await?;
-    reminders::Entity::delete_by_id(reminder.id)
-        .exec(&txn)
-        .await?;
-    announce(
-        &txn,
-        actor,
-        "reminder.deleted",
-        &reminder,
-        json!({ "name": reminder.name }),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(reminder)
-}
-
 /// Copies a reminder — schedule, message and groups — as "<name> (copy)". The copy starts
 /// paused, so nothing is sent twice before the operator has looked at it.
 pub async fn duplicate(

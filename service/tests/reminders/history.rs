@@ -6,7 +6,9 @@ use domain::{
     status::{MessageKind, ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::{reminder_run_parts, reminder_run_targets, reminder_runs};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
 use service::{
     audit::Actor,
     reminders::{self, ReminderInput},
@@ -211,7 +213,8 @@ async fn only_a_run_that_left_groups_unreached_with_its_own_message_can_be_retri
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(runs::unreached(w.db(), &run).await.unwrap(), 1);
+    assert_eq!(runs::unreached(w.db(), &run, false).await.unwrap(), 1);
+    assert_eq!(runs::unreached(w.db(), &run, true).await.unwrap(), 2);
     assert!(matches!(
         runs::retry(w.db(), Actor::Operator, w.other.id, missed).await,
         Err(RunActionError::NotFound)
@@ -221,7 +224,8 @@ async fn only_a_run_that_left_groups_unreached_with_its_own_message_can_be_retri
         w.commands().await.last(),
         Some(&Command::RetryRun {
             account_id: w.me.account,
-            run_id: missed
+            run_id: missed,
+            include_unknown: false,
         })
     );
     assert_eq!(w.audit("run", missed).await, ["run.retried"]);
@@ -250,6 +254,93 @@ async fn only_a_run_that_left_groups_unreached_with_its_own_message_can_be_retri
         retry(missed).await,
         Err(RunActionError::ReminderGone)
     ));
+}
+
+#[tokio::test]
+async fn groups_that_may_already_have_a_run_are_retried_only_when_asked_and_audited_so() {
+    let w = World::new().await;
+    let reminder = w.create(&w.one_off()).await;
+    let run_id = w.run(&reminder, RunStatus::Failed).await;
+    let queued = w.commands().await.len();
+    reminder_run_parts::ActiveModel {
+        run_id: Set(run_id),
+        position: Set(0),
+        kind: Set(MessageKind::Text),
+        body: Set(Some("Standup in 10 minutes".into())),
+        ..Default::default()
+    }
+    .insert(w.db())
+    .await
+    .unwrap();
+    let target = |status, group: i64| reminder_run_targets::ActiveModel {
+        run_id: Set(run_id),
+        group_id: Set(Some(group)),
+        group_jid: Set(format!("{group}@g.us")),
+        group_name: Set(format!("Group {group}")),
+        status: Set(status),
+        attempts: Set(1),
+        parts_sent: Set(0),
+        created_at: Set(now()),
+        updated_at: Set(now()),
+        ..Default::default()
+    };
+    let plain = || runs::retry(w.db(), Actor::Operator, w.me.id, run_id);
+    let with_unknown = || runs::retry_including_unknown(w.db(), Actor::Operator, w.me.id, run_id);
+
+    // The only group that may have it is no longer the account's: nothing to send, either way.
+    target(TargetStatus::Unknown, w.me.archived_group)
+        .insert(w.db())
+        .await
+        .unwrap();
+    for refused in [plain().await, with_unknown().await] {
+        assert!(
+            matches!(refused, Err(RunActionError::NothingToRetry)),
+            "{refused:?}"
+        );
+    }
+    // A failed group alone: a plain retry would send, but there is no unknown one to include.
+    target(TargetStatus::Failed, w.me.groups[0])
+        .insert(w.db())
+        .await
+        .unwrap();
+    assert!(matches!(
+        with_unknown().await,
+        Err(RunActionError::NothingToRetry)
+    ));
+    assert_eq!(w.commands().await.len(), queued, "a refusal queues nothing");
+    assert!(w.audit("run", run_id).await.is_empty());
+
+    // One that may have it and is still the account's: only the confirmed retry includes it.
+    target(TargetStatus::Unknown, w.me.groups[1])
+        .insert(w.db())
+        .await
+        .unwrap();
+    plain().await.unwrap();
+    with_unknown().await.unwrap();
+    let retry = |include_unknown| Command::RetryRun {
+        account_id: w.me.account,
+        run_id,
+        include_unknown,
+    };
+    assert_eq!(w.commands().await[queued..], [retry(false), retry(true)]);
+    assert_eq!(w.audit("run", run_id).await, ["run.retried", "run.retried"]);
+    let details: Vec<serde_json::Value> = entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::TargetType.eq("run"))
+        .filter(entity::audit_log::Column::TargetId.eq(run_id.to_string()))
+        .order_by_asc(entity::audit_log::Column::Id)
+        .all(w.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|row| row.detail)
+        .collect();
+    assert_eq!(
+        details,
+        [false, true].map(|include_unknown| serde_json::json!({
+            "reminder": reminder.name,
+            "include_unknown": include_unknown,
+        }))
+    );
 }
 
 #[tokio::test]

@@ -269,7 +269,7 @@ async fn delete_keeps_the_runs_as_history() {
     let reminder = w.create(&w.one_off()).await;
     let run = w.run(&reminder, RunStatus::Partial).await;
 
-    let deleted = reminders::delete(w.db(), Actor::Operator, w.me.id, reminder.id)
+    let deleted = reminders::delete(w.db(), Actor::Operator, w.me.id, reminder.id, now())
         .await
         .unwrap();
     assert_eq!(deleted.id, reminder.id);

@@ -9,6 +9,7 @@ mod lifecycle;
 mod listing;
 mod occurrences;
 mod scoping;
+mod trash;
 mod validation;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc, Weekday};

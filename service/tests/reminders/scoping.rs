@@ -67,8 +67,8 @@ async fn another_operators_reminder_does_not_exist_for_them() {
     not_found(reminders::pause(db, Actor::Operator, them, id, None, now()).await);
     not_found(reminders::resume(db, Actor::Operator, them, id, now()).await);
     not_found(reminders::duplicate(db, Actor::Operator, them, id, now()).await);
-    not_found(reminders::delete(db, Actor::Operator, them, id).await);
-    not_found(reminders::delete(db, Actor::Operator, w.me.id, i64::MAX).await);
+    not_found(reminders::delete(db, Actor::Operator, them, id, now()).await);
+    not_found(reminders::delete(db, Actor::Operator, w.me.id, i64::MAX, now()).await);
     assert_eq!(reminders::find(db, them, id).await.unwrap(), None);
     assert_eq!(reminders::detail(db, them, id).await.unwrap(), None);
     assert!(reminders::list(db, them, None).await.unwrap().is_empty());

@@ -31,7 +31,11 @@ impl Delivery {
             }
             Command::ResumeRun { run_id, .. } => self.resume_run(run_id).await,
             Command::CancelRun { run_id, .. } => self.cancel_run(run_id).await,
-            Command::RetryRun { run_id, .. } => self.retry_run(run_id).await,
+            Command::RetryRun {
+                run_id,
+                include_unknown,
+                ..
+            } => self.retry_run(run_id, include_unknown).await,
             other => return Err(format!("{other:?} is not a delivery command")),
         };
         outcome.map_err(|e| {
@@ -114,11 +118,13 @@ impl Delivery {
     }
 
     /// Reopens the groups a finished run did not reach (`service::runs::unreached_targets`:
-    /// skipped or failed, and still the account's) — none of which has the message (a failure proves the send did not land; a send that may have landed is
-    /// `unknown` and stays closed) — and hands the run back to its sender, which resumes each
-    /// from the parts it already has. Carried out twice, the second finds nothing to reopen
-    /// or only groups that failed again: a group is never sent the message twice.
-    async fn retry_run(self: &Arc<Self>, run_id: i64) -> anyhow::Result<()> {
+    /// skipped or failed, and still the account's) — none of which has the message (a failure
+    /// proves the send did not land) — and hands the run back to its sender, which resumes each
+    /// from the parts it already has. A send that may have landed (`unknown`) is reopened only
+    /// with `include_unknown`, which the operator confirmed knowing the group could get it
+    /// twice; its claim number keeps a frozen sender's late outcome off the new claim. Carried
+    /// out twice, the second finds nothing to reopen or only groups that failed again.
+    async fn retry_run(self: &Arc<Self>, run_id: i64, include_unknown: bool) -> anyhow::Result<()> {
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
         // The row lock orders this against a roll-up counting the run's groups (`finish` takes
@@ -133,12 +139,16 @@ impl Delivery {
         if !run.status.is_problem() || !rows::reopen_run(&txn, run_id, run.status, now).await? {
             return Ok(());
         }
-        if rows::reopen_unreached(&txn, &run, now).await? == 0 {
+        if rows::reopen_unreached(&txn, &run, include_unknown, now).await? == 0 {
             drop(txn);
             return Ok(());
         }
         txn.commit().await?;
-        tracing::info!(run_id, "run retried to the groups it did not reach");
+        tracing::info!(
+            run_id,
+            include_unknown,
+            "run retried to the groups it did not reach"
+        );
         self.dispatch(run_id).await
     }
 

@@ -1,6 +1,7 @@
 //! What a stopped process leaves behind, and the sweep that keeps delivery from ever getting
 //! stuck. At start, and then periodically, a target left `sending` (its sender died mid-send)
-//! becomes `unknown` — WhatsApp may or may not have it — and is reported, never re-sent.
+//! becomes `unknown` — WhatsApp may or may not have it — and is reported, never re-sent unless
+//! the operator confirms the risk of a duplicate.
 //!
 //! Nothing else needs recovering: what is due lives in the rows, so the due loop's first pass
 //! fires what came due while the worker was down and gives every `running` run a pass.
@@ -58,7 +59,9 @@ impl Delivery {
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
         // One conditional UPDATE: a claim renewed meanwhile (a live send's next part) stays, and
-        // only the rows this sweep changed are reported, so two sweeps never alert twice.
+        // only the rows this sweep changed are reported, so two sweeps never alert twice. The
+        // claim number stays too: should the sender only have been frozen, its own outcome may
+        // still correct the guess, but never a later claim's once a retry reopened the target.
         let stranded = targets::Entity::update_many()
             .col_expr(targets::Column::Status, Expr::value(TargetStatus::Unknown))
             .col_expr(targets::Column::Reason, Expr::value(UNKNOWN))

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::{
     Delivery,
     sending::{Parts, UploadError},
-    targets::{self as rows, Outcome},
+    targets::{self as rows, Claim, Outcome},
 };
 use crate::provider::SendError;
 
@@ -280,7 +280,7 @@ impl Delivery {
             jitter = jitter_unit();
             let unknown = matches!(outcome, Outcome::Unknown { .. });
             // Reported already when a sweep took the send for abandoned.
-            if self.settle(target.id, outcome).await && unknown {
+            if self.settle(Claim::of(&target), outcome).await && unknown {
                 self.report_unknown(run, &target).await?;
             }
             self.progress(run, account_id, last_progress, false).await?;
@@ -390,13 +390,13 @@ impl Delivery {
 
     /// Stores an outcome; a send that happened must not go unrecorded, so this waits out a
     /// database hiccup rather than giving up. `true` when it landed on this sender's claim.
-    async fn settle(&self, target_id: i64, outcome: Outcome) -> bool {
+    async fn settle(&self, claim: Claim, outcome: Outcome) -> bool {
         let mut delay = std::time::Duration::from_millis(200);
         loop {
-            match rows::settle(&self.db, target_id, &outcome, self.clock.now()).await {
+            match rows::settle(&self.db, claim, &outcome, self.clock.now()).await {
                 Ok(own) => return own,
                 Err(e) => {
-                    tracing::warn!(target_id, error = %e, "recording a send's outcome failed; retrying");
+                    tracing::warn!(target_id = claim.target_id, error = %e, "recording a send's outcome failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(std::time::Duration::from_secs(30));
                 }

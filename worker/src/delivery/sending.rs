@@ -8,7 +8,7 @@ use entity::{media_files, reminder_run_parts as run_parts, reminder_run_targets 
 
 use super::{
     Delivery,
-    targets::{self as rows, Outcome, Renewal},
+    targets::{self as rows, Claim, Outcome, Renewal},
 };
 use crate::provider::{MediaFile, OutgoingMessage, SendError, Session, UploadedMedia};
 
@@ -124,7 +124,7 @@ impl Delivery {
     }
 
     /// Sends the parts the target has not had yet, in order, and says how it went (with the
-    /// error, if any, for the sender's pacing).
+    /// error, if any, for the sender's pacing). `target` is the row as its claim returned it.
     pub(super) async fn send_target(
         &self,
         session: &dyn Session,
@@ -141,7 +141,8 @@ impl Delivery {
             let Some(fence) = self.leases.fence(account_id) else {
                 return (Outcome::Released { parts_sent: sent }, None);
             };
-            match rows::renew_claim(&self.db, target.id, sent, self.clock.now(), &fence).await {
+            let claim = Claim::of(target);
+            match rows::renew_claim(&self.db, claim, sent, self.clock.now(), &fence).await {
                 Ok(Renewal::Renewed) => {}
                 // Every part before this one went out and this one has not: the account's new
                 // holder continues from here.

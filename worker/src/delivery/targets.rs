@@ -2,6 +2,8 @@
 //! so two processes acting on one row cannot both succeed: claiming `pending → sending` is what
 //! makes a send happen at most once. A claim and its renewal before each part also carry the
 //! account's lease fence (`service::leases`), so a worker that lost the account starts nothing.
+//! Each claim also takes the next claim number, and a sender's renewals and outcome land only
+//! under its own: one frozen mid-send never writes over a later claim of the same target.
 
 use chrono::{DateTime, Utc};
 use domain::{
@@ -50,10 +52,33 @@ pub async fn next_retry_at(
         .map(Option::flatten)
 }
 
-/// `pending → sending`, if the target is still pending and due and `fence` still holds the
-/// account; returns the row as claimed (another process may have moved it on since it was
-/// read), or `None` when someone else got there first, it is waiting out a retry, or the lease
-/// is gone.
+/// A sender's hold on one target: the claim number its claim took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub target_id: i64,
+    pub number: i64,
+}
+
+impl Claim {
+    /// The claim on `target`, as [`claim`] returned it.
+    pub fn of(target: &targets::Model) -> Self {
+        Self {
+            target_id: target.id,
+            number: target.claim_no,
+        }
+    }
+
+    fn filter(self) -> Condition {
+        Condition::all()
+            .add(targets::Column::Id.eq(self.target_id))
+            .add(targets::Column::ClaimNo.eq(self.number))
+    }
+}
+
+/// `pending → sending` under the next claim number, if the target is still pending and due and
+/// `fence` still holds the account; returns the row as claimed (another process may have moved
+/// it on since it was read), or `None` when someone else got there first, it is waiting out a
+/// retry, or the lease is gone.
 pub async fn claim(
     db: &impl ConnectionTrait,
     target_id: i64,
@@ -70,6 +95,10 @@ pub async fn claim(
             targets::Column::Attempts,
             Expr::col(targets::Column::Attempts).add(1),
         )
+        .col_expr(
+            targets::Column::ClaimNo,
+            Expr::col(targets::Column::ClaimNo).add(1),
+        )
         .col_expr(targets::Column::ClaimedAt, Expr::value(now))
         .col_expr(targets::Column::UpdatedAt, Expr::value(now))
         .filter(targets::Column::Id.eq(target_id))
@@ -85,7 +114,8 @@ pub async fn claim(
 #[derive(Debug, PartialEq, Eq)]
 pub enum Renewal {
     Renewed,
-    /// No longer `sending`: a sweep took it for abandoned and reported it unknown.
+    /// No longer this sender's `sending` claim: a sweep took it for abandoned and reported it
+    /// unknown (and a retry may since have reopened it for another claim).
     Taken,
     /// Still this sender's claim, but the account's lease is not this worker's any more.
     Fenced,
@@ -95,7 +125,7 @@ pub enum Renewal {
 /// send cut short by a crash is recorded with the parts the group has).
 pub async fn renew_claim(
     db: &impl ConnectionTrait,
-    target_id: i64,
+    claim: Claim,
     parts_sent: i32,
     now: DateTime<Utc>,
     fence: &Fence,
@@ -103,7 +133,7 @@ pub async fn renew_claim(
     let renewed = targets::Entity::update_many()
         .col_expr(targets::Column::ClaimedAt, Expr::value(now))
         .col_expr(targets::Column::PartsSent, Expr::value(parts_sent))
-        .filter(targets::Column::Id.eq(target_id))
+        .filter(claim.filter())
         .filter(targets::Column::Status.eq(TargetStatus::Sending))
         .filter(fence.holds(db.get_database_backend()))
         .exec(db)
@@ -111,10 +141,10 @@ pub async fn renew_claim(
     if renewed.rows_affected == 1 {
         return Ok(Renewal::Renewed);
     }
-    let sending = targets::Entity::find_by_id(target_id)
+    let sending = targets::Entity::find_by_id(claim.target_id)
         .one(db)
         .await?
-        .is_some_and(|t| t.status == TargetStatus::Sending);
+        .is_some_and(|t| t.status == TargetStatus::Sending && t.claim_no == claim.number);
     Ok(if sending {
         Renewal::Fenced
     } else {
@@ -196,14 +226,16 @@ pub enum Outcome {
 /// Records the outcome of a claimed target; `true` when it landed on the claim itself, `false`
 /// when another process had meanwhile taken the send for abandoned and reported it `unknown`.
 /// Then the truth beats the guess — but a retry never reopens the target (its run may have
-/// rolled up already): it is recorded failed instead, and an `unknown` stays as it was.
+/// rolled up already): it is recorded failed instead, and an `unknown` stays as it was. Both
+/// land only under the sender's own claim number: once a retry has reopened the target, a
+/// later claim's row is never the late sender's to write.
 pub async fn settle(
     db: &impl ConnectionTrait,
-    target_id: i64,
+    claim: Claim,
     outcome: &Outcome,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    if record(db, target_id, outcome, &[TargetStatus::Sending], now).await? {
+    if record(db, claim, outcome, TargetStatus::Sending, now).await? {
         return Ok(true);
     }
     let truth = match outcome {
@@ -216,16 +248,16 @@ pub async fn settle(
         Outcome::Unknown { .. } | Outcome::Released { .. } => return Ok(false),
         other => other.clone(),
     };
-    record(db, target_id, &truth, &[TargetStatus::Unknown], now).await?;
+    record(db, claim, &truth, TargetStatus::Unknown, now).await?;
     Ok(false)
 }
 
-/// Writes `outcome` if the target is in one of `from`; `false` when it was not.
+/// Writes `outcome` if the target is in `from` under `claim`; `false` when it was not.
 async fn record(
     db: &impl ConnectionTrait,
-    target_id: i64,
+    claim: Claim,
     outcome: &Outcome,
-    from: &[TargetStatus],
+    from: TargetStatus,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let update = targets::Entity::update_many()
@@ -286,8 +318,8 @@ async fn record(
         }
     };
     let done = update
-        .filter(targets::Column::Id.eq(target_id))
-        .filter(targets::Column::Status.is_in(from.iter().copied()))
+        .filter(claim.filter())
+        .filter(targets::Column::Status.eq(from))
         .exec(db)
         .await?;
     Ok(done.rows_affected == 1)
@@ -334,10 +366,13 @@ pub async fn counts(db: &impl ConnectionTrait, run_id: i64) -> Result<RunCounts,
 }
 
 /// The groups of `run` a retry sends to go back to pending, to be sent from the parts they
-/// already have, with their retry delays afresh. Returns how many.
+/// already have, with their retry delays afresh; `unknown` ones too with `include_unknown`.
+/// Their claim numbers stay, so a sender still holding an earlier claim can never record over
+/// the next. Returns how many.
 pub async fn reopen_unreached(
     db: &impl ConnectionTrait,
     run: &runs::Model,
+    include_unknown: bool,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let done = targets::Entity::update_many()
@@ -349,7 +384,7 @@ pub async fn reopen_unreached(
             targets::Column::NextAttemptAt,
             Expr::value(None::<DateTime<Utc>>),
         )
-        .filter(service::runs::unreached_targets(run))
+        .filter(service::runs::unreached_targets(run, include_unknown))
         .exec(db)
         .await?;
     Ok(done.rows_affected)
@@ -401,81 +436,4 @@ pub async fn set_run_status(
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::TimeZone as _;
-    use sea_orm::{ActiveModelTrait, Set};
-    use testkit::TestDb;
-
-    use super::*;
-
-    /// A run already rolled up with one target reported unknown.
-    async fn unknown_target(db: &impl ConnectionTrait) -> targets::Model {
-        let now = Utc.with_ymd_and_hms(2027, 1, 4, 8, 0, 0).unwrap();
-        let run = runs::ActiveModel {
-            reminder_name: Set("Finished".to_owned()),
-            occurrence_at: Set(now),
-            status: Set(RunStatus::Failed),
-            created_at: Set(now),
-            finished_at: Set(Some(now)),
-            ..Default::default()
-        }
-        .insert(db)
-        .await
-        .unwrap();
-        targets::ActiveModel {
-            run_id: Set(run.id),
-            group_jid: Set("1@g.us".to_owned()),
-            group_name: Set("Choir".to_owned()),
-            status: Set(TargetStatus::Unknown),
-            attempts: Set(1),
-            parts_sent: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(db)
-        .await
-        .unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_retry_never_reopens_a_target_reported_unknown() {
-        let test = TestDb::new().await;
-        let target = unknown_target(&test.db).await;
-        let now = target.updated_at;
-        let retry = Outcome::Retry {
-            at: now + chrono::Duration::seconds(30),
-            reason: "simulated send failure".to_owned(),
-            parts_sent: 1,
-        };
-        settle(&test.db, target.id, &retry, now).await.unwrap();
-        let after = targets::Entity::find_by_id(target.id)
-            .one(&test.db)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(after.status, TargetStatus::Failed, "{after:?}");
-        assert_eq!(after.next_attempt_at, None);
-        assert!(after.reason.unwrap().contains("already reported unknown"));
-    }
-
-    #[tokio::test]
-    async fn the_truth_of_a_send_replaces_an_unknown() {
-        let test = TestDb::new().await;
-        let target = unknown_target(&test.db).await;
-        let sent = Outcome::Sent {
-            wa_message_id: "3EB0AA".to_owned(),
-            latency_ms: 5,
-            parts_sent: 2,
-        };
-        settle(&test.db, target.id, &sent, target.updated_at)
-            .await
-            .unwrap();
-        let after = targets::Entity::find_by_id(target.id)
-            .one(&test.db)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((after.status, after.parts_sent), (TargetStatus::Sent, 2));
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
 //! The operator's retry of the groups a run did not reach: the run's own message goes to each
-//! of them once (counted in the simulator's outbox), never to a group it reached, and a retry
-//! carried out twice sends nothing more.
+//! of them once (counted in the simulator's outbox), never to a group it reached, to one that
+//! may have it only when the operator confirmed that, and a retry carried out twice sends
+//! nothing more.
 
 use std::collections::HashMap;
 
@@ -8,6 +9,8 @@ use domain::{
     bus::Command,
     status::{AccountStatus, RunStatus, TargetStatus},
 };
+use entity::reminder_run_targets;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use service::{accounts, audit::Actor, runs::RunActionError};
 use testkit::TestDb;
 use worker::provider::sim::Fault;
@@ -76,6 +79,7 @@ async fn a_run_skipped_while_its_account_was_offline_is_retried_once_to_each_gro
     let again = Command::RetryRun {
         account_id: h.account_id,
         run_id: run.id,
+        include_unknown: false,
     };
     h.delivery.execute(again).await.unwrap();
     h.tick_until(at(8, 25, 0), chrono::Duration::seconds(10))
@@ -131,5 +135,102 @@ async fn a_partial_runs_retry_sends_only_to_the_group_that_failed() {
         .map(|&g| (h.groups[g].jid.clone(), 1))
         .collect();
     assert_eq!(h.outbox().await, expected);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_group_that_may_have_the_run_is_sent_it_only_by_the_confirmed_retry_and_once() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    // The account leaves its last two groups on WhatsApp's side: sends there fail for good.
+    h.sim
+        .inject(h.account_id, Fault::SetGroupCount { count: 10 })
+        .unwrap();
+    let mut by_jid: Vec<usize> = (0..h.groups.len()).collect();
+    by_jid.sort_by_key(|&i| h.groups[i].jid.clone());
+    let (failed, unknown) = (by_jid[10], by_jid[11]);
+    let reminder = h
+        .create(h.input("Unsure", local(8, 40), &[failed, unknown]))
+        .await;
+    h.clock.set(at(8, 40, 0));
+    let run = h.settled_run(reminder.id, at(8, 40, 0)).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    // One send was cut off by a stop and reported unknown, as the sweep leaves it: WhatsApp
+    // never got it, but Herald cannot know that.
+    let unknown_target = h
+        .targets(run.id)
+        .await
+        .into_iter()
+        .find(|t| t.group_jid == h.groups[unknown].jid)
+        .unwrap();
+    reminder_run_targets::Entity::update_many()
+        .col_expr(
+            reminder_run_targets::Column::Status,
+            Expr::value(TargetStatus::Unknown),
+        )
+        .col_expr(
+            reminder_run_targets::Column::Reason,
+            Expr::value("unknown: Herald stopped while sending"),
+        )
+        .filter(reminder_run_targets::Column::Id.eq(unknown_target.id))
+        .exec(&h.db)
+        .await
+        .unwrap();
+    assert!(h.outbox().await.is_empty());
+    h.sim
+        .inject(h.account_id, Fault::SetGroupCount { count: 12 })
+        .unwrap();
+
+    // The one-tap retry sends to the failed group only.
+    service::runs::retry(&h.db, Actor::Operator, h.operator_id, run.id)
+        .await
+        .unwrap();
+    let retried = h
+        .tick_until_run(
+            reminder.id,
+            at(8, 40, 0),
+            chrono::Duration::seconds(1),
+            |s| s == RunStatus::Partial,
+        )
+        .await;
+    assert!(retried.finished_at.is_some());
+    let failed_only: HashMap<String, usize> = [(h.groups[failed].jid.clone(), 1)].into();
+    assert_eq!(h.outbox().await, failed_only);
+
+    // Confirmed, the retry sends to the group that may have it: once.
+    service::runs::retry_including_unknown(&h.db, Actor::Operator, h.operator_id, run.id)
+        .await
+        .unwrap();
+    h.tick_until_run(
+        reminder.id,
+        at(8, 40, 0),
+        chrono::Duration::seconds(1),
+        |s| s == RunStatus::Success,
+    )
+    .await;
+    let both: HashMap<String, usize> = [failed, unknown]
+        .iter()
+        .map(|&g| (h.groups[g].jid.clone(), 1))
+        .collect();
+    assert_eq!(h.outbox().await, both);
+
+    // Nothing is left to retry: a request is refused, and both commands carried out again
+    // send nobody the message a third time.
+    assert!(matches!(
+        service::runs::retry_including_unknown(&h.db, Actor::Operator, h.operator_id, run.id).await,
+        Err(RunActionError::NotRetryable(RunStatus::Success))
+    ));
+    for include_unknown in [false, true] {
+        let again = Command::RetryRun {
+            account_id: h.account_id,
+            run_id: run.id,
+            include_unknown,
+        };
+        h.delivery.execute(again).await.unwrap();
+    }
+    h.tick_until(at(8, 45, 0), chrono::Duration::seconds(10))
+        .await;
+    assert_eq!(h.outbox().await, both);
     h.stop().await;
 }

@@ -85,6 +85,7 @@ pub fn sentence(entry: &audit_log::Model, me: i64, names: &Names) -> AuditSenten
             Some(" as a copy of another reminder".into()),
         ),
         "reminder.paused" => ("paused ".into(), Some(String::new())),
+        "reminder.restored" => ("put back ".into(), Some(", undoing its delete".into())),
         "reminder.resumed" => ("resumed ".into(), Some(String::new())),
         "reminder.sent_now" => ("sent ".into(), Some(" now, outside its schedule".into())),
         "reminder.skipped" => (

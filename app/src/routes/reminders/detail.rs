@@ -5,7 +5,7 @@
 use domain::{bus::Event, status::ReminderStatus};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
-use leptos_router::hooks::use_navigate;
+use leptos_router::{NavigateOptions, hooks::use_navigate};
 
 use super::{
     plural,
@@ -19,12 +19,13 @@ use crate::{
         live::keep_current,
         part_preview::PartPreview,
         run_badge::ReminderStatusBadge,
+        toast::{Toasts, use_toasts},
     },
     functions::{
         AppError,
         reminders::{
-            delete_reminder, duplicate_reminder, pause_reminder, reminder_page, resume_reminder,
-            send_reminder_now, skip_next_occurrence,
+            delete_reminder, duplicate_reminder, pause_reminder, reminder_page, restore_reminder,
+            resume_reminder, send_reminder_now, skip_next_occurrence,
         },
     },
     routes::id_param,
@@ -121,6 +122,7 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
     let id = page.row.id;
     let status = page.row.status;
     let name = page.row.name.clone();
+    let name_for_toasts = StoredValue::new(name.clone());
     let ScreenState {
         confirm,
         busy,
@@ -130,16 +132,24 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
     let navigate = use_navigate();
     let expected = page.next_fire_at;
 
+    let toasts = use_toasts();
     let run_action = Callback::new(move |action: Action| {
         confirm.set(None);
         busy.set(true);
         error.set(None);
         done.set(None);
         let navigate = navigate.clone();
+        let name = name_for_toasts.get_value();
         spawn_local(async move {
             let result = match action {
-                Action::Pause => pause_reminder(id).await.map(|()| None),
-                Action::Resume => resume_reminder(id).await.map(|()| None),
+                Action::Pause => pause_reminder(id).await.map(|()| {
+                    toasts.say(format!("Paused “{name}”."));
+                    None
+                }),
+                Action::Resume => resume_reminder(id).await.map(|()| {
+                    toasts.say(format!("Resumed “{name}”."));
+                    None
+                }),
                 Action::SendNow => send_reminder_now(id).await.map(|()| {
                     done.set(Some(
                         "Sending now: follow it in the run history below.".to_owned(),
@@ -154,18 +164,25 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
                         )));
                         None
                     }),
-                Action::Duplicate => duplicate_reminder(id)
-                    .await
-                    .map(|copy| Some(format!("/reminders/{copy}"))),
-                Action::Delete => delete_reminder(id)
-                    .await
-                    .map(|()| Some("/reminders".to_owned())),
+                Action::Duplicate => duplicate_reminder(id).await.map(|copy| {
+                    toasts.say("This is the copy. It is paused: check it, then resume it.");
+                    Some(format!("/reminders/{copy}"))
+                }),
+                Action::Delete => delete_reminder(id).await.map(|()| {
+                    let undo_navigate = navigate.clone();
+                    toasts.say_with_undo(format!("Deleted “{name}”."), move || {
+                        undo_delete(id, toasts, undo_navigate.clone())
+                    });
+                    Some("/reminders".to_owned())
+                }),
             };
-            busy.set(false);
+            busy.try_set(false);
             match result {
                 Ok(Some(to)) => navigate(&to, Default::default()),
                 Ok(None) => reload.run(()),
-                Err(e) => error.set(Some(error_text(&e))),
+                Err(e) => {
+                    error.try_set(Some(error_text(&e)));
+                }
             }
         });
     });
@@ -319,6 +336,24 @@ fn ReminderScreen(page: ReminderPage, reload: Callback<()>, ui: ScreenState) -> 
             }
         })}
     }
+}
+
+/// Puts a deleted reminder back and opens it; run from the delete's toast, from whatever page
+/// the operator is on by then.
+fn undo_delete(
+    id: i64,
+    toasts: Toasts,
+    navigate: impl Fn(&str, NavigateOptions) + Send + Sync + 'static,
+) {
+    spawn_local(async move {
+        match restore_reminder(id).await {
+            Ok(()) => {
+                toasts.say("It is back, as it was.");
+                navigate(&format!("/reminders/{id}"), Default::default());
+            }
+            Err(e) => toasts.warn(error_text(&e)),
+        }
+    });
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

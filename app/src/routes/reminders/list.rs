@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-use super::plural;
+use super::{drafts::DraftsCard, plural};
 use crate::{
     components::{
         feedback::error_text,
@@ -51,6 +51,7 @@ pub fn RemindersPage() -> impl IntoView {
                 </div>
                 <a class="button" href="/reminders/new" data-testid="new-reminder">"New reminder"</a>
             </header>
+            <DraftsCard />
             <nav class="filter-tabs" aria-label="Filter reminders">
                 {FILTERS.into_iter().map(|(filter, label)| {
                     let href = list_href(filter, 1);

@@ -2,6 +2,7 @@
 //! page, and the wizard that writes and edits them.
 
 pub(crate) mod detail;
+mod drafts;
 mod list;
 mod run;
 mod wizard;

@@ -1,7 +1,8 @@
 //! `/reminders/runs/:id`: one run, group by group — where Telegram alerts link, where a run
 //! paused at its send window is resumed or cancelled, and where a run that left groups
-//! unreached is retried to them. [`RunCard`] is the same run inside a
-//! reminder's history.
+//! unreached is retried to them — and, once the operator confirms they could get it twice, to
+//! the groups that may already have it. [`RunCard`] is the same run inside a reminder's
+//! history.
 
 use std::collections::HashMap;
 
@@ -15,6 +16,7 @@ use leptos_meta::Title;
 use crate::{
     components::part_preview::PartPreview,
     components::{
+        dialog::Dialog,
         feedback::{LoadFailed, error_text},
         live::keep_current,
         run_badge::{RunStatusBadge, TargetStatusBadge},
@@ -22,6 +24,7 @@ use crate::{
     functions::{
         AppError,
         reminders::{cancel_run, resume_run, retry_run, run_page},
+        runs::retry_run_including_unknown,
     },
     routes::id_param,
     wire::reminders::{RunPage, RunTargetView, RunView},
@@ -112,11 +115,14 @@ enum Action {
     Resume,
     Cancel,
     Retry,
+    /// Confirmed: the groups that may already have it too.
+    RetryUnknown,
 }
 
 /// One run: its status, how many groups got it, and (unfolded) each group's outcome. A paused
-/// run offers Resume and Cancel, one that left groups unreached offers to send to them;
-/// `on_change` runs once the request is queued.
+/// run offers Resume and Cancel, one that left groups unreached offers to send to them, and
+/// one whose sends may or may not have landed offers, as a secondary choice behind a
+/// confirmation, to send to those too; `on_change` runs once the request is queued.
 #[component]
 pub fn RunCard(run: RunView, open: bool, on_change: Callback<()>) -> impl IntoView {
     let run_id = run.id;
@@ -127,7 +133,17 @@ pub fn RunCard(run: RunView, open: bool, on_change: Callback<()>) -> impl IntoVi
         .iter()
         .filter(|t| matches!(t.status, TargetStatus::Skipped | TargetStatus::Failed))
         .count();
+    let unknown: Vec<String> = run
+        .targets
+        .iter()
+        .filter(|t| t.status == TargetStatus::Unknown)
+        .map(|t| t.group_name.clone())
+        .collect();
+    let unknown_count = unknown.len();
     let retryable = run.status.is_problem() && unreached > 0;
+    let resendable = run.status.is_problem() && unknown_count > 0;
+    let unknown = StoredValue::new(unknown);
+    let confirming = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let RunNotices(notices) = use_context().unwrap_or_default();
     let act = move |action: Action| {
@@ -137,6 +153,7 @@ pub fn RunCard(run: RunView, open: bool, on_change: Callback<()>) -> impl IntoVi
                 Action::Resume => resume_run(run_id).await,
                 Action::Cancel => cancel_run(run_id).await,
                 Action::Retry => retry_run(run_id).await,
+                Action::RetryUnknown => retry_run_including_unknown(run_id).await,
             };
             busy.set(false);
             let notice = match (result, action) {
@@ -148,6 +165,10 @@ pub fn RunCard(run: RunView, open: bool, on_change: Callback<()>) -> impl IntoVi
                 }
                 (Ok(()), Action::Retry) => Ok(
                     "Sending: the groups not reached are being sent this run's message now."
+                        .to_owned(),
+                ),
+                (Ok(()), Action::RetryUnknown) => Ok(
+                    "Sending: this run's message is going again to every group not reached, including those that may already have it."
                         .to_owned(),
                 ),
                 (Err(e), _) => Err(error_text(&e)),
@@ -181,22 +202,107 @@ pub fn RunCard(run: RunView, open: bool, on_change: Callback<()>) -> impl IntoVi
                     </div>
                 </div>
             })}
-            {retryable.then(|| view! {
+            {(retryable || resendable).then(|| view! {
                 <div class="notice notice-bad run-unreached" role="group" aria-label="Groups not reached">
-                    <p data-testid="unreached-count">
-                        {if unreached == 1 { "1 group did not get this run.".to_owned() } else { format!("{unreached} groups did not get this run.") }}
-                        " Send them its message now? Groups that got it, or may have, are left alone."
-                    </p>
+                    {retryable.then(|| view! {
+                        <p data-testid="unreached-count">
+                            {if unreached == 1 { "1 group did not get this run.".to_owned() } else { format!("{unreached} groups did not get this run.") }}
+                            " Send them its message now? Groups that got it, or may have, are left alone."
+                        </p>
+                    })}
+                    {resendable.then(|| view! {
+                        <p data-testid="unknown-count">
+                            {groups_may_have_it(unknown_count)}
+                            ": WhatsApp did not confirm the send."
+                        </p>
+                    })}
                     <div class="actions">
-                        <button class="button" type="button" data-testid="retry-run" disabled=busy on:click=move |_| act(Action::Retry)>"Send to the groups not reached"</button>
+                        {retryable.then(|| view! {
+                            <button class="button" type="button" data-testid="retry-run" disabled=busy on:click=move |_| act(Action::Retry)>"Send to the groups not reached"</button>
+                        })}
+                        {resendable.then(|| view! {
+                            <button class="button button-secondary" type="button" data-testid="retry-unknown" disabled=busy on:click=move |_| confirming.set(true)>
+                                {resend_label(retryable, unknown_count)}
+                            </button>
+                        })}
                     </div>
                 </div>
             })}
+            <Show when=move || confirming.get()>
+                <ResendDialog
+                    groups=unknown.get_value()
+                    also_unreached=retryable
+                    on_close=Callback::new(move |()| confirming.set(false))
+                    on_confirm=Callback::new(move |()| {
+                        confirming.set(false);
+                        act(Action::RetryUnknown);
+                    })
+                />
+            </Show>
             {move || notices.read().get(&run_id).cloned().map(|result| match result {
                 Ok(text) => view! { <p class="notice notice-ok" role="status">{text}</p> }.into_any(),
                 Err(text) => view! { <p class="notice notice-bad" role="alert">{text}</p> }.into_any(),
             })}
         </article>
+    }
+}
+
+/// Asks the operator to confirm sending to groups whose send may have landed: said plainly,
+/// they could get the message twice.
+#[component]
+fn ResendDialog(
+    groups: Vec<String>,
+    /// The groups not reached are sent it too.
+    also_unreached: bool,
+    on_close: Callback<()>,
+    on_confirm: Callback<()>,
+) -> impl IntoView {
+    let title = if groups.len() == 1 {
+        "Resend to a group that may already have it?"
+    } else {
+        "Resend to groups that may already have it?"
+    };
+    view! {
+        <Dialog title_id="retry-unknown-title" title=title.to_owned() testid="retry-unknown-dialog" on_close>
+            <p>
+                "WhatsApp may already have delivered this run's message to "
+                {if groups.len() == 1 { "this group" } else { "these groups" }}
+                ", but never confirmed it, so Herald cannot tell:"
+            </p>
+            <ul class="impact" data-testid="retry-unknown-groups">
+                {groups.into_iter().map(|name| view! { <li>{name}</li> }).collect_view()}
+            </ul>
+            <p><strong>"If it did, they get the message twice."</strong></p>
+            {also_unreached.then(|| view! { <p class="muted">"The groups not reached are sent it too."</p> })}
+            <div class="actions">
+                <button class="button button-danger" type="button" data-testid="retry-unknown-confirm" on:click=move |_| on_confirm.run(())>
+                    "Resend, knowing they may get it twice"
+                </button>
+                <button class="button button-secondary" type="button" data-testid="retry-unknown-cancel" on:click=move |_| on_close.run(())>"Cancel"</button>
+            </div>
+        </Dialog>
+    }
+}
+
+/// "1 group may already have it", "3 groups may already have it".
+fn groups_may_have_it(n: usize) -> String {
+    match n {
+        1 => "1 group may already have it".to_owned(),
+        n => format!("{n} groups may already have it"),
+    }
+}
+
+/// The secondary action's label: "Also …" beside the one-tap retry.
+fn resend_label(beside_retry: bool, n: usize) -> String {
+    let groups = if n == 1 {
+        "the group that may already have it".to_owned()
+    } else {
+        format!("the {n} groups that may already have it")
+    };
+    if beside_retry {
+        format!("Also resend to {groups}…")
+    } else {
+        format!("Resend to {groups}…")
     }
 }
 
@@ -237,11 +343,25 @@ fn format_latency(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::format_latency;
+    use super::{format_latency, groups_may_have_it, resend_label};
 
     #[test]
     fn latency_reads_naturally() {
         assert_eq!(format_latency(850), "850 ms");
         assert_eq!(format_latency(2_430), "2.4 s");
+    }
+
+    #[test]
+    fn the_resend_offer_counts_its_groups() {
+        assert_eq!(groups_may_have_it(1), "1 group may already have it");
+        assert_eq!(groups_may_have_it(3), "3 groups may already have it");
+        assert_eq!(
+            resend_label(true, 2),
+            "Also resend to the 2 groups that may already have it…"
+        );
+        assert_eq!(
+            resend_label(false, 1),
+            "Resend to the group that may already have it…"
+        );
     }
 }

@@ -196,3 +196,44 @@ fn a_fire_shows_the_operators_own_time_only_when_it_reads_differently() {
     );
     assert_eq!(FireTime::new(fire, zone("Asia/Tokyo"), None).yours, None);
 }
+
+#[test]
+fn an_edit_names_the_steps_it_changes_as_saving_would_store_them() {
+    let before = ReminderDraft {
+        repeat: Some(Spec::every(Frequency::Weekly, 1)),
+        group_ids: vec![1, 2],
+        ..complete()
+    };
+    assert_eq!(before.changed_steps(&before), Vec::<Step>::new());
+
+    // What saving stores the same is no change: trailing spaces, groups in another order.
+    let same = ReminderDraft {
+        name: "Stand-up  ".into(),
+        group_ids: vec![2, 1],
+        ..before.clone()
+    };
+    assert_eq!(same.changed_steps(&before), Vec::<Step>::new());
+
+    let later = ReminderDraft {
+        time: "10:00".into(),
+        ..before.clone()
+    };
+    assert_eq!(later.changed_steps(&before), [Step::When]);
+    let skipping = ReminderDraft {
+        skip: vec![chrono::NaiveDate::from_ymd_opt(2031, 3, 10).unwrap()],
+        ..before.clone()
+    };
+    assert_eq!(skipping.changed_steps(&before), [Step::When]);
+
+    let mut both = ReminderDraft {
+        group_ids: vec![1],
+        ..before.clone()
+    };
+    both.parts[0].body = "In 5 minutes".into();
+    assert_eq!(both.changed_steps(&before), [Step::Message, Step::Groups]);
+    let moved = ReminderDraft {
+        account_id: Some(2),
+        ..before.clone()
+    };
+    assert_eq!(moved.changed_steps(&before), [Step::Account]);
+}

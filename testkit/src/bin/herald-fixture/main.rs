@@ -8,6 +8,8 @@
 //! - `skipped-run <account label>`: a run to two of the account's groups, skipped a minute ago
 //!   because the account was logged out then, with its own copy of the message. The account
 //!   must be connected with synced groups (paired again since).
+//! - `unsure-run <account label>`: as `skipped-run`, but the second group's send was cut off by
+//!   a stop and reported `unknown`, so the run failed.
 //! - `daily-reminder <account label>`: a daily reminder at 17:30 UTC from tomorrow to two of
 //!   the account's current groups.
 //! - `finished-runs`: two runs that just ended — a partly sent one of an ended reminder, and a
@@ -32,14 +34,15 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let made = match args.as_slice() {
         ["paused-run", label] => runs::paused(&db, operator(&db).await?, label).await?,
-        ["skipped-run", label] => runs::skipped(&db, operator(&db).await?, label).await?,
+        ["skipped-run", label] => runs::skipped(&db, operator(&db).await?, label, false).await?,
+        ["unsure-run", label] => runs::skipped(&db, operator(&db).await?, label, true).await?,
         ["daily-reminder", label] => runs::daily(&db, operator(&db).await?, label).await?,
         ["finished-runs"] => runs::finished(&db, operator(&db).await?).await?,
         ["failed-job", error] => jobs::failed(&db, error).await?,
         ["job-state", id] => jobs::state(&db, id).await?,
         _ => bail!(
             "usage: herald-fixture paused-run <account label> | skipped-run <account label> | \
-             daily-reminder <account label> | finished-runs | \
+             unsure-run <account label> | daily-reminder <account label> | finished-runs | \
              failed-job <error> | job-state <id>"
         ),
     };

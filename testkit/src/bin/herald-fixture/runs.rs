@@ -85,20 +85,28 @@ pub async fn daily(
     Ok(json!({ "reminder_id": reminder.id, "name": reminder.name }))
 }
 
+/// The skipped run; `unsure`, its second group's send was cut off by a stop instead and
+/// reported `unknown`, so the run failed.
 pub async fn skipped(
     db: &DatabaseConnection,
     operator_id: i64,
     label: &str,
+    unsure: bool,
 ) -> anyhow::Result<serde_json::Value> {
     let (account, groups) = current_groups(db, operator_id, label, 2).await?;
     let now = Utc::now();
     let reminder = daily_reminder(db, operator_id, account.id, &groups, now).await?;
     let occurrence = now - Duration::minutes(1);
+    let status = if unsure {
+        RunStatus::Failed
+    } else {
+        RunStatus::Skipped
+    };
     let run = insert_run(
         db,
         &reminder,
         Some(reminder.id),
-        RunStatus::Skipped,
+        status,
         None,
         occurrence,
         Some(occurrence),
@@ -122,13 +130,14 @@ pub async fn skipped(
     }
     let outcomes = groups
         .iter()
-        .map(|g| {
-            (
-                g.jid.clone(),
-                g.name.clone(),
-                Some(g.id),
-                TargetStatus::Skipped,
-            )
+        .enumerate()
+        .map(|(i, g)| {
+            let status = if unsure && i == 1 {
+                TargetStatus::Unknown
+            } else {
+                TargetStatus::Skipped
+            };
+            (g.jid.clone(), g.name.clone(), Some(g.id), status)
         })
         .collect();
     insert_targets(db, run.id, occurrence, outcomes).await?;
@@ -138,6 +147,7 @@ pub async fn skipped(
             Expr::value("the account was not connected (logged_out)"),
         )
         .filter(targets::Column::RunId.eq(run.id))
+        .filter(targets::Column::Status.eq(TargetStatus::Skipped))
         .exec(db)
         .await?;
     Ok(json!({ "reminder_id": reminder.id, "run_id": run.id, "name": reminder.name }))
@@ -310,6 +320,10 @@ async fn insert_run(
     .await?)
 }
 
+/// As the sweep records a send a stopped worker left under way.
+const UNKNOWN: &str =
+    "unknown: Herald stopped while sending; WhatsApp may have delivered it, so it is not re-sent";
+
 /// One target per (jid, name, group id, status); a sent one as the sender records it.
 async fn insert_targets(
     db: &DatabaseConnection,
@@ -319,14 +333,22 @@ async fn insert_targets(
 ) -> anyhow::Result<()> {
     for (jid, name, group_id, status) in outcomes {
         let sent = status == TargetStatus::Sent;
-        let tried = matches!(status, TargetStatus::Sent | TargetStatus::Failed);
+        let tried = matches!(
+            status,
+            TargetStatus::Sent | TargetStatus::Failed | TargetStatus::Unknown
+        );
         targets::ActiveModel {
             run_id: Set(run_id),
             group_id: Set(group_id),
             group_jid: Set(jid),
             group_name: Set(name),
             status: Set(status),
-            reason: Set((status == TargetStatus::Failed).then(|| "the group was not found".into())),
+            reason: Set(match status {
+                TargetStatus::Failed => Some("the group was not found".into()),
+                TargetStatus::Unknown => Some(UNKNOWN.into()),
+                _ => None,
+            }),
+            claim_no: Set(i64::from(tried)),
             wa_message_id: Set(sent.then(|| format!("fixture-{run_id}"))),
             latency_ms: Set(sent.then_some(420)),
             attempts: Set(i32::from(tried)),

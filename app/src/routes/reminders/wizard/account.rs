@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use super::{FieldProblem, WizardContext};
+use crate::routes::reminders::drafts::ContinueLastDraft;
 use crate::{
     components::{
         feedback::error_text,
@@ -38,6 +39,7 @@ pub fn NewReminderPage() -> impl IntoView {
         <section class="page wizard">
             <nav class="breadcrumb" aria-label="Breadcrumb"><a href="/reminders">"Reminders"</a></nav>
             <header class="page-header"><h1>"New reminder"</h1></header>
+            <ContinueLastDraft />
             <div class="card wizard-body" data-testid="wizard-account">
                 <h2 class="wizard-step-heading">"1. Account"</h2>
                 <AccountChoices selected=Signal::stored(None) on_choose=start />

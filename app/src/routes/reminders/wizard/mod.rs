@@ -20,13 +20,18 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::{
     clock,
-    components::feedback::{LoadFailed, error_text},
+    components::{
+        feedback::{LoadFailed, error_text},
+        toast::use_toasts,
+    },
     functions::{
         AppError,
-        drafts::{discard_draft, edit_reminder, load_draft, save_draft},
+        drafts::{discard_draft, edit_reminder, load_draft, save_draft, submit_draft},
     },
     routes::id_param,
-    wire::reminders::{DraftPage, Problem, ReminderDraft, Step},
+    wire::reminders::{
+        DraftPage, FieldProblem as StepProblem, Problem, ReminderDraft, Step, SubmitOutcome,
+    },
 };
 
 pub use account::NewReminderPage;
@@ -90,13 +95,21 @@ enum SaveState {
     Failed(String),
 }
 
-/// What every step gets: the draft, and the wizard's way to move.
+/// What every step gets: the draft, and the wizard's way to move and to finish.
 #[derive(Clone, Copy)]
 pub(super) struct WizardContext {
     pub draft: RwSignal<ReminderDraft>,
     /// The step's own problems, shown after a Next that was refused.
     pub problems: RwSignal<Vec<Problem>>,
     pub operator_timezone: StoredValue<String>,
+    /// An edit's reminder as stored, to show what the draft changes.
+    pub original: StoredValue<Option<ReminderDraft>>,
+    /// Creates the reminder (or saves the edit), from any step.
+    pub finish: Callback<()>,
+    /// A finish under way.
+    pub finishing: RwSignal<bool>,
+    /// What the server refused at the last finish, by step (the review lists them).
+    pub refused: RwSignal<Vec<StepProblem>>,
 }
 
 impl WizardContext {
@@ -122,18 +135,71 @@ fn Wizard(page: DraftPage, step: Memo<Option<Step>>) -> impl IntoView {
         None => format!("/reminders/drafts/{draft_id}"),
     };
     let draft = RwSignal::new(page.draft);
+    let save_state = RwSignal::new(SaveState::Saved);
+    let navigate = use_navigate();
+    let toasts = use_toasts();
+    // Every change is saved once typing pauses; a newer change supersedes a pending save.
+    let edits = StoredValue::new(0u64);
+    let saved_version = RwSignal::new(draft.get_untracked());
+    let finishing = RwSignal::new(false);
+    let refused = RwSignal::new(Vec::<StepProblem>::new());
+    let finish_error = RwSignal::new(None::<String>);
+    let url_of = move |step: Step| format!("{base}/{}", step.slug());
+    let review_url = url_of(Step::Review);
+    let finish = {
+        let navigate = navigate.clone();
+        let is_edit = editing.is_some();
+        Callback::new(move |()| {
+            finishing.set(true);
+            finish_error.set(None);
+            edits.update_value(|g| *g += 1);
+            let navigate = navigate.clone();
+            let review_url = review_url.clone();
+            spawn_local(async move {
+                persist(draft_id, draft, saved_version, save_state).await;
+                let result = match save_state.try_get_untracked() {
+                    Some(SaveState::Saved) => submit_draft(draft_id).await,
+                    Some(SaveState::Failed(why)) => Err(AppError::new(why)),
+                    Some(SaveState::Saving) => {
+                        Err(AppError::new("It is still being saved: try again."))
+                    }
+                    // The wizard is gone.
+                    None => return,
+                };
+                finishing.try_set(false);
+                match result {
+                    Ok(SubmitOutcome::Saved { reminder_id }) => {
+                        let name = draft.try_get_untracked().unwrap_or_default().name;
+                        toasts.say(if is_edit {
+                            format!("Saved your changes to “{}”.", name.trim())
+                        } else {
+                            format!("Created “{}”.", name.trim())
+                        });
+                        navigate(&format!("/reminders/{reminder_id}"), Default::default());
+                    }
+                    // The review lists every problem, each linked to its step.
+                    Ok(SubmitOutcome::Invalid(problems)) => {
+                        refused.try_set(problems);
+                        navigate(&review_url, Default::default());
+                    }
+                    Err(e) => {
+                        finish_error.try_set(Some(error_text(&e)));
+                    }
+                }
+            });
+        })
+    };
+    let original = page.original;
     let ctx = WizardContext {
         draft,
         problems: RwSignal::new(Vec::new()),
         operator_timezone: StoredValue::new(page.operator_timezone),
+        original: StoredValue::new(original),
+        finish,
+        finishing,
+        refused,
     };
     provide_context(ctx);
-    let save_state = RwSignal::new(SaveState::Saved);
-    let navigate = use_navigate();
-
-    // Every change is saved once typing pauses; a newer change supersedes a pending save.
-    let edits = StoredValue::new(0u64);
-    let saved_version = RwSignal::new(draft.get_untracked());
     Effect::new(move |_| {
         let current = draft.get();
         if current == saved_version.get_untracked() {
@@ -153,10 +219,31 @@ fn Wizard(page: DraftPage, step: Memo<Option<Step>>) -> impl IntoView {
         );
     });
 
-    let url_of = {
-        let base = base.clone();
-        move |step: Step| format!("{base}/{}", step.slug())
-    };
+    // A problem shown after a refused Next goes as soon as its field is fixed (and reads anew
+    // while it is not); none appears while typing that was not asked for. A change also
+    // retires what the server refused last, which the next finish checks again.
+    Effect::new(move |_| {
+        let current = draft.read();
+        if !ctx.refused.with_untracked(Vec::is_empty) {
+            ctx.refused.set(Vec::new());
+        }
+        let shown = ctx.problems.get_untracked();
+        let Some(at) = step.get_untracked() else {
+            return;
+        };
+        if shown.is_empty() {
+            return;
+        }
+        let still: Vec<Problem> = current
+            .problems(at, clock::now())
+            .into_iter()
+            .filter(|p| shown.iter().any(|s| s.field == p.field))
+            .collect();
+        if still != shown {
+            ctx.problems.set(still);
+        }
+    });
+
     // Moving saves first, so the next page (or a refresh of it) loads what was entered.
     let go = {
         let url_of = url_of.clone();
@@ -190,18 +277,41 @@ fn Wizard(page: DraftPage, step: Memo<Option<Step>>) -> impl IntoView {
     };
     let discard = {
         let navigate = navigate.clone();
-        let back_to = match &editing {
-            Some(reminder) => format!("/reminders/{}", reminder.id),
+        let reminder_id = editing.as_ref().map(|r| r.id);
+        let back_to = match reminder_id {
+            Some(id) => format!("/reminders/{id}"),
             None => "/reminders".to_owned(),
         };
         move |_| {
             let navigate = navigate.clone();
             let back_to = back_to.clone();
             edits.update_value(|g| *g += 1);
+            // What Undo brings back: the draft as on screen, at this step.
+            let kept = draft.get_untracked();
+            let at = step.get_untracked().unwrap_or(Step::Account);
             spawn_local(async move {
                 match discard_draft(draft_id).await {
-                    Ok(()) => navigate(&back_to, Default::default()),
-                    Err(e) => save_state.set(SaveState::Failed(error_text(&e))),
+                    Ok(()) => {
+                        let text = if reminder_id.is_some() {
+                            "Your changes are discarded."
+                        } else {
+                            "The draft is discarded."
+                        };
+                        let undo_navigate = navigate.clone();
+                        toasts.say_with_undo(text, move || {
+                            super::drafts::undo_discard(
+                                reminder_id,
+                                kept.clone(),
+                                at,
+                                toasts,
+                                undo_navigate.clone(),
+                            )
+                        });
+                        navigate(&back_to, Default::default());
+                    }
+                    Err(e) => {
+                        save_state.try_set(SaveState::Failed(error_text(&e)));
+                    }
                 }
             });
         }
@@ -252,22 +362,29 @@ fn Wizard(page: DraftPage, step: Memo<Option<Step>>) -> impl IntoView {
                     Step::Message => view! { <message::MessageStep /> }.into_any(),
                     Step::When => view! { <when::WhenStep /> }.into_any(),
                     Step::Groups => view! { <groups::GroupsStep /> }.into_any(),
-                    Step::Review => view! { <review::ReviewStep draft_id editing=is_edit url_of=url_of.clone() /> }.into_any(),
+                    Step::Review => view! { <review::ReviewStep editing=is_edit url_of=url_of.clone() /> }.into_any(),
                 };
                 let back = current.previous();
                 let go = go.clone();
                 let next = next.clone();
+                // An edit can be saved from the step that changed; a new reminder goes on to
+                // the review before it is created.
+                let save_here = is_edit && current != Step::Review;
                 view! {
                     <div class="card wizard-body" data-testid=format!("wizard-{}", current.slug())>
                         <h2 class="wizard-step-heading">{format!("{}. {}", current.number(), current.title())}</h2>
                         {body}
                     </div>
+                    {move || finish_error.get().map(|text| view! { <p class="notice notice-bad" role="alert">{text}</p> })}
                     <div class="wizard-footer">
                         {back.map(|to| { let go = go.clone(); view! {
                             <button class="button button-secondary" type="button" data-testid="wizard-back" on:click=move |_| go(to)>"Back"</button>
                         }})}
                         {(current != Step::Review).then(|| view! {
-                            <button class="button" type="button" data-testid="wizard-next" on:click=move |_| next(current)>"Next"</button>
+                            <button class="button" class:button-secondary=save_here type="button" data-testid="wizard-next" on:click=move |_| next(current)>"Next"</button>
+                        })}
+                        {save_here.then(|| view! {
+                            <button class="button" type="button" data-testid="wizard-save" disabled=move || finishing.get() on:click=move |_| finish.run(())>"Save changes"</button>
                         })}
                     </div>
                 }.into_any()

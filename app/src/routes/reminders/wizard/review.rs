@@ -1,23 +1,18 @@
-//! Step 5: everything at a glance, then create (or save). What the server refuses comes back
-//! placed on the step that fixes it.
+//! Step 5: everything at a glance — for an edit, with what it changes — then create (or save).
+//! What the server refuses comes back placed on the step that fixes it.
 
-use leptos::{prelude::*, task::spawn_local};
-use leptos_router::hooks::use_navigate;
+use leptos::prelude::*;
 
 use super::WizardContext;
 use crate::{
     clock,
-    components::feedback::error_text,
     components::part_preview::PartPreview,
-    functions::{
-        accounts::list_accounts,
-        drafts::{group_choices, save_draft, submit_draft},
-    },
-    wire::reminders::{FieldProblem, PartView, Step, SubmitOutcome},
+    functions::{accounts::list_accounts, drafts::group_choices},
+    wire::reminders::{FieldProblem, PartView, Step},
 };
 
 #[component]
-pub(super) fn ReviewStep<F>(draft_id: i64, editing: bool, url_of: F) -> impl IntoView
+pub(super) fn ReviewStep<F>(editing: bool, url_of: F) -> impl IntoView
 where
     F: Fn(Step) -> String + Clone + Send + Sync + 'static,
 {
@@ -50,35 +45,35 @@ where
             })
             .collect::<Vec<_>>()
     });
-    let server_problems = RwSignal::new(Vec::<FieldProblem>::new());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let navigate = use_navigate();
-    let submit = move |_| {
-        busy.set(true);
-        error.set(None);
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            // What is on screen first: an edit made a moment ago may still wait for autosave.
-            let current = draft.get_untracked();
-            let result = match save_draft(draft_id, current).await {
-                Ok(()) => submit_draft(draft_id).await,
-                Err(e) => Err(e),
-            };
-            busy.set(false);
-            match result {
-                Ok(SubmitOutcome::Saved { reminder_id }) => {
-                    navigate(&format!("/reminders/{reminder_id}"), Default::default())
-                }
-                Ok(SubmitOutcome::Invalid(problems)) => server_problems.set(problems),
-                Err(e) => error.set(Some(error_text(&e))),
-            }
-        });
+    let busy = ctx.finishing;
+    let submit = move |_| ctx.finish.run(());
+    // What the edit changes, step by step, against the reminder as stored.
+    let changed = Memo::new(move |_| {
+        ctx.original
+            .with_value(|original| original.as_ref().map(|o| draft.read().changed_steps(o)))
+    });
+    let was_summary = ctx.original.with_value(|original| {
+        original
+            .as_ref()
+            .and_then(|o| o.schedule().ok())
+            .map(|s| s.summary())
+    });
+    let tag = move |step: Step| {
+        move || {
+            changed.get().is_some_and(|steps| steps.contains(&step)).then(|| view! {
+                <span class="tag tag-changed" data-testid=format!("changed-{}", step.slug())>"Changed"</span>
+            })
+        }
     };
     let link = url_of.clone();
     let problem_list = move || {
+        // Each once: the server may find what the browser found.
         let mut all = local_problems.get();
-        all.extend(server_problems.get());
+        for refused in ctx.refused.get() {
+            if !all.contains(&refused) {
+                all.push(refused);
+            }
+        }
         all
     };
     let preview = Memo::new(move |_| {
@@ -106,8 +101,17 @@ where
                 }
             })
         }}
+        {move || changed.get().map(|steps| {
+            let text = if steps.is_empty() {
+                "Nothing is changed yet.".to_owned()
+            } else {
+                let names: Vec<&str> = steps.iter().map(|s| s.title()).collect();
+                format!("This changes: {}.", names.join(", "))
+            };
+            view! { <p class="notice" data-testid="review-changes">{text}</p> }
+        })}
         <dl class="review" data-testid="review">
-            <dt>"Account"<a class="edit-link" href=url_of(Step::Account)>"Change"</a></dt>
+            <dt>"Account"{tag(Step::Account)}<a class="edit-link" href=url_of(Step::Account)>"Change"</a></dt>
             <dd>
                 <Transition fallback=|| "…">
                     {move || accounts.get().map(|result| {
@@ -120,7 +124,13 @@ where
             </dd>
             <dt>"Name"<a class="edit-link" href=url_of(Step::Message)>"Change"</a></dt>
             <dd data-testid="review-name">{move || draft.read().name.clone()}</dd>
-            <dt>"Message"<a class="edit-link" href=url_of(Step::Message)>"Change"</a></dt>
+            {move || {
+                let was = ctx.original.with_value(|o| o.as_ref().map(|o| o.name.trim().to_owned()));
+                was.filter(|was| was != draft.read().name.trim()).map(|was| view! {
+                    <dd class="muted" data-testid="review-was-name">"Was: “"{was}"”"</dd>
+                })
+            }}
+            <dt>"Message"{tag(Step::Message)}<a class="edit-link" href=url_of(Step::Message)>"Change"</a></dt>
             <dd>
                 <ol class="message-preview">
                     {move || draft.read().parts.iter().map(|p| view! {
@@ -132,7 +142,7 @@ where
                     }).collect_view()}
                 </ol>
             </dd>
-            <dt>"When"<a class="edit-link" href=url_of(Step::When)>"Change"</a></dt>
+            <dt>"When"{tag(Step::When)}<a class="edit-link" href=url_of(Step::When)>"Change"</a></dt>
             <dd>
                 {move || match preview.get() {
                     (Ok(summary), next) => view! {
@@ -144,8 +154,14 @@ where
                     (Err(why), _) => view! { <p class="field-problem">{why}</p> }.into_any(),
                 }}
                 {move || draft.read().window_end_hour.map(|h| view! { <p class="muted">{format!("Stops sending at {h:02}:00")}</p> })}
+                {move || {
+                    let when_changed = changed.get().is_some_and(|steps| steps.contains(&Step::When));
+                    when_changed.then(|| was_summary.clone()).flatten().map(|was| view! {
+                        <p class="muted" data-testid="review-was-when">"Was: "{was}</p>
+                    })
+                }}
             </dd>
-            <dt>"Groups"<a class="edit-link" href=url_of(Step::Groups)>"Change"</a></dt>
+            <dt>"Groups"{tag(Step::Groups)}<a class="edit-link" href=url_of(Step::Groups)>"Change"</a></dt>
             <dd>
                 <Transition fallback=|| "…">
                     {move || groups.get().map(|result| {
@@ -160,7 +176,6 @@ where
                 </Transition>
             </dd>
         </dl>
-        {move || error.get().map(|text| view! { <p class="notice notice-bad" role="alert">{text}</p> })}
         <div class="actions">
             <button class="button" type="button" data-testid="wizard-submit" disabled=move || busy.get() on:click=submit>
                 {if editing { "Save changes" } else { "Create reminder" }}
