@@ -101,7 +101,16 @@ pub fn sentence(entry: &audit_log::Model, me: i64, names: &Names) -> AuditSenten
         "run.resumed" => ("resumed the paused run of ".into(), Some(String::new())),
         "run.retried" => (
             "retried the run of ".into(),
-            Some(" to the groups it did not reach".into()),
+            Some(
+                if entry.detail.as_ref().and_then(|d| d.get("include_unknown"))
+                    == Some(&Value::Bool(true))
+                {
+                    " to the groups it did not reach, and to those that may already have had it"
+                } else {
+                    " to the groups it did not reach"
+                }
+                .into(),
+            ),
         ),
         "sessions.ended_others" => ("signed out every other device".into(), None),
         "telegram.alert_failed" => ("could not deliver an alert on Telegram".into(), None),
@@ -208,6 +217,7 @@ mod tests {
         let mut names = Names::default();
         names.reminders.insert(12, "Weekday class".into());
         names.accounts.insert(3, "Bakery".into());
+        names.runs.insert(5, "Weekday class".into());
         // (actor, action, target, detail, reader, the sentence, its link)
         let cases = [
             (
@@ -218,6 +228,15 @@ mod tests {
                 7,
                 "You paused “Weekday class”.",
                 Some("/reminders/12"),
+            ),
+            (
+                "operator",
+                "run.retried",
+                Some(("run", "5")),
+                json!({ "include_unknown": true }),
+                7,
+                "You retried the run of “Weekday class” to the groups it did not reach, and to those that may already have had it.",
+                Some("/reminders/runs/5"),
             ),
             // Deleted since: the name the entry recorded, and no link to a page that is gone.
             (
