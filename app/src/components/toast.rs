@@ -49,11 +49,14 @@ impl Toasts {
     }
 
     fn push(&self, text: String, bad: bool, undo: Option<Undo>, for_: Duration) {
-        let id = self.next_id.get_value();
-        self.next_id.set_value(id + 1);
+        // The frame may be gone by the time an action's answer arrives.
+        let Some(id) = self.next_id.try_get_value() else {
+            return;
+        };
+        self.next_id.try_set_value(id + 1);
         let can_undo = undo.is_some();
-        self.undo.set_value(undo);
-        self.shown.set(Some(Toast {
+        self.undo.try_set_value(undo);
+        self.shown.try_set(Some(Toast {
             id,
             text,
             bad,

@@ -94,7 +94,8 @@ pub async fn list_drafts() -> Result<Vec<DraftSummary>, AppError> {
     let now = chrono::Utc::now();
     let mut list = Vec::new();
     for row in service::drafts::list(&state.db, me.id).await? {
-        let draft = ssr::decode(&row.data)?;
+        // One that no longer reads (kept by an older version) is still listed, to discard.
+        let draft = ssr::decode(&row.data).unwrap_or_default();
         let editing = match row.reminder_id {
             Some(id) => service::reminders::find(&state.db, me.id, id)
                 .await?
@@ -147,17 +148,26 @@ pub async fn restore_draft(
     Ok(ssr::step_url(row.id, reminder_id, step))
 }
 
-/// Creates the reminder (or saves the edit) from the draft, re-arming its schedule, and drops
-/// the draft. Problems come back by step, and the draft stays.
-#[server(endpoint = "submit_draft")]
-pub async fn submit_draft(id: i64) -> Result<SubmitOutcome, AppError> {
+/// Creates the reminder (or saves the edit) from `draft` as the screen shows it, which is kept
+/// as the draft's content first, re-arming its schedule, and drops the draft. Problems come
+/// back by step, and the draft stays. Taking the content here, not reading it back, is what
+/// keeps an autosave still on its way from deciding what is saved.
+#[server(endpoint = "submit_draft", input = Json)]
+pub async fn submit_draft(id: i64, draft: ReminderDraft) -> Result<SubmitOutcome, AppError> {
     use service::{audit::Actor, reminders::ReminderError};
 
     let (state, me) = super::caller::context().await?;
     let row = service::drafts::find(&state.db, me.id, id)
         .await?
         .ok_or_else(ssr::no_such_draft)?;
-    let draft = ssr::decode(&row.data)?;
+    service::drafts::save(
+        &state.db,
+        me.id,
+        id,
+        ssr::encode(&draft)?,
+        chrono::Utc::now(),
+    )
+    .await?;
     let input = match ssr::input_of(&draft) {
         Ok(input) => input,
         Err(problems) => return Ok(SubmitOutcome::Invalid(problems)),

@@ -27,7 +27,7 @@ pub use read::{
     Overview, OverviewPage, Part, ReminderDetail, RunHistory, Target, detail, find, list, overview,
     overview_of, overview_page, runs, upcoming,
 };
-pub use trash::{RestoreError, UNDO_WITHIN, delete, restore};
+pub use trash::{RestoreError, UNDO_WITHIN, delete, held_for_undo, restore};
 pub use write::{create, duplicate, pause, resume, update};
 
 #[derive(Debug, thiserror::Error)]

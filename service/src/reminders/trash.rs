@@ -13,8 +13,8 @@ use entity::{
     whatsapp_groups as groups,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, Set,
     sea_query::{Expr, OnConflict},
 };
 use serde::{Deserialize, Serialize};
@@ -133,6 +133,31 @@ async fn keep(
     .exec_without_returning(txn)
     .await?;
     Ok(())
+}
+
+/// Until when a run of a deleted reminder waits for Undo, instead of closing its groups: the
+/// end of the window its reminder can still be put back in. `None` once it cannot (or the run
+/// was never one of a deleted reminder's).
+pub async fn held_for_undo(
+    db: &impl ConnectionTrait,
+    operator_id: i64,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    // Only the operator's deletes of the last few minutes: a handful of rows at most.
+    let recent = trash::Entity::find()
+        .filter(trash::Column::OperatorId.eq(operator_id))
+        .filter(trash::Column::DeletedAt.gte(now - UNDO_WITHIN))
+        .all(db)
+        .await?;
+    for kept in recent {
+        let snapshot: Snapshot =
+            serde_json::from_str(&kept.snapshot).map_err(|e| DbErr::Custom(e.to_string()))?;
+        if snapshot.runs.contains(&run_id) {
+            return Ok(Some(kept.deleted_at + UNDO_WITHIN));
+        }
+    }
+    Ok(None)
 }
 
 /// Puts a reminder the operator deleted within [`UNDO_WITHIN`] back, under its own id: its

@@ -9,7 +9,7 @@ use domain::{
     status::{ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::reminder_runs as runs;
-use sea_orm::{EntityTrait, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use service::{
     audit::Actor,
     bus::events,
@@ -25,9 +25,9 @@ impl Delivery {
         let outcome = match command {
             // The reminder's rows already say when it is due and what the change left owed: the
             // due loop only needs to look again now, not at the moment it was sleeping until.
-            Command::ReminderChanged { .. } => {
+            Command::ReminderChanged { reminder_id, .. } => {
                 self.wake();
-                Ok(())
+                self.continue_runs_of(reminder_id).await
             }
             Command::ResumeRun { run_id, .. } => self.resume_run(run_id).await,
             Command::CancelRun { run_id, .. } => self.cancel_run(run_id).await,
@@ -42,6 +42,23 @@ impl Delivery {
             tracing::error!(error = %e, "delivery command failed");
             e.to_string()
         })
+    }
+
+    /// Hands a reminder's running runs to their sender at once: one that waited for Undo of
+    /// its reminder's delete goes on as soon as it is put back.
+    async fn continue_runs_of(self: &Arc<Self>, reminder_id: i64) -> anyhow::Result<()> {
+        let running: Vec<i64> = runs::Entity::find()
+            .select_only()
+            .column(runs::Column::Id)
+            .filter(runs::Column::ReminderId.eq(reminder_id))
+            .filter(runs::Column::Status.eq(RunStatus::Running))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        for run_id in running {
+            self.dispatch(run_id).await?;
+        }
+        Ok(())
     }
 
     async fn resume_run(self: &Arc<Self>, run_id: i64) -> anyhow::Result<()> {

@@ -304,6 +304,13 @@ impl Delivery {
             None => None,
         };
         let Some(reminder) = reminder else {
+            // Deleted moments ago: Undo may still put it back, and with it this run.
+            if let Some(operator_id) = run.operator_id
+                && let Some(until) =
+                    service::reminders::held_for_undo(&self.db, operator_id, run_id, now).await?
+            {
+                return Ok(Err(Stop::WaitUntil(until)));
+            }
             let reason = "the reminder was deleted";
             rows::close_pending(&self.db, run_id, TargetStatus::Skipped, reason, now).await?;
             return Ok(Err(Stop::Done));

@@ -228,7 +228,8 @@ pub enum Outcome {
 /// Then the truth beats the guess — but a retry never reopens the target (its run may have
 /// rolled up already): it is recorded failed instead, and an `unknown` stays as it was. Both
 /// land only under the sender's own claim number: once a retry has reopened the target, a
-/// later claim's row is never the late sender's to write.
+/// later claim's row is never the late sender's to write (a `Sent` still lands on the reopened
+/// row before anyone claims it again).
 pub async fn settle(
     db: &impl ConnectionTrait,
     claim: Claim,
@@ -248,7 +249,14 @@ pub async fn settle(
         Outcome::Unknown { .. } | Outcome::Released { .. } => return Ok(false),
         other => other.clone(),
     };
-    record(db, claim, &truth, TargetStatus::Unknown, now).await?;
+    if record(db, claim, &truth, TargetStatus::Unknown, now).await? {
+        return Ok(false);
+    }
+    // A confirmed retry reopened the group, and no later claim has taken it yet (its number is
+    // still this one's): it has the message, so it must not be sent again.
+    if matches!(truth, Outcome::Sent { .. }) {
+        record(db, claim, &truth, TargetStatus::Pending, now).await?;
+    }
     Ok(false)
 }
 

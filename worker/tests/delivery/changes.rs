@@ -9,7 +9,7 @@ use domain::{
     bus::Event,
     status::{MessageKind, ReminderStatus, RunStatus, TargetStatus},
 };
-use entity::{reminder_run_parts, reminders};
+use entity::{reminder_run_parts, reminder_runs, reminders};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use service::{
     audit::Actor,
@@ -499,5 +499,47 @@ async fn a_long_message_is_never_taken_for_an_abandoned_send() {
             .any(|e| matches!(e, Event::TargetsUnknown { .. })),
         "no false alarm of an interrupted send"
     );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_reminder_deleted_mid_run_and_put_back_with_undo_finishes_its_run() {
+    let test = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let h = Harness::start(&test, data.path(), pacing_off()).await;
+    let (_, reminder) = h.half_sent().await;
+
+    service::reminders::delete(
+        &h.db,
+        Actor::Operator,
+        h.operator_id,
+        reminder.id,
+        h.clock.now(),
+    )
+    .await
+    .unwrap();
+    // The second part comes due while the reminder is deleted: the run waits for Undo instead
+    // of closing its group.
+    h.clock.set(at(8, 10, 30));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let run = reminder_runs::Entity::find()
+        .one(&h.db)
+        .await
+        .unwrap()
+        .expect("the run is kept");
+    assert_eq!(run.status, RunStatus::Running, "{run:?}");
+
+    service::reminders::restore(
+        &h.db,
+        Actor::Operator,
+        h.operator_id,
+        reminder.id,
+        h.clock.now(),
+    )
+    .await
+    .unwrap();
+    let run = h.settled_run(reminder.id, at(8, 10, 0)).await;
+    assert_eq!(run.status, RunStatus::Success);
+    assert_eq!(h.bodies_in(0).await, ["one", "two"], "each part once");
     h.stop().await;
 }

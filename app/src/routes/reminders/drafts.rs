@@ -72,7 +72,8 @@ fn DraftRow(draft: DraftSummary, reload: Callback<()>) -> impl IntoView {
                         }),
                         Err(_) => toasts.say("The draft is discarded."),
                     }
-                    reload.run(());
+                    // The list may be gone by now (the operator moved on).
+                    reload.try_run(());
                 }
                 Err(e) => {
                     busy.try_set(false);

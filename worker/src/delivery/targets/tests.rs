@@ -316,3 +316,43 @@ async fn an_outcome_repeated_after_its_answer_was_lost_never_lands_on_the_next_c
         assert_eq!(find(&test, target.id).await, c);
     }
 }
+
+#[tokio::test]
+async fn a_late_sent_lands_on_its_group_reopened_but_not_yet_claimed_again() {
+    let test = TestDb::new().await;
+    let (run, target, fence) = pending_target(&test).await;
+    let a = claim(&test.db, target.id, now(), &fence)
+        .await
+        .unwrap()
+        .map(|row| Claim::of(&row))
+        .unwrap();
+    sweep_to_unknown(&test, target.id).await;
+    set_run_status(
+        &test.db,
+        run.id,
+        RunStatus::Running,
+        RunStatus::Failed,
+        None,
+        now(),
+    )
+    .await
+    .unwrap();
+    let later = now() + chrono::Duration::minutes(5);
+    reopen_run(&test.db, run.id, RunStatus::Failed, later)
+        .await
+        .unwrap();
+    reopen_unreached(&test.db, &run, true, later).await.unwrap();
+
+    // A wakes before the retry's sender claims: the group has it, so it is not sent again.
+    let sent = Outcome::Sent {
+        wa_message_id: "3EB0A2".to_owned(),
+        latency_ms: 5,
+        parts_sent: 1,
+    };
+    assert!(!settle(&test.db, a, &sent, later).await.unwrap());
+    assert_eq!(find(&test, target.id).await.status, TargetStatus::Sent);
+    assert_eq!(
+        claim(&test.db, target.id, later, &fence).await.unwrap(),
+        None
+    );
+}

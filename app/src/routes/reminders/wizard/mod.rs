@@ -156,17 +156,15 @@ fn Wizard(page: DraftPage, step: Memo<Option<Step>>) -> impl IntoView {
             let navigate = navigate.clone();
             let review_url = review_url.clone();
             spawn_local(async move {
-                persist(draft_id, draft, saved_version, save_state).await;
-                let result = match save_state.try_get_untracked() {
-                    Some(SaveState::Saved) => submit_draft(draft_id).await,
-                    Some(SaveState::Failed(why)) => Err(AppError::new(why)),
-                    Some(SaveState::Saving) => {
-                        Err(AppError::new("It is still being saved: try again."))
-                    }
-                    // The wizard is gone.
-                    None => return,
+                let Some(current) = draft.try_get_untracked() else {
+                    return;
                 };
+                let result = submit_draft(draft_id, current.clone()).await;
                 finishing.try_set(false);
+                if result.is_ok() {
+                    saved_version.try_set(current);
+                    save_state.try_set(SaveState::Saved);
+                }
                 match result {
                     Ok(SubmitOutcome::Saved { reminder_id }) => {
                         let name = draft.try_get_untracked().unwrap_or_default().name;
