@@ -54,6 +54,8 @@ test("the wizard makes a one-off with an image, it is sent, and deleting it keep
   await expect(page.locator("#name-problem")).toHaveText("Give the reminder a name.");
   await expect(page).toHaveURL(/\/message$/);
   await page.getByLabel("Name").fill("Tulip offer");
+  // A problem goes as soon as its field is fixed.
+  await expect(page.locator("#name-problem")).toHaveCount(0);
   await page.locator("#part-0-body").fill("Fresh tulips today!");
   // Each part counts its characters against WhatsApp's limit as it is typed.
   await expect(page.getByTestId("part").nth(0).getByTestId("part-counter")).toHaveText("19 / 65,536 characters");

@@ -79,7 +79,7 @@ pub enum RuleError {
     TimesTooClose,
     #[error("the start's time must be one of the times of day the reminder sends at")]
     StartTimeNotListed,
-    #[error("a rule that ends after a number of times must fire at least once")]
+    #[error("choose how many times it repeats: at least once")]
     ZeroCount,
     #[error("the end date {0} is outside the years 1 to 9999")]
     UntilOutOfRange(NaiveDate),

@@ -65,6 +65,12 @@ fn AddAccountForm(add: ServerAction<AddAccount>) -> impl IntoView {
     });
     // No `required`/`maxlength`: the server's sentences explain a blank or long name better than
     // the browser's bubbles, and say the same thing without JavaScript.
+    // Typed in since the last answer: its refusal no longer applies.
+    let edited = RwSignal::new(false);
+    Effect::new(move |_| {
+        add.version().track();
+        edited.set(false);
+    });
     view! {
         <div class="card stack">
             <h2>"Add an account"</h2>
@@ -80,6 +86,7 @@ fn AddAccountForm(add: ServerAction<AddAccount>) -> impl IntoView {
                         placeholder="e.g. Bakery"
                         aria-describedby="add-account-hint"
                         data-testid="add-account-label"
+                        on:input=move |_| edited.set(true)
                     />
                     <button class="button" type="submit" disabled=move || add.pending().get() data-testid="add-account-submit">
                         "Add account"
@@ -94,6 +101,8 @@ fn AddAccountForm(add: ServerAction<AddAccount>) -> impl IntoView {
                     </p>
                 }
                 .into_any(),
+                // A refusal goes as soon as the name is being fixed.
+                Err(_) if edited.get() => ().into_any(),
                 Err(e) => view! {
                     <p class="notice notice-bad" role="alert" data-testid="add-account-error">{error_text(&e)}</p>
                 }
