@@ -54,16 +54,25 @@ pub enum Command {
     #[serde(rename = "run.cancel")]
     CancelRun { account_id: i64, run_id: i64 },
     /// Send a finished run's own message again to the groups it did not reach (skipped or
-    /// failed); never to one it reached. Those it may have reached (`unknown`) only with
-    /// `include_unknown`, which the operator confirmed knowing they could get it twice; commands
-    /// queued before it existed decode without it.
+    /// failed); never to one it reached. Of those it may have reached (`unknown`), only the
+    /// sends named in `unknown`, which the operator confirmed knowing they could get it twice;
+    /// commands queued before it existed decode without any.
     #[serde(rename = "run.retry")]
     RetryRun {
         account_id: i64,
         run_id: i64,
-        #[serde(default)]
-        include_unknown: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unknown: Vec<UnknownSend>,
     },
+}
+
+/// A send whose outcome is `unknown`, as the operator confirmed resending it: the group's
+/// target and the claim that left it so. Carried out again after a later claim (a resend that
+/// itself went unknown), the command no longer matches it, so a confirmation is used once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownSend {
+    pub target_id: i64,
+    pub claim_no: i64,
 }
 
 impl Command {
@@ -346,16 +355,22 @@ mod tests {
             Command::RetryRun {
                 account_id: 4,
                 run_id: 9,
-                include_unknown: false
+                unknown: Vec::new()
             }
         );
         let confirmed = Command::RetryRun {
             account_id: 4,
             run_id: 9,
-            include_unknown: true,
+            unknown: vec![UnknownSend {
+                target_id: 12,
+                claim_no: 3,
+            }],
         };
         let (kind, payload) = stored::split(&confirmed);
-        assert_eq!(payload["include_unknown"], true);
+        assert_eq!(
+            payload["unknown"],
+            serde_json::json!([{ "target_id": 12, "claim_no": 3 }])
+        );
         assert_eq!(stored::join::<Command>(&kind, payload).unwrap(), confirmed);
     }
 

@@ -3,7 +3,7 @@
 //! queued with its audit row; the worker carries it out.
 
 use domain::{
-    bus::Command,
+    bus::{Command, UnknownSend},
     status::{MessageKind, RunStatus, TargetStatus},
 };
 use entity::reminder_runs as runs;
@@ -14,7 +14,8 @@ use entity::{
 use runtime::config::PublicUrl;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, sea_query::Query,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Query, SelectStatement},
 };
 
 use crate::{audit, bus::commands, database::begin_write, reminders::RunHistory};
@@ -139,45 +140,72 @@ pub async fn retry_including_unknown(
     request(db, actor, operator_id, run_id, action).await
 }
 
-/// The groups of `run` a retry sends to: skipped or failed — and `unknown` with
-/// `include_unknown` — and still current groups of the run's account. One skipped at the fire
-/// because it was archived or the account had left it stays skipped. The worker reopens
-/// exactly these (`delivery/control.rs`).
-pub fn unreached_targets(run: &runs::Model, include_unknown: bool) -> Condition {
-    let current_groups = Query::select()
+/// The groups of `run` a retry sends to: skipped or failed — and of those `unknown`, the sends
+/// in `confirmed` as they still are — and still current groups of the run's account. One
+/// skipped at the fire because it was archived or the account had left it stays skipped. The
+/// worker reopens exactly these (`delivery/control.rs`).
+pub fn unreached_targets(run: &runs::Model, confirmed: &[UnknownSend]) -> Condition {
+    let mut statuses = Condition::any()
+        .add(run_targets::Column::Status.is_in([TargetStatus::Skipped, TargetStatus::Failed]));
+    for send in confirmed {
+        statuses = statuses.add(
+            Condition::all()
+                .add(run_targets::Column::Status.eq(TargetStatus::Unknown))
+                .add(run_targets::Column::Id.eq(send.target_id))
+                .add(run_targets::Column::ClaimNo.eq(send.claim_no)),
+        );
+    }
+    Condition::all()
+        .add(run_targets::Column::RunId.eq(run.id))
+        .add(statuses)
+        .add(run_targets::Column::GroupId.in_subquery(current_groups(run)))
+}
+
+/// The groups the run's account still has (not archived).
+fn current_groups(run: &runs::Model) -> SelectStatement {
+    Query::select()
         .column(groups::Column::Id)
         .from(groups::Entity)
         .and_where(groups::Column::AccountId.eq(run.account_id))
         .and_where(groups::Column::ArchivedAt.is_null())
-        .to_owned();
-    Condition::all()
-        .add(run_targets::Column::RunId.eq(run.id))
-        .add(run_targets::Column::Status.is_in(retried_statuses(include_unknown).iter().copied()))
-        .add(run_targets::Column::GroupId.in_subquery(current_groups))
+        .to_owned()
 }
 
-fn retried_statuses(include_unknown: bool) -> &'static [TargetStatus] {
-    if include_unknown {
-        &[
-            TargetStatus::Skipped,
-            TargetStatus::Failed,
-            TargetStatus::Unknown,
-        ]
-    } else {
-        &[TargetStatus::Skipped, TargetStatus::Failed]
-    }
-}
-
-/// How many of a run's groups a retry would send to.
+/// How many of a run's groups a retry would send to, `confirmed` unknown sends among them.
 pub async fn unreached(
     db: &impl ConnectionTrait,
     run: &runs::Model,
-    include_unknown: bool,
+    confirmed: &[UnknownSend],
 ) -> Result<u64, DbErr> {
     run_targets::Entity::find()
-        .filter(unreached_targets(run, include_unknown))
+        .filter(unreached_targets(run, confirmed))
         .count(db)
         .await
+}
+
+/// The run's sends left `unknown` to groups its account still has, as a confirmed resend names
+/// them.
+pub async fn unknown_sends(
+    db: &impl ConnectionTrait,
+    run: &runs::Model,
+) -> Result<Vec<UnknownSend>, DbErr> {
+    let rows: Vec<(i64, i64)> = run_targets::Entity::find()
+        .select_only()
+        .column(run_targets::Column::Id)
+        .column(run_targets::Column::ClaimNo)
+        .filter(run_targets::Column::RunId.eq(run.id))
+        .filter(run_targets::Column::Status.eq(TargetStatus::Unknown))
+        .filter(run_targets::Column::GroupId.in_subquery(current_groups(run)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(target_id, claim_no)| UnknownSend {
+            target_id,
+            claim_no,
+        })
+        .collect())
 }
 
 #[derive(Clone, Copy)]
@@ -200,6 +228,8 @@ async fn request(
         .one(&txn)
         .await?
         .ok_or(RunActionError::NotFound)?;
+    // The unknown sends a confirmed retry resends, as they are now.
+    let mut confirmed = Vec::new();
     match action {
         Action::Resume | Action::Cancel if run.status != RunStatus::Paused => {
             return Err(RunActionError::NotPaused(run.status));
@@ -223,14 +253,14 @@ async fn request(
             {
                 return Err(RunActionError::MediaGone);
             }
-            let unreached_only = unreached(&txn, &run, false).await?;
-            let with_unknown = if include_unknown {
-                unreached(&txn, &run, true).await?
-            } else {
-                unreached_only
-            };
             // Asked to include unknown groups, there must be one to include.
-            if with_unknown == 0 || (include_unknown && with_unknown == unreached_only) {
+            let nothing = if include_unknown {
+                confirmed = unknown_sends(&txn, &run).await?;
+                confirmed.is_empty()
+            } else {
+                unreached(&txn, &run, &[]).await? == 0
+            };
+            if nothing {
                 return Err(RunActionError::NothingToRetry);
             }
         }
@@ -246,7 +276,7 @@ async fn request(
             let command = Command::RetryRun {
                 account_id,
                 run_id,
-                include_unknown,
+                unknown: confirmed,
             };
             (command, "run.retried")
         }

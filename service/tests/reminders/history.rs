@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::{
-    bus::Command,
+    bus::{Command, UnknownSend},
     status::{MessageKind, ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::{reminder_run_parts, reminder_run_targets, reminder_runs};
@@ -213,8 +213,10 @@ async fn only_a_run_that_left_groups_unreached_with_its_own_message_can_be_retri
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(runs::unreached(w.db(), &run, false).await.unwrap(), 1);
-    assert_eq!(runs::unreached(w.db(), &run, true).await.unwrap(), 2);
+    assert_eq!(runs::unreached(w.db(), &run, &[]).await.unwrap(), 1);
+    let unknown = runs::unknown_sends(w.db(), &run).await.unwrap();
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(runs::unreached(w.db(), &run, &unknown).await.unwrap(), 2);
     assert!(matches!(
         runs::retry(w.db(), Actor::Operator, w.other.id, missed).await,
         Err(RunActionError::NotFound)
@@ -225,7 +227,7 @@ async fn only_a_run_that_left_groups_unreached_with_its_own_message_can_be_retri
         Some(&Command::RetryRun {
             account_id: w.me.account,
             run_id: missed,
-            include_unknown: false,
+            unknown: Vec::new(),
         })
     );
     assert_eq!(w.audit("run", missed).await, ["run.retried"]);
@@ -311,18 +313,26 @@ async fn groups_that_may_already_have_a_run_are_retried_only_when_asked_and_audi
     assert!(w.audit("run", run_id).await.is_empty());
 
     // One that may have it and is still the account's: only the confirmed retry includes it.
-    target(TargetStatus::Unknown, w.me.groups[1])
+    let unsure = target(TargetStatus::Unknown, w.me.groups[1])
         .insert(w.db())
         .await
         .unwrap();
     plain().await.unwrap();
     with_unknown().await.unwrap();
-    let retry = |include_unknown| Command::RetryRun {
+    // The confirmed one names the send it confirmed, under the claim that left it unknown.
+    let retry = |unknown| Command::RetryRun {
         account_id: w.me.account,
         run_id,
-        include_unknown,
+        unknown,
     };
-    assert_eq!(w.commands().await[queued..], [retry(false), retry(true)]);
+    let confirmed = UnknownSend {
+        target_id: unsure.id,
+        claim_no: unsure.claim_no,
+    };
+    assert_eq!(
+        w.commands().await[queued..],
+        [retry(Vec::new()), retry(vec![confirmed])]
+    );
     assert_eq!(w.audit("run", run_id).await, ["run.retried", "run.retried"]);
     let details: Vec<serde_json::Value> = entity::audit_log::Entity::find()
         .filter(entity::audit_log::Column::TargetType.eq("run"))

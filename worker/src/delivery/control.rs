@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use domain::{
-    bus::{Command, Event},
+    bus::{Command, Event, UnknownSend},
     status::{ReminderStatus, RunStatus, TargetStatus},
 };
 use entity::reminder_runs as runs;
@@ -32,10 +32,8 @@ impl Delivery {
             Command::ResumeRun { run_id, .. } => self.resume_run(run_id).await,
             Command::CancelRun { run_id, .. } => self.cancel_run(run_id).await,
             Command::RetryRun {
-                run_id,
-                include_unknown,
-                ..
-            } => self.retry_run(run_id, include_unknown).await,
+                run_id, unknown, ..
+            } => self.retry_run(run_id, &unknown).await,
             other => return Err(format!("{other:?} is not a delivery command")),
         };
         outcome.map_err(|e| {
@@ -138,10 +136,15 @@ impl Delivery {
     /// skipped or failed, and still the account's) — none of which has the message (a failure
     /// proves the send did not land) — and hands the run back to its sender, which resumes each
     /// from the parts it already has. A send that may have landed (`unknown`) is reopened only
-    /// with `include_unknown`, which the operator confirmed knowing the group could get it
-    /// twice; its claim number keeps a frozen sender's late outcome off the new claim. Carried
-    /// out twice, the second finds nothing to reopen or only groups that failed again.
-    async fn retry_run(self: &Arc<Self>, run_id: i64, include_unknown: bool) -> anyhow::Result<()> {
+    /// when named in `unknown` under the claim that left it so, which the operator confirmed
+    /// knowing the group could get it twice; its claim number keeps a frozen sender's late
+    /// outcome off the new claim. Carried out twice, the second finds nothing to reopen or only
+    /// groups that failed again (a resend that went unknown again is under a later claim).
+    async fn retry_run(
+        self: &Arc<Self>,
+        run_id: i64,
+        unknown: &[UnknownSend],
+    ) -> anyhow::Result<()> {
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
         // The row lock orders this against a roll-up counting the run's groups (`finish` takes
@@ -156,14 +159,14 @@ impl Delivery {
         if !run.status.is_problem() || !rows::reopen_run(&txn, run_id, run.status, now).await? {
             return Ok(());
         }
-        if rows::reopen_unreached(&txn, &run, include_unknown, now).await? == 0 {
+        if rows::reopen_unreached(&txn, &run, unknown, now).await? == 0 {
             drop(txn);
             return Ok(());
         }
         txn.commit().await?;
         tracing::info!(
             run_id,
-            include_unknown,
+            unknown = unknown.len(),
             "run retried to the groups it did not reach"
         );
         self.dispatch(run_id).await

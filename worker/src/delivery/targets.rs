@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::{
+    bus::UnknownSend,
     run::RunCounts,
     status::{RunStatus, TargetStatus},
 };
@@ -374,13 +375,13 @@ pub async fn counts(db: &impl ConnectionTrait, run_id: i64) -> Result<RunCounts,
 }
 
 /// The groups of `run` a retry sends to go back to pending, to be sent from the parts they
-/// already have, with their retry delays afresh; `unknown` ones too with `include_unknown`.
+/// already have, with their retry delays afresh; `unknown` ones too, those named in `unknown`.
 /// Their claim numbers stay, so a sender still holding an earlier claim can never record over
 /// the next. Returns how many.
 pub async fn reopen_unreached(
     db: &impl ConnectionTrait,
     run: &runs::Model,
-    include_unknown: bool,
+    unknown: &[UnknownSend],
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let done = targets::Entity::update_many()
@@ -392,7 +393,7 @@ pub async fn reopen_unreached(
             targets::Column::NextAttemptAt,
             Expr::value(None::<DateTime<Utc>>),
         )
-        .filter(service::runs::unreached_targets(run, include_unknown))
+        .filter(service::runs::unreached_targets(run, unknown))
         .exec(db)
         .await?;
     Ok(done.rows_affected)

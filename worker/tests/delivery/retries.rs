@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use domain::{
-    bus::Command,
+    bus::{Command, UnknownSend},
     status::{AccountStatus, RunStatus, TargetStatus},
 };
 use entity::reminder_run_targets;
@@ -79,7 +79,7 @@ async fn a_run_skipped_while_its_account_was_offline_is_retried_once_to_each_gro
     let again = Command::RetryRun {
         account_id: h.account_id,
         run_id: run.id,
-        include_unknown: false,
+        unknown: Vec::new(),
     };
     h.delivery.execute(again).await.unwrap();
     h.tick_until(at(8, 25, 0), chrono::Duration::seconds(10))
@@ -221,11 +221,15 @@ async fn a_group_that_may_have_the_run_is_sent_it_only_by_the_confirmed_retry_an
         service::runs::retry_including_unknown(&h.db, Actor::Operator, h.operator_id, run.id).await,
         Err(RunActionError::NotRetryable(RunStatus::Success))
     ));
-    for include_unknown in [false, true] {
+    let confirmed = UnknownSend {
+        target_id: unknown_target.id,
+        claim_no: unknown_target.claim_no,
+    };
+    for unknown in [Vec::new(), vec![confirmed]] {
         let again = Command::RetryRun {
             account_id: h.account_id,
             run_id: run.id,
-            include_unknown,
+            unknown,
         };
         h.delivery.execute(again).await.unwrap();
     }

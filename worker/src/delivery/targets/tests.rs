@@ -11,6 +11,14 @@ use testkit::TestDb;
 
 use super::*;
 
+/// The operator's confirmation of resending the send `claim` left unknown.
+fn confirmed(claim: Claim) -> UnknownSend {
+    UnknownSend {
+        target_id: claim.target_id,
+        claim_no: claim.number,
+    }
+}
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 1, 4, 8, 0, 0).unwrap()
 }
@@ -175,14 +183,14 @@ async fn a_late_outcome_of_a_claim_swept_to_unknown_never_lands_on_the_claim_aft
             .unwrap()
     );
     assert_eq!(
-        reopen_unreached(&test.db, &run, false, later)
-            .await
-            .unwrap(),
+        reopen_unreached(&test.db, &run, &[], later).await.unwrap(),
         0,
         "a plain retry leaves it alone"
     );
     assert_eq!(
-        reopen_unreached(&test.db, &run, true, later).await.unwrap(),
+        reopen_unreached(&test.db, &run, &[confirmed(a)], later)
+            .await
+            .unwrap(),
         1
     );
     let b = claim(&test.db, target.id, later, &fence)
@@ -341,7 +349,20 @@ async fn a_late_sent_lands_on_its_group_reopened_but_not_yet_claimed_again() {
     reopen_run(&test.db, run.id, RunStatus::Failed, later)
         .await
         .unwrap();
-    reopen_unreached(&test.db, &run, true, later).await.unwrap();
+    // A confirmation names the claim that left it unknown: one of another claim reopens nothing.
+    let stale = UnknownSend {
+        claim_no: a.number + 1,
+        ..confirmed(a)
+    };
+    assert_eq!(
+        reopen_unreached(&test.db, &run, &[stale], later)
+            .await
+            .unwrap(),
+        0
+    );
+    reopen_unreached(&test.db, &run, &[confirmed(a)], later)
+        .await
+        .unwrap();
 
     // A wakes before the retry's sender claims: the group has it, so it is not sent again.
     let sent = Outcome::Sent {
