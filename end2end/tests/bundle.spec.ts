@@ -4,7 +4,7 @@ import { signIn } from "./login";
 // What a phone downloads to run the dashboard: the bundle (wasm + script + stylesheet) as it
 // travels, compressed. The budget is the release bundle's measured size with a little headroom
 // (docs/benchmarks.md, "The browser's bundle"); a change that grows the bundle past it fails here.
-const BUNDLE_BUDGET_BYTES = 950_000;
+const BUNDLE_BUDGET_BYTES = 1_000_000;
 const BUNDLE_ADDRESS = /^\/pkg\/[0-9a-f]{16}\/herald\.(js|wasm|css)$/;
 const IMMUTABLE = "public, max-age=31536000, immutable";
 

@@ -63,8 +63,8 @@ fn AddAccountForm(add: ServerAction<AddAccount>) -> impl IntoView {
             form.reset();
         }
     });
-    // No `required`/`maxlength`: the server's sentences explain a blank or long name better than
-    // the browser's bubbles, and say the same thing without JavaScript.
+    // `maxlength` stops typing at the limit; no `required`: the server's sentence explains a
+    // blank name better than the browser's bubble, and says the same without JavaScript.
     // Typed in since the last answer: its refusal no longer applies.
     let edited = RwSignal::new(false);
     Effect::new(move |_| {
@@ -85,6 +85,7 @@ fn AddAccountForm(add: ServerAction<AddAccount>) -> impl IntoView {
                         autocomplete="off"
                         placeholder="e.g. Bakery"
                         aria-describedby="add-account-hint"
+                        maxlength=domain::account::LABEL_MAX_CHARS.to_string()
                         data-testid="add-account-label"
                         on:input=move |_| edited.set(true)
                     />
