@@ -14,7 +14,6 @@ mod error;
 pub mod jobs;
 pub mod operator;
 pub mod reminders;
-pub mod runs;
 pub mod system;
 
 pub use error::AppError;

@@ -326,6 +326,18 @@ pub async fn retry_run(id: i64) -> Result<(), AppError> {
         .map_err(ssr::run_error)
 }
 
+/// As [`retry_run`], and also to the groups it may have reached (`unknown`), once the operator
+/// confirmed they could get it twice.
+#[server(endpoint = "retry_run_including_unknown")]
+pub async fn retry_run_including_unknown(id: i64) -> Result<(), AppError> {
+    let (state, me) = super::caller::context().await?;
+    let actor = service::audit::Actor::Operator;
+    service::runs::retry_including_unknown(&state.db, actor, me.id, id)
+        .await
+        .map(|_| ())
+        .map_err(ssr::run_error)
+}
+
 /// Skips the groups a paused run has not reached.
 #[server(endpoint = "cancel_run")]
 pub async fn cancel_run(id: i64) -> Result<(), AppError> {

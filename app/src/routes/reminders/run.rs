@@ -23,8 +23,7 @@ use crate::{
     },
     functions::{
         AppError,
-        reminders::{cancel_run, resume_run, retry_run, run_page},
-        runs::retry_run_including_unknown,
+        reminders::{cancel_run, resume_run, retry_run, retry_run_including_unknown, run_page},
     },
     routes::id_param,
     wire::reminders::{RunPage, RunTargetView, RunView},
